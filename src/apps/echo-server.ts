@@ -1,0 +1,209 @@
+/**
+ * The built-in `echo` demo app: answers every HTTP request with a JSON report of what it received
+ * (method, path, headers, body size and hash, protocol) and who sent it (peer address, and the
+ * mesh identity that address belongs to), so tests and people can see exactly what crossed the
+ * mesh. HTTP/1.1 and HTTP/2 prior knowledge on the same port; a port named `tcp*` is a raw echo.
+ *
+ * Special requests, for tests and demos:
+ * - `POST /echo-body`: streams the request body back instead of the JSON report.
+ * - `GET /bytes/<n>`: answers with n bytes (a repeating pattern).
+ * - header `x-echo-status: <code>`: answers with that status.
+ * - header `x-echo-delay-ms: <ms>`: waits before answering (bounded to 60 s).
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import http2 from 'node:http2';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ViewSource } from '../state/view-source.js';
+import { closeTcpServer, createTcpServer, listenTcp } from '../net/sockets.js';
+
+export interface EchoReport {
+  readonly app: 'echo';
+  /** `namespace/name` of the pod this echo runs as. */
+  readonly pod: string;
+  readonly protocol: 'HTTP/1.1' | 'HTTP/2';
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  readonly body: { readonly bytes: number; readonly sha256: string };
+  readonly peer: {
+    readonly address: string;
+    readonly port: number;
+    /** The mesh identity owning the peer address (a waypoint or a pod), when the view knows it. */
+    readonly identity?: string;
+    readonly name?: string;
+  };
+  readonly local: { readonly address: string; readonly port: number };
+}
+
+export interface EchoServerOptions {
+  readonly pod: string;
+  readonly host: string;
+  readonly port: number;
+  /** Raw TCP echo instead of HTTP. */
+  readonly tcp?: boolean;
+  /** Used to name the identity behind a peer address in reports. */
+  readonly view?: ViewSource;
+}
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+const MAX_DELAY_MS = 60_000;
+const PATTERN = Buffer.alloc(64 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789');
+
+export class EchoServer {
+  private readonly server: net.Server;
+  private readonly h1 = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => this.handle(req, res));
+  private readonly h2 = http2.createServer({}, (req, res) => this.handle(req, res));
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly opts: EchoServerOptions) {
+    this.server = createTcpServer((socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+      if (opts.tcp) {
+        socket.pipe(socket);
+        return;
+      }
+      this.dispatch(socket);
+    });
+    this.h2.on('sessionError', () => undefined);
+  }
+
+  async start(): Promise<net.AddressInfo> {
+    return listenTcp(this.server, this.opts.host, this.opts.port);
+  }
+
+  async close(deadlineMs = 1000): Promise<void> {
+    const closing = closeTcpServer(this.server, deadlineMs);
+    this.h1.closeIdleConnections();
+    const timer = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, deadlineMs);
+    timer.unref();
+    await closing;
+    for (const s of this.sockets) s.destroy();
+    clearTimeout(timer);
+  }
+
+  /** Peeks at the first bytes to choose HTTP/2 prior knowledge or HTTP/1.1. */
+  private dispatch(socket: net.Socket): void {
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, H2_PREFACE.length);
+      const isH2Prefix = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isH2Prefix && head.length < H2_PREFACE.length) return;
+      socket.off('data', onData);
+      socket.pause();
+      socket.unshift(head);
+      (isH2Prefix ? this.h2 : this.h1).emit('connection', socket);
+      socket.resume();
+    };
+    socket.on('data', onData);
+  }
+
+  private handle(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
+    const path = req.url ?? '/';
+    const status = clampStatus(header(req, 'x-echo-status'));
+    const delay = Math.min(Number(header(req, 'x-echo-delay-ms') ?? 0) || 0, MAX_DELAY_MS);
+    const reply = (fn: () => void): void => {
+      if (delay > 0) setTimeout(fn, delay);
+      else fn();
+    };
+    const stream = req as unknown as Duplex;
+    if (req.method === 'POST' && path.startsWith('/echo-body')) {
+      res.writeHead(status, { 'content-type': 'application/octet-stream', 'x-echo-pod': this.opts.pod });
+      stream.pipe(res as unknown as NodeJS.WritableStream);
+      return;
+    }
+    const bytesMatch = /^\/bytes\/(\d+)/.exec(path);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      hash.update(chunk);
+    });
+    stream.on('end', () =>
+      reply(() => {
+        if (bytesMatch) {
+          sendBytes(res, status, Number(bytesMatch[1]), this.opts.pod);
+          return;
+        }
+        const body = JSON.stringify(this.report(req, path, bytes, hash.digest('hex')), null, 2) + '\n';
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-echo-pod': this.opts.pod,
+        });
+        res.end(body);
+      }),
+    );
+  }
+
+  private report(req: http.IncomingMessage | http2.Http2ServerRequest, path: string, bytes: number, sha256: string): EchoReport {
+    const socket = req.socket;
+    const address = stripV4Mapped(socket.remoteAddress ?? '');
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !k.startsWith(':')) headers[k] = v;
+    const isH2 = req.httpVersionMajor === 2;
+    const authority = (isH2 ? header(req, ':authority') : header(req, 'host')) ?? '';
+    return {
+      app: 'echo',
+      pod: this.opts.pod,
+      protocol: isH2 ? 'HTTP/2' : 'HTTP/1.1',
+      method: req.method ?? '',
+      path,
+      authority,
+      headers,
+      body: { bytes, sha256 },
+      peer: { address, port: socket.remotePort ?? 0, ...this.whoIs(address) },
+      local: { address: stripV4Mapped(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
+    };
+  }
+
+  private whoIs(address: string): { identity?: string; name?: string } {
+    const view = this.opts.view?.current();
+    if (!view) return {};
+    const wp = view.waypointByAddress(address);
+    if (wp) return { identity: wp.identity, name: `${wp.namespace}/${wp.name}` };
+    const w = view.workloadByIp(address);
+    if (w) return { identity: w.identity, name: `${w.namespace}/${w.name}` };
+    return {};
+  }
+}
+
+function header(req: http.IncomingMessage | http2.Http2ServerRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function clampStatus(v: string | undefined): number {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 200 && n <= 599 ? n : 200;
+}
+
+function stripV4Mapped(a: string): string {
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** Streams n pattern bytes with backpressure. */
+function sendBytes(res: http.ServerResponse | http2.Http2ServerResponse, status: number, n: number, pod: string): void {
+  res.writeHead(status, { 'content-type': 'application/octet-stream', 'content-length': n, 'x-echo-pod': pod });
+  const w = res as unknown as NodeJS.WritableStream & { once(ev: 'drain', fn: () => void): void };
+  let left = n;
+  const pump = (): void => {
+    while (left > 0) {
+      const chunk = PATTERN.subarray(0, Math.min(left, PATTERN.length));
+      left -= chunk.length;
+      if (!w.write(chunk)) {
+        w.once('drain', pump);
+        return;
+      }
+    }
+    w.end();
+  };
+  pump();
+}

@@ -1,0 +1,67 @@
+/**
+ * Bidirectional byte copy between two duplex streams (a client socket and an HBONE stream, an HBONE
+ * stream and an app socket...), the core of every L4 hop.
+ *
+ * - Backpressure: a side that cannot take more pauses the other (no unbounded buffering).
+ * - Half-close: a clean end of one side's readable half ends the other's writable half, and the
+ *   copy in the other direction carries on (a client that half-closes still gets its reply).
+ * - Resets: a side that closes without a clean end, or errors, destroys the other, so the peer
+ *   beyond it sees a reset rather than a clean close (pitfall 9 of perf-baseline.md).
+ */
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+
+export interface SpliceResult {
+  /** Bytes read from `a` and written to `b`. */
+  readonly aToB: number;
+  readonly bToA: number;
+  /** The first error or reset seen, if the copy did not end cleanly both ways. */
+  readonly error?: Error;
+}
+
+export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
+  return new Promise((resolve) => {
+    let aToB = 0;
+    let bToA = 0;
+    let firstError: Error | undefined;
+    let closed = 0;
+
+    const abort = (err: Error): void => {
+      firstError ??= err;
+      reset(a, err);
+      reset(b, err);
+    };
+
+    const wire = (from: Duplex, to: Duplex, count: (n: number) => void): void => {
+      from.on('data', (chunk: Buffer) => {
+        count(chunk.length);
+        if (!to.write(chunk)) from.pause();
+      });
+      to.on('drain', () => from.resume());
+      from.on('end', () => {
+        if (!to.writableEnded && !to.destroyed) to.end();
+      });
+      from.on('error', (err: Error) => abort(err));
+      // Http2Stream: the peer reset the stream (RST_STREAM); 'error' may not follow.
+      from.on('aborted', () => abort(new Error('stream aborted by peer')));
+      from.on('close', () => {
+        if (!from.readableEnded && !firstError) abort(new Error('closed before end of stream'));
+        if (++closed === 2) resolve(firstError ? { aToB, bToA, error: firstError } : { aToB, bToA });
+      });
+    };
+
+    wire(a, b, (n) => (aToB += n));
+    wire(b, a, (n) => (bToA += n));
+    if (a.destroyed || b.destroyed) abort(new Error('stream already destroyed'));
+  });
+}
+
+/** Destroys a stream so its peer sees a reset: RST for TCP sockets, RST_STREAM for HTTP/2. */
+function reset(s: Duplex, err: Error): void {
+  if (s.destroyed) return;
+  if (s instanceof net.Socket) {
+    s.resetAndDestroy();
+    return;
+  }
+  s.destroy(err);
+}
