@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * `ambient`: one binary, one subcommand per role. Each role lives in `src/commands/<role>.ts`;
+ * this file only parses the command line and dispatches.
+ */
+import { runCa } from './commands/ca.js';
+import { runCurl } from './commands/curl.js';
+import { runApp } from './commands/app.js';
+import { runUp } from './commands/up.js';
+import { runValidate } from './commands/validate.js';
+import { runWaypoint } from './commands/waypoint.js';
+import { runZtunnel } from './commands/ztunnel.js';
+import { UsageError } from './commands/usage-error.js';
+
+const USAGE = `ambient: an Istio-ambient data plane (waypoint + ztunnel) on Node.js
+
+Usage:
+  ambient up [--config DIR] [--state DIR] [--drain-ms N] [--quiet]
+      Run the local mesh described by DIR (default: the embedded deploy/local/default):
+      one ztunnel per node, each waypoint, and the demo apps, as separate processes.
+  ambient curl --from [NS/]POD [-X METHOD] [-H 'name: value']... [-d DATA] [-i] [-s] URL
+      Send an HTTP request from POD through its node's ztunnel (SOCKS5 on <podIP>:15080).
+  ambient validate DIR
+      Check a config directory; print diagnostics; exit 1 when there are errors.
+  ambient ztunnel --node NAME [--config DIR] [--state DIR] [--admin-address IP]
+  ambient waypoint --gateway NS/NAME [--config DIR] [--state DIR]
+  ambient app --pod NS/NAME [--config DIR]
+      Run one role (what 'up' starts for you).
+  ambient ca root [--state DIR]
+  ambient ca issue --identity spiffe://TD/ns/NS/sa/SA --out DIR [--state DIR] [--validity-hours N]
+      Print the mesh root certificate, or issue a certificate from the local CA.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up':
+      return runUp(rest);
+    case 'ztunnel':
+      return runZtunnel(rest);
+    case 'waypoint':
+      return runWaypoint(rest);
+    case 'app':
+      return runApp(rest);
+    case 'validate':
+      return runValidate(rest);
+    case 'curl':
+      return runCurl(rest);
+    case 'ca':
+      return runCa(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write('ambient-waypoint 0.1.0\n');
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`ambient: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`ambient: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`ambient: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,46 @@
+/**
+ * What every mesh role (ztunnel, waypoint) needs before it can serve: the config (watched), and
+ * certificates from the mesh CA in the state directory. Written once so the roles start the same way.
+ */
+import { formatDiagnostic } from '../config/diagnostics.js';
+import { LocalCa } from '../identity/local-ca.js';
+import { LocalCaCertSource } from '../identity/local-ca-cert-source.js';
+import { SnapshotStore } from '../state/snapshot-store.js';
+
+export interface RoleContext {
+  readonly store: SnapshotStore;
+  readonly certs: LocalCaCertSource;
+  close(): Promise<void>;
+}
+
+/** Loads the mesh CA from the state directory, creating it when absent. */
+export async function ensureMeshCa(stateDir: string, _trustDomain: string): Promise<LocalCa> {
+  return LocalCa.open(stateDir);
+}
+
+export async function openRoleContext(opts: { configDir: string; stateDir: string; name: string }): Promise<RoleContext> {
+  const store = await SnapshotStore.open({
+    dir: opts.configDir,
+    watch: true,
+    localRanges: true,
+    // The runner prints diagnostics once; each role only notes that a reload was partly rejected.
+    onDiagnostics: (diags) => {
+      const errors = diags.filter((d) => d.severity === 'error');
+      if (errors.length > 0) process.stderr.write(`${opts.name}: config has ${errors.length} error(s); first: ${formatDiagnostic(errors[0]!)}\n`);
+    },
+  });
+  const trustDomain = store.current().snapshot.mesh.trustDomain;
+  const ca = await ensureMeshCa(opts.stateDir, trustDomain);
+  const certs = new LocalCaCertSource(ca, {
+    trustDomain,
+    onError: (err, identity) => process.stderr.write(`${opts.name}: certificate re-issue for ${identity} failed: ${String(err)}\n`),
+  });
+  return {
+    store,
+    certs,
+    close: async () => {
+      certs.close();
+      await store.close();
+    },
+  };
+}

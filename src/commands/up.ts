@@ -1,0 +1,101 @@
+/**
+ * `ambient up` (what `npm start` runs): the whole local mesh from a directory of Kubernetes YAML.
+ * It validates the config, creates the mesh CA in the state directory, starts every role as its
+ * own process (see `src/runner/desired-processes.ts` for which and in what order), keeps the set of
+ * processes in step with config changes, and drains everything on Ctrl-C.
+ */
+import { parseArgs } from 'node:util';
+import { formatDiagnostic } from '../config/diagnostics.js';
+import { runUntilSignal } from '../process/lifecycle.js';
+import { desiredProcesses } from '../runner/desired-processes.js';
+import { Supervisor } from '../runner/supervisor.js';
+import type { MeshView } from '../state/mesh-view.js';
+import { SnapshotStore } from '../state/snapshot-store.js';
+import { CLI_ENTRY, DEFAULT_CONFIG_DIR, DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
+import { ensureMeshCa } from './role-context.js';
+import { UsageError } from './usage-error.js';
+import { welcomeBanner } from '../runner/welcome-banner.js';
+
+/** Node ztunnels' admin/readiness addresses: 127.3.0.1, .2, ... in the order nodes first appear. */
+function nodeAddressAllocator(): (node: string) => string {
+  const assigned = new Map<string, string>();
+  return (node) => {
+    let a = assigned.get(node);
+    if (!a) {
+      a = `127.3.0.${assigned.size + 1}`;
+      assigned.set(node, a);
+    }
+    return a;
+  };
+}
+
+export async function runUp(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', default: DEFAULT_CONFIG_DIR },
+      state: { type: 'string' },
+      'drain-ms': { type: 'string' },
+      'ready-timeout-ms': { type: 'string', default: '60000' },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  const stateDir = values.state ?? defaultStateDir();
+  const drainMs = values['drain-ms'] ? Number(values['drain-ms']) : DEFAULT_DRAIN_MS;
+  if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError(`--drain-ms must be a non-negative number`);
+  const out = (line: string): void => void process.stdout.write(line + '\n');
+
+  const store = await SnapshotStore.open({
+    dir: values.config,
+    watch: true,
+    localRanges: true,
+    onDiagnostics: (diags) => {
+      for (const d of diags) process.stderr.write(formatDiagnostic(d) + '\n');
+    },
+  });
+  const initial = store.current();
+  if (initial.snapshot.workloads.size === 0) {
+    await store.close();
+    process.stderr.write(`ambient up: no pods in ${values.config}; nothing to run\n`);
+    return 1;
+  }
+  await ensureMeshCa(stateDir, initial.snapshot.mesh.trustDomain);
+
+  const nodeAddress = nodeAddressAllocator();
+  const extraArgs = values.quiet ? ['--quiet'] : [];
+  const specsFor = (view: MeshView) =>
+    desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs });
+  const supervisor = new Supervisor({ entry: CLI_ENTRY, drainMs, out });
+
+  await supervisor.reconcile(specsFor(initial));
+  try {
+    await supervisor.waitReady(Number(values['ready-timeout-ms']));
+  } catch (err) {
+    process.stderr.write(`ambient up: ${err instanceof Error ? err.message : String(err)}\n`);
+    await supervisor.close();
+    await store.close();
+    return 1;
+  }
+  out(welcomeBanner(store.current(), { configDir: values.config, stateDir, nodeAddress }));
+
+  // Config changes are applied one at a time, in order.
+  let reconciling = Promise.resolve();
+  const unsubscribe = store.onChange((view) => {
+    reconciling = reconciling
+      .then(() => supervisor.reconcile(specsFor(view)))
+      .catch((err: unknown) => out(`ambient up: reconcile failed: ${String(err)}`));
+  });
+
+  await runUntilSignal(
+    {
+      close: async () => {
+        unsubscribe();
+        await store.close();
+        await reconciling;
+        await supervisor.close();
+      },
+    },
+    { name: 'ambient up', drainMs },
+  );
+  return 0;
+}

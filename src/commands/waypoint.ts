@@ -1,0 +1,60 @@
+/**
+ * `ambient waypoint --gateway NS/NAME`: one waypoint. It listens for HBONE on each of the Gateway's
+ * addresses (`:15008`), serves the Services bound to it, and answers readiness on
+ * `<first address>:15021`.
+ */
+import { parseArgs } from 'node:util';
+import { ReadinessServer } from '../admin/readiness-server.js';
+import { notifyReady, runUntilSignal } from '../process/lifecycle.js';
+import { Waypoint } from '../waypoint/waypoint.js';
+import { DEFAULT_CONFIG_DIR, DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
+import { openRoleContext } from './role-context.js';
+import { UsageError } from './usage-error.js';
+import { jsonLineSink } from './json-line-sink.js';
+
+export async function runWaypoint(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      gateway: { type: 'string' },
+      config: { type: 'string', default: DEFAULT_CONFIG_DIR },
+      state: { type: 'string' },
+      'drain-ms': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  const ref = values.gateway;
+  if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
+  const [namespace = '', gwName = ''] = ref.split('/', 2);
+  const name = `waypoint ${ref}`;
+  const drainMs = values['drain-ms'] ? Number(values['drain-ms']) : DEFAULT_DRAIN_MS;
+  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name });
+  const wp = ctx.store.current().waypoint(namespace, gwName);
+  if (!wp) {
+    await ctx.close();
+    throw new UsageError(`no waypoint Gateway ${ref} in ${values.config}`);
+  }
+  const readiness = new ReadinessServer();
+  await readiness.listen(wp.addresses[0] ?? '127.0.0.1');
+  const waypoint = new Waypoint({
+    waypoint: { namespace, name: gwName },
+    view: ctx.store,
+    certs: ctx.certs,
+    ...(values.quiet ? {} : { accessLog: jsonLineSink('waypoint') }),
+  });
+  await waypoint.start();
+  readiness.setReady();
+  process.stderr.write(`${name}: ready on ${wp.addresses.map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
+  notifyReady(`waypoint/${ref}`);
+  await runUntilSignal(
+    {
+      close: async (deadline) => {
+        await waypoint.close(deadline);
+        await readiness.close(100);
+        await ctx.close();
+      },
+    },
+    { name, drainMs, onDrainStart: () => readiness.setDraining() },
+  );
+  return 0;
+}

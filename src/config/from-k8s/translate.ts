@@ -1,0 +1,107 @@
+/**
+ * The dispatcher: YAML text of one file → translated objects + diagnostics. A registry maps
+ * `apiVersion` + `kind` to one translator, so supporting a new kind is one translator file plus
+ * one line in {@link TRANSLATORS}. Unknown kinds are skipped with a warning.
+ */
+import type { Diagnostic } from '../diagnostics.js';
+import { authorizationPolicyTranslator } from './authorization-policy.js';
+import { configMapTranslator } from './config-map.js';
+import { gatewayTranslator } from './gateway.js';
+import { namespaceTranslator } from './namespace.js';
+import { ObjectReader } from './object-reader.js';
+import { parseManifests } from './parse-manifests.js';
+import type { ManifestDocument } from './parse-manifests.js';
+import { podTranslator } from './pod.js';
+import { serviceAccountTranslator } from './service-account.js';
+import { serviceTranslator } from './service.js';
+import type { ObjectRef, TranslateContext, TranslatedObject, Translator } from './translator.js';
+import { objectRefKey } from './translator.js';
+
+/** Every supported kind. Order does not matter; keys must be unique. */
+export const TRANSLATORS: readonly Translator[] = [
+  namespaceTranslator,
+  serviceAccountTranslator,
+  configMapTranslator,
+  podTranslator,
+  serviceTranslator,
+  gatewayTranslator,
+  authorizationPolicyTranslator,
+];
+
+const REGISTRY: ReadonlyMap<string, Translator> = (() => {
+  const m = new Map<string, Translator>();
+  for (const t of TRANSLATORS) {
+    for (const v of t.apiVersions) {
+      const key = `${v}|${t.kind}`;
+      if (m.has(key)) throw new Error(`two translators registered for ${v} ${t.kind}`);
+      m.set(key, t);
+    }
+  }
+  return m;
+})();
+
+/** What happened to one document of a file. */
+export type ObjectOutcome =
+  /** Translated: apply it. */
+  | { readonly status: 'ok'; readonly object: TranslatedObject }
+  /** Rejected with errors (a last-good store may keep the previous version of `key`). */
+  | { readonly status: 'failed'; readonly key: string }
+  /** Deliberately not for this data plane (other Gateway class, L7 policy, unknown kind...). */
+  | { readonly status: 'skipped'; readonly key: string };
+
+export interface FileTranslation {
+  readonly file: string;
+  /** False when the file is not valid YAML: nothing in it was translated. */
+  readonly syntaxOk: boolean;
+  readonly outcomes: readonly ObjectOutcome[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function translateFile(file: string, text: string, ctx: TranslateContext): FileTranslation {
+  const parsed = parseManifests(file, text);
+  const diagnostics: Diagnostic[] = [...parsed.diagnostics];
+  const outcomes: ObjectOutcome[] = [];
+  for (const doc of parsed.documents) {
+    const { outcome, diagnostics: ds } = translateDocument(doc, ctx);
+    outcomes.push(outcome);
+    diagnostics.push(...ds);
+  }
+  return { file, syntaxOk: parsed.syntaxOk, outcomes, diagnostics };
+}
+
+export function translateDocument(
+  doc: ManifestDocument,
+  ctx: TranslateContext,
+): { outcome: ObjectOutcome; diagnostics: readonly Diagnostic[] } {
+  const translator = REGISTRY.get(`${doc.apiVersion}|${doc.kind}`);
+  if (!translator) {
+    const key = objectRefKey(doc.kind, doc.metadataNamespace, doc.name);
+    const diagnostic: Diagnostic = {
+      severity: 'warning',
+      code: 'UNKNOWN_KIND',
+      file: doc.source.file,
+      line: doc.source.line,
+      kind: doc.kind,
+      ...(doc.metadataNamespace !== undefined ? { namespace: doc.metadataNamespace } : {}),
+      name: doc.name,
+      message: `${doc.apiVersion} ${doc.kind} is not supported; object skipped`,
+    };
+    return { outcome: { status: 'skipped', key }, diagnostics: [diagnostic] };
+  }
+  const namespace = translator.namespaced ? (doc.metadataNamespace ?? 'default') : undefined;
+  const reader = new ObjectReader(doc.root, { apiVersion: doc.apiVersion, kind: doc.kind, name: doc.name, namespace }, doc.source);
+  const key = objectRefKey(doc.kind, namespace, doc.name);
+  const value = translator.translate(reader, ctx);
+  if (reader.failed || value === undefined) {
+    return { outcome: { status: reader.failed ? 'failed' : 'skipped', key }, diagnostics: reader.diagnostics };
+  }
+  const ref: ObjectRef = {
+    key,
+    kind: doc.kind,
+    namespace,
+    name: doc.name,
+    origin: { source: doc.source.file, line: doc.source.line },
+    lineOf: doc.source.lineOf,
+  };
+  return { outcome: { status: 'ok', object: { ...value, ref } }, diagnostics: reader.diagnostics };
+}

@@ -1,0 +1,89 @@
+/**
+ * The contract between the dispatcher (`translate.ts`) and one translator per Kubernetes kind, and
+ * the shape of what translators produce. Translators see one object at a time; anything that needs
+ * other objects (trust domain, namespace labels, waypoint lookup, address conflicts) is finished by
+ * the snapshot builder, so translated values are "drafts" of IR records.
+ */
+import type {
+  L4PolicyIR,
+  MeshIR,
+  NamespaceIR,
+  Origin,
+  ServiceIR,
+  WaypointIR,
+  WorkloadIR,
+} from '../ir.js';
+import type { FieldPath, ObjectReader } from './object-reader.js';
+
+export interface TranslateContext {
+  /**
+   * Enforce the local-mesh address ranges of design §4 (pods 127.1/16, VIPs 127.100/16, waypoints
+   * 127.2/16). On for the local directory; a source reading a real cluster turns it off.
+   */
+  readonly localRanges: boolean;
+}
+
+/** A Pod, before identity (trust domain) and tunnel protocol (namespace labels) are known. */
+export type PodDraft = Omit<WorkloadIR, 'identity' | 'protocol'>;
+
+/** A Service, before hostname (cluster domain) and waypoint binding (namespace labels, waypoints). */
+export type ServiceDraft = Omit<ServiceIR, 'hostname' | 'waypoint'>;
+
+/** A waypoint Gateway, before its identity (trust domain) is known. */
+export type WaypointDraft = Omit<WaypointIR, 'identity'>;
+
+/** An L4 AuthorizationPolicy, before its scope (global needs the root namespace) is known. */
+export type PolicyDraft = Omit<L4PolicyIR, 'scope'> & {
+  /** `spec.selector.matchLabels`; `undefined` when the policy has no selector. */
+  readonly selector: Readonly<Record<string, string>> | undefined;
+};
+
+export interface ServiceAccountDraft {
+  readonly name: string;
+  readonly namespace: string;
+}
+
+/** Mesh settings found in the `istio` ConfigMap; unset fields keep their defaults. */
+export type MeshSettingsDraft = Partial<Pick<MeshIR, 'trustDomain' | 'rootNamespace'>>;
+
+/** What one translator returns (the dispatcher adds the {@link ObjectRef}). */
+export type TranslatedValue =
+  | { readonly type: 'Namespace'; readonly value: NamespaceIR }
+  | { readonly type: 'ServiceAccount'; readonly value: ServiceAccountDraft }
+  | { readonly type: 'Pod'; readonly value: PodDraft }
+  | { readonly type: 'Service'; readonly value: ServiceDraft }
+  | { readonly type: 'Waypoint'; readonly value: WaypointDraft }
+  | { readonly type: 'L4Policy'; readonly value: PolicyDraft }
+  | { readonly type: 'MeshSettings'; readonly value: MeshSettingsDraft };
+
+/** Which object a translated value came from, for keys, diagnostics and last-good bookkeeping. */
+export interface ObjectRef {
+  /** `Kind/namespace/name` (`Kind/name` for cluster-scoped kinds): unique per object. */
+  readonly key: string;
+  readonly kind: string;
+  readonly namespace: string | undefined;
+  readonly name: string;
+  readonly origin: Origin & { readonly line: number };
+  /** Line of a field of the object, if present (for cross-object diagnostics from the builder). */
+  readonly lineOf: (path: FieldPath) => number | undefined;
+}
+
+export type TranslatedObject = TranslatedValue & { readonly ref: ObjectRef };
+
+/**
+ * One translator per kind. `translate` returns `undefined` either because the object was rejected
+ * (`reader.failed`, diagnostics recorded) or because it is deliberately not for this data plane
+ * (e.g. a Gateway of another class) — the dispatcher tells them apart by `reader.failed`.
+ */
+export interface Translator {
+  readonly kind: string;
+  /** Full `apiVersion` strings accepted (`v1`, `gateway.networking.k8s.io/v1`...). */
+  readonly apiVersions: readonly string[];
+  /** Namespaced kinds default `metadata.namespace` to `default`, as `kubectl apply` does. */
+  readonly namespaced: boolean;
+  translate(reader: ObjectReader, ctx: TranslateContext): TranslatedValue | undefined;
+}
+
+export function objectRefKey(kind: string, namespace: string | undefined, name: string): string {
+  return namespace === undefined ? `${kind}/${name}` : `${kind}/${namespace}/${name}`;
+}

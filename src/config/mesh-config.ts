@@ -1,0 +1,69 @@
+/**
+ * Mesh-wide settings (a MeshConfig subset). Like Istio, they come from the `mesh` key of the
+ * ConfigMap `istio` in the namespace istiod runs in (`istio-system`, which is also the default root
+ * namespace); every setting is optional and falls back to {@link DEFAULT_MESH}.
+ *
+ * Read: `trustDomain`, `rootNamespace`. `clusterDomain` is not a MeshConfig field in Istio (it is a
+ * deployment setting), so it stays at its default here.
+ */
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_MESH } from './ir.js';
+import type { MeshIR } from './ir.js';
+import type { MeshSettingsDraft } from './from-k8s/translator.js';
+
+/** Where the settings live. */
+export const MESH_CONFIG_MAP = Object.freeze({
+  namespace: DEFAULT_MESH.rootNamespace,
+  name: 'istio',
+  key: 'mesh',
+});
+
+export interface MeshSettingsProblem {
+  /** Field inside the mesh YAML, e.g. `trustDomain`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/** SPIFFE trust domain characters (spiffe.io: SPIFFE-ID §2.1), lowercase only. */
+const TRUST_DOMAIN_RE = /^[a-z0-9._-]+$/;
+/** A namespace name is an RFC 1123 label. */
+const NAMESPACE_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Parses the `mesh` YAML text. Problems reject only the setting they concern. */
+export function parseMeshSettings(text: string): { settings: MeshSettingsDraft; problems: MeshSettingsProblem[] } {
+  const problems: MeshSettingsProblem[] = [];
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    problems.push({ field: '', message: `mesh config is not valid YAML: ${err instanceof Error ? err.message : String(err)}` });
+    return { settings: {}, problems };
+  }
+  if (doc === null || doc === undefined) return { settings: {}, problems };
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    problems.push({ field: '', message: 'mesh config must be a mapping' });
+    return { settings: {}, problems };
+  }
+  const rec = doc as Record<string, unknown>;
+  const settings: { trustDomain?: string; rootNamespace?: string } = {};
+  const td = rec['trustDomain'];
+  if (td !== undefined && td !== null) {
+    if (typeof td === 'string' && TRUST_DOMAIN_RE.test(td)) settings.trustDomain = td;
+    else problems.push({ field: 'trustDomain', message: `must be a SPIFFE trust domain (lowercase letters, digits, '.', '-', '_'), got ${JSON.stringify(td)}` });
+  }
+  const root = rec['rootNamespace'];
+  if (root !== undefined && root !== null) {
+    if (typeof root === 'string' && NAMESPACE_RE.test(root)) settings.rootNamespace = root;
+    else problems.push({ field: 'rootNamespace', message: `must be a namespace name, got ${JSON.stringify(root)}` });
+  }
+  return { settings, problems };
+}
+
+/** The effective mesh settings: the ConfigMap's, else the defaults. */
+export function resolveMesh(settings: MeshSettingsDraft | undefined): MeshIR {
+  return Object.freeze({
+    trustDomain: settings?.trustDomain ?? DEFAULT_MESH.trustDomain,
+    clusterDomain: DEFAULT_MESH.clusterDomain,
+    rootNamespace: settings?.rootNamespace ?? DEFAULT_MESH.rootNamespace,
+  });
+}

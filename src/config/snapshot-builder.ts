@@ -1,0 +1,224 @@
+/**
+ * Translated objects → one frozen {@link Snapshot}. This is where objects meet: mesh settings give
+ * identities and host names, namespace labels give ambient enrollment and default waypoints,
+ * waypoints are looked up for Services, and addresses are checked for conflicts across objects.
+ *
+ * Conflicts are resolved by input order (file order): the later object is rejected with a
+ * diagnostic and reported in `rejected`, so a last-good store can put back its previous version.
+ */
+import type { Diagnostic, DiagnosticCode, Severity } from './diagnostics.js';
+import type {
+  L4PolicyIR,
+  L4PolicyScope,
+  MeshIR,
+  NamespaceIR,
+  ServiceIR,
+  Snapshot,
+  SpiffeUri,
+  TunnelProtocol,
+  WaypointIR,
+  WaypointRef,
+  WorkloadIR,
+} from './ir.js';
+import { objectKey } from './ir.js';
+import { resolveMesh } from './mesh-config.js';
+import type { FieldPath } from './from-k8s/object-reader.js';
+import { formatPath } from './from-k8s/object-reader.js';
+import type { MeshSettingsDraft, ObjectRef, PodDraft, PolicyDraft, ServiceDraft, TranslatedObject, WaypointDraft } from './from-k8s/translator.js';
+
+export const LABEL_DATAPLANE_MODE = 'istio.io/dataplane-mode';
+export const LABEL_USE_WAYPOINT = 'istio.io/use-waypoint';
+export const LABEL_USE_WAYPOINT_NAMESPACE = 'istio.io/use-waypoint-namespace';
+
+export interface BuildResult {
+  readonly snapshot: Snapshot;
+  readonly diagnostics: readonly Diagnostic[];
+  /** Keys (`ObjectRef.key`) of objects rejected here (duplicates, address conflicts). */
+  readonly rejected: ReadonlySet<string>;
+}
+
+type Of<T extends TranslatedObject['type']> = Extract<TranslatedObject, { type: T }>;
+
+export function buildSnapshot(objects: readonly TranslatedObject[], generation: number): BuildResult {
+  const diagnostics: Diagnostic[] = [];
+  const rejected = new Set<string>();
+  const report = (ref: ObjectRef, severity: Severity, code: DiagnosticCode, path: FieldPath, message: string): void => {
+    diagnostics.push(diagnosticFor(ref, severity, code, path, message));
+    if (severity === 'error') rejected.add(ref.key);
+  };
+
+  // 1. One object per key: the first (file order) wins.
+  const byKey = new Map<string, TranslatedObject>();
+  for (const o of objects) {
+    const first = byKey.get(o.ref.key);
+    if (first) {
+      report(o.ref, 'error', 'DUPLICATE_OBJECT', [], `${o.ref.kind} ${idOf(o.ref)} is already defined at ${first.ref.origin.source}:${first.ref.origin.line}`);
+      continue;
+    }
+    byKey.set(o.ref.key, o);
+  }
+  const unique = [...byKey.values()];
+  const ofType = <T extends TranslatedObject['type']>(t: T): Of<T>[] => unique.filter((o): o is Of<T> => o.type === t);
+
+  // 2. Mesh settings (at most one: the `istio` ConfigMap has a single key).
+  const meshDraft: MeshSettingsDraft | undefined = ofType('MeshSettings')[0]?.value;
+  const mesh = resolveMesh(meshDraft);
+  const namespaces = new Map<string, NamespaceIR>(ofType('Namespace').map((o) => [o.value.name, o.value]));
+
+  // 3. Addresses: waypoints first (infrastructure), then pods, then VIPs; the first claim wins.
+  const owners = new Map<string, string>();
+  const claim = (ip: string, ref: ObjectRef, path: FieldPath): boolean => {
+    const owner = owners.get(ip);
+    if (owner !== undefined) {
+      report(ref, 'error', 'ADDRESS_CONFLICT', path, `${ip} is already used by ${owner}`);
+      return false;
+    }
+    owners.set(ip, `${ref.kind} ${idOf(ref)}`);
+    return true;
+  };
+
+  const waypoints = new Map<string, WaypointIR>();
+  for (const o of ofType('Waypoint')) {
+    const ok = o.value.addresses.every((ip, i) => claim(ip, o.ref, addressPath(o.ref, i)));
+    if (ok) waypoints.set(objectKey(o.value.namespace, o.value.name), toWaypoint(o.value, mesh));
+  }
+
+  const workloads = new Map<string, WorkloadIR>();
+  for (const o of ofType('Pod')) {
+    if (claim(o.value.ip, o.ref, ['status', 'podIP'])) {
+      workloads.set(o.value.uid, toWorkload(o.value, mesh, namespaces.get(o.value.namespace)));
+    }
+  }
+
+  const services = new Map<string, ServiceIR>();
+  for (const o of ofType('Service')) {
+    const ok = o.value.vips.every((ip, i) => claim(ip, o.ref, vipPath(o.ref, i)));
+    if (!ok) continue;
+    const waypoint = bindWaypoint(o, namespaces.get(o.value.namespace), waypoints, report);
+    services.set(objectKey(o.value.namespace, o.value.name), toService(o.value, mesh, waypoint));
+  }
+
+  const l4Policies: L4PolicyIR[] = ofType('L4Policy').map((o) => toPolicy(o.value, mesh));
+
+  const snapshot: Snapshot = deepFreeze({
+    generation,
+    mesh,
+    namespaces: frozenMap(namespaces),
+    workloads: frozenMap(workloads),
+    services: frozenMap(services),
+    waypoints: frozenMap(waypoints),
+    l4Policies,
+  });
+  return { snapshot, diagnostics, rejected };
+}
+
+export function spiffeIdentity(mesh: MeshIR, namespace: string, serviceAccount: string): SpiffeUri {
+  return `spiffe://${mesh.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+function toWaypoint(d: WaypointDraft, mesh: MeshIR): WaypointIR {
+  return { ...d, identity: spiffeIdentity(mesh, d.namespace, d.serviceAccount) };
+}
+
+/** Ambient enrollment: the Pod label wins (`none` opts out), else the Namespace label. */
+function toWorkload(d: PodDraft, mesh: MeshIR, ns: NamespaceIR | undefined): WorkloadIR {
+  const podMode = d.labels[LABEL_DATAPLANE_MODE];
+  const mode = podMode ?? ns?.labels[LABEL_DATAPLANE_MODE];
+  const protocol: TunnelProtocol = mode === 'ambient' ? 'HBONE' : 'TCP';
+  return { ...d, identity: spiffeIdentity(mesh, d.namespace, d.serviceAccount), protocol };
+}
+
+function toService(d: ServiceDraft, mesh: MeshIR, waypoint: WaypointRef | undefined): ServiceIR {
+  return {
+    ...d,
+    hostname: `${d.name}.${d.namespace}.svc.${mesh.clusterDomain}`,
+    ...(waypoint ? { waypoint } : {}),
+  };
+}
+
+function toPolicy(d: PolicyDraft, mesh: MeshIR): L4PolicyIR {
+  const { selector, ...rest } = d;
+  // istiod: no selector → namespace scope, or global when the policy lives in the root namespace.
+  const scope: L4PolicyScope =
+    selector !== undefined
+      ? { kind: 'selector', matchLabels: selector }
+      : d.namespace === mesh.rootNamespace
+        ? { kind: 'global' }
+        : { kind: 'namespace' };
+  return { ...rest, scope };
+}
+
+/**
+ * `istio.io/use-waypoint` on the Service, else on its Namespace (the Service label wins, `none`
+ * opts out). `istio.io/use-waypoint-namespace` is read from the same object as the name; it
+ * defaults to the Service's namespace. A name with no such waypoint → warning, no waypoint.
+ */
+function bindWaypoint(
+  o: Of<'Service'>,
+  ns: NamespaceIR | undefined,
+  waypoints: ReadonlyMap<string, WaypointIR>,
+  report: (ref: ObjectRef, severity: Severity, code: DiagnosticCode, path: FieldPath, message: string) => void,
+): WaypointRef | undefined {
+  const svc = o.value;
+  const fromService = svc.labels[LABEL_USE_WAYPOINT] !== undefined && svc.labels[LABEL_USE_WAYPOINT] !== '';
+  const labels = fromService ? svc.labels : ns?.labels;
+  const name = labels?.[LABEL_USE_WAYPOINT];
+  if (name === undefined || name === '' || name === 'none') return undefined;
+  const namespace = labels?.[LABEL_USE_WAYPOINT_NAMESPACE] || svc.namespace;
+  if (!waypoints.has(objectKey(namespace, name))) {
+    const where = fromService ? 'label' : `label on Namespace ${svc.namespace}`;
+    report(o.ref, 'warning', 'REF_NOT_FOUND', fromService ? ['metadata', 'labels', LABEL_USE_WAYPOINT] : [],
+      `${LABEL_USE_WAYPOINT} ${where} names waypoint ${namespace}/${name}, which does not exist (or was rejected); the Service has no waypoint`);
+    return undefined;
+  }
+  return { namespace, name };
+}
+
+function addressPath(ref: ObjectRef, i: number): FieldPath {
+  return ref.lineOf(['spec', 'addresses', i]) !== undefined ? ['spec', 'addresses', i, 'value'] : ['status', 'addresses', i, 'value'];
+}
+
+function vipPath(ref: ObjectRef, i: number): FieldPath {
+  return ref.lineOf(['spec', 'clusterIPs', i]) !== undefined ? ['spec', 'clusterIPs', i] : ['spec', 'clusterIP'];
+}
+
+function idOf(ref: ObjectRef): string {
+  return ref.namespace !== undefined ? `${ref.namespace}/${ref.name}` : ref.name;
+}
+
+export function diagnosticFor(ref: ObjectRef, severity: Severity, code: DiagnosticCode, path: FieldPath, message: string): Diagnostic {
+  let line: number | undefined;
+  for (let n = path.length; n > 0 && line === undefined; n--) line = ref.lineOf(path.slice(0, n));
+  return {
+    severity,
+    code,
+    file: ref.origin.source,
+    line: line ?? ref.origin.line,
+    kind: ref.kind,
+    ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}),
+    name: ref.name,
+    ...(path.length > 0 ? { field: formatPath(path) } : {}),
+    message,
+  };
+}
+
+/** A Map whose mutators throw, frozen: `Object.freeze` alone does not stop `Map.set`. */
+function frozenMap<K, V>(source: ReadonlyMap<K, V>): ReadonlyMap<K, V> {
+  const m = new Map(source);
+  const readOnly = (): never => {
+    throw new TypeError('snapshot maps are read-only');
+  };
+  Object.defineProperties(m, { set: { value: readOnly }, delete: { value: readOnly }, clear: { value: readOnly } });
+  return Object.freeze(m);
+}
+
+/** Freezes plain objects and arrays recursively. Typed arrays cannot be frozen and are left alone. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  if (value instanceof Map) {
+    for (const v of value.values()) deepFreeze(v);
+    return value;
+  }
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}

@@ -1,0 +1,183 @@
+/**
+ * The local mesh's certificate authority (design §4): one self-signed root shared by every process
+ * of the local mesh through a state directory, issuing short-lived SPIFFE leaf certificates.
+ *
+ * Layout: `<stateDir>/ca/root-cert.pem` and `<stateDir>/ca/root-key.pem` (mode 0600).
+ * The first process to start creates them; the others load them. Creation is race-safe: the pair
+ * is written into a private temp directory which is then renamed to `ca/` in one step, so a reader
+ * sees either no CA or a complete one, and the loser of a race discards its own and loads the winner's.
+ *
+ * Keys come from node:crypto (native RSA keygen is ~100x faster than forge's); forge builds and
+ * signs the certificates (Node has no X.509 writer).
+ */
+import { generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import forge from 'node-forge';
+import type { SpiffeUri } from '../config/ir.js';
+import { isSpiffeUri } from './spiffe.js';
+import type { TlsMaterial } from './tls-material.js';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+export const DEFAULT_LEAF_VALIDITY_MS = 24 * 60 * 60 * 1000;
+const ROOT_VALIDITY_YEARS = 10;
+/** Leaves are back-dated a little so a peer whose clock is slightly behind still accepts them. */
+const CLOCK_SKEW_MS = 60_000;
+const RSA_BITS = 2048;
+
+export const CA_DIR = 'ca';
+export const ROOT_CERT_FILE = 'root-cert.pem';
+export const ROOT_KEY_FILE = 'root-key.pem';
+
+export interface LocalCaOptions {
+  /** Organisation written in the root's subject; cosmetic. */
+  readonly organization?: string;
+}
+
+export interface IssueOptions {
+  /** Leaf lifetime; default 24 h (Istio's default workload certificate TTL). */
+  readonly validityMs?: number;
+}
+
+export class LocalCa {
+  private constructor(
+    readonly dir: string,
+    readonly rootCertPem: string,
+    private readonly rootCert: forge.pki.Certificate,
+    private readonly rootKey: forge.pki.rsa.PrivateKey,
+  ) {}
+
+  /** Loads the CA under `stateDir`, creating it first if absent. */
+  static async open(stateDir: string, opts: LocalCaOptions = {}): Promise<LocalCa> {
+    const dir = path.join(stateDir, CA_DIR);
+    const loaded = await LocalCa.tryLoad(dir);
+    if (loaded) return loaded;
+    await fsp.mkdir(stateDir, { recursive: true });
+    const tmp = await fsp.mkdtemp(path.join(stateDir, `.${CA_DIR}-tmp-`));
+    try {
+      const { certPem, keyPem } = await createRoot(opts.organization ?? 'ambient-waypoint local mesh');
+      await fsp.writeFile(path.join(tmp, ROOT_KEY_FILE), keyPem, { mode: 0o600 });
+      await fsp.writeFile(path.join(tmp, ROOT_CERT_FILE), certPem, { mode: 0o644 });
+      try {
+        // Atomic publish; fails if another process already published a non-empty ca/.
+        await fsp.rename(tmp, dir);
+      } catch (err) {
+        if (!isCode(err, 'ENOTEMPTY') && !isCode(err, 'EEXIST')) throw err;
+      }
+    } finally {
+      await fsp.rm(tmp, { recursive: true, force: true });
+    }
+    const ca = await LocalCa.tryLoad(dir);
+    if (!ca) throw new Error(`local CA at ${dir} is incomplete`);
+    return ca;
+  }
+
+  private static async tryLoad(dir: string): Promise<LocalCa | undefined> {
+    let certPem: string;
+    let keyPem: string;
+    try {
+      certPem = await fsp.readFile(path.join(dir, ROOT_CERT_FILE), 'utf8');
+      keyPem = await fsp.readFile(path.join(dir, ROOT_KEY_FILE), 'utf8');
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+    const cert = forge.pki.certificateFromPem(certPem);
+    const key = forge.pki.privateKeyFromPem(keyPem);
+    return new LocalCa(dir, certPem, cert, key);
+  }
+
+  /** Issues a fresh key and leaf certificate whose only URI SAN is `identity`. */
+  async issue(identity: SpiffeUri, opts: IssueOptions = {}): Promise<TlsMaterial> {
+    if (!isSpiffeUri(identity)) throw new TypeError(`not a SPIFFE identity: ${identity}`);
+    const validityMs = opts.validityMs ?? DEFAULT_LEAF_VALIDITY_MS;
+    if (!(validityMs > 0)) throw new RangeError(`validityMs must be positive, got ${validityMs}`);
+    const { publicKey: publicPem, privateKey: keyPem } = await generateKeyPairAsync('rsa', {
+      modulusLength: RSA_BITS,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const now = Date.now();
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
+    cert.serialNumber = randomSerial();
+    cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
+    cert.validity.notAfter = new Date(now + validityMs);
+    // Istio workload certificates have an empty subject; the identity is the critical URI SAN.
+    cert.setSubject([]);
+    cert.setIssuer(this.rootCert.subject.attributes);
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 6, value: identity }], critical: true },
+      { name: 'authorityKeyIdentifier', keyIdentifier: this.rootCert.generateSubjectKeyIdentifier().getBytes() },
+    ]);
+    cert.sign(this.rootKey, forge.md.sha256.create());
+    const certPem = forge.pki.certificateToPem(cert);
+    return {
+      identity,
+      certChainPem: certPem,
+      keyPem,
+      notBefore: cert.validity.notBefore,
+      notAfter: cert.validity.notAfter,
+    };
+  }
+}
+
+/**
+ * Issues a certificate for any SPIFFE identity from the CA in `stateDir` (created if absent), so
+ * tools outside the mesh processes (a CLI client, a test) can join the local mesh.
+ */
+export async function issueFromStateDir(stateDir: string, identity: SpiffeUri, opts: IssueOptions = {}): Promise<TlsMaterial & { rootCertPem: string }> {
+  const ca = await LocalCa.open(stateDir);
+  const material = await ca.issue(identity, opts);
+  return { ...material, rootCertPem: ca.rootCertPem };
+}
+
+/** Serial number of a PEM certificate (hex, upper case as Node prints it); handy for tests and logs. */
+export function serialOf(certPem: string): string {
+  return new X509Certificate(certPem).serialNumber;
+}
+
+async function createRoot(organization: string): Promise<{ certPem: string; keyPem: string }> {
+  const { publicKey: publicPem, privateKey: keyPem } = await generateKeyPairAsync('rsa', {
+    modulusLength: RSA_BITS,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
+  cert.serialNumber = randomSerial();
+  const now = new Date();
+  cert.validity.notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
+  const notAfter = new Date(now.getTime());
+  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + ROOT_VALIDITY_YEARS);
+  cert.validity.notAfter = notAfter;
+  const subject = [
+    { name: 'organizationName', value: organization },
+    { name: 'commonName', value: `local mesh root ${randomBytes(4).toString('hex')}` },
+  ];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+}
+
+/** 16 random bytes, top bit cleared so the DER INTEGER stays positive, never zero. */
+function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
+  return bytes.toString('hex');
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}

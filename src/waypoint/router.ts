@@ -1,0 +1,176 @@
+/**
+ * Route decisions for the waypoint: which backend(s) a request (or TCP connection) of a service
+ * port goes to, with what timeout, retry policy and header changes.
+ *
+ * Today only Istio's *inbound default route* exists: every request of a service port goes to that
+ * port's endpoints (`BuildDefaultHTTPInboundRoute`: no timeout, retry `reset-before-request` ×2
+ * except on gRPC ports). Compiled route tables (HTTPRoute, GRPCRoute, TCPRoute, VirtualService;
+ * `src/routing/`) plug in by implementing {@link RouteTableProvider}: the proxies only consume
+ * {@link RouteDecision}s, so they do not change.
+ */
+import type { ServiceIR, ServicePortIR } from '../config/ir.js';
+import type { RequestContext } from '../filter/api.js';
+import type { HeaderMap } from '../filter/header-map.js';
+import type { Endpoint, MeshView, ServiceTarget } from '../state/mesh-view.js';
+import { waypointClusterName } from '../telemetry/access-record.js';
+
+/** Envoy `retry_on` conditions (router filter). Only `reset-before-request` and `connect-failure` act yet. */
+export type RetryCondition =
+  | 'reset-before-request'
+  | 'connect-failure'
+  | 'refused-stream'
+  | 'reset'
+  | '5xx'
+  | 'gateway-error'
+  | 'retriable-4xx'
+  | 'retriable-status-codes'
+  | 'unavailable'
+  | 'cancelled'
+  | 'deadline-exceeded'
+  | 'internal'
+  | 'resource-exhausted';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt (Envoy `num_retries`). */
+  readonly numRetries: number;
+  readonly retryOn: readonly RetryCondition[];
+  /** 0 = none. Not enforced yet (retry/timeout issue). */
+  readonly perTryTimeoutMs: number;
+  readonly retriableStatusCodes: readonly number[];
+  /** `retry_host_predicate: previous_hosts`: a retry avoids hosts already tried. */
+  readonly avoidPreviousHosts: boolean;
+}
+
+/** Header changes a route applies (HTTPRoute `RequestHeaderModifier`/`ResponseHeaderModifier`). */
+export interface HeaderMutation {
+  readonly set: readonly (readonly [string, string])[];
+  readonly add: readonly (readonly [string, string])[];
+  readonly remove: readonly string[];
+}
+
+/** One weighted backend of a route: a service port and its endpoints, resolved at build time. */
+export interface RouteBackend {
+  /** Envoy cluster name (`inbound-vip|<port>|http|<hostname>`), for logs and metrics. */
+  readonly cluster: string;
+  readonly service: ServiceIR;
+  readonly port: ServicePortIR;
+  readonly endpoints: readonly Endpoint[];
+  readonly weight: number;
+}
+
+export interface RouteDecision {
+  /** `%ROUTE_NAME%` (`default` for the inbound default route). */
+  readonly name: string;
+  readonly backends: readonly RouteBackend[];
+  /** Sum of backend weights, precomputed for weighted picks. */
+  readonly totalWeight: number;
+  /** Route timeout covering all attempts; 0 = none (Istio's default). Not enforced yet. */
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly requestHeaders?: HeaderMutation;
+  readonly responseHeaders?: HeaderMutation;
+}
+
+/** The compiled routes of one service port. */
+export interface RouteTable {
+  /** `undefined`: no route matched (→ 404 `NR`). */
+  routeHttp(req: RequestContext): RouteDecision | undefined;
+  /** The TCP route (TCPRoute/TLSRoute later); `undefined` → connection closed with `NR`. */
+  routeTcp(): RouteDecision | undefined;
+}
+
+/** Gives the route table of a service port in a given view (built once per view, then cached). */
+export interface RouteTableProvider {
+  tableFor(view: MeshView, target: ServiceTarget): RouteTable;
+}
+
+const NO_RETRY: RetryPolicy = Object.freeze({
+  numRetries: 0,
+  retryOn: Object.freeze([]) as readonly RetryCondition[],
+  perTryTimeoutMs: 0,
+  retriableStatusCodes: Object.freeze([]) as readonly number[],
+  avoidPreviousHosts: false,
+});
+
+/** Istio's inbound default route retry: safe retries of requests that never reached a host. */
+const DEFAULT_INBOUND_RETRY: RetryPolicy = Object.freeze({
+  numRetries: 2,
+  retryOn: Object.freeze(['reset-before-request']) as readonly RetryCondition[],
+  perTryTimeoutMs: 0,
+  retriableStatusCodes: Object.freeze([]) as readonly number[],
+  avoidPreviousHosts: false,
+});
+
+/** The inbound default route of one service port: one decision for every request. */
+class DefaultRouteTable implements RouteTable {
+  private readonly http: RouteDecision;
+  private readonly tcp: RouteDecision;
+
+  constructor(view: MeshView, target: ServiceTarget) {
+    const endpoints = view.endpoints(target.service, target.port.port);
+    const backend = (kind: 'http' | 'tcp'): RouteBackend =>
+      Object.freeze({
+        cluster: waypointClusterName(kind, target.port.port, target.service.hostname),
+        service: target.service,
+        port: target.port,
+        endpoints,
+        weight: 1,
+      });
+    this.http = Object.freeze({
+      name: 'default',
+      backends: Object.freeze([backend('http')]),
+      totalWeight: 1,
+      timeoutMs: 0,
+      // Istio leaves gRPC ports without the default retry (a gRPC stream may be long-lived).
+      retry: target.port.appProtocol === 'grpc' ? NO_RETRY : DEFAULT_INBOUND_RETRY,
+    });
+    this.tcp = Object.freeze({
+      name: 'default',
+      backends: Object.freeze([backend('tcp')]),
+      totalWeight: 1,
+      timeoutMs: 0,
+      retry: NO_RETRY,
+    });
+  }
+
+  routeHttp(): RouteDecision {
+    return this.http;
+  }
+
+  routeTcp(): RouteDecision {
+    return this.tcp;
+  }
+}
+
+/** Default route tables, built on first use per (view, service port) and dropped with the view. */
+export class DefaultRouteTables implements RouteTableProvider {
+  private readonly byView = new WeakMap<MeshView, Map<string, RouteTable>>();
+
+  tableFor(view: MeshView, target: ServiceTarget): RouteTable {
+    let tables = this.byView.get(view);
+    if (!tables) this.byView.set(view, (tables = new Map()));
+    const key = `${target.service.namespace}/${target.service.name}:${target.port.port}`;
+    let t = tables.get(key);
+    if (!t) tables.set(key, (t = new DefaultRouteTable(view, target)));
+    return t;
+  }
+}
+
+/** Picks a backend by weight (`random` in [0,1)). `undefined` only for a route without backends. */
+export function selectBackend(decision: RouteDecision, random: () => number = Math.random): RouteBackend | undefined {
+  const b = decision.backends;
+  if (b.length <= 1) return b[0];
+  let r = random() * decision.totalWeight;
+  for (const backend of b) {
+    r -= backend.weight;
+    if (r < 0) return backend;
+  }
+  return b[b.length - 1];
+}
+
+/** Applies a route's header mutation: remove, then set, then add (Envoy's order). */
+export function applyHeaderMutation(headers: HeaderMap, m: HeaderMutation): void {
+  for (const name of m.remove) headers.delete(name);
+  for (const [name, value] of m.set) headers.set(name, value);
+  for (const [name, value] of m.add) headers.append(name, value);
+}
