@@ -16,13 +16,16 @@ import { ensureMeshCa } from './role-context.js';
 import { UsageError } from './usage-error.js';
 import { welcomeBanner } from '../runner/welcome-banner.js';
 
-/** Node ztunnels' admin/readiness addresses: 127.3.0.1, .2, ... in the order nodes first appear. */
-function nodeAddressAllocator(): (node: string) => string {
+/**
+ * Node ztunnels' admin/readiness addresses: `<subnet>.1`, `.2`, ... in the order nodes first
+ * appear (default subnet 127.3.0, the node range of ARCHITECTURE.md).
+ */
+function nodeAddressAllocator(subnet: string): (node: string) => string {
   const assigned = new Map<string, string>();
   return (node) => {
     let a = assigned.get(node);
     if (!a) {
-      a = `127.3.0.${assigned.size + 1}`;
+      a = `${subnet}.${assigned.size + 1}`;
       assigned.set(node, a);
     }
     return a;
@@ -38,6 +41,7 @@ export async function runUp(argv: string[]): Promise<number> {
       'drain-ms': { type: 'string' },
       'ready-timeout-ms': { type: 'string', default: '60000' },
       quiet: { type: 'boolean', default: false },
+      'node-subnet': { type: 'string', default: '127.3.0' },
     },
   });
   const stateDir = values.state ?? defaultStateDir();
@@ -61,7 +65,8 @@ export async function runUp(argv: string[]): Promise<number> {
   }
   await ensureMeshCa(stateDir, initial.snapshot.mesh.trustDomain);
 
-  const nodeAddress = nodeAddressAllocator();
+  if (!/^127\.\d{1,3}\.\d{1,3}$/.test(values['node-subnet'])) throw new UsageError('--node-subnet must look like 127.3.0');
+  const nodeAddress = nodeAddressAllocator(values['node-subnet']);
   const extraArgs = values.quiet ? ['--quiet'] : [];
   const specsFor = (view: MeshView) =>
     desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs });

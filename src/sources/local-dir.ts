@@ -15,6 +15,12 @@ import { join, sep } from 'node:path';
 
 export type FileState = { readonly text: string } | { readonly error: string };
 
+/** A file as read, with its modification time (to tell a finished write from one in progress). */
+type ReadState = FileState & { readonly mtimeMs?: number };
+
+/** After this many deferrals a file is taken as is (e.g. its mtime is in the future on a network FS). */
+const MAX_DEFERRALS = 5;
+
 export interface DirChangeSet {
   /** New or modified files, with their new state. */
   readonly changed: ReadonlyMap<string, FileState>;
@@ -44,6 +50,8 @@ export class LocalDirSource {
   private pollTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
+  /** Files whose latest change looked half-written, with how often they were deferred. */
+  private readonly deferred = new Map<string, number>();
   private rescanRequested = false;
   private closed = false;
 
@@ -118,10 +126,38 @@ export class LocalDirSource {
     this.debounceTimer.unref();
   }
 
+  /**
+   * A file modified within the debounce window may be mid-write (an in-place save truncates, then
+   * writes): keep its previous state for now and look again shortly, so a half-written file never
+   * removes objects even briefly. Mutates `next`.
+   */
+  private holdUnsettled(next: Map<string, ReadState>): void {
+    const settleMs = this.opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    const now = Date.now();
+    let held = false;
+    for (const [path, st] of next) {
+      const prev = this.state.get(path);
+      if ((prev && sameState(prev, st)) || st.mtimeMs === undefined || now - st.mtimeMs >= settleMs) {
+        this.deferred.delete(path);
+        continue;
+      }
+      const count = this.deferred.get(path) ?? 0;
+      if (count >= MAX_DEFERRALS) {
+        this.deferred.delete(path);
+        continue;
+      }
+      this.deferred.set(path, count + 1);
+      if (prev) next.set(path, prev);
+      else next.delete(path);
+      held = true;
+    }
+    if (held) this.scheduleRescan();
+  }
+
   private async scanLoop(): Promise<void> {
     do {
       this.rescanRequested = false;
-      let next: Map<string, FileState>;
+      let next: Map<string, ReadState>;
       try {
         next = await readAll(this.dir);
       } catch {
@@ -129,6 +165,8 @@ export class LocalDirSource {
         return;
       }
       if (this.closed) return;
+      // Explicit rescans (not watching) take files as they are: the caller finished its writes.
+      if (this.opts.watch) this.holdUnsettled(next);
       const changes = diff(this.state, next);
       this.state = next;
       if (changes) for (const l of [...this.listeners]) l(changes);
@@ -152,19 +190,19 @@ function sameState(a: FileState, b: FileState): boolean {
   return false;
 }
 
-async function readAll(dir: string): Promise<Map<string, FileState>> {
+async function readAll(dir: string): Promise<Map<string, ReadState>> {
   const entries = await readdir(dir, { recursive: true });
   const paths = entries
     .filter((rel) => isConfigFile(rel) && !rel.split(sep).some((seg) => seg.startsWith('.')))
     .sort()
     .map((rel) => join(dir, rel));
-  const out = new Map<string, FileState>();
+  const out = new Map<string, ReadState>();
   await Promise.all(
     paths.map(async (p) => {
       try {
         const st = await stat(p);
         if (!st.isFile()) return;
-        out.set(p, { text: await readFile(p, 'utf8') });
+        out.set(p, { text: await readFile(p, 'utf8'), mtimeMs: st.mtimeMs });
       } catch (err) {
         // Deleted between listing and reading: simply absent. Anything else is worth reporting.
         const code = (err as NodeJS.ErrnoException).code;

@@ -136,7 +136,8 @@ export class MeshView {
         case 'namespace':
           return p.namespace === workload.namespace;
         case 'selector':
-          return p.namespace === workload.namespace && labelsMatch(p.scope.matchLabels, workload.labels);
+          // A selector policy in the root namespace selects workloads in every namespace (Istio).
+          return (p.namespace === workload.namespace || p.namespace === root) && labelsMatch(p.scope.matchLabels, workload.labels);
       }
     });
   }

@@ -28,6 +28,7 @@ import type { Duplex } from 'node:stream';
 import type { ServiceIR, WaypointIR, WorkloadIR } from '../config/ir.js';
 import { HBONE_PORT } from '../config/ir.js';
 import type { FailureCode } from '../failures.js';
+import type { BaggageFields } from '../hbone/connect-headers.js';
 import { baggageHeader, forwardedHeader, newTraceparent } from '../hbone/connect-headers.js';
 import type { HboneDial, HboneDialResult } from '../hbone/types.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
@@ -195,7 +196,7 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
         authority: plan.authority,
         headers: {
           forwarded: forwardedHeader(source.ip, clientPort, plan.service?.hostname),
-          baggage: baggageHeader(source),
+          baggage: baggageHeader(baggageOf(source)),
           traceparent: newTraceparent(),
         },
       });
@@ -247,6 +248,20 @@ async function certificateFor(certs: CertSource, source: WorkloadIR): Promise<Ma
     // A CA failure is an operational fault, not a data-path outcome; contain it to this connection.
     return { ok: false, message: `no certificate for ${source.identity}: ${err instanceof Error ? err.message : String(err)}` };
   }
+}
+
+/**
+ * The source's baggage. The IR keeps no controller kind: a workload named after its pod is
+ * reported as a bare pod, anything else as the Deployment it (most often) belongs to.
+ */
+function baggageOf(w: WorkloadIR): BaggageFields {
+  return {
+    namespace: w.namespace,
+    workloadType: w.workloadName === w.name ? 'pod' : 'deployment',
+    workloadName: w.workloadName,
+    service: w.canonicalName,
+    version: w.canonicalRevision,
+  };
 }
 
 function ignore(): void {}

@@ -29,7 +29,7 @@
 import type { CidrIR, L4MatchIR, StringMatchIR } from '../ir.js';
 import { parseCidr } from '../../net/cidr.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
-import { describe } from './object-reader.js';
+import { describeValue } from './object-reader.js';
 import type { PolicyDraft, Translator } from './translator.js';
 
 type Path = readonly (string | number)[];
@@ -285,7 +285,7 @@ function readPorts(r: ObjectReader, path: FieldPath): number[] {
   const out: number[] = [];
   r.list(path).forEach((v, i) => {
     const p = portOf(v);
-    if (p === undefined) r.error([...path, i], 'FIELD_INVALID', `must be a port number 1..65535, got ${describe(v)}`);
+    if (p === undefined) r.error([...path, i], 'FIELD_INVALID', `must be a port number 1..65535, got ${describeValue(v)}`);
     else out.push(p);
   });
   return out;
@@ -295,7 +295,7 @@ function portsOf(r: ObjectReader, path: FieldPath, values: readonly string[]): n
   const out: number[] = [];
   values.forEach((v, i) => {
     const p = portOf(v);
-    if (p === undefined) r.error([...path, i], 'FIELD_INVALID', `must be a port number 1..65535, got ${describe(v)}`);
+    if (p === undefined) r.error([...path, i], 'FIELD_INVALID', `must be a port number 1..65535, got ${describeValue(v)}`);
     else out.push(p);
   });
   return out;

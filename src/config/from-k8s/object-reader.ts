@@ -140,7 +140,7 @@ export class ObjectReader {
       return undefined;
     }
     if (typeof v !== 'string') {
-      this.error(path, 'FIELD_INVALID', `must be a string, got ${describe(v)}`);
+      this.error(path, 'FIELD_INVALID', `must be a string, got ${describeValue(v)}`);
       return undefined;
     }
     return v;
@@ -153,7 +153,7 @@ export class ObjectReader {
       return undefined;
     }
     if (typeof v !== 'number' || !Number.isInteger(v)) {
-      this.error(path, 'FIELD_INVALID', `must be an integer, got ${describe(v)}`);
+      this.error(path, 'FIELD_INVALID', `must be an integer, got ${describeValue(v)}`);
       return undefined;
     }
     if ((opts.min !== undefined && v < opts.min) || (opts.max !== undefined && v > opts.max)) {
@@ -172,7 +172,7 @@ export class ObjectReader {
     const v = this.get(path);
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'boolean') {
-      this.error(path, 'FIELD_INVALID', `must be a boolean, got ${describe(v)}`);
+      this.error(path, 'FIELD_INVALID', `must be a boolean, got ${describeValue(v)}`);
       return undefined;
     }
     return v;
@@ -186,7 +186,7 @@ export class ObjectReader {
       return undefined;
     }
     if (!isRecord(v)) {
-      this.error(path, 'FIELD_INVALID', `must be a mapping, got ${describe(v)}`);
+      this.error(path, 'FIELD_INVALID', `must be a mapping, got ${describeValue(v)}`);
       return undefined;
     }
     return v;
@@ -199,7 +199,7 @@ export class ObjectReader {
     if (!rec) return out;
     for (const [k, v] of Object.entries(rec)) {
       if (typeof v !== 'string') {
-        this.error([...path, k], 'FIELD_INVALID', `must be a string (quote it), got ${describe(v)}`);
+        this.error([...path, k], 'FIELD_INVALID', `must be a string (quote it), got ${describeValue(v)}`);
         continue;
       }
       out[k] = v;
@@ -215,7 +215,7 @@ export class ObjectReader {
       return [];
     }
     if (!Array.isArray(v)) {
-      this.error(path, 'FIELD_INVALID', `must be a list, got ${describe(v)}`);
+      this.error(path, 'FIELD_INVALID', `must be a list, got ${describeValue(v)}`);
       return [];
     }
     return v;
@@ -234,10 +234,11 @@ export class ObjectReader {
 }
 
 /** Short type description for messages. */
-export function describe(v: unknown): string {
+export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${v}`;
+  return typeof v;
 }

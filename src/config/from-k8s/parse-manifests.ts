@@ -4,10 +4,10 @@
  * half-parsed file would silently drop objects, and the store keeps the file's previous objects
  * instead (last-good semantics).
  */
-import { LineCounter, isNode, parseAllDocuments } from 'yaml';
+import { LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Diagnostic } from '../diagnostics.js';
 import type { FieldPath, ObjectSource } from './object-reader.js';
-import { describe, isRecord } from './object-reader.js';
+import { describeValue, isRecord } from './object-reader.js';
 
 /** One document that looks like a Kubernetes object (mapping with apiVersion, kind, metadata.name). */
 export interface ManifestDocument {
@@ -37,7 +37,8 @@ export function parseManifests(file: string, text: string): ParsedManifests {
   if (!Array.isArray(docs)) return { syntaxOk: true, documents: [], diagnostics };
 
   for (const doc of docs) {
-    for (const err of doc.errors) {
+    // Only the first error of a document: the parser's follow-on errors are noise.
+    for (const err of doc.errors.slice(0, 1)) {
       diagnostics.push({
         severity: 'error',
         code: 'YAML_SYNTAX',
@@ -76,12 +77,30 @@ export function parseManifests(file: string, text: string): ParsedManifests {
       });
     };
     if (!isRecord(value)) {
-      notObject(undefined, `document must be a mapping (a Kubernetes object), got ${describe(value)}`);
+      notObject(undefined, `document must be a mapping (a Kubernetes object), got ${describeValue(value)}`);
       continue;
     }
+    // The line of a field is the line of its key (for list items: of the item), which is where a
+    // reader looks; the value of a block mapping or list starts on the next line.
     const lineOf = (path: FieldPath): number | undefined => {
-      const node = doc.getIn(path, true);
-      return isNode(node) && node.range ? lineAt(node.range[0]) : undefined;
+      let node: unknown = contents;
+      let line: number | undefined = docLine;
+      for (const seg of path) {
+        if (isMap(node)) {
+          const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(seg));
+          if (!pair) return undefined;
+          line = isNode(pair.key) && pair.key.range ? lineAt(pair.key.range[0]) : undefined;
+          node = pair.value;
+        } else if (isSeq(node) && typeof seg === 'number') {
+          const item: unknown = node.items[seg];
+          if (item === undefined) return undefined;
+          line = isNode(item) && item.range ? lineAt(item.range[0]) : undefined;
+          node = item;
+        } else {
+          return undefined;
+        }
+      }
+      return line;
     };
     const apiVersion = value['apiVersion'];
     const kind = value['kind'];

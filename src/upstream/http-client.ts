@@ -1,0 +1,189 @@
+/**
+ * The waypoint's upstream HTTP client: sends a request to one chosen endpoint.
+ *
+ * - In-mesh endpoints (`protocol: HBONE`): over an HBONE CONNECT stream to `podIP:15008` with
+ *   `:authority podIP:targetPort`, the waypoint's own certificate, and the endpoint workload's
+ *   identity expected — what Envoy's `connect_originate` does (reference §2.2 / §2.4 hop 3).
+ * - Out-of-mesh endpoints (`protocol: TCP`): plain TCP to `podIP:targetPort`.
+ *
+ * One undici `Pool` per endpoint (and protocol): every pooled connection is one CONNECT stream
+ * carrying keep-alive HTTP/1.1 requests, reused across requests (undici is markedly cheaper than
+ * `http.Agent`, perf-baseline.md). undici asks for connections through our `connect` hook and
+ * accepts any Duplex there; the HBONE client hands back streams already hardened against the
+ * Node 20 HTTP/2 pitfalls (src/hbone/tunnel-stream.ts). For `http2`/`grpc` ports the tunnel is
+ * marked `alpnProtocol = 'h2'`, so undici speaks HTTP/2 prior knowledge (h2c) inside it.
+ */
+import type { Duplex } from 'node:stream';
+import type net from 'node:net';
+import { Pool } from 'undici';
+import type { Dispatcher, buildConnector } from 'undici';
+import type { FailureCode } from '../failures.js';
+import { HBONE_PORT } from '../config/ir.js';
+import type { HboneDial, HboneDialResult } from '../hbone/types.js';
+import type { TlsMaterial } from '../identity/tls-material.js';
+import { connectTcp } from '../net/sockets.js';
+import type { Endpoint } from '../state/mesh-view.js';
+import { endpointAddress } from './lb.js';
+
+/** HTTP version spoken to the upstream inside the tunnel. */
+export type UpstreamHttpVersion = 'h1' | 'h2';
+
+/** What dispatch needs: the subset of undici the proxy uses (a fake in unit tests). */
+export interface UpstreamDispatcher {
+  dispatch(ep: Endpoint, version: UpstreamHttpVersion, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void;
+  /** Drops pools of endpoints not in `live` (keys from {@link endpointAddress}). */
+  retain(live: ReadonlySet<string>): void;
+  close(deadlineMs: number): Promise<void>;
+}
+
+export interface UpstreamHttpClientOptions {
+  /** Opens one HBONE tunnel (HbonePool.dial). */
+  readonly dial: (d: HboneDial) => Promise<HboneDialResult>;
+  /** The waypoint's current certificate (CertSource caches and rotates it). */
+  readonly source: () => Promise<TlsMaterial>;
+  /** Source address for upstream connections (the waypoint's own address), read per connection. */
+  readonly localAddress?: () => string | undefined;
+  /** Idle keep-alive connections are closed after this (undici also honours `Keep-Alive: timeout`). */
+  readonly keepAliveTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+/** A connection that could not be opened; carries the failure code the proxy reports. */
+export class UpstreamConnectError extends Error {
+  constructor(
+    readonly failure: FailureCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamConnectError';
+  }
+}
+
+const DEFAULT_KEEPALIVE_MS = 60_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+export class UpstreamHttpClient implements UpstreamDispatcher {
+  private readonly pools = new Map<string, { readonly pool: Pool; readonly address: string }>();
+  private closed = false;
+
+  constructor(private readonly opts: UpstreamHttpClientOptions) {}
+
+  dispatch(ep: Endpoint, version: UpstreamHttpVersion, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    this.poolFor(ep, version).dispatch(options, handler);
+  }
+
+  /** Active pools (tests, admin). */
+  get poolCount(): number {
+    return this.pools.size;
+  }
+
+  retain(live: ReadonlySet<string>): void {
+    for (const [key, entry] of this.pools) {
+      if (live.has(entry.address)) continue;
+      this.pools.delete(key);
+      // In-flight requests finish; the pool closes its connections after them.
+      entry.pool.close().catch(() => undefined);
+    }
+  }
+
+  async close(deadlineMs: number): Promise<void> {
+    this.closed = true;
+    const pools = [...this.pools.values()].map((e) => e.pool);
+    this.pools.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+      timer.unref();
+    });
+    const drained = Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+    const how = await Promise.race([drained.then(() => 'drained' as const), deadline]);
+    if (timer) clearTimeout(timer);
+    if (how === 'deadline') await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+  }
+
+  private poolFor(ep: Endpoint, version: UpstreamHttpVersion): Pool {
+    const address = endpointAddress(ep);
+    // The identity is part of the key: a new pod reusing an IP must not get the old pod's tunnels.
+    const key = `${ep.workload.protocol}|${ep.workload.identity}|${address}|${version}`;
+    const existing = this.pools.get(key);
+    if (existing) return existing.pool;
+    const pool = new Pool(`http://${address}`, {
+      connect: this.connectorFor(ep, version),
+      allowH2: version === 'h2',
+      keepAliveTimeout: this.opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS,
+      // Istio's default route has no timeouts; the retry/timeout issue sets them per route.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    if (this.closed) void pool.destroy();
+    else this.pools.set(key, { pool, address });
+    return pool;
+  }
+
+  /** undici calls this whenever the pool needs a new connection for `ep`. Built once per pool. */
+  private connectorFor(ep: Endpoint, version: UpstreamHttpVersion): buildConnector.connector {
+    return (_options, callback) => {
+      this.open(ep, version).then(
+        (socket) => callback(null, socket as net.Socket),
+        (err: unknown) =>
+          callback(err instanceof Error ? err : new UpstreamConnectError('UPSTREAM_CONNECT_FAILED', String(err)), null),
+      );
+    };
+  }
+
+  private async open(ep: Endpoint, version: UpstreamHttpVersion): Promise<Duplex> {
+    const w = ep.workload;
+    const localAddress = this.opts.localAddress?.();
+    let stream: Duplex;
+    if (w.protocol === 'TCP') {
+      const r = await connectTcp({
+        host: w.ip,
+        port: ep.targetPort,
+        timeoutMs: this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        ...(localAddress ? { localAddress } : {}),
+      });
+      if (!r.ok) throw new UpstreamConnectError('UPSTREAM_CONNECT_FAILED', r.message);
+      stream = r.value;
+    } else {
+      const source = await this.opts.source();
+      const r = await this.opts.dial({
+        source,
+        expectedIdentities: [w.identity],
+        address: w.ip,
+        port: HBONE_PORT,
+        authority: endpointAddress(ep),
+        ...(localAddress ? { localAddress } : {}),
+      });
+      if (!r.ok) throw new UpstreamConnectError(upstreamCodeOfDial(r.code), r.message);
+      stream = r.stream;
+    }
+    // undici picks its HTTP/2 codec from the TLS ALPN result; inside a tunnel we decide it.
+    if (version === 'h2') (stream as Duplex & { alpnProtocol?: string }).alpnProtocol = 'h2';
+    return stream;
+  }
+}
+
+/** A failed dial is a connect failure to the router, whatever the tunnel said (UF). */
+function upstreamCodeOfDial(code: FailureCode): FailureCode {
+  return code === 'UPSTREAM_IDENTITY_MISMATCH' ? code : 'UPSTREAM_CONNECT_FAILED';
+}
+
+/**
+ * Maps an error undici reported for a request to the failure the proxy answers with, given
+ * whether the request had been put on a connection.
+ */
+export function upstreamFailureOf(err: Error, sentOnConnection: boolean): FailureCode {
+  if (err instanceof UpstreamConnectError) return err.failure;
+  const code = (err as Error & { code?: unknown }).code;
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'UPSTREAM_CONNECT_FAILED';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'UPSTREAM_TIMEOUT';
+    default:
+      break;
+  }
+  if (err.name === 'HTTPParserError' || (typeof code === 'string' && code.startsWith('HPE_'))) return 'UPSTREAM_PROTOCOL_ERROR';
+  return sentOnConnection ? 'UPSTREAM_RESET' : 'UPSTREAM_CONNECT_FAILED';
+}

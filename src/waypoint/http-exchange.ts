@@ -1,0 +1,479 @@
+/**
+ * One HTTP request through the waypoint, from downstream request to access record:
+ *
+ *   request context → filters (request path) → route → backend → least-request endpoint →
+ *   upstream (undici over HBONE) → filters (response path, reverse) → downstream → access record
+ *
+ * The exchange is itself the undici dispatch handler, so a request costs one object here and no
+ * per-request closures on the synchronous path. It uses undici's classic handler callbacks
+ * (`onConnect`/`onHeaders`/`onData`/`onComplete`/`onError`/`onBodySent`) rather than the newer
+ * controller API: undici 7 wraps a new-style handler in an adapter object per request and
+ * re-parses headers into an object, and only the classic set reports request body bytes sent.
+ *
+ * Failures are Envoy-style local replies (src/failures.ts): no endpoints → 503 UH; connect
+ * failure → 503 UF; upstream reset before the response → 503 UC. Requests that never reached an
+ * upstream connection are retried per the route's `reset-before-request` policy (Istio's default
+ * route: twice).
+ */
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { FailureCode } from '../failures.js';
+import { failureInfo } from '../failures.js';
+import type { DestinationInfo, FilterResult, HookResult, LocalReply, Respond, ResponseContext, SourceInfo } from '../filter/api.js';
+import { CONTINUE } from '../filter/api.js';
+import type { ChainRun, FilterChain } from '../filter/chain.js';
+import { HeaderMap } from '../filter/header-map.js';
+import { HttpRequestContext } from '../filter/request-context.js';
+import type { Endpoint } from '../state/mesh-view.js';
+import type { AccessLogSink } from '../telemetry/access-record.js';
+import { formatResponseFlags } from '../telemetry/access-record.js';
+import type { UpstreamDispatcher, UpstreamHttpVersion } from '../upstream/http-client.js';
+import { upstreamFailureOf } from '../upstream/http-client.js';
+import type { LeastRequestBalancer } from '../upstream/lb.js';
+import { endpointAddress } from '../upstream/lb.js';
+import { FilteredRequestBody } from './filtered-body.js';
+import { downstreamResponseHeaders, responseHeadersFromRaw, upstreamRequestHeaders } from './proxy-headers.js';
+import type { RouteBackend, RouteDecision, RouteTable } from './router.js';
+import { applyHeaderMutation, selectBackend } from './router.js';
+
+/** What every request of one downstream tunnel shares. */
+export interface HttpConnection {
+  readonly routes: RouteTable;
+  readonly chain: FilterChain;
+  readonly destination: DestinationInfo;
+  readonly source: SourceInfo;
+  /** The CONNECT target (`VIP:port`): Envoy's downstream local address. */
+  readonly downstreamLocalAddress: string;
+  readonly downstreamRemoteAddress: string;
+  readonly upstreamVersion: UpstreamHttpVersion;
+}
+
+export interface ExchangeDeps {
+  readonly lb: LeastRequestBalancer;
+  readonly upstream: UpstreamDispatcher;
+  readonly accessLog: AccessLogSink | undefined;
+  readonly random: () => number;
+}
+
+export type DownstreamRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type DownstreamResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/** The calls made on either response type (their overloads differ, their behaviour does not). */
+interface ResponseWriter {
+  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
+  write(chunk: Buffer): boolean;
+  end(chunk?: string): unknown;
+  addTrailers(headers: OutgoingHttpHeaders): void;
+  destroy(err?: Error): unknown;
+  readonly headersSent: boolean;
+  readonly writableFinished: boolean;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+type State = 'request' | 'upstream' | 'streaming' | 'local' | 'done';
+
+class ResponseState implements ResponseContext {
+  constructor(
+    public status: number,
+    readonly headers: HeaderMap,
+    readonly local: boolean,
+  ) {}
+}
+
+const EMPTY = Buffer.alloc(0);
+const LOCAL_REPLIES = new Map<FailureCode, LocalReply>();
+
+/** The local reply for a failure code, built once per code. */
+function failureReply(code: FailureCode): LocalReply {
+  let r = LOCAL_REPLIES.get(code);
+  if (!r) {
+    const f = failureInfo(code);
+    r = Object.freeze({ status: f.status, body: f.body, details: f.details, ...(f.flag !== '-' ? { responseFlag: f.flag } : {}) });
+    LOCAL_REPLIES.set(code, r);
+  }
+  return r;
+}
+
+function isPromise(r: HookResult): r is Promise<FilterResult> {
+  return typeof (r as Promise<FilterResult>).then === 'function';
+}
+
+export class HttpExchange implements Dispatcher.DispatchHandler {
+  private readonly ctx: HttpRequestContext;
+  private readonly res: ResponseWriter;
+  private readonly run: ChainRun | undefined;
+  private readonly originalPath: string;
+  private readonly bodyless: boolean;
+  private state: State = 'request';
+  private decision: RouteDecision | undefined;
+  private backend: RouteBackend | undefined;
+  private body: Readable | null = null;
+  /** The endpoint of the current attempt while it counts as active in the balancer. */
+  private active: Endpoint | undefined;
+  private destinationPrincipal: string | undefined;
+  private attempt = 0;
+  private sentOnConnection = false;
+  private abortUpstream: ((err?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private upstreamStart = 0;
+  private serviceTimeMs: number | undefined;
+  private response: ResponseState | undefined;
+  private responseBodyHooks = false;
+  private bytesReceived = 0;
+  private bytesSent = 0;
+
+  constructor(
+    private readonly deps: ExchangeDeps,
+    private readonly conn: HttpConnection,
+    private readonly req: DownstreamRequest,
+    res: DownstreamResponse,
+    private readonly protocol: 'HTTP/1.1' | 'HTTP/2',
+  ) {
+    this.res = res as unknown as ResponseWriter;
+    const headers = HeaderMap.fromNode(req.headers);
+    let requestId = headers.get('x-request-id');
+    if (!requestId) {
+      requestId = randomUUID();
+      headers.set('x-request-id', requestId);
+    }
+    if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', 'http');
+    const authority = (protocol === 'HTTP/2' ? req.headers[':authority'] : req.headers.host) ?? conn.destination.connectAuthority;
+    this.originalPath = req.url ?? '/';
+    this.ctx = new HttpRequestContext({
+      method: req.method ?? 'GET',
+      authority: String(authority),
+      path: this.originalPath,
+      protocol,
+      headers,
+      requestId,
+      source: conn.source,
+      destination: conn.destination,
+    });
+    this.bodyless =
+      protocol === 'HTTP/2'
+        ? (req as http2.Http2ServerRequest).stream.endAfterHeaders
+        : req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
+    this.run = conn.chain.isEmpty ? undefined : conn.chain.start(this.ctx);
+    this.res.on('drain', this.onDrain);
+    this.res.on('close', this.onClose);
+  }
+
+  start(): void {
+    if (!this.run) {
+      this.afterRequestFilters(CONTINUE);
+      return;
+    }
+    const r = this.run.requestHeaders(this.bodyless);
+    if (isPromise(r)) r.then((x) => this.afterRequestFilters(x), this.onInternalError);
+    else this.afterRequestFilters(r);
+  }
+
+  // --- request path ---
+
+  private afterRequestFilters(r: FilterResult): void {
+    if (this.state !== 'request') return;
+    if (r.action === 'respond') {
+      this.sendLocal(r.reply);
+      return;
+    }
+    const decision = this.conn.routes.routeHttp(this.ctx);
+    const backend = decision ? selectBackend(decision, this.deps.random) : undefined;
+    if (!decision || !backend) {
+      this.sendLocal(failureReply('NO_ROUTE'));
+      return;
+    }
+    this.decision = decision;
+    this.backend = backend;
+    const info = this.ctx.streamInfo;
+    info.routeName = decision.name;
+    info.upstreamCluster = backend.cluster;
+    if (decision.requestHeaders) applyHeaderMutation(this.ctx.headers, decision.requestHeaders);
+    if (!this.bodyless) {
+      const src = this.req as Readable;
+      this.body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, this.onBodyReply) : src;
+    }
+    this.sendUpstream();
+  }
+
+  private sendUpstream(): void {
+    const backend = this.backend as RouteBackend;
+    const ep = this.deps.lb.pick(backend.endpoints);
+    if (!ep) {
+      this.sendLocal(failureReply('NO_HEALTHY_UPSTREAM'));
+      return;
+    }
+    this.attempt++;
+    this.deps.lb.begin(ep);
+    this.active = ep;
+    this.destinationPrincipal = ep.workload.identity;
+    this.ctx.streamInfo.upstreamHost = endpointAddress(ep);
+    this.state = 'upstream';
+    this.sentOnConnection = false;
+    this.upstreamStart = Date.now();
+    this.deps.upstream.dispatch(
+      ep,
+      this.conn.upstreamVersion,
+      {
+        method: this.ctx.method,
+        path: this.ctx.path,
+        headers: upstreamRequestHeaders(this.ctx.headers, this.ctx.authority, this.attempt),
+        body: this.body,
+      },
+      this,
+    );
+  }
+
+  /** True when the failed attempt may be retried under `reset-before-request`. */
+  private mayRetryBeforeRequest(): boolean {
+    const retry = this.decision?.retry;
+    if (!retry || this.attempt > retry.numRetries) return false;
+    return retry.retryOn.includes('reset-before-request') || retry.retryOn.includes('connect-failure');
+  }
+
+  // --- undici handler (classic callbacks) ---
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    this.sentOnConnection = true;
+    if (this.state !== 'upstream') abort(new Error('request no longer wanted'));
+  }
+
+  /** undici 7 passes the chunk here (its typings say a size): accept both. */
+  onBodySent(chunk: Buffer | string | number): void {
+    this.bytesReceived += typeof chunk === 'number' ? chunk : chunk.length;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null, resume: () => void): boolean {
+    if (this.state !== 'upstream') return false;
+    // 1xx are hop-level (100-continue was answered by our own codec): not forwarded.
+    if (statusCode < 200) return true;
+    this.resumeUpstream = resume;
+    this.serviceTimeMs = Date.now() - this.upstreamStart;
+    this.state = 'streaming';
+    const resp = new ResponseState(statusCode, responseHeadersFromRaw(rawHeaders ?? []), false);
+    this.ctx.streamInfo.responseCodeDetails = 'via_upstream';
+    if (this.decision?.responseHeaders) applyHeaderMutation(resp.headers, this.decision.responseHeaders);
+    if (!this.run) return this.writeHead(resp);
+    const r = this.run.responseHeaders(resp, false);
+    if (isPromise(r)) {
+      r.then((x) => {
+        if (this.afterResponseFilters(resp, x)) this.resumeUpstream?.();
+      }, this.onInternalError);
+      return false;
+    }
+    return this.afterResponseFilters(resp, r);
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.state !== 'streaming') return true;
+    if (this.responseBodyHooks) return this.filterResponseBody(chunk, false);
+    this.bytesSent += chunk.length;
+    return this.res.write(chunk);
+  }
+
+  onComplete(rawTrailers: Buffer[] | string[] | null): void {
+    this.release();
+    if (this.state !== 'streaming') return;
+    if (this.responseBodyHooks) {
+      this.filterResponseBody(EMPTY, true);
+      return;
+    }
+    this.endResponse(rawTrailers);
+  }
+
+  onError(err: Error): void {
+    this.release();
+    switch (this.state) {
+      case 'upstream': {
+        const code = upstreamFailureOf(err, this.sentOnConnection);
+        if (!this.sentOnConnection && this.mayRetryBeforeRequest()) {
+          this.sendUpstream();
+          return;
+        }
+        this.sendLocal(failureReply(code));
+        return;
+      }
+      case 'streaming':
+        // The response had started: the only honest signal left is a reset.
+        this.ctx.streamInfo.addResponseFlag('UC');
+        this.resetDownstream();
+        return;
+      case 'request':
+      case 'local':
+      case 'done':
+        return;
+    }
+  }
+
+  // --- response path ---
+
+  private afterResponseFilters(resp: ResponseState, r: FilterResult): boolean {
+    if (this.state !== 'streaming') return false;
+    if (r.action === 'respond') {
+      // A filter replaced the upstream response: stop reading it.
+      this.abortUpstream?.(new Error('response replaced by a local reply'));
+      this.sendLocal(r.reply);
+      return false;
+    }
+    return this.writeHead(resp);
+  }
+
+  private writeHead(resp: ResponseState): boolean {
+    this.response = resp;
+    this.responseBodyHooks = this.run?.wantsResponseBody ?? false;
+    this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, resp.local ? undefined : this.serviceTimeMs));
+    return true;
+  }
+
+  private filterResponseBody(chunk: Buffer, end: boolean): boolean {
+    const r = (this.run as ChainRun).responseBody(this.response as ResponseState, chunk, end);
+    if (isPromise(r)) {
+      r.then((x) => {
+        if (this.deliverResponseBody(x, chunk, end)) this.resumeUpstream?.();
+      }, this.onInternalError);
+      return false;
+    }
+    return this.deliverResponseBody(r, chunk, end);
+  }
+
+  private deliverResponseBody(r: FilterResult, chunk: Buffer, end: boolean): boolean {
+    if (this.state !== 'streaming') return false;
+    if (r.action === 'respond') {
+      this.abortUpstream?.(new Error('response body answered by a filter'));
+      this.resetDownstream();
+      return false;
+    }
+    const out = r.body ?? chunk;
+    this.bytesSent += out.length;
+    const more = out.length > 0 ? this.res.write(out) : true;
+    if (end) this.endResponse(null);
+    return more;
+  }
+
+  private endResponse(rawTrailers: Buffer[] | string[] | null): void {
+    if (rawTrailers && rawTrailers.length > 0 && this.protocol === 'HTTP/2') {
+      this.res.addTrailers(downstreamResponseHeaders(responseHeadersFromRaw(rawTrailers), undefined));
+    }
+    this.state = 'local';
+    this.res.end();
+  }
+
+  /** Answers with a local reply; the response path runs for the filters that ran. */
+  private sendLocal(reply: LocalReply): void {
+    if (this.state === 'done') return;
+    this.state = 'local';
+    const info = this.ctx.streamInfo;
+    if (reply.responseFlag) info.addResponseFlag(reply.responseFlag);
+    info.responseCodeDetails = reply.details ?? 'direct_response';
+    const body = reply.body ?? '';
+    const headers = new HeaderMap();
+    headers.set('content-type', 'text/plain');
+    if (reply.headers) for (const name in reply.headers) headers.set(name, reply.headers[name] as string);
+    headers.set('content-length', String(Buffer.byteLength(body)));
+    const resp = new ResponseState(reply.status, headers, true);
+    if (!this.run) {
+      this.writeLocal(resp, body);
+      return;
+    }
+    const r = this.run.responseHeaders(resp, body.length === 0);
+    if (isPromise(r)) r.then((x) => this.afterLocalFilters(resp, body, x), this.onInternalError);
+    else this.afterLocalFilters(resp, body, r);
+  }
+
+  private afterLocalFilters(resp: ResponseState, body: string, r: FilterResult): void {
+    if (this.state === 'done') return;
+    if (r.action === 'respond') this.sendLocal(r.reply);
+    else this.writeLocal(resp, body);
+  }
+
+  private writeLocal(resp: ResponseState, body: string): void {
+    if (this.res.headersSent) {
+      this.resetDownstream();
+      return;
+    }
+    this.response = resp;
+    this.bytesSent += Buffer.byteLength(body);
+    this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, undefined));
+    this.res.end(body);
+  }
+
+  private resetDownstream(): void {
+    this.state = 'local';
+    this.res.destroy(new Error('upstream reset after response started'));
+  }
+
+  private release(): void {
+    if (!this.active) return;
+    this.deps.lb.end(this.active);
+    this.active = undefined;
+  }
+
+  private readonly onBodyReply = (reply: Respond): void => {
+    if (this.state === 'upstream') this.abortUpstream?.(new Error('request body answered by a filter'));
+    if (this.state === 'upstream' || this.state === 'request') {
+      this.state = 'request';
+      this.sendLocal(reply.reply);
+    } else this.resetDownstream();
+  };
+
+  private readonly onDrain = (): void => {
+    this.resumeUpstream?.();
+  };
+
+  /** A rejected hook promise is already turned into a reply by the chain; this is a last resort. */
+  private readonly onInternalError = (): void => {
+    if (this.state === 'done') return;
+    if (this.res.headersSent) this.resetDownstream();
+    else this.sendLocal(failureReply('FILTER_FAILED'));
+  };
+
+  private readonly onClose = (): void => {
+    const finished = this.res.writableFinished;
+    if (!finished && this.state !== 'done') {
+      // Downstream went away first (Envoy: DC): stop the upstream side too.
+      this.ctx.streamInfo.addResponseFlag('DC');
+      this.abortUpstream?.(new Error('downstream closed'));
+    }
+    this.state = 'done';
+    this.release();
+    this.run?.complete();
+    if (this.deps.accessLog) this.record(finished);
+  };
+
+  private record(finished: boolean): void {
+    const ctx = this.ctx;
+    const info = ctx.streamInfo;
+    const h = ctx.headers;
+    const sent = this.response !== undefined && (finished || this.res.headersSent);
+    this.deps.accessLog?.({
+      kind: 'http',
+      startTime: new Date(ctx.startTime).toISOString(),
+      method: ctx.method,
+      path: this.originalPath,
+      protocol: this.protocol,
+      responseCode: sent ? (this.response as ResponseState).status : 0,
+      responseFlags: formatResponseFlags(info.responseFlags),
+      ...(info.responseCodeDetails !== undefined ? { responseCodeDetails: info.responseCodeDetails } : {}),
+      bytesReceived: this.bytesReceived,
+      bytesSent: this.bytesSent,
+      durationMs: Date.now() - ctx.startTime,
+      ...(this.serviceTimeMs !== undefined ? { upstreamServiceTimeMs: this.serviceTimeMs } : {}),
+      xForwardedFor: h.get('x-forwarded-for'),
+      userAgent: h.get('user-agent'),
+      requestId: ctx.requestId,
+      authority: ctx.authority,
+      upstreamHost: info.upstreamHost,
+      upstreamCluster: info.upstreamCluster,
+      downstreamLocalAddress: this.conn.downstreamLocalAddress,
+      downstreamRemoteAddress: this.conn.downstreamRemoteAddress,
+      routeName: info.routeName,
+      sourcePrincipal: ctx.source.principal,
+      destinationService: ctx.destination.hostname,
+      destinationPrincipal: this.destinationPrincipal,
+    });
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * HTTP inside HBONE tunnels: parses HTTP/1.1 or HTTP/2 prior knowledge from an accepted tunnel
+ * stream and runs each request as an {@link HttpExchange}.
+ *
+ * The codecs are Node's own: one `http.Server` and one `http2.Server`, never listening, fed each
+ * tunnel with `emit('connection', stream)` (as Envoy's HCM runs over the decapsulated CONNECT
+ * stream). Tunnel streams arrive hardened against the Node 20 pitfalls of doing this — corrupt
+ * corked writes (pitfall 1) and missing socket methods (pitfall 2) — by src/hbone/tunnel-stream.ts.
+ * Per-tunnel facts (service, peer) are found from the request's socket or HTTP/2 session.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
+import { HttpExchange } from './http-exchange.js';
+
+/** Envoy's HCM default idle timeout for downstream connections (1 h): keep-alive tunnels stay up. */
+const DOWNSTREAM_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
+/** Inner HTTP/2 windows, raised for bulk transfers (perf-baseline pitfall 4: set both). */
+const INNER_H2_STREAM_WINDOW = 1024 * 1024;
+const INNER_H2_CONNECTION_WINDOW = 16 * 1024 * 1024;
+
+export type InnerHttpProtocol = 'http1' | 'http2';
+
+export class HttpProxy {
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  /** Tunnel (HTTP/1) or HTTP/2 session → the facts its requests share. */
+  private readonly connections = new WeakMap<object, HttpConnection>();
+  /** Set only while `emit('connection')` runs: the h2 server creates its session synchronously. */
+  private pendingH2: HttpConnection | undefined;
+  private readonly tunnels = new Set<Duplex>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private closing = false;
+
+  constructor(private readonly deps: ExchangeDeps) {
+    this.h1 = http.createServer(
+      {
+        keepAliveTimeout: DOWNSTREAM_IDLE_TIMEOUT_MS,
+        // Envoy has no request timeout by default; Node's 300 s would cut long uploads.
+        requestTimeout: 0,
+      },
+      this.onH1Request,
+    );
+    this.h1.on('clientError', onClientError);
+    this.h2 = http2.createServer({ settings: { initialWindowSize: INNER_H2_STREAM_WINDOW } }, this.onH2Request);
+    this.h2.on('session', this.onH2Session);
+    this.h2.on('sessionError', ignore);
+  }
+
+  /**
+   * Serves HTTP on an accepted tunnel. The stream may be paused with bytes put back (after
+   * sniffing); it is resumed here.
+   */
+  serve(stream: Duplex, protocol: InnerHttpProtocol, conn: HttpConnection): void {
+    if (this.closing) {
+      stream.destroy();
+      return;
+    }
+    this.tunnels.add(stream);
+    stream.once('close', () => this.tunnels.delete(stream));
+    if (protocol === 'http1') {
+      this.connections.set(stream, conn);
+      this.h1.emit('connection', stream);
+    } else {
+      this.pendingH2 = conn;
+      try {
+        this.h2.emit('connection', stream);
+      } finally {
+        this.pendingH2 = undefined;
+      }
+    }
+    stream.resume();
+  }
+
+  /** Open tunnels carrying HTTP (tests, admin). */
+  get openTunnels(): number {
+    return this.tunnels.size;
+  }
+
+  /**
+   * Drains: HTTP/2 sessions get GOAWAY; HTTP/1 tunnels close once idle (responses in flight end
+   * with `connection: close`); whatever is left at the deadline is destroyed.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    this.closing = true;
+    for (const s of this.sessions) s.close();
+    this.h1.closeIdleConnections();
+    const deadline = Date.now() + deadlineMs;
+    while (this.tunnels.size > 0 && Date.now() < deadline) {
+      this.h1.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const t of this.tunnels) t.destroy();
+    for (const s of this.sessions) s.destroy();
+  }
+
+  private readonly onH1Request = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const conn = this.connections.get(req.socket);
+    if (!conn) {
+      res.destroy();
+      return;
+    }
+    if (this.closing) res.shouldKeepAlive = false;
+    new HttpExchange(this.deps, conn, req, res, 'HTTP/1.1').start();
+  };
+
+  private readonly onH2Session = (session: http2.ServerHttp2Session): void => {
+    const conn = this.pendingH2;
+    if (!conn) {
+      session.destroy();
+      return;
+    }
+    this.connections.set(session, conn);
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+    session.on('error', ignore);
+    session.setLocalWindowSize(INNER_H2_CONNECTION_WINDOW);
+  };
+
+  private readonly onH2Request = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    const conn = this.connections.get(req.stream.session as object);
+    if (!conn) {
+      res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    new HttpExchange(this.deps, conn, req, res, 'HTTP/2').start();
+  };
+}
+
+/** A request that is not HTTP: answer 400 as Envoy's codec does, then close the tunnel. */
+function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (socket.destroyed) return;
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nBad Request');
+}
+
+function ignore(): void {
+  // Session errors end in 'close'; the exchanges on it see their streams reset.
+}

@@ -1,0 +1,242 @@
+/**
+ * One node's L4 ztunnel: for every local pod of its node it listens on
+ *   - `podIP:15008` HBONE inbound (local HBONE workloads only), presenting that pod's identity
+ *     (the server picks the certificate by the address a connection arrived at), and
+ *   - `podIP:15080` SOCKS5 outbound, the app's way into the mesh.
+ *
+ * This mirrors ztunnel's in-pod mode, where these listeners live inside each pod's network
+ * namespace: a connection to a pod's listener is from that pod. On one loopback host every pod
+ * can reach every listener, so the SOCKS5 source is: the local pod whose IP the client connected
+ * FROM (a client that binds its pod IP, like `ambient curl`), else the pod that owns the listener
+ * address. Both are as trustworthy as the loopback they share; no pod identity is claimed beyond
+ * what the address says.
+ *
+ * Listeners follow the view: new local pods get theirs, removed pods lose theirs (already open
+ * connections run to their end); other pods' listeners and connections are untouched.
+ */
+import type { Server, Socket } from 'node:net';
+import type { WorkloadIR } from '../config/ir.js';
+import { HBONE_PORT } from '../config/ir.js';
+import { HbonePool } from '../hbone/pool.js';
+import { HboneServer } from '../hbone/server.js';
+import type { CertSource } from '../identity/tls-material.js';
+import { closeTcpServer, createTcpServer, listenTcp } from '../net/sockets.js';
+import type { MeshView } from '../state/mesh-view.js';
+import type { ViewSource } from '../state/view-source.js';
+import type { ConnectionRecordSink } from './connection-record.js';
+import { serveInbound, unmapV4 } from './inbound.js';
+import type { HboneDialer } from './outbound.js';
+import { serveOutbound } from './outbound.js';
+import { SOCKS5_PORT } from './ports.js';
+import { acceptSocks5, SOCKS5_REPLY, writeSocks5Reply } from './socks5.js';
+
+export interface ZtunnelOptions {
+  readonly node: string;
+  readonly view: ViewSource;
+  readonly certs: CertSource;
+  /** HBONE client pool; one is created (and closed with the ztunnel) when not given. */
+  readonly pool?: HboneDialer;
+  /** One record per connection; none when absent. */
+  readonly accessLog?: ConnectionRecordSink;
+  readonly hbonePort?: number;
+  readonly socksPort?: number;
+  readonly socksHandshakeTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** Listener failures after start (a pod's address already taken...); default console.error. */
+  readonly onError?: (err: unknown, context: string) => void;
+}
+
+export class Ztunnel {
+  private readonly hbone: HboneServer;
+  private readonly pool: HboneDialer;
+  private readonly ownPool: HbonePool | undefined;
+  private readonly hbonePort: number;
+  private readonly socksPort: number;
+  /** Pod IP → its SOCKS5 server. */
+  private readonly socksServers = new Map<string, Server>();
+  /** Pod IPs with an HBONE listener. */
+  private readonly hboneIps = new Set<string>();
+  /** Open SOCKS5 client sockets, forced closed at the drain deadline. */
+  private readonly socksClients = new Set<Socket>();
+  /** Outstanding connection handlers, awaited by close(). */
+  private readonly inflight = new Set<Promise<void>>();
+  /** Reconciles run one at a time, in order of view changes. */
+  private reconciling: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | undefined;
+  private closing = false;
+
+  constructor(private readonly opts: ZtunnelOptions) {
+    this.hbonePort = opts.hbonePort ?? HBONE_PORT;
+    this.socksPort = opts.socksPort ?? SOCKS5_PORT;
+    this.ownPool = opts.pool ? undefined : new HbonePool({ trust: opts.certs });
+    this.pool = opts.pool ?? (this.ownPool as HbonePool);
+    this.hbone = new HboneServer({
+      certSource: opts.certs,
+      // The identity is that of the local HBONE pod the connection was addressed to.
+      identityFor: (localAddress) => this.localHbonePod(this.opts.view.current(), localAddress)?.identity,
+      handler: (connect) => {
+        this.track(
+          serveInbound(connect, {
+            node: opts.node,
+            view: () => this.opts.view.current(),
+            ...(opts.accessLog ? { recordSink: opts.accessLog } : {}),
+            ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+          }),
+        );
+      },
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    });
+  }
+
+  /** Opens the listeners of the current view's local pods; rejects if one cannot be bound. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.opts.view.onChange((view) => {
+      this.reconciling = this.reconciling
+        .then(() => this.reconcile(view, false))
+        .catch((err: unknown) => this.report(err, 'applying a view change'));
+    });
+    const first = this.reconciling.then(() => this.reconcile(this.opts.view.current(), true));
+    this.reconciling = first.catch(() => undefined);
+    await first;
+  }
+
+  /** Addresses currently listened on, for admin pages and tests. */
+  listening(): { readonly hbone: readonly string[]; readonly socks: readonly string[] } {
+    return {
+      hbone: [...this.hboneIps].map((ip) => `${ip}:${this.hbonePort}`),
+      socks: [...this.socksServers.keys()].map((ip) => `${ip}:${this.socksPort}`),
+    };
+  }
+
+  /** Resolves once every view change seen so far has been applied to the listeners. */
+  settled(): Promise<void> {
+    return this.reconciling;
+  }
+
+  /**
+   * Drains: stop accepting everywhere, let open connections finish until `deadlineMs`, then
+   * force them closed.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.unsubscribe?.();
+    await this.reconciling;
+    const started = Date.now();
+    const socks = [...this.socksServers.values()];
+    this.socksServers.clear();
+    this.hboneIps.clear();
+    const hboneClosed = this.hbone.close(deadlineMs);
+    const socksClosed = Promise.all(socks.map((s) => closeTcpServer(s, deadlineMs)));
+    await Promise.race([Promise.all([...this.inflight]), delay(deadlineMs)]);
+    for (const c of this.socksClients) c.destroy();
+    await Promise.all([hboneClosed, socksClosed]);
+    if (this.ownPool) await this.ownPool.close(Math.max(0, deadlineMs - (Date.now() - started)));
+    // Handlers end promptly once their sockets are destroyed.
+    await Promise.race([Promise.all([...this.inflight]), delay(1000)]);
+  }
+
+  private localHbonePod(view: MeshView, ip: string): WorkloadIR | undefined {
+    const w = view.workloadByIp(ip);
+    return w && w.node === this.opts.node && w.protocol === 'HBONE' ? w : undefined;
+  }
+
+  private async reconcile(view: MeshView, failHard: boolean): Promise<void> {
+    if (this.closing) return;
+    const local = view.workloadsOnNode(this.opts.node);
+    const wantSocks = new Set(local.map((w) => w.ip));
+    const wantHbone = new Set(local.filter((w) => w.protocol === 'HBONE').map((w) => w.ip));
+    const errors: unknown[] = [];
+
+    for (const [ip, server] of this.socksServers) {
+      if (wantSocks.has(ip)) continue;
+      this.socksServers.delete(ip);
+      // Stop accepting; connections already open finish on their own.
+      server.close();
+    }
+    for (const ip of this.hboneIps) {
+      if (wantHbone.has(ip)) continue;
+      this.hboneIps.delete(ip);
+      await this.hbone.removeListener(ip, this.hbonePort);
+    }
+    for (const ip of wantHbone) {
+      if (this.hboneIps.has(ip)) continue;
+      try {
+        await this.hbone.addListener(ip, this.hbonePort);
+        this.hboneIps.add(ip);
+      } catch (err) {
+        errors.push(err);
+        this.report(err, `HBONE listener ${ip}:${this.hbonePort}`);
+      }
+    }
+    for (const ip of wantSocks) {
+      if (this.socksServers.has(ip)) continue;
+      const server = createTcpServer((socket) => this.onSocks(socket, ip));
+      try {
+        await listenTcp(server, ip, this.socksPort);
+        server.on('error', (err) => this.report(err, `SOCKS5 listener ${ip}:${this.socksPort}`));
+        this.socksServers.set(ip, server);
+      } catch (err) {
+        errors.push(err);
+        this.report(err, `SOCKS5 listener ${ip}:${this.socksPort}`);
+      }
+    }
+    if (failHard && errors.length > 0) {
+      throw new Error(`ztunnel ${this.opts.node}: ${errors.length} listener(s) failed: ${errors.map(String).join('; ')}`);
+    }
+  }
+
+  private onSocks(socket: Socket, listenerIp: string): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.socksClients.add(socket);
+    socket.once('close', () => this.socksClients.delete(socket));
+    this.track(this.handleSocks(socket, listenerIp));
+  }
+
+  private async handleSocks(socket: Socket, listenerIp: string): Promise<void> {
+    const hs = await acceptSocks5(socket, this.opts.socksHandshakeTimeoutMs !== undefined ? { timeoutMs: this.opts.socksHandshakeTimeoutMs } : {});
+    if (!hs.ok) return;
+    // One view for the rest of this connection.
+    const view = this.opts.view.current();
+    const source = this.sourceOf(view, socket, listenerIp);
+    if (!source) {
+      // The pod went away between accept and handshake.
+      writeSocks5Reply(socket, SOCKS5_REPLY.GENERAL_FAILURE);
+      return;
+    }
+    await serveOutbound(socket, source, hs.request, {
+      view,
+      certs: this.opts.certs,
+      dialer: this.pool,
+      ...(this.opts.accessLog ? { recordSink: this.opts.accessLog } : {}),
+      ...(this.opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
+    });
+  }
+
+  /** The connecting address if it is a local pod, else the listener's pod (see the file comment). */
+  private sourceOf(view: MeshView, socket: Socket, listenerIp: string): WorkloadIR | undefined {
+    const local = (ip: string | undefined): WorkloadIR | undefined => {
+      const w = ip ? view.workloadByIp(ip) : undefined;
+      return w && w.node === this.opts.node ? w : undefined;
+    };
+    return local(socket.remoteAddress ? unmapV4(socket.remoteAddress) : undefined) ?? local(listenerIp);
+  }
+
+  private track(p: Promise<void>): void {
+    const guarded = p.catch((err: unknown) => this.report(err, 'connection handler'));
+    this.inflight.add(guarded);
+    void guarded.finally(() => this.inflight.delete(guarded));
+  }
+
+  private report(err: unknown, context: string): void {
+    if (this.opts.onError) this.opts.onError(err, context);
+    else console.error(`ztunnel ${this.opts.node}: ${context}:`, err);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
