@@ -67,7 +67,10 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // A role has drained when its command returns: exit even if a handle (the supervisor's IPC
+    // channel, a pooled socket) would keep the event loop alive. stdout/stderr are synchronous
+    // for files and pipes on Linux, so nothing written is lost.
+    process.exit(code);
   },
   (err: unknown) => {
     if (err instanceof UsageError) {

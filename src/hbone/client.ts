@@ -14,8 +14,9 @@ import type { TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp } from '../net/sockets.js';
 import { formatAuthority } from './authority.js';
 import { startKeepalive } from './keepalive.js';
+import { clientTlsOptions, noHalfOpen } from './mtls.js';
 import type { KeepaliveOptions } from './keepalive.js';
-import { ALPN_H2, CLIENT_SETTINGS, CONNECTION_WINDOW_BYTES, DIAL_TIMEOUT_MS, MAX_SESSION_MEMORY_MB, POOL_MAX_STREAMS_PER_CONNECTION, TLS_VERSION } from './settings.js';
+import { ALPN_H2, CLIENT_SETTINGS, CONNECTION_WINDOW_BYTES, DIAL_TIMEOUT_MS, MAX_SESSION_MEMORY_MB, POOL_MAX_STREAMS_PER_CONNECTION } from './settings.js';
 import { hardenTunnelStream } from './tunnel-stream.js';
 import type { HboneDialResult } from './types.js';
 
@@ -44,21 +45,10 @@ export async function connectHbone(opts: HboneConnectOptions): Promise<Outcome<H
   });
   if (!tcp.ok) return fail('UPSTREAM_CONNECT_FAILED', `HBONE ${target}: ${tcp.message}`);
   const socket = tcp.value;
+  noHalfOpen(socket);
 
   const secured = await new Promise<Outcome<tls.TLSSocket>>((resolve) => {
-    // No `servername`: HBONE sends no SNI; the server picks its certificate by destination address.
-    const tlsSocket = tls.connect({
-      socket,
-      cert: opts.source.certChainPem,
-      key: opts.source.keyPem,
-      ca: [...opts.rootsPem],
-      minVersion: TLS_VERSION,
-      maxVersion: TLS_VERSION,
-      ALPNProtocols: [ALPN_H2],
-      rejectUnauthorized: true,
-      // Host-name checks do not apply: the identity is the URI SAN, checked below.
-      checkServerIdentity: () => undefined,
-    });
+    const tlsSocket = tls.connect(clientTlsOptions(socket, opts.source, opts.rootsPem));
     const timer = setTimeout(() => finish(fail('UPSTREAM_CONNECT_FAILED', `HBONE ${target}: TLS handshake timed out`)), Math.max(1, timeoutMs - (Date.now() - started)));
     const onError = (err: Error): void => finish(fail('UPSTREAM_CONNECT_FAILED', `HBONE ${target}: TLS: ${err.message}`));
     const onClose = (): void => finish(fail('UPSTREAM_CONNECT_FAILED', `HBONE ${target}: closed during TLS handshake`));

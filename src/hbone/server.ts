@@ -25,9 +25,10 @@ import { peerIdentityInTrustDomain } from '../identity/spiffe.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
 import { createTcpServer, listenTcp } from '../net/sockets.js';
 import { parseAuthority } from './authority.js';
+import { noHalfOpen, serverSecureOptions } from './mtls.js';
 import { startKeepalive } from './keepalive.js';
 import type { KeepaliveOptions } from './keepalive.js';
-import { ALPN_H2, CONNECTION_WINDOW_BYTES, HANDSHAKE_TIMEOUT_MS, MAX_SESSION_MEMORY_MB, SERVER_SETTINGS, TLS_VERSION } from './settings.js';
+import { ALPN_H2, CONNECTION_WINDOW_BYTES, HANDSHAKE_TIMEOUT_MS, MAX_SESSION_MEMORY_MB, SERVER_SETTINGS } from './settings.js';
 import { hardenTunnelStream } from './tunnel-stream.js';
 import type { HboneAuthority, HboneConnect, HboneConnectionInfo, HboneHandler } from './types.js';
 
@@ -178,6 +179,7 @@ export class HboneServer {
     socket.once('close', () => {
       if (this.handshaking.get(key) === socket) this.handshaking.delete(key);
     });
+    noHalfOpen(socket);
     server.emit('connection', socket);
   }
 
@@ -203,13 +205,7 @@ export class HboneServer {
   }
 
   private secureOptions(material: TlsMaterial): tls.SecureContextOptions {
-    return {
-      cert: material.certChainPem,
-      key: material.keyPem,
-      ca: [...this.opts.certSource.rootsPem()],
-      minVersion: TLS_VERSION,
-      maxVersion: TLS_VERSION,
-    };
+    return serverSecureOptions(material, this.opts.certSource.rootsPem());
   }
 
   private createTlsServer(material: TlsMaterial): tls.Server {

@@ -3,7 +3,8 @@
  * 1. start the component; 2. tell the parent (IPC `ready`) and flip readiness;
  * 3. on SIGTERM/SIGINT or a parent's `drain` message: readiness goes 503 first (so nothing new is
  *    sent), then `close(drainMs)` drains in-flight work, then the process exits 0;
- * 4. a second signal forces an immediate exit.
+ * 4. a second signal forces an immediate exit (a repeated drain request or the parent going away
+ *    while draining does not).
  */
 export interface Closable {
   close(deadlineMs: number): Promise<void>;
@@ -27,8 +28,9 @@ export function runUntilSignal(component: Closable, opts: LifecycleOptions): Pro
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   return new Promise((resolve) => {
     let stopping = false;
-    const stop = (why: string): void => {
+    const stop = (why: string, force = true): void => {
       if (stopping) {
+        if (!force) return;
         log(`${opts.name}: ${why} again, exiting now`);
         process.exit(1);
       }
@@ -46,9 +48,9 @@ export function runUntilSignal(component: Closable, opts: LifecycleOptions): Pro
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('message', (m: unknown) => {
-      if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'drain') stop('drain requested');
+      if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'drain') stop('drain requested', false);
     });
     // The runner going away (IPC channel closed) means nobody will ever stop us: drain and exit.
-    process.on('disconnect', () => stop('parent exited'));
+    process.on('disconnect', () => stop('parent exited', false));
   });
 }

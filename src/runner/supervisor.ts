@@ -76,6 +76,9 @@ export class Supervisor {
   private start(spec: ProcessSpec, restarts: number): void {
     const child = fork(this.opts.entry, [...spec.args], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // Own process group: a terminal's Ctrl-C reaches only the supervisor, which drains the
+      // children in order. A child whose supervisor dies sees its IPC channel close and drains.
+      detached: true,
       env: { ...process.env, ...this.opts.env },
     });
     let onExit!: () => void;

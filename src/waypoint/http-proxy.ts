@@ -42,6 +42,9 @@ export class HttpProxy {
       },
       this.onH1Request,
     );
+    // A client that half-closes after its request still gets the response (pitfall 3); without
+    // this Node's HTTP server aborts the request on the client's FIN. (Not in @types/node.)
+    (this.h1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.h1.on('clientError', onClientError);
     this.h2 = http2.createServer({ settings: { initialWindowSize: INNER_H2_STREAM_WINDOW } }, this.onH2Request);
     this.h2.on('session', this.onH2Session);

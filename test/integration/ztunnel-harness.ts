@@ -31,6 +31,9 @@ export interface AppConnection {
   received?: { readonly bytes: number; readonly sha256: string };
   /** Set for bulk apps once everything was written. */
   sentSha256?: string;
+  /** Set once the socket closed; `error` when it was reset rather than ended. */
+  closed?: boolean;
+  error?: string;
 }
 
 export interface TestApp {
@@ -45,9 +48,12 @@ export async function startApp(ip: string, port: number, behavior: AppBehavior):
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
     const conn: AppConnection = { peerAddress: socket.remoteAddress ?? '', peerPort: socket.remotePort ?? 0 };
+    socket.on('close', () => {
+      sockets.delete(socket);
+      conn.closed = true;
+    });
+    socket.on('error', (err) => (conn.error ??= err.message));
     connections.push(conn);
     const hash = createHash('sha256');
     let bytes = 0;

@@ -82,7 +82,7 @@ describe('ztunnel routing', () => {
     const app = apps.get('reviews');
     assert.ok(app);
     for (const host of ['reviews', 'reviews.default', 'reviews.default.svc.cluster.local', block.vip(1)]) {
-      const n0 = app.connections.length;
+      const n0: number = app.connections.length;
       const s = await mesh.socks(sleep, host, 80);
       const reply = await exchange(s, `hello via ${host}`);
       assert.equal(reply.toString(), `hello via ${host}`);
@@ -123,7 +123,7 @@ describe('ztunnel routing', () => {
   it('reaches a pod IP directly', async () => {
     const app = apps.get('reviews');
     assert.ok(app);
-    const n0 = app.connections.length;
+    const n0: number = app.connections.length;
     const s = await mesh.socks(sleep, reviews.ip, 9080);
     assert.equal((await exchange(s, 'direct')).toString(), 'direct');
     assert.equal(app.connections[n0]?.peerAddress, sleep.ip);

@@ -91,6 +91,7 @@ describe('ztunnel streams', () => {
       const s = net.connect({ host: server.ip, port });
       s.on('error', () => undefined);
       await once(s, 'connect');
+      s.resume(); // read whatever error reply comes, so the close is seen
       s.write(payload);
       await once(s, 'close');
     };
@@ -114,15 +115,28 @@ describe('ztunnel streams', () => {
     assert.deepEqual(mesh.errors, []);
   });
 
-  it('a reset by the client resets the app side too', async () => {
+  it('a reset by the client resets the app side too (no clean end reaches the app)', async () => {
     const app = apps[0];
     assert.ok(app);
-    const n0 = app.connections.length;
+    const n0: number = app.connections.length;
     const s = await mesh.socks(client, 'server', 80);
     s.write('x');
-    await eventually(() => app.connections.length === n0 + 1);
-    await eventually(() => (s.bytesRead > 0 ? true : false));
+    // Wait until the echo is back, so nothing is in flight towards the client when it resets: a
+    // write racing the RST would consume the kernel's ECONNRESET and the next read would see EOF.
+    await eventually(() => s.readableLength > 0);
     s.resetAndDestroy();
-    await eventually(() => app.connections[n0]?.received === undefined && mesh.records.some((r) => r.direction === 'inbound' && r.error !== undefined));
+    const rec = await eventually(() => {
+      const r = mesh.records.find((x) => x.direction === 'inbound' && x.srcAddr.startsWith(client.ip) && x.error !== undefined);
+      assert.ok(r);
+      return r;
+    });
+    assert.match(rec.error ?? '', /abort|reset/i);
+    const conn = await eventually(() => {
+      const c = app.connections[n0];
+      assert.ok(c?.closed);
+      return c;
+    });
+    assert.equal(conn.received, undefined, 'the app never saw a clean end');
+    assert.match(conn.error ?? '', /ECONNRESET/);
   });
 });

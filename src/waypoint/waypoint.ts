@@ -1,0 +1,152 @@
+/**
+ * A waypoint: the HBONE server on each of its addresses (`WaypointIR.addresses` : 15008),
+ * presenting the waypoint's identity, whose handler ({@link WaypointListener}) sends each tunnel
+ * to the HTTP or TCP proxy. Re-evaluated on every view change: addresses come and go, upstream
+ * pools of vanished endpoints are dropped.
+ *
+ * Wiring, in the order things are needed: HBONE pool (upstream tunnels) → balancer (shared by HTTP
+ * and TCP so both count toward least-request) → upstream HTTP client → HTTP and TCP proxies →
+ * listener → HBONE server.
+ */
+import type net from 'node:net';
+import type { SpiffeUri, WaypointIR, WaypointRef } from '../config/ir.js';
+import { FilterChain } from '../filter/chain.js';
+import { HbonePool } from '../hbone/pool.js';
+import { HboneServer } from '../hbone/server.js';
+import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
+import type { MeshView } from '../state/mesh-view.js';
+import type { ViewSource } from '../state/view-source.js';
+import type { AccessLogSink } from '../telemetry/access-record.js';
+import { UpstreamHttpClient } from '../upstream/http-client.js';
+import { LeastRequestBalancer, endpointAddress } from '../upstream/lb.js';
+import { HttpProxy } from './http-proxy.js';
+import type { FilterChainProvider } from './listener.js';
+import { WaypointListener } from './listener.js';
+import type { RouteTableProvider } from './router.js';
+import { DefaultRouteTables } from './router.js';
+import { DEFAULT_SNIFF_TIMEOUT_MS } from './sniff.js';
+import { TcpProxy } from './tcp-proxy.js';
+
+export interface WaypointOptions {
+  readonly waypoint: WaypointRef;
+  readonly view: ViewSource;
+  readonly certs: CertSource;
+  /** HBONE client pool for upstream tunnels; one is created (and closed with us) when omitted. */
+  readonly pool?: HbonePool;
+  /** Receives one record per HTTP request and per TCP connection. */
+  readonly accessLog?: AccessLogSink;
+  /** Route tables; default: Istio's inbound default route. */
+  readonly routes?: RouteTableProvider;
+  /** Filter chains per service port; default: none. */
+  readonly chains?: FilterChainProvider;
+  readonly sniffTimeoutMs?: number;
+  /** Random source for load balancing and weighted backends (tests). */
+  readonly random?: () => number;
+  readonly onError?: (err: unknown, context: string) => void;
+}
+
+const NO_FILTERS: FilterChainProvider = () => FilterChain.EMPTY;
+
+export class Waypoint {
+  readonly balancer: LeastRequestBalancer;
+  readonly upstream: UpstreamHttpClient;
+  private readonly pool: HbonePool;
+  private readonly ownsPool: boolean;
+  private readonly http: HttpProxy;
+  private readonly tcp: TcpProxy;
+  private readonly server: HboneServer;
+  /** Addresses listened on, for `identityFor` (per connection) and re-sync. */
+  private addresses = new Set<string>();
+  private identity: SpiffeUri | undefined;
+  private port = 0;
+  private unsubscribe: (() => void) | undefined;
+  private syncing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly opts: WaypointOptions) {
+    const onError = opts.onError ?? ((err: unknown, context: string) => console.error(`waypoint ${opts.waypoint.namespace}/${opts.waypoint.name}: ${context}:`, err));
+    const random = opts.random ?? Math.random;
+    this.ownsPool = opts.pool === undefined;
+    this.pool = opts.pool ?? new HbonePool({ trust: opts.certs });
+    this.balancer = new LeastRequestBalancer(random);
+    const source = (): Promise<TlsMaterial> => {
+      if (!this.identity) return Promise.reject(new Error('waypoint identity unknown (waypoint not in the view)'));
+      return opts.certs.certificate(this.identity);
+    };
+    // Upstream connections leave from the waypoint's own address, so destinations see it (as in Istio).
+    const localAddress = (): string | undefined => this.addresses.values().next().value;
+    const dial = this.pool.dial.bind(this.pool);
+    this.upstream = new UpstreamHttpClient({ dial, source, localAddress });
+    this.http = new HttpProxy({ lb: this.balancer, upstream: this.upstream, accessLog: opts.accessLog, random });
+    this.tcp = new TcpProxy({ lb: this.balancer, dial, source, localAddress, accessLog: opts.accessLog, random });
+    const listener = new WaypointListener({
+      waypoint: opts.waypoint,
+      view: opts.view,
+      http: this.http,
+      tcp: this.tcp,
+      routes: opts.routes ?? new DefaultRouteTables(),
+      chains: opts.chains ?? NO_FILTERS,
+      sniffTimeoutMs: opts.sniffTimeoutMs ?? DEFAULT_SNIFF_TIMEOUT_MS,
+      onError,
+    });
+    this.server = new HboneServer({
+      certSource: opts.certs,
+      identityFor: (local) => (this.addresses.has(local) ? this.identity : undefined),
+      handler: listener.handle,
+      onError,
+    });
+  }
+
+  /** Listens on the waypoint's addresses and follows view changes. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.opts.view.onChange((view) => {
+      this.syncing = this.syncing.then(() => this.sync(view));
+    });
+    this.syncing = this.syncing.then(() => this.sync(this.opts.view.current()));
+    await this.syncing;
+  }
+
+  /** Where the HBONE server listens right now. */
+  listening(): net.AddressInfo[] {
+    return this.server.listening();
+  }
+
+  /** Drains every part, then forces what is left at the deadline. */
+  async close(deadlineMs: number): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    await this.syncing.catch(() => undefined);
+    await Promise.all([this.server.close(deadlineMs), this.http.close(deadlineMs), this.tcp.close(deadlineMs)]);
+    await this.upstream.close(deadlineMs);
+    if (this.ownsPool) await this.pool.close(deadlineMs);
+  }
+
+  private async sync(view: MeshView): Promise<void> {
+    if (this.closed) return;
+    const wp: WaypointIR | undefined = view.waypoint(this.opts.waypoint.namespace, this.opts.waypoint.name);
+    const want = new Set(wp?.addresses ?? []);
+    const port = wp?.hbonePort ?? this.port;
+    this.identity = wp?.identity;
+    const portChanged = this.port !== 0 && port !== this.port;
+    for (const a of this.addresses) {
+      if (!want.has(a) || portChanged) await this.server.removeListener(a, this.port);
+    }
+    const next = new Set<string>();
+    for (const a of want) {
+      await this.server.addListener(a, port);
+      next.add(a);
+    }
+    this.addresses = next;
+    this.port = port;
+    if (wp) this.upstream.retain(liveEndpoints(view, wp));
+  }
+}
+
+/** Endpoint addresses of every service port this waypoint fronts. */
+function liveEndpoints(view: MeshView, wp: WaypointIR): Set<string> {
+  const live = new Set<string>();
+  for (const s of view.servicesOfWaypoint(wp)) {
+    for (const p of s.ports) for (const ep of view.endpoints(s, p.port)) live.add(endpointAddress(ep));
+  }
+  return live;
+}
