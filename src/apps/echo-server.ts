@@ -100,7 +100,9 @@ export class EchoServer {
       socket.pause();
       socket.unshift(head);
       (isH2Prefix ? this.h2 : this.h1).emit('connection', socket);
-      socket.resume();
+      // The HTTP/2 session reads the socket natively and takes the put-back bytes itself on the
+      // next tick; resuming now would flush them as 'data' events nobody listens to.
+      if (!isH2Prefix) socket.resume();
     };
     socket.on('data', onData);
   }

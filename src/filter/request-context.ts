@@ -23,7 +23,7 @@ export class StreamInfoState implements StreamInfo {
   }
 
   filterState(): Map<string, unknown> {
-    return (this.state ??= new Map());
+    return (this.state ??= new Map<string, unknown>());
   }
 }
 

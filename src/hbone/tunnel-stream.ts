@@ -10,6 +10,9 @@
  * - (5, 7) a peer's RST_STREAM or GOAWAY surfaces as 'aborted'/'error' on the stream: an 'error'
  *   listener is always attached (an unhandled one kills the process) and 'aborted' is turned into
  *   a destroy with an error, so consumers see a reset, never a clean end.
+ * - (9) `destroy()` without an error on an unfinished stream sends RST_STREAM(NO_ERROR), which a
+ *   peer that has already ended its side takes for a clean end of our data: such a destroy is
+ *   given an error, so the reset carries INTERNAL_ERROR.
  */
 import type { Http2Stream } from 'node:http2';
 
@@ -25,10 +28,13 @@ interface SocketLike {
   unref?: () => unknown;
 }
 
-/** The reset error consumers see when the peer aborted the stream. */
+/** The error a tunnel is destroyed with when it did not finish cleanly. */
 export class TunnelResetError extends Error {
-  constructor(readonly rstCode: number | undefined) {
-    super(`HBONE stream reset by peer${rstCode !== undefined ? ` (code ${rstCode})` : ''}`);
+  constructor(
+    readonly rstCode: number | undefined,
+    by: 'peer' | 'local' = 'peer',
+  ) {
+    super(`HBONE stream reset by ${by}${rstCode !== undefined ? ` (code ${rstCode})` : ''}`);
     this.name = 'TunnelResetError';
   }
 }
@@ -86,6 +92,13 @@ export function hardenTunnelStream<S extends Http2Stream>(stream: S): S {
       batched(kept, cb);
     };
   }
+
+  const destroy = stream.destroy.bind(stream);
+  stream.destroy = (err?: Error): S => {
+    const unfinished = !stream.closed && !(stream.writableFinished && stream.readableEnded);
+    destroy(err ?? (unfinished ? new TunnelResetError(undefined, 'local') : undefined));
+    return stream;
+  };
 
   const sock = stream as unknown as SocketLike;
   sock.setKeepAlive ??= noop;

@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
 import { HttpExchange } from './http-exchange.js';
@@ -73,7 +74,10 @@ export class HttpProxy {
         this.pendingH2 = undefined;
       }
     }
-    stream.resume();
+    // Node's HTTP/2 session reads a net.Socket natively and takes bytes put back by sniffing on
+    // the next tick (resuming would flush them to nobody); a JS stream (an HBONE tunnel) is read
+    // through 'data' events and must flow.
+    if (protocol === 'http1' || !(stream instanceof net.Socket)) stream.resume();
   }
 
   /** Open tunnels carrying HTTP (tests, admin). */

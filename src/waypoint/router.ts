@@ -86,18 +86,18 @@ export interface RouteTableProvider {
 
 const NO_RETRY: RetryPolicy = Object.freeze({
   numRetries: 0,
-  retryOn: Object.freeze([]) as readonly RetryCondition[],
+  retryOn: Object.freeze([]),
   perTryTimeoutMs: 0,
-  retriableStatusCodes: Object.freeze([]) as readonly number[],
+  retriableStatusCodes: Object.freeze([]),
   avoidPreviousHosts: false,
 });
 
 /** Istio's inbound default route retry: safe retries of requests that never reached a host. */
 const DEFAULT_INBOUND_RETRY: RetryPolicy = Object.freeze({
   numRetries: 2,
-  retryOn: Object.freeze(['reset-before-request']) as readonly RetryCondition[],
+  retryOn: Object.freeze(['reset-before-request']),
   perTryTimeoutMs: 0,
-  retriableStatusCodes: Object.freeze([]) as readonly number[],
+  retriableStatusCodes: Object.freeze([]),
   avoidPreviousHosts: false,
 });
 
@@ -148,7 +148,7 @@ export class DefaultRouteTables implements RouteTableProvider {
 
   tableFor(view: MeshView, target: ServiceTarget): RouteTable {
     let tables = this.byView.get(view);
-    if (!tables) this.byView.set(view, (tables = new Map()));
+    if (!tables) this.byView.set(view, (tables = new Map<string, RouteTable>()));
     const key = `${target.service.namespace}/${target.service.name}:${target.port.port}`;
     let t = tables.get(key);
     if (!t) tables.set(key, (t = new DefaultRouteTable(view, target)));

@@ -23,7 +23,9 @@ import type { CertSource } from '../identity/tls-material.js';
 import { closeTcpServer, createTcpServer, listenTcp } from '../net/sockets.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { ViewSource } from '../state/view-source.js';
+import type { HboneConnect } from '../hbone/types.js';
 import type { ConnectionRecordSink } from './connection-record.js';
+import type { L4DryRunResult } from './l4-authz.js';
 import { serveInbound, unmapV4 } from './inbound.js';
 import type { HboneDialer } from './outbound.js';
 import { serveOutbound } from './outbound.js';
@@ -42,6 +44,8 @@ export interface ZtunnelOptions {
   readonly socksPort?: number;
   readonly socksHandshakeTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
+  /** What dry-run L4 policies would have done (never enforced); default one line on stderr. */
+  readonly onDryRun?: (result: L4DryRunResult, connect: HboneConnect) => void;
   /** Listener failures after start (a pod's address already taken...); default console.error. */
   readonly onError?: (err: unknown, context: string) => void;
 }
@@ -81,6 +85,7 @@ export class Ztunnel {
             view: () => this.opts.view.current(),
             ...(opts.accessLog ? { recordSink: opts.accessLog } : {}),
             ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+            onDryRun: opts.onDryRun ?? ((r, c) => logDryRun(opts.node, r, c)),
           }),
         );
       },
@@ -123,17 +128,20 @@ export class Ztunnel {
     this.unsubscribe?.();
     await this.reconciling;
     const started = Date.now();
+    // Every wait below is bounded: a peer that never finishes must not hold shutdown hostage.
+    const bounded = (p: Promise<unknown>, ms: number): Promise<unknown> => Promise.race([p, delay(ms)]);
     const socks = [...this.socksServers.values()];
     this.socksServers.clear();
     this.hboneIps.clear();
     const hboneClosed = this.hbone.close(deadlineMs);
     const socksClosed = Promise.all(socks.map((s) => closeTcpServer(s, deadlineMs)));
-    await Promise.race([Promise.all([...this.inflight]), delay(deadlineMs)]);
-    for (const c of this.socksClients) c.destroy();
-    await Promise.all([hboneClosed, socksClosed]);
-    if (this.ownPool) await this.ownPool.close(Math.max(0, deadlineMs - (Date.now() - started)));
-    // Handlers end promptly once their sockets are destroyed.
-    await Promise.race([Promise.all([...this.inflight]), delay(1000)]);
+    await bounded(Promise.all([...this.inflight]), deadlineMs);
+    // Forced: reset, so a client sees its connection aborted rather than a clean end of data.
+    for (const c of this.socksClients) if (!c.destroyed) c.resetAndDestroy();
+    await bounded(Promise.all([hboneClosed, socksClosed]), FORCE_GRACE_MS);
+    if (this.ownPool) await bounded(this.ownPool.close(Math.max(0, deadlineMs - (Date.now() - started))), deadlineMs + FORCE_GRACE_MS);
+    // Handlers end promptly once their sockets are gone.
+    await bounded(Promise.all([...this.inflight]), FORCE_GRACE_MS);
   }
 
   private localHbonePod(view: MeshView, ip: string): WorkloadIR | undefined {
@@ -236,6 +244,16 @@ export class Ztunnel {
     else console.error(`ztunnel ${this.opts.node}: ${context}:`, err);
   }
 }
+
+function logDryRun(node: string, r: L4DryRunResult, c: HboneConnect): void {
+  const verdict = r.matched ? (r.action === 'ALLOW' ? 'would allow' : 'would deny') : 'would not match';
+  process.stderr.write(
+    `ztunnel ${node}: dry-run policy ${r.policy} (${r.action}) ${verdict} ${c.connection.peerIdentity} ${c.connection.peerAddress} -> ${c.authority.text}\n`,
+  );
+}
+
+/** How long forced closes may take to settle after the deadline. */
+const FORCE_GRACE_MS = 1000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -22,8 +22,9 @@ export interface RelocatedConfig {
 
 /** `127.<r>.0.<h>` in the source becomes the block's address for range r and host h. */
 export function relocate(text: string, block: AddressBlock): string {
-  return text.replace(/\b127\.(1|2|3|100)\.0\.(\d{1,3})\b/g, (_m, range: string, host: string) => {
+  return text.replace(/\b127\.(1|2|3|100)\.0\.(\d{1,3})\b/g, (m: string, range: string, host: string) => {
     const n = Number(host);
+    if (n === 0) return m; // a range in a comment (127.1.0.0/16), not an address
     switch (range) {
       case '1':
         return block.pod(n);

@@ -3,7 +3,6 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import { eventually } from '../helpers/eventually.js';
@@ -97,7 +96,7 @@ describe('waypoint: HTTP', () => {
 
   it('serves HTTP/2 prior knowledge inside the tunnel', async () => {
     const stream = await h.tunnel(`${vipEcho}:81`);
-    const session = http2.connect('http://tunnel', { createConnection: () => stream as net.Socket });
+    const session = http2.connect('http://tunnel', { createConnection: () => stream });
     try {
       const res = await new Promise<{ status: number; server: unknown; body: string }>((resolve, reject) => {
         const req = session.request({ ':path': '/h2', ':authority': 'echo:81' });

@@ -3,7 +3,7 @@
  * ways at once, half-close, early payload, and robustness to garbage on the listeners.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
@@ -69,7 +69,6 @@ describe('ztunnel streams', () => {
     const reply = (await exchange(s, payload)).toString();
     const [bytes, sha] = reply.split(':');
     assert.equal(Number(bytes), payload.length);
-    const { createHash } = await import('node:crypto');
     assert.equal(sha, createHash('sha256').update(payload).digest('hex'));
   });
 

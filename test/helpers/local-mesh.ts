@@ -1,0 +1,184 @@
+/**
+ * The local mesh in one test process: the embedded default config relocated into this file's
+ * address block, every node's ztunnel, every waypoint, and the echo apps, wired exactly as
+ * `ambient up` wires them (same classes, same config), but in-process so tests can look inside
+ * (pools, access records) and start fast. Traffic enters as an app would: SOCKS5 from a pod IP.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { EchoServer } from '../../src/apps/echo-server.js';
+import type { WorkloadIR } from '../../src/config/ir.js';
+import { HbonePool } from '../../src/hbone/pool.js';
+import { LocalCa } from '../../src/identity/local-ca.js';
+import { LocalCaCertSource } from '../../src/identity/local-ca-cert-source.js';
+import { socks5Connect } from '../../src/net/socks5-client.js';
+import { SnapshotStore } from '../../src/state/snapshot-store.js';
+import type { AccessRecord } from '../../src/telemetry/access-record.js';
+import { Waypoint } from '../../src/waypoint/waypoint.js';
+import type { ConnectionRecord } from '../../src/ztunnel/connection-record.js';
+import { SOCKS5_PORT } from '../../src/ztunnel/ports.js';
+import { Ztunnel } from '../../src/ztunnel/ztunnel.js';
+import { allocateBlock, type AddressBlock } from './addresses.js';
+import { relocatedConfig, type RelocatedConfig } from './relocated-config.js';
+
+export interface LocalMesh {
+  readonly block: AddressBlock;
+  readonly config: RelocatedConfig;
+  readonly store: SnapshotStore;
+  readonly certs: LocalCaCertSource;
+  readonly ca: LocalCa;
+  /** Client pools of each node's ztunnel, to observe pooling. */
+  readonly pools: ReadonlyMap<string, HbonePool>;
+  readonly waypointPool: HbonePool;
+  readonly ztunnelRecords: ConnectionRecord[];
+  readonly waypointRecords: AccessRecord[];
+  pod(namespace: string, name: string): WorkloadIR;
+  /** A TCP connection "from" a pod through its ztunnel's SOCKS5 port. */
+  connectFrom(pod: WorkloadIR, host: string, port: number): Promise<net.Socket>;
+  /** One HTTP/1.1 request from a pod. */
+  request(pod: WorkloadIR, url: string, init?: RequestInit): Promise<MeshResponse>;
+  close(): Promise<void>;
+}
+
+export interface RequestInit {
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Buffer | string;
+}
+
+export interface MeshResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface LocalMeshOptions {
+  /** Nodes whose ztunnel is not started (something else stands in for it). */
+  readonly skipNodes?: readonly string[];
+  /** Extra files (name → YAML using the default's 127.x.0.n addresses) added before start. */
+  readonly extraFiles?: Readonly<Record<string, string>>;
+}
+
+export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
+  const block = allocateBlock();
+  const config = relocatedConfig(block);
+  for (const [name, yaml] of Object.entries(opts.extraFiles ?? {})) config.write(name, yaml);
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'ambient-state-'));
+  const store = await SnapshotStore.open({ dir: config.dir, watch: true, debounceMs: 20, pollIntervalMs: 200 });
+  const ca = await LocalCa.open(stateDir);
+  const certs = new LocalCaCertSource(ca, { trustDomain: store.current().snapshot.mesh.trustDomain });
+  const ztunnelRecords: ConnectionRecord[] = [];
+  const waypointRecords: AccessRecord[] = [];
+  const view = store.current();
+
+  const apps: EchoServer[] = [];
+  for (const w of view.snapshot.workloads.values()) {
+    if (!w.demoApp) continue;
+    for (const port of w.demoApp.ports) {
+      const tcp = w.containerPorts.some((cp) => cp.port === port && (cp.name ?? '').startsWith('tcp'));
+      const app = new EchoServer({ pod: `${w.namespace}/${w.name}`, host: w.ip, port, tcp, view: store });
+      await app.start();
+      apps.push(app);
+    }
+  }
+  const pools = new Map<string, HbonePool>();
+  const ztunnels: Ztunnel[] = [];
+  const nodes = new Set([...view.snapshot.workloads.values()].filter((w) => w.protocol === 'HBONE').map((w) => w.node));
+  for (const node of nodes) {
+    if (opts.skipNodes?.includes(node)) continue;
+    const pool = new HbonePool({ trust: certs });
+    pools.set(node, pool);
+    const z = new Ztunnel({ node, view: store, certs, pool, accessLog: (r) => ztunnelRecords.push(r) });
+    await z.start();
+    ztunnels.push(z);
+  }
+  const waypointPool = new HbonePool({ trust: certs });
+  const waypoints: Waypoint[] = [];
+  for (const wp of view.snapshot.waypoints.values()) {
+    const w = new Waypoint({
+      waypoint: { namespace: wp.namespace, name: wp.name },
+      view: store,
+      certs,
+      pool: waypointPool,
+      accessLog: (r) => waypointRecords.push(r),
+    });
+    await w.start();
+    waypoints.push(w);
+  }
+
+  const pod = (namespace: string, name: string): WorkloadIR => {
+    const w = [...store.current().snapshot.workloads.values()].find((x) => x.namespace === namespace && x.name === name);
+    if (!w) throw new Error(`no pod ${namespace}/${name}`);
+    return w;
+  };
+  const connectFrom = (from: WorkloadIR, host: string, port: number): Promise<net.Socket> =>
+    socks5Connect({ proxyHost: from.ip, proxyPort: SOCKS5_PORT, localAddress: from.ip, host, port, timeoutMs: 10_000 });
+
+  return {
+    block,
+    config,
+    store,
+    certs,
+    ca,
+    pools,
+    waypointPool,
+    ztunnelRecords,
+    waypointRecords,
+    pod,
+    connectFrom,
+    request: async (from, url, init = {}) => {
+      const u = new URL(url);
+      const port = Number(u.port || 80);
+      const socket = await connectFrom(from, u.hostname, port);
+      return sendHttp(socket, u, init);
+    },
+    close: async () => {
+      await Promise.all(waypoints.map((w) => w.close(500)));
+      await Promise.all(ztunnels.map((z) => z.close(500)));
+      await Promise.all([...pools.values(), waypointPool].map((p) => p.close(200)));
+      await Promise.all(apps.map((a) => a.close(200)));
+      certs.close();
+      await store.close();
+      config.remove();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sends one request over an established tunnel socket and reads the whole response. */
+export function sendHttp(socket: net.Socket, url: URL, init: RequestInit = {}): Promise<MeshResponse> {
+  return new Promise((resolve, reject) => {
+    const body = init.body === undefined ? undefined : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body);
+    const req = http.request(
+      {
+        method: init.method ?? (body ? 'POST' : 'GET'),
+        host: url.hostname,
+        port: url.port || 80,
+        path: `${url.pathname}${url.search}`,
+        headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...init.headers },
+        createConnection: () => socket,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const buf = Buffer.concat(chunks);
+          socket.destroy();
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: buf,
+            json: <T>() => JSON.parse(buf.toString('utf8')) as T,
+          });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
