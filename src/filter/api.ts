@@ -53,6 +53,11 @@ export type FilterResult = Continue | Respond;
 /** What a hook returns: synchronous results should be {@link CONTINUE} or a constant reply. */
 export type HookResult = FilterResult | Promise<FilterResult>;
 
+/** True when a hook answered with a promise (the only case in which the engine awaits). */
+export function isAsync(r: HookResult): r is Promise<FilterResult> {
+  return typeof (r as Promise<FilterResult>).then === 'function';
+}
+
 /** The shared "continue" result: returning it allocates nothing. */
 export const CONTINUE: Continue = Object.freeze({ action: 'continue' });
 

@@ -18,7 +18,7 @@
  */
 import { failureInfo } from '../failures.js';
 import type { FilterFactory, FilterResult, HookResult, RequestContext, ResponseContext, Respond, StreamFilter } from './api.js';
-import { CONTINUE, respond } from './api.js';
+import { CONTINUE, isAsync, respond } from './api.js';
 import { sortByPhase } from './phases.js';
 
 export type HookName = 'create' | 'onRequestHeaders' | 'onRequestBody' | 'onResponseHeaders' | 'onResponseBody' | 'onStreamComplete';
@@ -71,10 +71,6 @@ export const FILTER_FAILED_RESULT: Respond = respond({
 
 /** Stands in for an instance that threw: does nothing for the rest of the stream. */
 const SKIPPED: StreamFilter = Object.freeze({});
-
-function isPromise(r: HookResult): r is Promise<FilterResult> {
-  return typeof (r as Promise<FilterResult>).then === 'function';
-}
 
 /** The configured, ordered filters of one service port (or listener). Immutable. */
 export class FilterChain {
@@ -156,7 +152,7 @@ export class ChainRun {
       } catch (err) {
         return this.failed(i, 'onRequestHeaders', err);
       }
-      if (isPromise(r)) return this.resumeRequestHeaders(r, i, endOfStream);
+      if (isAsync(r)) return this.resumeRequestHeaders(r, i, endOfStream);
       if (r.action === 'respond') return r;
     }
     return CONTINUE;
@@ -193,7 +189,7 @@ export class ChainRun {
       } catch (err) {
         return this.failed(i, 'onRequestBody', err);
       }
-      if (isPromise(r)) return this.resumeRequestBody(r, i, current, endOfStream);
+      if (isAsync(r)) return this.resumeRequestBody(r, i, current, endOfStream);
       if (r.action === 'respond') return r;
       if (r.body) {
         current = r.body;
@@ -237,7 +233,7 @@ export class ChainRun {
       } catch (err) {
         return this.responseFailed(i, 'onResponseHeaders', err);
       }
-      if (isPromise(r)) return this.resumeResponseHeaders(r, i, response, endOfStream);
+      if (isAsync(r)) return this.resumeResponseHeaders(r, i, response, endOfStream);
       if (r.action === 'respond') {
         this.bodyTop = i - 1;
         return r;
@@ -280,7 +276,7 @@ export class ChainRun {
       } catch (err) {
         return this.failed(i, 'onResponseBody', err);
       }
-      if (isPromise(r)) return this.resumeResponseBody(r, i, response, current, endOfStream);
+      if (isAsync(r)) return this.resumeResponseBody(r, i, response, current, endOfStream);
       if (r.action === 'respond') return r;
       if (r.body) {
         current = r.body;

@@ -154,13 +154,13 @@ export function serialOf(certPem: string): string {
 }
 
 async function createRoot(organization: string): Promise<{ certPem: string; keyPem: string }> {
-  const { publicKey: publicPem, privateKey: keyPem } = await generateKeyPairAsync('rsa', {
+  const { publicKey: spkiDer, privateKey: keyPem } = await generateKeyPairAsync('rsa', {
     modulusLength: RSA_BITS,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'der' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
+  cert.publicKey = forge.pki.publicKeyFromAsn1(forge.asn1.fromDer(forge.util.createBuffer(spkiDer.toString('binary'))));
   cert.serialNumber = randomSerial();
   const now = new Date();
   cert.validity.notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
@@ -178,14 +178,14 @@ async function createRoot(organization: string): Promise<{ certPem: string; keyP
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  return { certPem: signWithSpki(cert, spkiDer, createPrivateKey(keyPem)), keyPem };
 }
 
 /**
- * DER-encodes `cert` with `spkiDer` as its public key and signs it with `issuerKey`
- * (sha256WithRSAEncryption). The placeholder SubjectPublicKeyInfo forge encoded is located by
- * value, not by position, so optional TBS fields cannot shift it.
+ * DER-encodes `cert` with `spkiDer` as its public key and signs it natively with `issuerKey`
+ * (sha256WithRSAEncryption; forge's JS RSA is slow). `cert.publicKey` must be an RSA key forge can
+ * encode; its SubjectPublicKeyInfo is located by value (not position, so optional TBS fields
+ * cannot shift it) and replaced with `spkiDer` (identical for the self-signed root).
  */
 function signWithSpki(cert: forge.pki.Certificate, spkiDer: Buffer, issuerKey: KeyObject): string {
   const { asn1 } = forge;

@@ -7,14 +7,11 @@
  * and while an asynchronous hook is pending, so chunks stay in order and memory stays bounded.
  */
 import { Readable } from 'node:stream';
-import type { FilterResult, HookResult, Respond } from '../filter/api.js';
+import type { FilterResult, Respond } from '../filter/api.js';
+import { isAsync } from '../filter/api.js';
 import type { ChainRun } from '../filter/chain.js';
 
 const EMPTY = Buffer.alloc(0);
-
-function isPromise(r: HookResult): r is Promise<FilterResult> {
-  return typeof (r as Promise<FilterResult>).then === 'function';
-}
 
 export class FilteredRequestBody extends Readable {
   private ended = false;
@@ -48,7 +45,7 @@ export class FilteredRequestBody extends Readable {
 
   private readonly onData = (chunk: Buffer): void => {
     const r = this.run.requestBody(chunk, false);
-    if (isPromise(r)) {
+    if (isAsync(r)) {
       this.source.pause();
       r.then((res) => {
         if (this.deliver(res, chunk)) this.source.resume();
@@ -61,7 +58,7 @@ export class FilteredRequestBody extends Readable {
   private readonly onEnd = (): void => {
     this.ended = true;
     const r = this.run.requestBody(EMPTY, true);
-    if (isPromise(r)) {
+    if (isAsync(r)) {
       r.then((res) => this.finish(res), this.onSourceError);
       return;
     }

@@ -15,19 +15,12 @@
  * upstream connection are retried per the route's `reset-before-request` policy (Istio's default
  * route: twice).
  */
-import { randomUUID } from 'node:crypto';
-import type http from 'node:http';
-import type http2 from 'node:http2';
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { FailureCode } from '../failures.js';
-import { failureInfo } from '../failures.js';
-import type { DestinationInfo, FilterResult, HookResult, LocalReply, Respond, ResponseContext, SourceInfo } from '../filter/api.js';
-import { CONTINUE } from '../filter/api.js';
+import type { DestinationInfo, FilterResult, LocalReply, Respond, SourceInfo } from '../filter/api.js';
+import { CONTINUE, isAsync } from '../filter/api.js';
 import type { ChainRun, FilterChain } from '../filter/chain.js';
-import { HeaderMap } from '../filter/header-map.js';
-import { HttpRequestContext } from '../filter/request-context.js';
+import type { HttpRequestContext } from '../filter/request-context.js';
 import type { Endpoint } from '../state/mesh-view.js';
 import type { AccessLogSink } from '../telemetry/access-record.js';
 import { formatResponseFlags } from '../telemetry/access-record.js';
@@ -35,7 +28,10 @@ import type { UpstreamDispatcher, UpstreamHttpVersion } from '../upstream/http-c
 import { upstreamFailureOf } from '../upstream/http-client.js';
 import type { LeastRequestBalancer } from '../upstream/lb.js';
 import { endpointAddress } from '../upstream/lb.js';
+import type { DownstreamRequest, DownstreamResponse, ResponseWriter } from './downstream-request.js';
+import { isBodyless, requestContextOf } from './downstream-request.js';
 import { FilteredRequestBody } from './filtered-body.js';
+import { ResponseState, failureReply, localResponse } from './local-reply.js';
 import { downstreamResponseHeaders, responseHeadersFromRaw, upstreamRequestHeaders } from './proxy-headers.js';
 import type { RouteBackend, RouteDecision, RouteTable } from './router.js';
 import { applyHeaderMutation, selectBackend } from './router.js';
@@ -59,48 +55,9 @@ export interface ExchangeDeps {
   readonly random: () => number;
 }
 
-export type DownstreamRequest = http.IncomingMessage | http2.Http2ServerRequest;
-export type DownstreamResponse = http.ServerResponse | http2.Http2ServerResponse;
-
-/** The calls made on either response type (their overloads differ, their behaviour does not). */
-interface ResponseWriter {
-  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
-  write(chunk: Buffer): boolean;
-  end(chunk?: string): unknown;
-  addTrailers(headers: OutgoingHttpHeaders): void;
-  destroy(err?: Error): unknown;
-  readonly headersSent: boolean;
-  readonly writableFinished: boolean;
-  on(event: 'drain' | 'close', listener: () => void): unknown;
-}
-
 type State = 'request' | 'upstream' | 'streaming' | 'local' | 'done';
 
-class ResponseState implements ResponseContext {
-  constructor(
-    public status: number,
-    readonly headers: HeaderMap,
-    readonly local: boolean,
-  ) {}
-}
-
 const EMPTY = Buffer.alloc(0);
-const LOCAL_REPLIES = new Map<FailureCode, LocalReply>();
-
-/** The local reply for a failure code, built once per code. */
-function failureReply(code: FailureCode): LocalReply {
-  let r = LOCAL_REPLIES.get(code);
-  if (!r) {
-    const f = failureInfo(code);
-    r = Object.freeze({ status: f.status, body: f.body, details: f.details, ...(f.flag !== '-' ? { responseFlag: f.flag } : {}) });
-    LOCAL_REPLIES.set(code, r);
-  }
-  return r;
-}
-
-function isPromise(r: HookResult): r is Promise<FilterResult> {
-  return typeof (r as Promise<FilterResult>).then === 'function';
-}
 
 export class HttpExchange implements Dispatcher.DispatchHandler {
   private readonly ctx: HttpRequestContext;
@@ -134,29 +91,9 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     private readonly protocol: 'HTTP/1.1' | 'HTTP/2',
   ) {
     this.res = res as unknown as ResponseWriter;
-    const headers = HeaderMap.fromNode(req.headers);
-    let requestId = headers.get('x-request-id');
-    if (!requestId) {
-      requestId = randomUUID();
-      headers.set('x-request-id', requestId);
-    }
-    if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', 'http');
-    const authority = (protocol === 'HTTP/2' ? req.headers[':authority'] : req.headers.host) ?? conn.destination.connectAuthority;
-    this.originalPath = req.url ?? '/';
-    this.ctx = new HttpRequestContext({
-      method: req.method ?? 'GET',
-      authority: String(authority),
-      path: this.originalPath,
-      protocol,
-      headers,
-      requestId,
-      source: conn.source,
-      destination: conn.destination,
-    });
-    this.bodyless =
-      protocol === 'HTTP/2'
-        ? (req as http2.Http2ServerRequest).stream.endAfterHeaders
-        : req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
+    this.ctx = requestContextOf(req, protocol, conn.source, conn.destination);
+    this.originalPath = this.ctx.path;
+    this.bodyless = isBodyless(req, protocol);
     this.run = conn.chain.isEmpty ? undefined : conn.chain.start(this.ctx);
     this.res.on('drain', this.onDrain);
     this.res.on('close', this.onClose);
@@ -168,7 +105,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const r = this.run.requestHeaders(this.bodyless);
-    if (isPromise(r)) r.then((x) => this.afterRequestFilters(x), this.onInternalError);
+    if (isAsync(r)) r.then((x) => this.afterRequestFilters(x), this.onInternalError);
     else this.afterRequestFilters(r);
   }
 
@@ -259,7 +196,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     if (this.decision?.responseHeaders) applyHeaderMutation(resp.headers, this.decision.responseHeaders);
     if (!this.run) return this.writeHead(resp);
     const r = this.run.responseHeaders(resp, false);
-    if (isPromise(r)) {
+    if (isAsync(r)) {
       r.then((x) => {
         if (this.afterResponseFilters(resp, x)) this.resumeUpstream?.();
       }, this.onInternalError);
@@ -323,15 +260,22 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   }
 
   private writeHead(resp: ResponseState): boolean {
+    try {
+      this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, resp.local ? undefined : this.serviceTimeMs));
+    } catch {
+      // A header the downstream codec refuses (invalid characters): Envoy answers 502 UPE.
+      this.abortUpstream?.(new Error('invalid upstream response headers'));
+      this.sendLocal(failureReply('UPSTREAM_PROTOCOL_ERROR'));
+      return false;
+    }
     this.response = resp;
     this.responseBodyHooks = this.run?.wantsResponseBody ?? false;
-    this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, resp.local ? undefined : this.serviceTimeMs));
     return true;
   }
 
   private filterResponseBody(chunk: Buffer, end: boolean): boolean {
     const r = (this.run as ChainRun).responseBody(this.response as ResponseState, chunk, end);
-    if (isPromise(r)) {
+    if (isAsync(r)) {
       r.then((x) => {
         if (this.deliverResponseBody(x, chunk, end)) this.resumeUpstream?.();
       }, this.onInternalError);
@@ -369,36 +313,31 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     const info = this.ctx.streamInfo;
     if (reply.responseFlag) info.addResponseFlag(reply.responseFlag);
     info.responseCodeDetails = reply.details ?? 'direct_response';
-    const body = reply.body ?? '';
-    const headers = new HeaderMap();
-    headers.set('content-type', 'text/plain');
-    if (reply.headers) for (const name in reply.headers) headers.set(name, reply.headers[name] as string);
-    headers.set('content-length', String(Buffer.byteLength(body)));
-    const resp = new ResponseState(reply.status, headers, true);
+    const resp = localResponse(reply);
     if (!this.run) {
-      this.writeLocal(resp, body);
+      this.writeLocal(resp);
       return;
     }
-    const r = this.run.responseHeaders(resp, body.length === 0);
-    if (isPromise(r)) r.then((x) => this.afterLocalFilters(resp, body, x), this.onInternalError);
-    else this.afterLocalFilters(resp, body, r);
+    const r = this.run.responseHeaders(resp, resp.localBody.length === 0);
+    if (isAsync(r)) r.then((x) => this.afterLocalFilters(resp, x), this.onInternalError);
+    else this.afterLocalFilters(resp, r);
   }
 
-  private afterLocalFilters(resp: ResponseState, body: string, r: FilterResult): void {
+  private afterLocalFilters(resp: ResponseState, r: FilterResult): void {
     if (this.state === 'done') return;
     if (r.action === 'respond') this.sendLocal(r.reply);
-    else this.writeLocal(resp, body);
+    else this.writeLocal(resp);
   }
 
-  private writeLocal(resp: ResponseState, body: string): void {
+  private writeLocal(resp: ResponseState): void {
     if (this.res.headersSent) {
       this.resetDownstream();
       return;
     }
     this.response = resp;
-    this.bytesSent += Buffer.byteLength(body);
+    this.bytesSent += Buffer.byteLength(resp.localBody);
     this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, undefined));
-    this.res.end(body);
+    this.res.end(resp.localBody);
   }
 
   private resetDownstream(): void {

@@ -84,20 +84,24 @@ export interface RouteTableProvider {
   tableFor(view: MeshView, target: ServiceTarget): RouteTable;
 }
 
+const NONE_RETRY_ON: readonly RetryCondition[] = Object.freeze([]);
+const NO_CODES: readonly number[] = Object.freeze([]);
+const RESET_BEFORE_REQUEST: readonly RetryCondition[] = Object.freeze(['reset-before-request' as const]);
+
 const NO_RETRY: RetryPolicy = Object.freeze({
   numRetries: 0,
-  retryOn: Object.freeze([]),
+  retryOn: NONE_RETRY_ON,
   perTryTimeoutMs: 0,
-  retriableStatusCodes: Object.freeze([]),
+  retriableStatusCodes: NO_CODES,
   avoidPreviousHosts: false,
 });
 
 /** Istio's inbound default route retry: safe retries of requests that never reached a host. */
 const DEFAULT_INBOUND_RETRY: RetryPolicy = Object.freeze({
   numRetries: 2,
-  retryOn: Object.freeze(['reset-before-request']),
+  retryOn: RESET_BEFORE_REQUEST,
   perTryTimeoutMs: 0,
-  retriableStatusCodes: Object.freeze([]),
+  retriableStatusCodes: NO_CODES,
   avoidPreviousHosts: false,
 });
 

@@ -35,8 +35,8 @@ import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp, DEFAULT_CONNECT_TIMEOUT_MS } from '../net/sockets.js';
 import { splice } from '../net/splice.js';
 import type { MeshView } from '../state/mesh-view.js';
-import type { ConnectionRecordSink, PendingConnectionRecord } from './connection-record.js';
-import { PendingConnectionRecord as Pending } from './connection-record.js';
+import type { ConnectionRecordSink } from './connection-record.js';
+import { PendingConnectionRecord } from './connection-record.js';
 import type { Socks5ReplyCode, Socks5Request } from './socks5.js';
 import { SOCKS5_REPLY, writeSocks5Reply } from './socks5.js';
 
@@ -141,7 +141,7 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
   // Until splice owns the socket, a client reset must not become an unhandled 'error'.
   client.on('error', ignore);
   const clientPort = client.remotePort ?? 0;
-  const rec = new Pending(opts.recordSink, 'outbound', `${source.ip}:${clientPort}`);
+  const rec = new PendingConnectionRecord(opts.recordSink, 'outbound', `${source.ip}:${clientPort}`);
   rec.set({ srcWorkload: source.name, srcNamespace: source.namespace, srcIdentity: source.identity });
   const plan = planOutbound(opts.view, source, request, opts.pick);
   switch (plan.kind) {

@@ -13,7 +13,7 @@ import net from 'node:net';
 import assert from 'node:assert/strict';
 import { Client } from 'undici';
 import { EchoServer } from '../../src/apps/echo-server.js';
-import type { ServiceIR } from '../../src/config/ir.js';
+import type { ServiceIR, WorkloadIR } from '../../src/config/ir.js';
 import { HbonePool } from '../../src/hbone/pool.js';
 import { HboneServer } from '../../src/hbone/server.js';
 import type { HboneDialResult } from '../../src/hbone/types.js';
@@ -62,6 +62,7 @@ export class WaypointHarness {
     readonly clientPool: HbonePool,
     /** Access records the waypoint emitted, in order. */
     readonly records: AccessRecord[],
+    private readonly workloads: readonly WorkloadIR[],
     private readonly apps: { close(deadlineMs: number): Promise<void> }[],
   ) {}
 
@@ -70,7 +71,7 @@ export class WaypointHarness {
     const block = allocateBlock();
     const ca = await createTestCa();
     const apps: { close(deadlineMs: number): Promise<void> }[] = [];
-    const workloads = [];
+    const workloads: WorkloadIR[] = [];
     for (const p of pods) {
       const ip = block.pod(p.n);
       const app = await startApp(p, ip);
@@ -112,17 +113,23 @@ export class WaypointHarness {
     });
     await wpt.start();
     const clientPool = new HbonePool({ trust: ca.certSource });
-    const harness = new WaypointHarness(ca, block, view, wpt, ztunnel, clientPool, records, apps);
+    const harness = new WaypointHarness(ca, block, view, wpt, ztunnel, clientPool, records, workloads, apps);
     return harness;
   }
 
+  /** Swaps the view: same pods, the given waypoint addresses and services. */
+  reconfigure(waypointAddresses: readonly string[], services: readonly ServiceIR[], generation: number): void {
+    const wp = waypoint({ name: 'waypoint', addresses: waypointAddresses, serviceAccount: WAYPOINT_SA });
+    this.view.set(meshView({ workloads: this.workloads, services, waypoints: [wp], generation }));
+  }
+
   /** Opens a tunnel to the waypoint as a client pod would (client cert `default/client`). */
-  async dial(authority: string): Promise<HboneDialResult> {
+  async dial(authority: string, waypointAddress = this.block.waypoint(1)): Promise<HboneDialResult> {
     this.clientMaterial ??= await this.ca.issue(this.ca.id('default', 'client'));
     return this.clientPool.dial({
       source: this.clientMaterial,
       expectedIdentities: [this.ca.id('default', WAYPOINT_SA)],
-      address: this.block.waypoint(1),
+      address: waypointAddress,
       port: 15008,
       authority,
     });
