@@ -136,8 +136,13 @@ export function splitPem(bundle: string): string[] {
     if (start < 0) break;
     const end = bundle.indexOf(PEM_END, start);
     if (end < 0) break;
-    out.push(`${bundle.slice(start, end + PEM_END.length)}\n`);
-    from = end + PEM_END.length;
+    // Keep the block byte-exact, its own line ending included (forge writes CRLF).
+    let stop = end + PEM_END.length;
+    if (bundle.startsWith('\r\n', stop)) stop += 2;
+    else if (bundle.startsWith('\n', stop)) stop += 1;
+    const block = bundle.slice(start, stop);
+    out.push(stop === end + PEM_END.length ? `${block}\n` : block);
+    from = stop;
   }
   return out;
 }

@@ -95,8 +95,11 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     this.originalPath = this.ctx.path;
     this.bodyless = isBodyless(req, protocol);
     this.run = conn.chain.isEmpty ? undefined : conn.chain.start(this.ctx);
-    this.res.on('drain', this.onDrain);
-    this.res.on('close', this.onClose);
+    // Listeners are shared module functions finding their exchange on the response: no closure
+    // per request on the common path.
+    (res as unknown as Tagged)[kExchange] = this;
+    this.res.on('drain', onResponseDrain);
+    this.res.on('close', onResponseClose);
   }
 
   start(): void {
@@ -105,7 +108,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const r = this.run.requestHeaders(this.bodyless);
-    if (isAsync(r)) r.then((x) => this.afterRequestFilters(x), this.onInternalError);
+    if (isAsync(r)) r.then((x) => this.afterRequestFilters(x), () => this.onInternalError());
     else this.afterRequestFilters(r);
   }
 
@@ -131,7 +134,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     if (decision.requestHeaders) applyHeaderMutation(this.ctx.headers, decision.requestHeaders);
     if (!this.bodyless) {
       const src = this.req as Readable;
-      this.body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, this.onBodyReply) : src;
+      this.body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, (reply) => this.onBodyReply(reply)) : src;
     }
     this.sendUpstream();
   }
@@ -199,7 +202,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     if (isAsync(r)) {
       r.then((x) => {
         if (this.afterResponseFilters(resp, x)) this.resumeUpstream?.();
-      }, this.onInternalError);
+      }, () => this.onInternalError());
       return false;
     }
     return this.afterResponseFilters(resp, r);
@@ -278,7 +281,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     if (isAsync(r)) {
       r.then((x) => {
         if (this.deliverResponseBody(x, chunk, end)) this.resumeUpstream?.();
-      }, this.onInternalError);
+      }, () => this.onInternalError());
       return false;
     }
     return this.deliverResponseBody(r, chunk, end);
@@ -319,7 +322,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const r = this.run.responseHeaders(resp, resp.localBody.length === 0);
-    if (isAsync(r)) r.then((x) => this.afterLocalFilters(resp, x), this.onInternalError);
+    if (isAsync(r)) r.then((x) => this.afterLocalFilters(resp, x), () => this.onInternalError());
     else this.afterLocalFilters(resp, r);
   }
 
@@ -351,26 +354,28 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     this.active = undefined;
   }
 
-  private readonly onBodyReply = (reply: Respond): void => {
+  private onBodyReply(reply: Respond): void {
     if (this.state === 'upstream') this.abortUpstream?.(new Error('request body answered by a filter'));
     if (this.state === 'upstream' || this.state === 'request') {
       this.state = 'request';
       this.sendLocal(reply.reply);
     } else this.resetDownstream();
-  };
+  }
 
-  private readonly onDrain = (): void => {
+  /** The downstream can take more: let undici read the upstream again. */
+  onDrain(): void {
     this.resumeUpstream?.();
-  };
+  }
 
   /** A rejected hook promise is already turned into a reply by the chain; this is a last resort. */
-  private readonly onInternalError = (): void => {
+  private onInternalError(): void {
     if (this.state === 'done') return;
     if (this.res.headersSent) this.resetDownstream();
     else this.sendLocal(failureReply('FILTER_FAILED'));
-  };
+  }
 
-  private readonly onClose = (): void => {
+  /** The downstream response is over (finished or aborted): settle, release, record. */
+  onClose(): void {
     const finished = this.res.writableFinished;
     if (!finished && this.state !== 'done') {
       // Downstream went away first (Envoy: DC): stop the upstream side too.
@@ -381,7 +386,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     this.release();
     this.run?.complete();
     if (this.deps.accessLog) this.record(finished);
-  };
+  }
 
   private record(finished: boolean): void {
     const ctx = this.ctx;
