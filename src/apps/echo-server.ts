@@ -118,7 +118,7 @@ export class EchoServer {
     const stream = req as unknown as Duplex;
     if (req.method === 'POST' && path.startsWith('/echo-body')) {
       res.writeHead(status, { 'content-type': 'application/octet-stream', 'x-echo-pod': this.opts.pod });
-      stream.pipe(res as unknown as NodeJS.WritableStream);
+      stream.pipe(res);
       return;
     }
     const bytesMatch = /^\/bytes\/(\d+)/.exec(path);

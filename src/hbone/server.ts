@@ -15,12 +15,10 @@
  *    and is then given to the handler, which accepts (200 + a tunnel Duplex) or rejects.
  */
 import http2 from 'node:http2';
-import type { Http2Session, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import type { Http2Session, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream, Settings } from 'node:http2';
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { SpiffeUri } from '../config/ir.js';
-import type { FailureCode } from '../failures.js';
-import { FAILURES } from '../failures.js';
 import { peerIdentityInTrustDomain } from '../identity/spiffe.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
 import { createTcpServer, listenTcp } from '../net/sockets.js';
@@ -29,8 +27,9 @@ import { noHalfOpen, serverSecureOptions } from './mtls.js';
 import { startKeepalive } from './keepalive.js';
 import type { KeepaliveOptions } from './keepalive.js';
 import { ALPN_H2, CONNECTION_WINDOW_BYTES, HANDSHAKE_TIMEOUT_MS, MAX_SESSION_MEMORY_MB, SERVER_SETTINGS } from './settings.js';
+import { answer, ServerConnect } from './server-connect.js';
 import { hardenTunnelStream } from './tunnel-stream.js';
-import type { HboneAuthority, HboneConnect, HboneConnectionInfo, HboneHandler } from './types.js';
+import type { HboneConnectionInfo, HboneHandler } from './types.js';
 
 export interface HboneServerOptions {
   readonly certSource: CertSource;
@@ -41,6 +40,11 @@ export interface HboneServerOptions {
   readonly trustDomain?: string;
   readonly keepalive?: KeepaliveOptions;
   readonly handshakeTimeoutMs?: number;
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients. Default 100, Envoy's waypoint value;
+   * ztunnel's own server uses 200.
+   */
+  readonly maxConcurrentStreams?: number;
   /** Unexpected errors (handler threw, certificate unavailable); default console.error. */
   readonly onError?: (err: unknown, context: string) => void;
 }
@@ -70,6 +74,7 @@ export class HboneServer {
   private readonly handshaking = new Map<string, net.Socket>();
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly trustDomain: string;
+  private readonly settings: Settings;
   private readonly unsubscribe: () => void;
   private closing = false;
   private streams = 0;
@@ -78,6 +83,7 @@ export class HboneServer {
 
   constructor(private readonly opts: HboneServerOptions) {
     this.trustDomain = opts.trustDomain ?? opts.certSource.trustDomain;
+    this.settings = { ...SERVER_SETTINGS, maxConcurrentStreams: opts.maxConcurrentStreams ?? SERVER_SETTINGS.maxConcurrentStreams };
     this.unsubscribe = opts.certSource.onRotate((m) => this.onRotate(m));
   }
 
@@ -250,7 +256,7 @@ export class HboneServer {
       localPort: socket.localPort ?? 0,
     };
     const session = http2.performServerHandshake(socket, {
-      settings: SERVER_SETTINGS,
+      settings: this.settings,
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
     });
     this.sessions.add(session);
@@ -296,50 +302,6 @@ export class HboneServer {
     if (this.opts.onError) this.opts.onError(err, context);
     else console.error(`hbone server: ${context}:`, err);
   }
-}
-
-/** One CONNECT stream given to the handler; answers exactly once. */
-class ServerConnect implements HboneConnect {
-  private answered = false;
-
-  constructor(
-    private readonly stream: ServerHttp2Stream,
-    readonly authority: HboneAuthority,
-    readonly headers: IncomingHttpHeaders,
-    readonly connection: HboneConnectionInfo,
-  ) {}
-
-  get closed(): boolean {
-    return this.stream.destroyed || this.stream.closed;
-  }
-
-  accept(responseHeaders?: Readonly<Record<string, string>>): ServerHttp2Stream {
-    this.markAnswered();
-    const stream = this.stream;
-    if (!stream.destroyed && !stream.closed && !stream.headersSent) {
-      stream.respond({ ...responseHeaders, ':status': 200 });
-      // Start reading now: a server stream that ends its side before ever reading is reset by
-      // Node (RST_STREAM NO_ERROR), losing the client's remaining upload (perf-baseline pitfall 6).
-      stream.read(0);
-    }
-    return stream;
-  }
-
-  reject(code: FailureCode): void {
-    this.markAnswered();
-    answer(this.stream, code);
-  }
-
-  private markAnswered(): void {
-    if (this.answered) throw new Error(`CONNECT ${this.authority.text} answered twice`);
-    this.answered = true;
-  }
-}
-
-/** Answers a stream with a failure's status and ends it. */
-function answer(stream: ServerHttp2Stream, code: FailureCode): void {
-  if (stream.destroyed || stream.closed || stream.headersSent) return;
-  stream.respond({ ':status': FAILURES[code].status }, { endStream: true });
 }
 
 function sessionClosed(session: Http2Session): Promise<void> {

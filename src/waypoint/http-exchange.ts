@@ -53,11 +53,25 @@ export interface ExchangeDeps {
   readonly upstream: UpstreamDispatcher;
   readonly accessLog: AccessLogSink | undefined;
   readonly random: () => number;
+  /** Told when an exchange is over (the proxy tracks busy tunnels for draining). */
+  readonly onDone?: (req: DownstreamRequest, res: DownstreamResponse) => void;
 }
 
 type State = 'request' | 'upstream' | 'streaming' | 'local' | 'done';
 
 const EMPTY = Buffer.alloc(0);
+const kExchange = Symbol('exchange');
+type Tagged = { [kExchange]?: HttpExchange };
+
+function onResponseDrain(this: Tagged): void {
+  this[kExchange]?.onDrain();
+}
+
+function onResponseClose(this: Tagged): void {
+  const ex = this[kExchange];
+  this[kExchange] = undefined;
+  ex?.onClose();
+}
 
 export class HttpExchange implements Dispatcher.DispatchHandler {
   private readonly ctx: HttpRequestContext;
@@ -386,6 +400,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     this.release();
     this.run?.complete();
     if (this.deps.accessLog) this.record(finished);
+    this.deps.onDone?.(this.req, this.res as unknown as DownstreamResponse);
   }
 
   private record(finished: boolean): void {

@@ -12,6 +12,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
 import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
 import { HttpExchange } from './http-exchange.js';
 
@@ -31,10 +32,17 @@ export class HttpProxy {
   /** Set only while `emit('connection')` runs: the h2 server creates its session synchronously. */
   private pendingH2: HttpConnection | undefined;
   private readonly tunnels = new Set<Duplex>();
+  /** HTTP/1 tunnels → requests in flight on them; idle ones can be closed at once when draining. */
+  private readonly busyH1 = new Map<Duplex, number>();
+  /** HTTP/1 responses in flight, so draining can mark them `connection: close`. */
+  private readonly activeH1 = new Set<http.ServerResponse>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
 
-  constructor(private readonly deps: ExchangeDeps) {
+  private readonly deps: ExchangeDeps;
+
+  constructor(deps: ExchangeDeps) {
+    this.deps = { ...deps, onDone: (req, res) => this.onExchangeDone(req, res) };
     this.h1 = http.createServer(
       {
         keepAliveTimeout: DOWNSTREAM_IDLE_TIMEOUT_MS,
@@ -57,7 +65,8 @@ export class HttpProxy {
    * sniffing); it is resumed here.
    */
   serve(stream: Duplex, protocol: InnerHttpProtocol, conn: HttpConnection): void {
-    if (this.closing) {
+    // A tunnel that died while being sniffed never gets a 'close' again: do not track it.
+    if (this.closing || stream.destroyed) {
       stream.destroy();
       return;
     }
@@ -92,14 +101,26 @@ export class HttpProxy {
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
     for (const s of this.sessions) s.close();
-    this.h1.closeIdleConnections();
+    // HTTP/1 has no GOAWAY: responses in flight say `connection: close`, idle tunnels end now.
+    for (const res of this.activeH1) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const t of this.tunnels) if (this.connections.has(t) && !this.busyH1.has(t)) t.end();
     const deadline = Date.now() + deadlineMs;
-    while (this.tunnels.size > 0 && Date.now() < deadline) {
-      this.h1.closeIdleConnections();
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    while (this.tunnels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const t of this.tunnels) t.destroy();
     for (const s of this.sessions) s.destroy();
+  }
+
+  private onExchangeDone(req: DownstreamRequest, res: DownstreamResponse): void {
+    // Only HTTP/1 responses are tracked; an HTTP/2 one is simply not in the set.
+    if (!this.activeH1.delete(res as http.ServerResponse)) return;
+    const tunnel = req.socket as Duplex;
+    const n = (this.busyH1.get(tunnel) ?? 1) - 1;
+    if (n > 0) {
+      this.busyH1.set(tunnel, n);
+      return;
+    }
+    this.busyH1.delete(tunnel);
+    if (this.closing && !tunnel.destroyed) tunnel.end();
   }
 
   private readonly onH1Request = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -109,6 +130,9 @@ export class HttpProxy {
       return;
     }
     if (this.closing) res.shouldKeepAlive = false;
+    const tunnel = req.socket as Duplex;
+    this.busyH1.set(tunnel, (this.busyH1.get(tunnel) ?? 0) + 1);
+    this.activeH1.add(res);
     new HttpExchange(this.deps, conn, req, res, 'HTTP/1.1').start();
   };
 

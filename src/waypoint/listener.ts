@@ -85,6 +85,7 @@ class Flow {
       case 'http2':
       case 'grpc': {
         const s = await sniffStream(this.stream);
+        if (this.stream.destroyed) return;
         if (s.endedWith) {
           this.stream.end();
           return;
@@ -99,6 +100,7 @@ class Flow {
         return;
       case 'unknown': {
         const s = await sniffStream(this.stream, { timeoutMs: this.deps.sniffTimeoutMs });
+        if (this.stream.destroyed) return;
         if (s.protocol === 'tcp' || s.endedWith) {
           await this.serveTcp(s);
           return;

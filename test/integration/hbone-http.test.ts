@@ -97,7 +97,7 @@ describe('hbone carrying http', () => {
     // The agent asks for a socket once; every request then reuses the tunnel.
     agent.createConnection = () => {
       created++;
-      return tunnel as unknown as ReturnType<typeof agent.createConnection>;
+      return tunnel;
     };
     try {
       for (let i = 0; i < 3; i++) {

@@ -44,13 +44,13 @@ function rawRequest(opts: { host: string; cert?: TlsMaterial; roots: string[]; a
       socket.destroy();
       resolve(r);
     };
-    socket.on('error', (e) => finish({ error: e.message }));
+    socket.on('error', (e: Error) => finish({ error: e.message }));
     const session = http2.connect(`https://${opts.host}:15008`, { createConnection: () => socket });
-    session.on('error', (e) => finish({ error: e.message }));
+    session.on('error', (e: Error) => finish({ error: e.message }));
     session.on('close', () => finish({ error: 'session closed' }));
     const req = session.request(opts.headers, { endStream: false });
     req.on('response', (h: IncomingHttpHeaders) => finish({ status: Number(h[':status']) }));
-    req.on('error', (e) => finish({ error: e.message }));
+    req.on('error', (e: Error) => finish({ error: e.message }));
     req.on('close', () => finish({ error: `stream closed ${req.rstCode}` }));
   });
 }
