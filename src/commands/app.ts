@@ -6,18 +6,14 @@ import { parseArgs } from 'node:util';
 import { EchoServer } from '../apps/echo-server.js';
 import { notifyReady, runUntilSignal } from '../process/lifecycle.js';
 import { SnapshotStore } from '../state/snapshot-store.js';
-import { DEFAULT_CONFIG_DIR, DEFAULT_DRAIN_MS } from './defaults.js';
+import { DEFAULT_DRAIN_MS } from './defaults.js';
+import { parseDrainMs, ROLE_OPTIONS } from './serve-role.js';
 import { UsageError } from './usage-error.js';
 
 export async function runApp(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      pod: { type: 'string' },
-      config: { type: 'string', default: DEFAULT_CONFIG_DIR },
-      state: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-    },
+    options: { ...ROLE_OPTIONS, pod: { type: 'string' } },
   });
   const ref = values.pod;
   if (!ref || !ref.includes('/')) throw new UsageError('app needs --pod NAMESPACE/NAME');
@@ -48,7 +44,7 @@ export async function runApp(argv: string[]): Promise<number> {
         await Promise.all(servers.map((s) => s.close(deadline)));
       },
     },
-    { name: `app ${ref}`, drainMs: DEFAULT_DRAIN_MS },
+    { name: `app ${ref}`, drainMs: parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS) },
   );
   return 0;
 }

@@ -13,6 +13,7 @@ import type { MeshView } from '../state/mesh-view.js';
 import { SnapshotStore } from '../state/snapshot-store.js';
 import { CLI_ENTRY, DEFAULT_CONFIG_DIR, DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { ensureMeshCa } from './role-context.js';
+import { parseDrainMs } from './serve-role.js';
 import { UsageError } from './usage-error.js';
 import { welcomeBanner } from '../runner/welcome-banner.js';
 
@@ -45,8 +46,7 @@ export async function runUp(argv: string[]): Promise<number> {
     },
   });
   const stateDir = values.state ?? defaultStateDir();
-  const drainMs = values['drain-ms'] ? Number(values['drain-ms']) : DEFAULT_DRAIN_MS;
-  if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError(`--drain-ms must be a non-negative number`);
+  const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
   const out = (line: string): void => void process.stdout.write(line + '\n');
 
   const store = await SnapshotStore.open({
@@ -67,7 +67,8 @@ export async function runUp(argv: string[]): Promise<number> {
 
   if (!/^127\.\d{1,3}\.\d{1,3}$/.test(values['node-subnet'])) throw new UsageError('--node-subnet must look like 127.3.0');
   const nodeAddress = nodeAddressAllocator(values['node-subnet']);
-  const extraArgs = values.quiet ? ['--quiet'] : [];
+  // Children drain within the same deadline the supervisor waits for.
+  const extraArgs = ['--drain-ms', String(drainMs), ...(values.quiet ? ['--quiet'] : [])];
   const specsFor = (view: MeshView) =>
     desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs });
   const supervisor = new Supervisor({ entry: CLI_ENTRY, drainMs, out });

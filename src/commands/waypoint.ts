@@ -5,29 +5,20 @@
  */
 import { parseArgs } from 'node:util';
 import { ReadinessServer } from '../admin/readiness-server.js';
-import { notifyReady, runUntilSignal } from '../process/lifecycle.js';
 import { Waypoint } from '../waypoint/waypoint.js';
-import { DEFAULT_CONFIG_DIR, DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
-import { openRoleContext } from './role-context.js';
-import { UsageError } from './usage-error.js';
+import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { jsonLineSink } from './json-line-sink.js';
+import { openRoleContext } from './role-context.js';
+import { parseDrainMs, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
+import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      gateway: { type: 'string' },
-      config: { type: 'string', default: DEFAULT_CONFIG_DIR },
-      state: { type: 'string' },
-      'drain-ms': { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, gateway: { type: 'string' } } });
   const ref = values.gateway;
   if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
   const [namespace = '', gwName = ''] = ref.split('/', 2);
   const name = `waypoint ${ref}`;
-  const drainMs = values['drain-ms'] ? Number(values['drain-ms']) : DEFAULT_DRAIN_MS;
+  const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
   const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name });
   const wp = ctx.store.current().waypoint(namespace, gwName);
   if (!wp) {
@@ -43,18 +34,15 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     ...(values.quiet ? {} : { accessLog: jsonLineSink('waypoint') }),
   });
   await waypoint.start();
-  readiness.setReady();
   process.stderr.write(`${name}: ready on ${wp.addresses.map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
-  notifyReady(`waypoint/${ref}`);
-  await runUntilSignal(
-    {
-      close: async (deadline) => {
-        await waypoint.close(deadline);
-        await readiness.close(100);
-        await ctx.close();
-      },
+  return serveUntilSignal({
+    name,
+    readyName: `waypoint/${ref}`,
+    drainMs,
+    readiness,
+    close: async (deadline) => {
+      await waypoint.close(deadline);
+      await ctx.close();
     },
-    { name, drainMs, onDrainStart: () => readiness.setDraining() },
-  );
-  return 0;
+  });
 }

@@ -5,29 +5,22 @@
  */
 import { parseArgs } from 'node:util';
 import { ReadinessServer } from '../admin/readiness-server.js';
-import { notifyReady, runUntilSignal } from '../process/lifecycle.js';
 import { Ztunnel } from '../ztunnel/ztunnel.js';
-import { DEFAULT_CONFIG_DIR, DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
-import { openRoleContext } from './role-context.js';
-import { UsageError } from './usage-error.js';
+import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { jsonLineSink } from './json-line-sink.js';
+import { openRoleContext } from './role-context.js';
+import { parseDrainMs, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
+import { UsageError } from './usage-error.js';
 
 export async function runZtunnel(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      node: { type: 'string' },
-      config: { type: 'string', default: DEFAULT_CONFIG_DIR },
-      state: { type: 'string' },
-      'admin-address': { type: 'string', default: '127.0.0.1' },
-      'drain-ms': { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-    },
+    options: { ...ROLE_OPTIONS, node: { type: 'string' }, 'admin-address': { type: 'string', default: '127.0.0.1' } },
   });
   const node = values.node;
   if (!node) throw new UsageError('ztunnel needs --node NAME');
   const name = `ztunnel ${node}`;
-  const drainMs = values['drain-ms'] ? Number(values['drain-ms']) : DEFAULT_DRAIN_MS;
+  const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
   const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name });
   const readiness = new ReadinessServer();
   await readiness.listen(values['admin-address']);
@@ -38,18 +31,15 @@ export async function runZtunnel(argv: string[]): Promise<number> {
     ...(values.quiet ? {} : { accessLog: jsonLineSink('ztunnel') }),
   });
   await ztunnel.start();
-  readiness.setReady();
   process.stderr.write(`${name}: ready (readiness ${values['admin-address']}:15021)\n`);
-  notifyReady(`ztunnel/${node}`);
-  await runUntilSignal(
-    {
-      close: async (deadline) => {
-        await ztunnel.close(deadline);
-        await readiness.close(100);
-        await ctx.close();
-      },
+  return serveUntilSignal({
+    name,
+    readyName: `ztunnel/${node}`,
+    drainMs,
+    readiness,
+    close: async (deadline) => {
+      await ztunnel.close(deadline);
+      await ctx.close();
     },
-    { name, drainMs, onDrainStart: () => readiness.setDraining() },
-  );
-  return 0;
+  });
 }

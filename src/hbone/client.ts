@@ -97,6 +97,9 @@ export async function connectHbone(opts: HboneConnectOptions): Promise<Outcome<H
   return ok(new HboneClientConnection(session, peerIdentity, target, opts.keepalive));
 }
 
+/** A dial result; `retryable` marks a failure where the server provably did not see the stream. */
+export type HboneRequestResult = HboneDialResult | (Extract<HboneDialResult, { ok: false }> & { readonly retryable: true });
+
 /** Client side of one HBONE connection. Streams are opened with {@link request}. */
 export class HboneClientConnection {
   private settled = false;
@@ -175,14 +178,15 @@ export class HboneClientConnection {
     headers: Readonly<Record<string, string>> | undefined,
     timeoutMs: number,
     onStreamClosed: () => void,
-  ): Promise<HboneDialResult> {
+  ): Promise<HboneRequestResult> {
     let stream: ClientHttp2Stream;
     const reqHeaders: OutgoingHttpHeaders = { ...headers, ':method': 'CONNECT', ':authority': authority };
     try {
       stream = this.session.request(reqHeaders, { endStream: false });
     } catch (err) {
+      // The session closed or went away between the pool's check and now: nothing was sent.
       onStreamClosed();
-      return Promise.resolve({ ok: false, code: 'UPSTREAM_CONNECT_FAILED', message: `HBONE ${this.target}: ${errorMessage(err)}` });
+      return Promise.resolve({ ok: false, code: 'UPSTREAM_CONNECT_FAILED', message: `HBONE ${this.target}: ${errorMessage(err)}`, retryable: true });
     }
     hardenTunnelStream(stream);
     this.active++;
@@ -190,7 +194,7 @@ export class HboneClientConnection {
       this.active--;
       onStreamClosed();
     });
-    return new Promise<HboneDialResult>((resolve) => {
+    return new Promise<HboneRequestResult>((resolve) => {
       const timer = setTimeout(() => {
         finish({ ok: false, code: 'UPSTREAM_CONNECT_FAILED', message: `HBONE ${this.target}: no CONNECT answer within ${timeoutMs} ms` });
         stream.close(http2.constants.NGHTTP2_CANCEL);
@@ -208,13 +212,20 @@ export class HboneClientConnection {
         if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
       };
       const onGone = (err?: Error): void => {
+        const message = `HBONE ${this.target}: CONNECT ${authority}: ${err ? err.message : `stream closed (code ${stream.rstCode ?? '?'})`}`;
+        // REFUSED_STREAM (also what streams beyond a GOAWAY's last stream id get): the server did
+        // not process it, so it is safe to send again on another connection (RFC 9113 §8.7).
+        if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) {
+          finish({ ok: false, code: 'UPSTREAM_RESET', message, retryable: true });
+          return;
+        }
         // Before the server's SETTINGS, a failure is the connection's (e.g. our certificate was
         // refused after the TLS 1.3 handshake); after, the stream itself was reset.
         const code: FailureCode = this.settled && !this.session.destroyed ? 'UPSTREAM_RESET' : 'UPSTREAM_CONNECT_FAILED';
-        finish({ ok: false, code, message: `HBONE ${this.target}: CONNECT ${authority}: ${err ? err.message : `stream closed (code ${stream.rstCode ?? '?'})`}` });
+        finish({ ok: false, code, message });
       };
       const onClose = (): void => onGone();
-      function finish(result: HboneDialResult): void {
+      function finish(result: HboneRequestResult): void {
         clearTimeout(timer);
         stream.off('response', onResponse);
         stream.off('error', onGone);

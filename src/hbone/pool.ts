@@ -66,7 +66,8 @@ export class HbonePool {
     if (this.closed) return { ok: false, code: 'UPSTREAM_CONNECT_FAILED', message: 'HBONE pool is closed' };
     if (d.expectedIdentities.length === 0) return { ok: false, code: 'UPSTREAM_IDENTITY_MISMATCH', message: 'no expected identity given' };
     const key = poolKey(d);
-    // Two attempts: a connection picked while healthy may receive a GOAWAY before our stream goes out.
+    // Two attempts: a connection picked while healthy may get a GOAWAY before our stream goes
+    // out; the server then refuses the stream unprocessed, and it is sent once more elsewhere.
     for (let attempt = 0; ; attempt++) {
       const slot = this.pick(key) ?? this.open(key, d);
       slot.reserved++;
@@ -81,7 +82,13 @@ export class HbonePool {
         this.release(slot);
         continue;
       }
-      return conn.request(d.authority, d.headers, this.dialTimeoutMs, () => this.release(slot));
+      const result = await conn.request(d.authority, d.headers, this.dialTimeoutMs, () => this.release(slot));
+      if (!result.ok && 'retryable' in result) {
+        this.retire(slot);
+        if (attempt === 0 && !this.closed) continue;
+        return { ok: false, code: result.code, message: result.message };
+      }
+      return result;
     }
   }
 

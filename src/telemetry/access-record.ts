@@ -69,13 +69,6 @@ export interface AccessRecord {
 /** Where records go. Must not throw; must not block (buffering is the sink's business). */
 export type AccessLogSink = (record: AccessRecord) => void;
 
-/** A sink writing one JSON line per record to a writable (stdout by default). */
-export function jsonLineSink(write: (line: string) => void = (line) => process.stdout.write(line)): AccessLogSink {
-  return (record) => {
-    write(`${JSON.stringify(record)}\n`);
-  };
-}
-
 /** Envoy's `%RESPONSE_FLAGS%` rendering of a flag list. */
 export function formatResponseFlags(flags: readonly string[]): string {
   return flags.length === 0 ? '-' : flags.join(',');

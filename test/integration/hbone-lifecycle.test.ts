@@ -141,6 +141,35 @@ describe('hbone lifecycle', () => {
     }
   });
 
+  it('after a GOAWAY the pool opens new streams elsewhere while the old stream carries on', async () => {
+    const host = block.pod(5);
+    const oldServer = echoServer(5);
+    const newServer = echoServer(5);
+    const pool = new HbonePool({ trust: ca.certSource });
+    const dial = () => pool.dial({ source: client, expectedIdentities: [idOf(5)], address: host, port: 15008, authority: `${host}:1` });
+    try {
+      await oldServer.addListener(host, 15008);
+      const s = must(await dial());
+      // GOAWAY and listener released; the next dial may race the GOAWAY (refused, then retried).
+      const closing = oldServer.close(10_000);
+      await newServer.addListener(host, 15008);
+      const s2 = must(await dial());
+      assert.equal(newServer.stats().connectionsTotal, 1);
+      assert.equal(pool.stats().connections, 2);
+      assert.equal(await roundTrip(s, 'old'), 'old');
+      assert.equal(await roundTrip(s2, 'new'), 'new');
+      s.resume();
+      s.end();
+      await closing;
+      await eventually(() => assert.equal(pool.stats().connections, 1));
+      s2.destroy();
+    } finally {
+      await pool.close(100);
+      await oldServer.close(10);
+      await newServer.close(10);
+    }
+  });
+
   it('close(deadline): a stream still open at the deadline is cut', async () => {
     const server = echoServer(3);
     const pool = new HbonePool({ trust: ca.certSource });

@@ -168,6 +168,32 @@ describe('hbone pool', () => {
     }
   });
 
+  it("respects a server's lower SETTINGS_MAX_CONCURRENT_STREAMS", async () => {
+    const host = block.pod(20);
+    const small = new HboneServer({
+      certSource: ca.certSource,
+      identityFor: () => id(),
+      maxConcurrentStreams: 5,
+      handler: (c) => {
+        const s = c.accept();
+        s.pipe(s);
+      },
+    });
+    const pool = new HbonePool({ trust: ca.certSource });
+    try {
+      await small.addListener(host, 15008);
+      // The first stream settles the connection (the server's SETTINGS are known after it).
+      const first = must(await dialTo(pool, { address: host }));
+      const more = (await Promise.all(Array.from({ length: 5 }, () => dialTo(pool, { address: host })))).map(must);
+      assert.equal(small.stats().connectionsTotal, 2);
+      assert.deepEqual(pool.stats(), { connections: 2, streams: 6 });
+      await closeAll([first, ...more]);
+    } finally {
+      await pool.close(100);
+      await small.close(100);
+    }
+  });
+
   it('a TCP failure is UPSTREAM_CONNECT_FAILED and leaves nothing pooled', async () => {
     const pool = new HbonePool({ trust: ca.certSource });
     try {

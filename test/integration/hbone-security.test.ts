@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
@@ -188,6 +189,22 @@ describe('hbone security', () => {
       assert.equal(seen.length, before);
     });
   }
+
+  it('drops a connection that never completes the TLS handshake', async () => {
+    const host = block.pod(40);
+    const slow = new HboneServer({ certSource: ca.certSource, identityFor: () => idA(), handler: () => undefined, handshakeTimeoutMs: 100 });
+    try {
+      await slow.addListener(host, 15008);
+      const sock = net.connect({ host, port: 15008 });
+      sock.on('error', () => undefined);
+      const t0 = Date.now();
+      await new Promise<void>((resolve) => sock.once('close', () => resolve()));
+      assert.ok(Date.now() - t0 < 5_000);
+      assert.equal(slow.stats().refused, 1);
+    } finally {
+      await slow.close(10);
+    }
+  });
 
   it("reject('L4_POLICY_DENIED') reaches the dialer as 401", async () => {
     const r = await dial({ address: podDeny, expectedIdentities: [ca.id('ns-a', 'deny')] });

@@ -1,0 +1,50 @@
+/**
+ * The tail every long-running mesh role shares: readiness flips to 200, the supervisor hears
+ * `ready`, then the role serves until a signal and drains (readiness 503 first, then the
+ * component, then the readiness server itself).
+ */
+import type { ReadinessServer } from '../admin/readiness-server.js';
+import { notifyReady, runUntilSignal } from '../process/lifecycle.js';
+import { DEFAULT_CONFIG_DIR } from './defaults.js';
+import { UsageError } from './usage-error.js';
+
+/** Command-line options every role accepts. */
+export const ROLE_OPTIONS = {
+  config: { type: 'string', default: DEFAULT_CONFIG_DIR },
+  state: { type: 'string' },
+  'drain-ms': { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+} as const;
+
+export function parseDrainMs(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError('--drain-ms must be a non-negative number');
+  return n;
+}
+
+export interface ServedRole {
+  /** For log lines: `ztunnel node-a`. */
+  readonly name: string;
+  /** For the supervisor: `ztunnel/node-a`. */
+  readonly readyName: string;
+  readonly drainMs: number;
+  readonly readiness: ReadinessServer;
+  /** Drains the component and releases what it holds (config watch, certificates). */
+  close(deadlineMs: number): Promise<void>;
+}
+
+export async function serveUntilSignal(role: ServedRole): Promise<number> {
+  role.readiness.setReady();
+  notifyReady(role.readyName);
+  await runUntilSignal(
+    {
+      close: async (deadline) => {
+        await role.close(deadline);
+        await role.readiness.close(100);
+      },
+    },
+    { name: role.name, drainMs: role.drainMs, onDrainStart: () => role.readiness.setDraining() },
+  );
+  return 0;
+}
