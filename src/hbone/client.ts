@@ -88,6 +88,8 @@ export async function connectHbone(opts: HboneConnectOptions): Promise<Outcome<H
     );
   }
 
+  if (tlsSocket.destroyed || !tlsSocket.writable) return refuse('UPSTREAM_CONNECT_FAILED', 'closed by the server after the handshake');
+
   const session = http2.connect(`https://${target}`, {
     createConnection: () => tlsSocket,
     settings: CLIENT_SETTINGS,
@@ -184,9 +186,12 @@ export class HboneClientConnection {
     try {
       stream = this.session.request(reqHeaders, { endStream: false });
     } catch (err) {
-      // The session closed or went away between the pool's check and now: nothing was sent.
       onStreamClosed();
-      return Promise.resolve({ ok: false, code: 'UPSTREAM_CONNECT_FAILED', message: `HBONE ${this.target}: ${errorMessage(err)}`, retryable: true });
+      const message = `HBONE ${this.target}: ${errorMessage(err)}`;
+      // Closed or gone away between the pool's check and now: nothing was sent, try elsewhere.
+      // Otherwise the request itself is invalid (e.g. a connection-specific header).
+      if (!this.usable) return Promise.resolve({ ok: false, code: 'UPSTREAM_CONNECT_FAILED', message, retryable: true });
+      return Promise.resolve({ ok: false, code: 'UPSTREAM_CONNECT_FAILED', message });
     }
     hardenTunnelStream(stream);
     this.active++;

@@ -9,7 +9,13 @@
  * SETTINGS_MAX_CONCURRENT_STREAMS) (ztunnel's POOL_MAX_STREAMS_PER_CONNECTION); streams are
  * reserved before the connection is up, so a burst of dials fills one connection before opening
  * the next instead of opening one each. A connection with no streams is released after an idle
- * timeout (5 min). A server GOAWAY retires a connection for new streams; open ones continue.
+ * timeout (5 min). A server GOAWAY retires a connection for new streams; open ones continue, and
+ * a stream the server refused unprocessed (REFUSED_STREAM, e.g. racing the GOAWAY) is sent once
+ * more on another connection.
+ *
+ * Until a new connection's SETTINGS arrive its limit is taken to be 100 (streams are not held back
+ * for that round trip); a server advertising fewer makes nghttp2 queue the excess of that first
+ * burst until earlier streams finish. Later picks use the advertised limit.
  */
 import type { SpiffeUri } from '../config/ir.js';
 import type { Outcome } from '../failures.js';

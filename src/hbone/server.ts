@@ -108,6 +108,14 @@ export class HboneServer {
     l.server.close();
   }
 
+  /**
+   * Loads `identity`'s certificate now rather than on its first connection (so a listener for a
+   * new pod answers its first client without waiting for the CA). Resolves false if unavailable.
+   */
+  async prepare(identity: SpiffeUri): Promise<boolean> {
+    return (this.tlsServers.get(identity) ?? (await this.tlsServerFor(identity))) !== undefined;
+  }
+
   listening(): net.AddressInfo[] {
     return [...this.listeners].map((l) => l.address);
   }
@@ -261,9 +269,10 @@ export class HboneServer {
     });
     this.sessions.add(session);
     this.connectionsTotal++;
-    session.on('error', (err) => this.report(err, `session from ${info.peerAddress}`));
-    session.on('frameError', () => undefined);
-    session.on('goaway', () => undefined);
+    // Peer resets, GOAWAYs with an error and keepalive timeouts are routine: they end in 'close',
+    // which fails the session's streams; nothing to report.
+    session.on('error', ignore);
+    session.on('frameError', ignore);
     session.once('close', () => this.sessions.delete(session));
     session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(stream, headers, info));
     try {

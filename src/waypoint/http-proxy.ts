@@ -19,6 +19,7 @@ import { HttpExchange } from './http-exchange.js';
 /** Envoy's HCM default idle timeout for downstream connections (1 h): keep-alive tunnels stay up. */
 const DOWNSTREAM_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 /** Inner HTTP/2 windows, raised for bulk transfers (perf-baseline pitfall 4: set both). */
+const MAX_REQUEST_HEADERS_BYTES = 60 * 1024;
 const INNER_H2_STREAM_WINDOW = 1024 * 1024;
 const INNER_H2_CONNECTION_WINDOW = 16 * 1024 * 1024;
 
@@ -48,6 +49,8 @@ export class HttpProxy {
         keepAliveTimeout: DOWNSTREAM_IDLE_TIMEOUT_MS,
         // Envoy has no request timeout by default; Node's 300 s would cut long uploads.
         requestTimeout: 0,
+        // Envoy's default `max_request_headers_kb` (60 KiB); Node's 16 KiB would refuse more.
+        maxHeaderSize: MAX_REQUEST_HEADERS_BYTES,
       },
       this.onH1Request,
     );
@@ -55,7 +58,10 @@ export class HttpProxy {
     // this Node's HTTP server aborts the request on the client's FIN. (Not in @types/node.)
     (this.h1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.h1.on('clientError', onClientError);
-    this.h2 = http2.createServer({ settings: { initialWindowSize: INNER_H2_STREAM_WINDOW } }, this.onH2Request);
+    this.h2 = http2.createServer(
+      { settings: { initialWindowSize: INNER_H2_STREAM_WINDOW, maxHeaderListSize: MAX_REQUEST_HEADERS_BYTES } },
+      this.onH2Request,
+    );
     this.h2.on('session', this.onH2Session);
     this.h2.on('sessionError', ignore);
   }

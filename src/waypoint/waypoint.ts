@@ -62,9 +62,11 @@ export class Waypoint {
   private unsubscribe: (() => void) | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly onError: (err: unknown, context: string) => void;
 
   constructor(private readonly opts: WaypointOptions) {
     const onError = opts.onError ?? ((err: unknown, context: string) => console.error(`waypoint ${opts.waypoint.namespace}/${opts.waypoint.name}: ${context}:`, err));
+    this.onError = onError;
     const random = opts.random ?? Math.random;
     this.ownsPool = opts.pool === undefined;
     this.pool = opts.pool ?? new HbonePool({ trust: opts.certs });
@@ -99,11 +101,14 @@ export class Waypoint {
 
   /** Listens on the waypoint's addresses and follows view changes. */
   async start(): Promise<void> {
+    // Subscribed first so no change is missed; changes apply one at a time, in order. A failed
+    // change (an address that cannot be bound) is reported and the next one still applies.
     this.unsubscribe = this.opts.view.onChange((view) => {
-      this.syncing = this.syncing.then(() => this.sync(view));
+      this.syncing = this.syncing.then(() => this.sync(view)).catch((err: unknown) => this.onError(err, 'applying a view change'));
     });
-    this.syncing = this.syncing.then(() => this.sync(this.opts.view.current()));
-    await this.syncing;
+    const first = this.sync(this.opts.view.current());
+    this.syncing = first.catch(() => undefined);
+    await first;
   }
 
   /** Where the HBONE server listens right now. */
@@ -131,13 +136,10 @@ export class Waypoint {
     for (const a of this.addresses) {
       if (!want.has(a) || portChanged) await this.server.removeListener(a, this.port);
     }
-    const next = new Set<string>();
-    for (const a of want) {
-      await this.server.addListener(a, port);
-      next.add(a);
-    }
-    this.addresses = next;
+    // Known before listening, so a connection accepted right away finds its identity.
+    this.addresses = want;
     this.port = port;
+    for (const a of want) await this.server.addListener(a, port);
     if (wp) this.upstream.retain(liveEndpoints(view, wp));
   }
 }

@@ -122,6 +122,12 @@ describe('hbone basic', () => {
     }
   });
 
+  it('each address presents only its own identity', async () => {
+    const r = await pool.dial({ source: client, expectedIdentities: [ca.id('ns-a', 'sa-a')], address: podB, port: 15008, authority: `${podB}:8080` });
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.code, 'UPSTREAM_IDENTITY_MISMATCH');
+  });
+
   it('half-close: the server replies after the client ended its side; all of it arrives', async () => {
     mode = 'late-reply';
     const s = must(
