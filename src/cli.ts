@@ -15,17 +15,18 @@ import { UsageError } from './commands/usage-error.js';
 const USAGE = `ambient: an Istio-ambient data plane (waypoint + ztunnel) on Node.js
 
 Usage:
-  ambient up [--config DIR] [--state DIR] [--drain-ms N] [--quiet]
+  ambient up [--config DIR] [--state DIR] [--drain-ms N] [--quiet] [--node-subnet 127.3.0]
       Run the local mesh described by DIR (default: the embedded deploy/local/default):
       one ztunnel per node, each waypoint, and the demo apps, as separate processes.
   ambient curl --from [NS/]POD [-X METHOD] [-H 'name: value']... [-d DATA] [-i] [-s] URL
       Send an HTTP request from POD through its node's ztunnel (SOCKS5 on <podIP>:15080).
   ambient validate DIR
       Check a config directory; print diagnostics; exit 1 when there are errors.
-  ambient ztunnel --node NAME [--config DIR] [--state DIR] [--admin-address IP]
-  ambient waypoint --gateway NS/NAME [--config DIR] [--state DIR]
+  ambient ztunnel --node NAME [--config DIR] [--state DIR | --certs DIR] [--admin-address IP]
+  ambient waypoint --gateway NS/NAME [--config DIR] [--state DIR | --certs DIR]
   ambient app --pod NS/NAME [--config DIR]
-      Run one role (what 'up' starts for you).
+      Run one role (what 'up' starts for you). --certs DIR takes PEM certificates
+      (root-cert.pem, <ns>/<sa>/cert-chain.pem and key.pem) instead of the local CA.
   ambient ca root [--state DIR]
   ambient ca issue --identity spiffe://TD/ns/NS/sa/SA --out DIR [--state DIR] [--validity-hours N]
       Print the mesh root certificate, or issue a certificate from the local CA.

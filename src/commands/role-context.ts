@@ -5,11 +5,13 @@
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { LocalCa } from '../identity/local-ca.js';
 import { LocalCaCertSource } from '../identity/local-ca-cert-source.js';
+import { FileCertSource } from '../identity/file-cert-source.js';
+import type { CertSource } from '../identity/tls-material.js';
 import { SnapshotStore } from '../state/snapshot-store.js';
 
 export interface RoleContext {
   readonly store: SnapshotStore;
-  readonly certs: LocalCaCertSource;
+  readonly certs: CertSource;
   close(): Promise<void>;
 }
 
@@ -18,7 +20,18 @@ export async function ensureMeshCa(stateDir: string, _trustDomain: string): Prom
   return LocalCa.open(stateDir);
 }
 
-export async function openRoleContext(opts: { configDir: string; stateDir: string; name: string }): Promise<RoleContext> {
+/** How often PEM files given with `--certs` are re-read (mounted secrets are swapped, not edited). */
+const CERT_FILE_POLL_MS = 30_000;
+
+export interface RoleContextOptions {
+  readonly configDir: string;
+  readonly stateDir: string;
+  readonly name: string;
+  /** PEM files instead of the local CA (layout in src/identity/file-cert-source.ts). */
+  readonly certsDir?: string;
+}
+
+export async function openRoleContext(opts: RoleContextOptions): Promise<RoleContext> {
   const store = await SnapshotStore.open({
     dir: opts.configDir,
     watch: true,
@@ -30,11 +43,17 @@ export async function openRoleContext(opts: { configDir: string; stateDir: strin
     },
   });
   const trustDomain = store.current().snapshot.mesh.trustDomain;
-  const ca = await ensureMeshCa(opts.stateDir, trustDomain);
-  const certs = new LocalCaCertSource(ca, {
-    trustDomain,
-    onError: (err, identity) => process.stderr.write(`${opts.name}: certificate re-issue for ${identity} failed: ${String(err)}\n`),
-  });
+  const certs = opts.certsDir
+    ? new FileCertSource({
+        dir: opts.certsDir,
+        trustDomain,
+        pollIntervalMs: CERT_FILE_POLL_MS,
+        onError: (err) => process.stderr.write(`${opts.name}: reading certificates from ${opts.certsDir}: ${String(err)}\n`),
+      })
+    : new LocalCaCertSource(await ensureMeshCa(opts.stateDir, trustDomain), {
+        trustDomain,
+        onError: (err, identity) => process.stderr.write(`${opts.name}: certificate re-issue for ${identity} failed: ${String(err)}\n`),
+      });
   return {
     store,
     certs,

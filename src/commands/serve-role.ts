@@ -12,6 +12,8 @@ import { UsageError } from './usage-error.js';
 export const ROLE_OPTIONS = {
   config: { type: 'string', default: DEFAULT_CONFIG_DIR },
   state: { type: 'string' },
+  /** PEM certificates instead of the local CA: `root-cert.pem` and `<ns>/<sa>/{cert-chain,key}.pem`. */
+  certs: { type: 'string' },
   'drain-ms': { type: 'string' },
   quiet: { type: 'boolean', default: false },
 } as const;

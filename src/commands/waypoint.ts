@@ -19,7 +19,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const [namespace = '', gwName = ''] = ref.split('/', 2);
   const name = `waypoint ${ref}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
-  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name });
+  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
   const wp = ctx.store.current().waypoint(namespace, gwName);
   if (!wp) {
     await ctx.close();

@@ -21,7 +21,7 @@ export async function runZtunnel(argv: string[]): Promise<number> {
   if (!node) throw new UsageError('ztunnel needs --node NAME');
   const name = `ztunnel ${node}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
-  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name });
+  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
   const readiness = new ReadinessServer();
   await readiness.listen(values['admin-address']);
   const ztunnel = new Ztunnel({
