@@ -33,7 +33,7 @@ export function welcomeBanner(view: MeshView, opts: BannerOptions): string {
   if (client && svc) {
     const port = svc.ports.find((p) => p.appProtocol === 'http')?.port ?? 80;
     lines.push('', 'Send traffic from a pod (in another terminal):');
-    lines.push(`  node dist/src/cli.js curl --from ${client.name} http://${svc.name}:${port}/`);
+    lines.push(`  npx ambient curl --from ${client.name} http://${svc.name}:${port}/`);
     lines.push(`  curl --interface ${client.ip} --socks5-hostname ${client.ip}:${SOCKS5_PORT} http://${svc.name}.${svc.namespace}:${port}/`);
   }
   lines.push('', `Mesh root certificate: ${opts.stateDir}/ca/root-cert.pem`, 'Ctrl-C drains and stops everything.', '');
