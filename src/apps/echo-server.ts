@@ -16,6 +16,7 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ViewSource } from '../state/view-source.js';
+import { unmapV4 } from '../net/cidr.js';
 import { closeTcpServer, createTcpServer, listenTcp } from '../net/sockets.js';
 
 export interface EchoReport {
@@ -147,7 +148,7 @@ export class EchoServer {
 
   private report(req: http.IncomingMessage | http2.Http2ServerRequest, path: string, bytes: number, sha256: string): EchoReport {
     const socket = req.socket;
-    const address = stripV4Mapped(socket.remoteAddress ?? '');
+    const address = unmapV4(socket.remoteAddress ?? '');
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !k.startsWith(':')) headers[k] = v;
     const isH2 = req.httpVersionMajor === 2;
@@ -162,7 +163,7 @@ export class EchoServer {
       headers,
       body: { bytes, sha256 },
       peer: { address, port: socket.remotePort ?? 0, ...this.whoIs(address) },
-      local: { address: stripV4Mapped(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
+      local: { address: unmapV4(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
     };
   }
 
@@ -187,9 +188,6 @@ function clampStatus(v: string | undefined): number {
   return Number.isInteger(n) && n >= 200 && n <= 599 ? n : 200;
 }
 
-function stripV4Mapped(a: string): string {
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
 
 /** Streams n pattern bytes with backpressure. */
 function sendBytes(res: http.ServerResponse | http2.Http2ServerResponse, status: number, n: number, pod: string): void {

@@ -21,6 +21,7 @@ import tls from 'node:tls';
 import type { SpiffeUri } from '../config/ir.js';
 import { peerIdentityInTrustDomain } from '../identity/spiffe.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
+import { unmapV4 } from '../net/cidr.js';
 import { createTcpServer, listenTcp } from '../net/sockets.js';
 import { parseAuthority } from './authority.js';
 import { noHalfOpen, serverSecureOptions } from './mtls.js';
@@ -161,7 +162,7 @@ export class HboneServer {
       socket.destroy();
       return;
     }
-    const local = unmapV4(socket.localAddress);
+    const local = socket.localAddress === undefined ? undefined : unmapV4(socket.localAddress);
     const identity = local ? this.opts.identityFor(local) : undefined;
     if (!identity) {
       this.refused++;
@@ -258,9 +259,9 @@ export class HboneServer {
     }
     const info: HboneConnectionInfo = {
       peerIdentity,
-      peerAddress: unmapV4(socket.remoteAddress) ?? '',
+      peerAddress: unmapV4(socket.remoteAddress ?? ''),
       peerPort: socket.remotePort ?? 0,
-      localAddress: unmapV4(socket.localAddress) ?? '',
+      localAddress: unmapV4(socket.localAddress ?? ''),
       localPort: socket.localPort ?? 0,
     };
     const session = http2.performServerHandshake(socket, {
@@ -327,6 +328,4 @@ function ignore(): void {
 }
 
 /** A dual-stack listener reports IPv4 peers as `::ffff:a.b.c.d`; identities are keyed by the v4 form. */
-function unmapV4(address: string | undefined): string | undefined {
-  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
+

@@ -102,3 +102,8 @@ function maskBytes(bytes: Uint8Array, prefixLength: number): Uint8Array {
   }
   return out;
 }
+
+/** Node reports IPv4 peers of dual-stack sockets as `::ffff:a.b.c.d`; the mesh keys by plain IPv4. */
+export function unmapV4(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}

@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import type { WorkloadIR } from '../config/ir.js';
 import type { FailureCode } from '../failures.js';
 import type { HboneConnect } from '../hbone/types.js';
-import { parseCidr, cidrContains } from '../net/cidr.js';
+import { forwardedHost } from '../hbone/connect-headers.js';
+import { cidrContains, parseCidr, unmapV4 } from '../net/cidr.js';
 import { connectTcp, DEFAULT_CONNECT_TIMEOUT_MS } from '../net/sockets.js';
 import { splice } from '../net/splice.js';
 import type { MeshView } from '../state/mesh-view.js';
@@ -33,8 +34,6 @@ export interface InboundOptions {
 const SPOOFABLE = parseCidr('127.0.0.0/8');
 /** Bind errors (as opposed to connect errors): retry without binding the peer's address. */
 const BIND_ERROR = /EADDRNOTAVAIL|EADDRINUSE|EINVAL/;
-/** `host=` of a `forwarded` header, to name the Service in the access record. */
-const FORWARDED_HOST = /(?:^|;)\s*host="?([^;,"\s]+)/i;
 
 /**
  * Handles one CONNECT. Never throws: every outcome is either a rejection with a coded status or a
@@ -115,7 +114,7 @@ async function connectApp(ip: string, port: number, peerIp: string, timeoutMs: n
 
 function destinationFields(local: WorkloadIR, port: number, forwarded: string | string[] | undefined) {
   const fwd = Array.isArray(forwarded) ? forwarded[0] : forwarded;
-  const host = fwd ? FORWARDED_HOST.exec(fwd)?.[1] : undefined;
+  const host = forwardedHost(fwd);
   return {
     dstAddr: `${local.ip}:${port}`,
     dstWorkload: local.name,
@@ -123,9 +122,4 @@ function destinationFields(local: WorkloadIR, port: number, forwarded: string | 
     dstIdentity: local.identity,
     ...(host ? { dstService: host } : {}),
   };
-}
-
-/** Node reports IPv4 peers of dual-stack sockets as `::ffff:a.b.c.d`; the mesh keys by plain IPv4. */
-export function unmapV4(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
