@@ -4,11 +4,11 @@
  * (traces the connection, not user requests).
  */
 import { randomBytes } from 'node:crypto';
-import { isIPv6 } from 'node:net';
+import { formatAuthority } from './authority.js';
 
 /** `for="<ip:port>"` (IPv6 bracketed) and `;host=<hostname>` when the destination Service is known. */
 export function forwardedHeader(srcIp: string, srcPort: number, host?: string): string {
-  const addr = isIPv6(srcIp) ? `[${srcIp}]:${srcPort}` : `${srcIp}:${srcPort}`;
+  const addr = formatAuthority(srcIp, srcPort);
   return host ? `for="${addr}";host=${host}` : `for="${addr}"`;
 }
 

@@ -8,6 +8,7 @@
  * view change does not reset what is in flight. The caller brackets each request (or TCP
  * connection) with {@link LeastRequestBalancer.begin} and {@link LeastRequestBalancer.end}.
  */
+import { formatAuthority } from '../hbone/authority.js';
 import type { Endpoint } from '../state/mesh-view.js';
 
 /** Returns a float in [0, 1), like `Math.random` (injectable for tests). */
@@ -88,6 +89,5 @@ export class LeastRequestBalancer {
 
 /** `podIP:targetPort` (`[v6]:port` for IPv6): Envoy's UPSTREAM_HOST for a waypoint endpoint. */
 export function endpointAddress(ep: Endpoint): string {
-  const ip = ep.workload.ip;
-  return ip.includes(':') ? `[${ip}]:${ep.targetPort}` : `${ip}:${ep.targetPort}`;
+  return formatAuthority(ep.workload.ip, ep.targetPort);
 }

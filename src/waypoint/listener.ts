@@ -16,6 +16,7 @@ import type { ViewSource } from '../state/view-source.js';
 import type { WaypointRef } from '../config/ir.js';
 import type { DestinationInfo, SourceInfo } from '../filter/api.js';
 import type { FilterChain } from '../filter/chain.js';
+import { formatAuthority } from '../hbone/authority.js';
 import type { HboneConnect } from '../hbone/types.js';
 import type { UpstreamHttpVersion } from '../upstream/http-client.js';
 import type { HttpConnection } from './http-exchange.js';
@@ -57,7 +58,7 @@ export class WaypointListener {
     const stream = c.accept();
     const info = c.connection;
     const source: SourceInfo = { principal: info.peerIdentity, address: info.peerAddress, port: info.peerPort };
-    const remote = info.peerAddress.includes(':') ? `[${info.peerAddress}]:${info.peerPort}` : `${info.peerAddress}:${info.peerPort}`;
+    const remote = formatAuthority(info.peerAddress, info.peerPort);
     const flow = new Flow(this.deps, view, target, stream, source, a.text, remote);
     flow.start().catch((err: unknown) => {
       this.deps.onError(err, `serving ${a.text}`);

@@ -29,6 +29,7 @@ import type { ServiceIR, WaypointIR, WorkloadIR } from '../config/ir.js';
 import { HBONE_PORT } from '../config/ir.js';
 import type { FailureCode } from '../failures.js';
 import type { BaggageFields } from '../hbone/connect-headers.js';
+import { formatAuthority } from '../hbone/authority.js';
 import { baggageHeader, forwardedHeader, newTraceparent } from '../hbone/connect-headers.js';
 import type { HboneDial, HboneDialResult } from '../hbone/types.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
@@ -96,7 +97,7 @@ export function planOutbound(view: MeshView, source: WorkloadIR, target: Outboun
     if (address === undefined) return reject(SOCKS5_REPLY.HOST_UNREACHABLE, 'NO_HEALTHY_UPSTREAM', `waypoint ${wp.namespace}/${wp.name} has no address`);
     // The original destination as the app dialed it: the VIP (a name only if the Service has none).
     const vip = service.vips[0];
-    const authority = vip !== undefined ? hostPort(vip, target.port) : `${service.hostname}:${target.port}`;
+    const authority = vip !== undefined ? formatAuthority(vip, target.port) : `${service.hostname}:${target.port}`;
     return { kind: 'waypoint', waypoint: wp, service, address, port: wp.hbonePort, authority };
   }
   const endpoints = view.endpoints(service, port.port);
@@ -110,7 +111,7 @@ function toWorkload(w: WorkloadIR, port: number, service: ServiceIR | undefined)
   const svc = service ? { service } : {};
   switch (w.protocol) {
     case 'HBONE':
-      return { kind: 'hbone', workload: w, ...svc, address: w.ip, port: HBONE_PORT, authority: hostPort(w.ip, port) };
+      return { kind: 'hbone', workload: w, ...svc, address: w.ip, port: HBONE_PORT, authority: formatAuthority(w.ip, port) };
     case 'TCP':
       return { kind: 'tcp', host: w.ip, port, workload: w, ...svc };
   }
@@ -118,10 +119,6 @@ function toWorkload(w: WorkloadIR, port: number, service: ServiceIR | undefined)
 
 function reject(reply: Socks5ReplyCode, code: FailureCode, message: string): OutboundPlan {
   return { kind: 'reject', reply, code, message };
-}
-
-function hostPort(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 export interface OutboundOptions {
@@ -151,7 +148,7 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
       return;
     case 'tcp': {
       rec.set({
-        dstAddr: hostPort(plan.host, plan.port),
+        dstAddr: formatAuthority(plan.host, plan.port),
         ...(plan.service ? { dstService: plan.service.hostname } : {}),
         ...(plan.workload ? { dstWorkload: plan.workload.name, dstNamespace: plan.workload.namespace } : {}),
       });
@@ -173,7 +170,7 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
     case 'hbone': {
       const expected = plan.kind === 'waypoint' ? plan.waypoint.identity : plan.workload.identity;
       rec.set({
-        dstAddr: hostPort(plan.address, plan.port),
+        dstAddr: formatAuthority(plan.address, plan.port),
         dstHboneAddr: plan.authority,
         dstIdentity: expected,
         ...(plan.service ? { dstService: plan.service.hostname } : {}),
