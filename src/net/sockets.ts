@@ -95,3 +95,15 @@ export function closeTcpServer(server: net.Server, deadlineMs: number): Promise<
     });
   });
 }
+
+/**
+ * Closes a socket so its peer sees a reset (RST), not a clean end of data. libuv cannot RST-close
+ * a socket whose write side was already shut down (uv_tcp_close_reset fails with EINVAL after
+ * uv_shutdown), and Node then never closes the handle — a leak. Our FIN is already sent in that
+ * case, so a plain destroy is all that is left to do.
+ */
+export function resetSocket(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  if (!socket.writableEnded && !socket.connecting) socket.resetAndDestroy();
+  else socket.destroy();
+}

@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { resetSocket } from './sockets.js';
 
 export interface SpliceResult {
   /** Bytes read from `a` and written to `b`. */
@@ -59,9 +60,6 @@ export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
 /** Destroys a stream so its peer sees a reset: RST for TCP sockets, RST_STREAM for HTTP/2. */
 function reset(s: Duplex, err: Error): void {
   if (s.destroyed) return;
-  if (s instanceof net.Socket) {
-    s.resetAndDestroy();
-    return;
-  }
-  s.destroy(err);
+  if (s instanceof net.Socket) resetSocket(s);
+  else s.destroy(err);
 }

@@ -173,6 +173,27 @@ function onClientError(err: Error & { code?: string }, socket: Duplex): void {
     return;
   }
   socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nBad Request');
+  lingerThenReset(socket);
+}
+
+/** How long a tunnel that got a 400 may keep sending before it is reset. */
+const LINGER_MS = 2000;
+
+/**
+ * A lingering close: the parser is gone, but the client may still be sending the rest of a bad
+ * request. Reading and discarding it lets the client finish and see the 400 (a tunnel nobody
+ * reads stalls on flow control forever); a client that keeps sending is reset after LINGER_MS.
+ */
+function lingerThenReset(socket: Duplex): void {
+  socket.on('data', discard);
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+function discard(): void {
+  // Input after a fatal parse error is read only to be dropped.
 }
 
 function ignore(): void {

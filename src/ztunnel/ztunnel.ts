@@ -18,9 +18,11 @@ import type { Server, Socket } from 'node:net';
 import type { WorkloadIR } from '../config/ir.js';
 import { HBONE_PORT } from '../config/ir.js';
 import { HbonePool } from '../hbone/pool.js';
+import type { HbonePoolStats } from '../hbone/pool.js';
 import { HboneServer } from '../hbone/server.js';
+import type { HboneServerStats } from '../hbone/server.js';
 import type { CertSource } from '../identity/tls-material.js';
-import { closeTcpServer, createTcpServer, listenTcp } from '../net/sockets.js';
+import { closeTcpServer, createTcpServer, listenTcp, resetSocket } from '../net/sockets.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { ViewSource } from '../state/view-source.js';
 import type { HboneConnect } from '../hbone/types.js';
@@ -49,6 +51,14 @@ export interface ZtunnelOptions {
   readonly onDryRun?: (result: L4DryRunResult, connect: HboneConnect) => void;
   /** Listener failures after start (a pod's address already taken...); default console.error. */
   readonly onError?: (err: unknown, context: string) => void;
+}
+
+export interface ZtunnelStats {
+  readonly server: HboneServerStats;
+  /** The client pool, when it is an {@link HbonePool}. */
+  readonly pool?: HbonePoolStats;
+  /** Open SOCKS5 client connections. */
+  readonly socksClients: number;
 }
 
 export class Ztunnel {
@@ -114,6 +124,28 @@ export class Ztunnel {
     };
   }
 
+  /** Counters for health metrics and the admin API (cheap reads, no walks). */
+  stats(): ZtunnelStats {
+    return {
+      server: this.hbone.stats(),
+      ...(this.pool instanceof HbonePool ? { pool: this.pool.stats() } : {}),
+      socksClients: this.socksClients.size,
+    };
+  }
+
+  /**
+   * Stops accepting (admin `POST /drain_listeners`): every listener closes and view changes no
+   * longer reopen them; open connections carry on until `close`.
+   */
+  async drainListeners(): Promise<void> {
+    this.unsubscribe?.();
+    await this.reconciling;
+    for (const server of this.socksServers.values()) server.close();
+    this.socksServers.clear();
+    for (const ip of this.hboneIps) await this.hbone.removeListener(ip, this.hbonePort);
+    this.hboneIps.clear();
+  }
+
   /** Resolves once every view change seen so far has been applied to the listeners. */
   settled(): Promise<void> {
     return this.reconciling;
@@ -138,7 +170,7 @@ export class Ztunnel {
     const socksClosed = Promise.all(socks.map((s) => closeTcpServer(s, deadlineMs)));
     await bounded(Promise.all([...this.inflight]), deadlineMs);
     // Forced: reset, so a client sees its connection aborted rather than a clean end of data.
-    for (const c of this.socksClients) if (!c.destroyed) c.resetAndDestroy();
+    for (const c of this.socksClients) resetSocket(c);
     await bounded(Promise.all([hboneClosed, socksClosed]), FORCE_GRACE_MS);
     if (this.ownPool) await bounded(this.ownPool.close(Math.max(0, deadlineMs - (Date.now() - started))), deadlineMs + FORCE_GRACE_MS);
     // Handlers end promptly once their sockets are gone.
