@@ -16,8 +16,11 @@ const USAGE = `ambient: an Istio-ambient data plane (waypoint + ztunnel) on Node
 
 Usage:
   ambient up [--config DIR] [--state DIR] [--drain-ms N] [--quiet] [--node-subnet 127.3.0]
+            [--access-log text|json|off] [--log-level LEVEL]
       Run the local mesh described by DIR (default: the embedded deploy/local/default):
       one ztunnel per node, each waypoint, and the demo apps, as separate processes.
+      Every waypoint and ztunnel serves the admin API on <its address>:15000 and
+      Prometheus metrics on <its address>:15020 and :15090 (/stats/prometheus).
   ambient curl --from [NS/]POD [-X METHOD] [-H 'name: value']... [-d DATA] [-i] [-s] URL
       Send an HTTP request from POD through its node's ztunnel (SOCKS5 on <podIP>:15080).
   ambient validate DIR

@@ -74,6 +74,20 @@ export const FAILURES = Object.freeze({
   DOWNSTREAM_PROTOCOL_ERROR: failure(400, 'DPE', 'http1.codec_error', 'Bad Request'),
   /** A filter threw: a bug, answered with 500, counted and logged once. */
   FILTER_FAILED: failure(500, '-', 'filter_chain_exception', 'internal error'),
+
+  // --- Security (waypoint L7: filters/authz, filters/jwt-authn) ---
+  /**
+   * An AuthorizationPolicy denied the request (Envoy RBAC; no response flag). The filter's details
+   * name the matched rule: `rbac_access_denied_matched_policy[ns[..]-policy[..]-rule[..]]`.
+   */
+  RBAC_ACCESS_DENIED: failure(403, '-', 'rbac_access_denied_matched_policy[none]', 'RBAC: access denied'),
+  /**
+   * RequestAuthentication rejected a token (Envoy jwt_authn). Details and body carry the reason:
+   * `jwt_authn_access_denied{Jwt_is_expired}` / `Jwt is expired`; with `www-authenticate`.
+   */
+  JWT_AUTHN_FAILED: failure(401, '-', 'jwt_authn_access_denied{Jwt_verification_fails}', 'Jwt verification fails'),
+  /** The request path cannot be normalized (not absolute, bad `%` escape): refused before filters. */
+  PATH_NORMALIZATION_FAILED: failure(400, 'DPE', 'path_normalization_failed', 'Bad Request'),
 });
 
 export type FailureCode = keyof typeof FAILURES;

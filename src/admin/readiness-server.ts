@@ -9,15 +9,20 @@ import { closeTcpServer, listenTcp } from '../net/sockets.js';
 
 export const READINESS_PORT = 15021;
 
+/** Envoy's server states as `/ready` reports them (`envoy.admin.v3.ServerInfo.State`). */
+export type ServerState = 'LIVE' | 'DRAINING' | 'PRE_INITIALIZING';
+
 export class ReadinessServer {
   private ready = false;
   private draining = false;
+  /** Set by the admin API's `POST /healthcheck/fail`, cleared by `/healthcheck/ok`. */
+  private healthcheckFailed = false;
   private readonly server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && (path === '/healthz/ready' || path === '/ready')) {
-      const ok = this.ready && !this.draining;
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ok ? 'LIVE\n' : this.draining ? 'DRAINING\n' : 'NOT READY\n');
+      const state = this.state();
+      res.writeHead(state === 'LIVE' ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(state === 'LIVE' ? 'LIVE\n' : state === 'DRAINING' ? 'DRAINING\n' : 'NOT READY\n');
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -34,6 +39,16 @@ export class ReadinessServer {
 
   setDraining(): void {
     this.draining = true;
+  }
+
+  /** Envoy's `/healthcheck/fail|ok`: a failed health check reports DRAINING, as Envoy does. */
+  setHealthcheckFailed(failed: boolean): void {
+    this.healthcheckFailed = failed;
+  }
+
+  state(): ServerState {
+    if (this.draining || this.healthcheckFailed) return 'DRAINING';
+    return this.ready ? 'LIVE' : 'PRE_INITIALIZING';
   }
 
   async close(deadlineMs: number): Promise<void> {

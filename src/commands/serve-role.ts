@@ -7,6 +7,10 @@ import type { ReadinessServer } from '../admin/readiness-server.js';
 import { notifyReady, runUntilSignal } from '../process/lifecycle.js';
 import { DEFAULT_CONFIG_DIR } from './defaults.js';
 import { UsageError } from './usage-error.js';
+import type { AccessLogFormat } from '../telemetry/access-log.js';
+import { ACCESS_LOG_FORMATS, isAccessLogFormat } from '../telemetry/access-log.js';
+import type { LogLevel } from '../telemetry/logger.js';
+import { isLogLevel, LOG_LEVELS } from '../telemetry/logger.js';
 
 /** Command-line options every role accepts. */
 export const ROLE_OPTIONS = {
@@ -16,7 +20,25 @@ export const ROLE_OPTIONS = {
   certs: { type: 'string' },
   'drain-ms': { type: 'string' },
   quiet: { type: 'boolean', default: false },
+  /** Access-log lines on stdout: `text` (Istio's default Envoy format), `json`, or `off`. */
+  'access-log': { type: 'string', default: 'text' },
+  /** Level of the structured log (stderr) at start; changeable with the admin API's `POST /logging?level=`. */
+  'log-level': { type: 'string', default: 'info' },
 } as const;
+
+/** `--access-log`, with `--quiet` meaning off. */
+export function parseAccessLogFormat(value: string | undefined, quiet: boolean | undefined): AccessLogFormat {
+  if (quiet) return 'off';
+  const v = value ?? 'text';
+  if (!isAccessLogFormat(v)) throw new UsageError(`--access-log must be one of ${ACCESS_LOG_FORMATS.join(', ')}`);
+  return v;
+}
+
+export function parseLogLevel(value: string | undefined): LogLevel {
+  const v = value ?? 'info';
+  if (!isLogLevel(v)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return v;
+}
 
 export function parseDrainMs(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -13,7 +13,7 @@ import type { MeshView } from '../state/mesh-view.js';
 import { SnapshotStore } from '../state/snapshot-store.js';
 import { CLI_ENTRY, DEFAULT_CONFIG_DIR, DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { ensureMeshCa } from './role-context.js';
-import { parseDrainMs } from './serve-role.js';
+import { parseAccessLogFormat, parseDrainMs, parseLogLevel } from './serve-role.js';
 import { UsageError } from './usage-error.js';
 import { welcomeBanner } from '../runner/welcome-banner.js';
 
@@ -42,6 +42,8 @@ export async function runUp(argv: string[]): Promise<number> {
       'drain-ms': { type: 'string' },
       'ready-timeout-ms': { type: 'string', default: '60000' },
       quiet: { type: 'boolean', default: false },
+      'access-log': { type: 'string' },
+      'log-level': { type: 'string' },
       'node-subnet': { type: 'string', default: '127.3.0' },
     },
   });
@@ -68,7 +70,14 @@ export async function runUp(argv: string[]): Promise<number> {
   if (!/^127\.\d{1,3}\.\d{1,3}$/.test(values['node-subnet'])) throw new UsageError('--node-subnet must look like 127.3.0');
   const nodeAddress = nodeAddressAllocator(values['node-subnet']);
   // Children drain within the same deadline the supervisor waits for.
-  const extraArgs = ['--drain-ms', String(drainMs), ...(values.quiet ? ['--quiet'] : [])];
+  const extraArgs = [
+    '--drain-ms',
+    String(drainMs),
+    ...(values.quiet ? ['--quiet'] : []),
+    // Checked here once so a typo fails `up` rather than every child.
+    ...(values['access-log'] !== undefined ? ['--access-log', parseAccessLogFormat(values['access-log'], false)] : []),
+    ...(values['log-level'] !== undefined ? ['--log-level', parseLogLevel(values['log-level'])] : []),
+  ];
   const specsFor = (view: MeshView) =>
     desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs });
   const supervisor = new Supervisor({ entry: CLI_ENTRY, drainMs, out });

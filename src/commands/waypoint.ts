@@ -1,15 +1,19 @@
 /**
  * `ambient waypoint --gateway NS/NAME`: one waypoint. It listens for HBONE on each of the Gateway's
  * addresses (`:15008`), serves the Services bound to it, and answers readiness on
- * `<first address>:15021`.
+ * `<first address>:15021`, the admin API on `:15000` and Prometheus on `:15020`/`:15090` there.
  */
 import { parseArgs } from 'node:util';
 import { ReadinessServer } from '../admin/readiness-server.js';
+import { RoleObservability } from '../admin/role-observability.js';
+import { waypointAdminTarget, waypointHealth } from '../admin/waypoint-admin.js';
+import { Logger } from '../telemetry/logger.js';
+import { ProxyMetrics } from '../telemetry/metrics.js';
+import { WaypointTelemetry } from '../telemetry/waypoint-telemetry.js';
 import { Waypoint } from '../waypoint/waypoint.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
-import { jsonLineSink } from './json-line-sink.js';
 import { openRoleContext } from './role-context.js';
-import { parseDrainMs, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
+import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
@@ -25,15 +29,36 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     await ctx.close();
     throw new UsageError(`no waypoint Gateway ${ref} in ${values.config}`);
   }
+  const host = wp.addresses[0] ?? '127.0.0.1';
   const readiness = new ReadinessServer();
-  await readiness.listen(wp.addresses[0] ?? '127.0.0.1');
+  await readiness.listen(host);
+  const metrics = new ProxyMetrics({ processMetrics: true });
+  const logger = new Logger({ level: parseLogLevel(values['log-level']) });
+  const telemetry = new WaypointTelemetry({ metrics, view: ctx.store, format: parseAccessLogFormat(values['access-log'], values.quiet) });
   const waypoint = new Waypoint({
     waypoint: { namespace, name: gwName },
     view: ctx.store,
     certs: ctx.certs,
-    ...(values.quiet ? {} : { accessLog: jsonLineSink('waypoint') }),
+    accessLog: telemetry.sink,
+    // Structured (JSON) on stderr, at the level `POST /logging` sets.
+    onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });
   await waypoint.start();
+  metrics.addHealth(waypointHealth(waypoint, ctx.store));
+  // Admin (15000) and Prometheus (15020, 15090) on the waypoint's own address: see ARCHITECTURE.md.
+  const observability = new RoleObservability(
+    waypointAdminTarget({
+      ref: { namespace, name: gwName },
+      waypoint,
+      store: ctx.store,
+      certs: ctx.certs,
+      metrics,
+      readiness,
+      logger,
+      quit: () => process.kill(process.pid, 'SIGTERM'),
+    }),
+  );
+  await observability.listen(host);
   process.stderr.write(`${name}: ready on ${wp.addresses.map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
   return serveUntilSignal({
     name,
@@ -42,6 +67,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     readiness,
     close: async (deadline) => {
       await waypoint.close(deadline);
+      await observability.close(100);
       await ctx.close();
     },
   });

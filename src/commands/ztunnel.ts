@@ -1,15 +1,19 @@
 /**
  * `ambient ztunnel --node NAME`: one node's L4 ztunnel. It serves every mesh pod whose
  * `spec.nodeName` is NAME (HBONE in on `<podIP>:15008`, SOCKS5 out on `<podIP>:15080`), and answers
- * readiness on `<admin-address>:15021`.
+ * readiness on `<admin-address>:15021`, the admin API on `:15000` and Prometheus on `:15020`/`:15090` there.
  */
 import { parseArgs } from 'node:util';
 import { ReadinessServer } from '../admin/readiness-server.js';
+import { RoleObservability } from '../admin/role-observability.js';
+import { ztunnelAdminTarget, ztunnelHealth } from '../admin/ztunnel-admin.js';
+import { Logger } from '../telemetry/logger.js';
+import { ProxyMetrics } from '../telemetry/metrics.js';
+import { ZtunnelTelemetry } from '../telemetry/ztunnel-telemetry.js';
 import { Ztunnel } from '../ztunnel/ztunnel.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
-import { jsonLineSink } from './json-line-sink.js';
 import { openRoleContext } from './role-context.js';
-import { parseDrainMs, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
+import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { UsageError } from './usage-error.js';
 
 export async function runZtunnel(argv: string[]): Promise<number> {
@@ -24,14 +28,25 @@ export async function runZtunnel(argv: string[]): Promise<number> {
   const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
   const readiness = new ReadinessServer();
   await readiness.listen(values['admin-address']);
+  const metrics = new ProxyMetrics({ processMetrics: true });
+  const logger = new Logger({ level: parseLogLevel(values['log-level']) });
+  const telemetry = new ZtunnelTelemetry({ metrics, view: ctx.store, format: parseAccessLogFormat(values['access-log'], values.quiet) });
   const ztunnel = new Ztunnel({
     node,
     view: ctx.store,
     certs: ctx.certs,
-    ...(values.quiet ? {} : { accessLog: jsonLineSink('ztunnel') }),
+    accessLog: telemetry.sink,
+    // Structured (JSON) on stderr, at the level `POST /logging` sets.
+    onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });
   await ztunnel.start();
-  process.stderr.write(`${name}: ready (readiness ${values['admin-address']}:15021)\n`);
+  metrics.addHealth(ztunnelHealth(ztunnel, ctx.store));
+  // Admin (15000) and Prometheus (15020, 15090) beside readiness on the node's admin address.
+  const observability = new RoleObservability(
+    ztunnelAdminTarget({ node, ztunnel, store: ctx.store, certs: ctx.certs, metrics, readiness, logger, quit: () => process.kill(process.pid, 'SIGTERM') }),
+  );
+  await observability.listen(values['admin-address']);
+  process.stderr.write(`${name}: ready (readiness ${values['admin-address']}:15021, admin :15000, metrics :15020)\n`);
   return serveUntilSignal({
     name,
     readyName: `ztunnel/${node}`,
@@ -39,6 +54,7 @@ export async function runZtunnel(argv: string[]): Promise<number> {
     readiness,
     close: async (deadline) => {
       await ztunnel.close(deadline);
+      await observability.close(100);
       await ctx.close();
     },
   });

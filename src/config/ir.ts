@@ -9,6 +9,11 @@
  * `src/state/indexes.ts`, built from a snapshot at build time, never per request.
  */
 
+import type { DestinationRuleIR, HttpRouteIR } from './ir-routes.js';
+import type { L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
+
+export type * from './ir-routes.js';
+
 /** A SPIFFE identity URI, `spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>`. */
 export type SpiffeUri = string;
 
@@ -191,6 +196,8 @@ export interface MeshIR {
   readonly clusterDomain: string;
   /** Namespace whose selector-less policies apply mesh-wide (Istio's root namespace). */
   readonly rootNamespace: string;
+  /** MeshConfig `pathNormalization.normalization`; absent = Istio's default `BASE`. */
+  readonly pathNormalization?: PathNormalizationIR;
 }
 
 /**
@@ -209,6 +216,14 @@ export interface Snapshot {
   /** Keyed by `namespace/name`. */
   readonly waypoints: ReadonlyMap<ObjectKey, WaypointIR>;
   readonly l4Policies: readonly L4PolicyIR[];
+  /** L7 routes (HTTPRoute, GRPCRoute, VirtualService), see `ir-routes.ts`. Absent = none. */
+  readonly httpRoutes?: readonly HttpRouteIR[];
+  /** DestinationRules resolved to Services. Absent = none. */
+  readonly destinationRules?: readonly DestinationRuleIR[];
+  /** AuthorizationPolicies attached to waypoints by targetRefs, see `ir-security.ts`. Absent = none. */
+  readonly l7Policies?: readonly L7PolicyIR[];
+  /** RequestAuthentications attached to waypoints by targetRefs. Absent = none. */
+  readonly requestAuthns?: readonly RequestAuthnIR[];
 }
 
 export const DEFAULT_MESH: MeshIR = Object.freeze({

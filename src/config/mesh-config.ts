@@ -3,7 +3,7 @@
  * ConfigMap `istio` in the namespace istiod runs in (`istio-system`, which is also the default root
  * namespace); every setting is optional and falls back to {@link DEFAULT_MESH}.
  *
- * Read: `trustDomain`, `rootNamespace`. `clusterDomain` is not a MeshConfig field in Istio (it is a
+ * Read: `trustDomain`, `rootNamespace`, `pathNormalization.normalization`. `clusterDomain` is not a MeshConfig field in Istio (it is a
  * deployment setting), so it stays at its default here.
  */
 import { parse as parseYaml } from 'yaml';
@@ -45,7 +45,7 @@ export function parseMeshSettings(text: string): { settings: MeshSettingsDraft; 
     return { settings: {}, problems };
   }
   const rec = doc as Record<string, unknown>;
-  const settings: { trustDomain?: string; rootNamespace?: string } = {};
+  const settings: { -readonly [K in keyof MeshSettingsDraft]: MeshSettingsDraft[K] } = {};
   const td = rec['trustDomain'];
   if (td !== undefined && td !== null) {
     if (typeof td === 'string' && TRUST_DOMAIN_RE.test(td)) settings.trustDomain = td;
@@ -56,6 +56,14 @@ export function parseMeshSettings(text: string): { settings: MeshSettingsDraft; 
     if (typeof root === 'string' && NAMESPACE_RE.test(root)) settings.rootNamespace = root;
     else problems.push({ field: 'rootNamespace', message: `must be a namespace name, got ${JSON.stringify(root)}` });
   }
+  const pn = rec['pathNormalization'];
+  if (pn !== undefined && pn !== null) {
+    const mode = typeof pn === 'object' && !Array.isArray(pn) ? (pn as Record<string, unknown>)['normalization'] : undefined;
+    if (mode === undefined || mode === null) settings.pathNormalization = 'BASE';
+    else if (mode === 'NONE' || mode === 'BASE' || mode === 'MERGE_SLASHES' || mode === 'DECODE_AND_MERGE_SLASHES') settings.pathNormalization = mode;
+    else if (mode === 'DEFAULT') settings.pathNormalization = 'BASE';
+    else problems.push({ field: 'pathNormalization.normalization', message: `must be NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES, got ${JSON.stringify(mode)}` });
+  }
   return { settings, problems };
 }
 
@@ -65,5 +73,6 @@ export function resolveMesh(settings: MeshSettingsDraft | undefined): MeshIR {
     trustDomain: settings?.trustDomain ?? DEFAULT_MESH.trustDomain,
     clusterDomain: DEFAULT_MESH.clusterDomain,
     rootNamespace: settings?.rootNamespace ?? DEFAULT_MESH.rootNamespace,
+    ...(settings?.pathNormalization !== undefined ? { pathNormalization: settings.pathNormalization } : {}),
   });
 }

@@ -99,6 +99,13 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
   }
 
   const l4Policies: L4PolicyIR[] = ofType('L4Policy').map((o) => toPolicy(o.value, mesh));
+  // Routes stay plain data here; src/routing/ compiles them per view (regexes, precedence).
+  const httpRoutes = ofType('HttpRoute').map((o) => o.value);
+  const destinationRules = ofType('DestinationRule').map((o) => o.value);
+  // Waypoint (targetRefs) security objects are complete as translated; which waypoint and service
+  // they attach to is resolved per view by the waypoint's chain provider (src/security/).
+  const l7Policies = ofType('L7Policy').map((o) => o.value);
+  const requestAuthns = ofType('RequestAuthn').map((o) => o.value);
 
   const snapshot: Snapshot = deepFreeze({
     generation,
@@ -108,6 +115,10 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
     services: frozenMap(services),
     waypoints: frozenMap(waypoints),
     l4Policies,
+    httpRoutes,
+    destinationRules,
+    l7Policies,
+    requestAuthns,
   });
   return { snapshot, diagnostics, rejected };
 }

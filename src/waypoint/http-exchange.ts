@@ -30,7 +30,10 @@ import type { LeastRequestBalancer } from '../upstream/lb.js';
 import { endpointAddress } from '../upstream/lb.js';
 import type { DownstreamRequest, DownstreamResponse, ResponseWriter } from './downstream-request.js';
 import { isBodyless, requestContextOf } from './downstream-request.js';
+import { normalizePath } from '../security/path-normalization.js';
+import type { PathNormalization } from '../security/path-normalization.js';
 import { FilteredRequestBody } from './filtered-body.js';
+import { grpcLocalResponse, isGrpcRequest } from './grpc-local-reply.js';
 import { ResponseState, failureReply, localResponse } from './local-reply.js';
 import { downstreamResponseHeaders, responseHeadersFromRaw, upstreamRequestHeaders } from './proxy-headers.js';
 import type { RouteBackend, RouteDecision, RouteTable } from './router.js';
@@ -46,6 +49,8 @@ export interface HttpConnection {
   readonly downstreamLocalAddress: string;
   readonly downstreamRemoteAddress: string;
   readonly upstreamVersion: UpstreamHttpVersion;
+  /** The mesh's path normalization (default `BASE`). */
+  readonly pathNormalization?: PathNormalization;
 }
 
 export interface ExchangeDeps {
@@ -78,6 +83,8 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   private readonly res: ResponseWriter;
   private readonly run: ChainRun | undefined;
   private readonly originalPath: string;
+  /** The path could not be normalized: answered 400 without running filters. */
+  private readonly badPath: boolean;
   private readonly bodyless: boolean;
   private state: State = 'request';
   private decision: RouteDecision | undefined;
@@ -106,6 +113,11 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   ) {
     this.res = res as unknown as ResponseWriter;
     this.ctx = requestContextOf(req, protocol, conn.source, conn.destination);
+    // Normalized before filters and routes (Istio's pathNormalization, BASE by default), so policy,
+    // routing, logs and the app all see the same path and `..`/`%2e` games cannot bypass authz.
+    const normalized = normalizePath(this.ctx.path, conn.pathNormalization);
+    this.badPath = normalized === undefined;
+    if (normalized !== undefined) this.ctx.path = normalized;
     this.originalPath = this.ctx.path;
     this.bodyless = isBodyless(req, protocol);
     this.run = conn.chain.isEmpty ? undefined : conn.chain.start(this.ctx);
@@ -117,6 +129,10 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   }
 
   start(): void {
+    if (this.badPath) {
+      this.sendLocal(failureReply('PATH_NORMALIZATION_FAILED'));
+      return;
+    }
     if (!this.run) {
       this.afterRequestFilters(CONTINUE);
       return;
@@ -135,6 +151,12 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const decision = this.conn.routes.routeHttp(this.ctx);
+    if (decision?.respond) {
+      // Redirect, direct response, or a rule without usable backends (the spec's 500).
+      this.ctx.streamInfo.routeName = decision.name;
+      this.sendLocal(decision.respond.reply(this.ctx));
+      return;
+    }
     const backend = decision ? selectBackend(decision, this.deps.random) : undefined;
     if (!decision || !backend) {
       this.sendLocal(failureReply('NO_ROUTE'));
@@ -145,7 +167,15 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     const info = this.ctx.streamInfo;
     info.routeName = decision.name;
     info.upstreamCluster = backend.cluster;
+    if (backend.reply) {
+      this.sendLocal(backend.reply);
+      return;
+    }
+    // After matching (which saw the original request), before anything goes upstream or to a mirror.
+    decision.rewrite?.apply(this.ctx);
     if (decision.requestHeaders) applyHeaderMutation(this.ctx.headers, decision.requestHeaders);
+    if (backend.requestHeaders) applyHeaderMutation(this.ctx.headers, backend.requestHeaders);
+    decision.mirror?.send(this.ctx, this.conn.upstreamVersion, this.bodyless);
     if (!this.bodyless) {
       const src = this.req as Readable;
       this.body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, (reply) => this.onBodyReply(reply)) : src;
@@ -155,7 +185,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
 
   private sendUpstream(): void {
     const backend = this.backend as RouteBackend;
-    const ep = this.deps.lb.pick(backend.endpoints);
+    const ep = backend.picker ? backend.picker.pick(this.ctx) : this.deps.lb.pick(backend.endpoints);
     if (!ep) {
       this.sendLocal(failureReply('NO_HEALTHY_UPSTREAM'));
       return;
@@ -211,6 +241,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     const resp = new ResponseState(statusCode, responseHeadersFromRaw(rawHeaders ?? []), false);
     this.ctx.streamInfo.responseCodeDetails = 'via_upstream';
     if (this.decision?.responseHeaders) applyHeaderMutation(resp.headers, this.decision.responseHeaders);
+    if (this.backend?.responseHeaders) applyHeaderMutation(resp.headers, this.backend.responseHeaders);
     if (!this.run) return this.writeHead(resp);
     const r = this.run.responseHeaders(resp, false);
     if (isAsync(r)) {
@@ -330,7 +361,8 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     const info = this.ctx.streamInfo;
     if (reply.responseFlag) info.addResponseFlag(reply.responseFlag);
     info.responseCodeDetails = reply.details ?? 'direct_response';
-    const resp = localResponse(reply);
+    // gRPC clients get errors as grpc-status (Envoy); redirects stay HTTP.
+    const resp = reply.status >= 400 && isGrpcRequest(this.ctx) ? grpcLocalResponse(reply) : localResponse(reply);
     if (!this.run) {
       this.writeLocal(resp);
       return;

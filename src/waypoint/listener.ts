@@ -131,6 +131,7 @@ class Flow {
       downstreamLocalAddress: this.connectAuthority,
       downstreamRemoteAddress: this.remote,
       upstreamVersion,
+      ...(this.view.snapshot.mesh.pathNormalization ? { pathNormalization: this.view.snapshot.mesh.pathNormalization } : {}),
     };
     this.deps.http.serve(this.stream, inner, conn);
   }

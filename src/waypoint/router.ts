@@ -9,10 +9,11 @@
  * {@link RouteDecision}s, so they do not change.
  */
 import type { ServiceIR, ServicePortIR } from '../config/ir.js';
-import type { RequestContext } from '../filter/api.js';
+import type { LocalReply, RequestContext } from '../filter/api.js';
 import type { HeaderMap } from '../filter/header-map.js';
 import type { Endpoint, MeshView, ServiceTarget } from '../state/mesh-view.js';
 import { waypointClusterName } from '../telemetry/access-record.js';
+import type { UpstreamHttpVersion } from '../upstream/http-client.js';
 
 /** Envoy `retry_on` conditions (router filter). Only `reset-before-request` and `connect-failure` act yet. */
 export type RetryCondition =
@@ -56,6 +57,33 @@ export interface RouteBackend {
   readonly port: ServicePortIR;
   readonly endpoints: readonly Endpoint[];
   readonly weight: number;
+  /** Per-backend header changes (HTTPRoute `backendRefs[].filters`), after the route's. */
+  readonly requestHeaders?: HeaderMutation;
+  readonly responseHeaders?: HeaderMutation;
+  /** Set for a backend that cannot be used (missing Service or port...): its traffic gets this reply (500). */
+  readonly reply?: LocalReply;
+  /** DestinationRule load balancer other than least request; absent = the waypoint's least-request balancer. */
+  readonly picker?: EndpointPicker;
+}
+
+/** Chooses an endpoint of one backend (round robin, random, consistent hash), holding its own per-snapshot state. */
+export interface EndpointPicker {
+  pick(ctx: RequestContext): Endpoint | undefined;
+}
+
+/** Answers a request instead of proxying it (redirect, direct response, no usable backend). */
+export interface RouteResponder {
+  reply(ctx: RequestContext): LocalReply;
+}
+
+/** Changes the request after it matched, before it goes upstream (URL rewrite). */
+export interface RequestTransform {
+  apply(ctx: RequestContext): void;
+}
+
+/** Fire-and-forget copies of a request (RequestMirror); never affects the request itself. */
+export interface RouteMirror {
+  send(ctx: RequestContext, version: UpstreamHttpVersion, bodyless: boolean): void;
 }
 
 export interface RouteDecision {
@@ -69,6 +97,10 @@ export interface RouteDecision {
   readonly retry: RetryPolicy;
   readonly requestHeaders?: HeaderMutation;
   readonly responseHeaders?: HeaderMutation;
+  /** When set, the request is answered with this instead of being proxied. */
+  readonly respond?: RouteResponder;
+  readonly rewrite?: RequestTransform;
+  readonly mirror?: RouteMirror;
 }
 
 /** The compiled routes of one service port. */

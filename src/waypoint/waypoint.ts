@@ -12,7 +12,11 @@ import type net from 'node:net';
 import type { SpiffeUri, WaypointIR, WaypointRef } from '../config/ir.js';
 import { FilterChain } from '../filter/chain.js';
 import { HbonePool } from '../hbone/pool.js';
+import type { HbonePoolStats } from '../hbone/pool.js';
 import { HboneServer } from '../hbone/server.js';
+import { SecurityChains } from '../security/security-chains.js';
+import type { SecurityChainsOptions } from '../security/security-chains.js';
+import type { HboneServerStats } from '../hbone/server.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { ViewSource } from '../state/view-source.js';
@@ -23,7 +27,7 @@ import { HttpProxy } from './http-proxy.js';
 import type { FilterChainProvider } from './listener.js';
 import { WaypointListener } from './listener.js';
 import type { RouteTableProvider } from './router.js';
-import { DefaultRouteTables } from './router.js';
+import { CompiledRouteTables } from '../routing/route-tables.js';
 import { DEFAULT_SNIFF_TIMEOUT_MS } from './sniff.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -35,10 +39,15 @@ export interface WaypointOptions {
   readonly pool?: HbonePool;
   /** Receives one record per HTTP request and per TCP connection. */
   readonly accessLog?: AccessLogSink;
-  /** Route tables; default: Istio's inbound default route. */
+  /** Route tables; default: compiled from the view's routes (`src/routing/`), else Istio's inbound default route. */
   readonly routes?: RouteTableProvider;
-  /** Filter chains per service port; default: none. */
+  /**
+   * Filter chains per service port; default: the security filters (RequestAuthentication,
+   * AuthorizationPolicy attached by targetRefs), compiled per view (`src/security/`).
+   */
   readonly chains?: FilterChainProvider;
+  /** Options of the default security chains (JWKS trust bundle, cache timings, shadow log). */
+  readonly security?: SecurityChainsOptions;
   readonly sniffTimeoutMs?: number;
   /** Random source for load balancing and weighted backends (tests). */
   readonly random?: () => number;
@@ -47,11 +56,20 @@ export interface WaypointOptions {
 
 const NO_FILTERS: FilterChainProvider = () => FilterChain.EMPTY;
 
+export interface WaypointStats {
+  readonly server: HboneServerStats;
+  readonly pool: HbonePoolStats;
+  /** TCP tunnels being proxied. */
+  readonly tcpConnections: number;
+}
+
 export class Waypoint {
   readonly balancer: LeastRequestBalancer;
   readonly upstream: UpstreamHttpClient;
   private readonly pool: HbonePool;
   private readonly ownsPool: boolean;
+  /** The default filter chains (owned: closed with us); unset when `opts.chains` is given. */
+  readonly security: SecurityChains | undefined;
   private readonly http: HttpProxy;
   private readonly tcp: TcpProxy;
   private readonly server: HboneServer;
@@ -69,6 +87,7 @@ export class Waypoint {
     this.onError = onError;
     const random = opts.random ?? Math.random;
     this.ownsPool = opts.pool === undefined;
+    this.security = opts.chains ? undefined : new SecurityChains(opts.security);
     this.pool = opts.pool ?? new HbonePool({ trust: opts.certs });
     this.balancer = new LeastRequestBalancer(random);
     const source = (): Promise<TlsMaterial> => {
@@ -86,8 +105,9 @@ export class Waypoint {
       view: opts.view,
       http: this.http,
       tcp: this.tcp,
-      routes: opts.routes ?? new DefaultRouteTables(),
-      chains: opts.chains ?? NO_FILTERS,
+      // Compiled HTTPRoute/VirtualService tables; ports without routes keep the inbound default route.
+      routes: opts.routes ?? new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random }),
+      chains: opts.chains ?? this.security?.provider ?? NO_FILTERS,
       sniffTimeoutMs: opts.sniffTimeoutMs ?? DEFAULT_SNIFF_TIMEOUT_MS,
       onError,
     });
@@ -116,6 +136,22 @@ export class Waypoint {
     return this.server.listening();
   }
 
+  /** Counters for health metrics and the admin API (cheap reads, no walks). */
+  stats(): WaypointStats {
+    return { server: this.server.stats(), pool: this.pool.stats(), tcpConnections: this.tcp.openConnections };
+  }
+
+  /**
+   * Stops accepting (admin `POST /drain_listeners`): listeners close and view changes no longer
+   * reopen them; open tunnels carry on until `close`.
+   */
+  async drainListeners(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    await this.syncing.catch(() => undefined);
+    for (const a of this.addresses) await this.server.removeListener(a, this.port);
+  }
+
   /** Drains every part, then forces what is left at the deadline. */
   async close(deadlineMs: number): Promise<void> {
     this.closed = true;
@@ -124,6 +160,7 @@ export class Waypoint {
     await Promise.all([this.server.close(deadlineMs), this.http.close(deadlineMs), this.tcp.close(deadlineMs)]);
     await this.upstream.close(deadlineMs);
     if (this.ownsPool) await this.pool.close(deadlineMs);
+    await this.security?.close();
   }
 
   private async sync(view: MeshView): Promise<void> {

@@ -41,6 +41,19 @@ function httpGet(host: string, port: number, p: string): Promise<number> {
   });
 }
 
+function httpText(host: string, port: number, p: string): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host, port, path: p }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      })
+      .on('error', reject);
+  });
+}
+
 function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port }, () => {
@@ -110,6 +123,27 @@ describe('ambient up, as a user runs it', () => {
     assert.equal(await httpGet(block.waypoint(1), 15021, '/healthz/ready'), 200);
     assert.equal(await httpGet(block.node(1), 15021, '/healthz/ready'), 200);
     assert.equal(await httpGet(block.node(2), 15021, '/healthz/ready'), 200);
+  });
+
+  it('serves metrics (15020, 15090) and the admin API (15000) on each role\'s address, and logs requests', async () => {
+    const wp = block.waypoint(1);
+    for (const port of [15020, 15090]) {
+      const r = await httpText(wp, port, '/stats/prometheus');
+      assert.equal(r.status, 200);
+      assert.equal(r.type, 'text/plain; version=0.0.4; charset=utf-8');
+      // The earlier `ambient curl` through the waypoint.
+      assert.match(r.body, /^istio_requests_total\{reporter="waypoint",source_workload="sleep",.*destination_service_name="reviews".*response_code="200".*\} \d+$/m);
+      assert.match(r.body, /^ambient_config_generation \d+$/m);
+      assert.match(r.body, /^ambient_nodejs_eventloop_lag_seconds \S+$/m);
+      assert.match(r.body, /^ambient_nodejs_heap_size_used_bytes \d+$/m);
+    }
+    assert.deepEqual(await httpText(wp, 15000, '/ready'), { status: 200, type: 'text/plain; charset=UTF-8', body: 'LIVE\n' });
+    assert.equal((await httpText(wp, 15000, '/quitquitquit')).status, 405);
+    assert.equal((await httpText(block.node(1), 15000, '/ready')).status, 200);
+    const z = await httpText(block.node(2), 15020, '/stats/prometheus');
+    assert.match(z.body, /^istio_tcp_connections_opened_total\{reporter="destination",.*response_flags="DENY".*\} 1$/m);
+    assert.match(output, /\[waypoint\/default\/waypoint\] \[[^\]]+\] "GET \/from-cli HTTP\/1\.1" 200 - via_upstream /);
+    assert.match(output, /\[ztunnel\/node-b\] \S+\terror\taccess\tconnection complete .*response_flag=DENY/);
   });
 
   it('drains and exits cleanly on Ctrl-C, leaving nothing listening', async () => {

@@ -10,15 +10,16 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { EchoServer } from '../../src/apps/echo-server.js';
-import type { WorkloadIR } from '../../src/config/ir.js';
+import type { WaypointRef, WorkloadIR } from '../../src/config/ir.js';
 import { HbonePool } from '../../src/hbone/pool.js';
 import { LocalCa } from '../../src/identity/local-ca.js';
 import { LocalCaCertSource } from '../../src/identity/local-ca-cert-source.js';
 import { socks5Connect } from '../../src/net/socks5-client.js';
+import type { SecurityChainsOptions } from '../../src/security/security-chains.js';
 import { SnapshotStore } from '../../src/state/snapshot-store.js';
-import type { AccessRecord } from '../../src/telemetry/access-record.js';
+import type { AccessLogSink, AccessRecord } from '../../src/telemetry/access-record.js';
 import { Waypoint } from '../../src/waypoint/waypoint.js';
-import type { ConnectionRecord } from '../../src/ztunnel/connection-record.js';
+import type { ConnectionRecord, ConnectionRecordSink } from '../../src/ztunnel/connection-record.js';
 import { SOCKS5_PORT } from '../../src/ztunnel/ports.js';
 import { Ztunnel } from '../../src/ztunnel/ztunnel.js';
 import { allocateBlock, type AddressBlock } from './addresses.js';
@@ -33,6 +34,9 @@ export interface LocalMesh {
   /** Client pools of each node's ztunnel, to observe pooling. */
   readonly pools: ReadonlyMap<string, HbonePool>;
   readonly waypointPool: HbonePool;
+  /** The running components (admin and telemetry tests look inside). */
+  readonly waypoints: readonly Waypoint[];
+  readonly ztunnels: ReadonlyMap<string, Ztunnel>;
   readonly ztunnelRecords: ConnectionRecord[];
   readonly waypointRecords: AccessRecord[];
   pod(namespace: string, name: string): WorkloadIR;
@@ -61,6 +65,14 @@ export interface LocalMeshOptions {
   readonly skipNodes?: readonly string[];
   /** Extra files (name → YAML using the default's 127.x.0.n addresses) added before start. */
   readonly extraFiles?: Readonly<Record<string, string>>;
+  /** Random source of the waypoints (weighted backends, load balancing): a seeded one makes splits reproducible. */
+  readonly random?: () => number;
+  /** An extra record sink per waypoint (telemetry tests), besides `waypointRecords`. */
+  readonly waypointAccessLog?: (waypoint: WaypointRef) => AccessLogSink | undefined;
+  /** An extra record sink per node's ztunnel, besides `ztunnelRecords`. */
+  readonly ztunnelAccessLog?: (node: string) => ConnectionRecordSink | undefined;
+  /** Options of every waypoint's security filters (e.g. a JWKS trust bundle from a test CA). */
+  readonly waypointSecurity?: SecurityChainsOptions;
 }
 
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
@@ -87,24 +99,30 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   }
   const pools = new Map<string, HbonePool>();
   const ztunnels: Ztunnel[] = [];
+  const ztunnelsByNode = new Map<string, Ztunnel>();
   const nodes = new Set([...view.snapshot.workloads.values()].filter((w) => w.protocol === 'HBONE').map((w) => w.node));
   for (const node of nodes) {
     if (opts.skipNodes?.includes(node)) continue;
     const pool = new HbonePool({ trust: certs });
     pools.set(node, pool);
-    const z = new Ztunnel({ node, view: store, certs, pool, accessLog: (r) => ztunnelRecords.push(r) });
+    const extra = opts.ztunnelAccessLog?.(node);
+    const z = new Ztunnel({ node, view: store, certs, pool, accessLog: (r) => void (ztunnelRecords.push(r), extra?.(r)) });
     await z.start();
     ztunnels.push(z);
+    ztunnelsByNode.set(node, z);
   }
   const waypointPool = new HbonePool({ trust: certs });
   const waypoints: Waypoint[] = [];
   for (const wp of view.snapshot.waypoints.values()) {
+    const extra = opts.waypointAccessLog?.({ namespace: wp.namespace, name: wp.name });
     const w = new Waypoint({
       waypoint: { namespace: wp.namespace, name: wp.name },
       view: store,
       certs,
       pool: waypointPool,
-      accessLog: (r) => waypointRecords.push(r),
+      accessLog: (r) => void (waypointRecords.push(r), extra?.(r)),
+      ...(opts.random ? { random: opts.random } : {}),
+      ...(opts.waypointSecurity ? { security: opts.waypointSecurity } : {}),
     });
     await w.start();
     waypoints.push(w);
@@ -126,6 +144,8 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     ca,
     pools,
     waypointPool,
+    waypoints,
+    ztunnels: ztunnelsByNode,
     ztunnelRecords,
     waypointRecords,
     pod,

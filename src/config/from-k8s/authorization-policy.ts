@@ -4,7 +4,8 @@
  * Follows istiod's conversion for ztunnel (istio/istio pilot/pkg/serviceregistry/kube/controller/
  * ambient/authorization.go `convertAuthorizationPolicy`, `handleRule`) and istio.io
  * docs/ambient/usage/l4-policy:
- * - Policies with `targetRef(s)` are for waypoints (L7), not ztunnel: skipped without a diagnostic.
+ * - Policies with `targetRef(s)` are for waypoints (L7), not ztunnel: handed to
+ *   `authorization-policy-l7.ts`.
  * - Scope: `spec.selector` → workload selector; none → namespace, or global in the root namespace
  *   (decided by the snapshot builder, which knows the root namespace).
  * - Only ALLOW and DENY exist at L4; AUDIT and CUSTOM are not enforced by ztunnel (warning, skipped).
@@ -30,6 +31,7 @@ import type { CidrIR, L4MatchIR, StringMatchIR } from '../ir.js';
 import { parseCidr } from '../../net/cidr.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import { describeValue } from './object-reader.js';
+import { translateL7AuthorizationPolicy } from './authorization-policy-l7.js';
 import type { PolicyDraft, Translator } from './translator.js';
 
 type Path = readonly (string | number)[];
@@ -50,7 +52,8 @@ export const authorizationPolicyTranslator: Translator = {
   apiVersions: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   namespaced: true,
   translate(r) {
-    if (r.list(['spec', 'targetRefs']).length > 0 || r.has(['spec', 'targetRef'])) return undefined;
+    // targetRefs attach the policy to waypoints (L7): translated in authorization-policy-l7.ts.
+    if (r.list(['spec', 'targetRefs']).length > 0 || r.has(['spec', 'targetRef'])) return translateL7AuthorizationPolicy(r, readDryRun(r));
     const namespace = r.id.namespace ?? 'default';
     const actionText = r.string(['spec', 'action']) ?? 'ALLOW';
     let action: 'ALLOW' | 'DENY';

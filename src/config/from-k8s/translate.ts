@@ -7,11 +7,16 @@ import type { Diagnostic } from '../diagnostics.js';
 import { authorizationPolicyTranslator } from './authorization-policy.js';
 import { configMapTranslator } from './config-map.js';
 import { gatewayTranslator } from './gateway.js';
+import { httpRouteTranslator } from './http-route.js';
+import { grpcRouteTranslator } from './grpc-route.js';
+import { destinationRuleTranslator } from './destination-rule.js';
+import { virtualServiceTranslator } from './virtual-service.js';
 import { namespaceTranslator } from './namespace.js';
 import { ObjectReader } from './object-reader.js';
 import { parseManifests } from './parse-manifests.js';
 import type { ManifestDocument } from './parse-manifests.js';
 import { podTranslator } from './pod.js';
+import { requestAuthenticationTranslator } from './request-authentication.js';
 import { serviceAccountTranslator } from './service-account.js';
 import { serviceTranslator } from './service.js';
 import type { ObjectRef, TranslateContext, TranslatedObject, Translator } from './translator.js';
@@ -26,6 +31,11 @@ export const TRANSLATORS: readonly Translator[] = [
   serviceTranslator,
   gatewayTranslator,
   authorizationPolicyTranslator,
+  requestAuthenticationTranslator,
+  httpRouteTranslator,
+  grpcRouteTranslator,
+  virtualServiceTranslator,
+  destinationRuleTranslator,
 ];
 
 const REGISTRY: ReadonlyMap<string, Translator> = (() => {

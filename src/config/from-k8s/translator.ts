@@ -5,6 +5,8 @@
  * the snapshot builder, so translated values are "drafts" of IR records.
  */
 import type {
+  DestinationRuleIR,
+  HttpRouteIR,
   L4PolicyIR,
   MeshIR,
   NamespaceIR,
@@ -13,6 +15,7 @@ import type {
   WaypointIR,
   WorkloadIR,
 } from '../ir.js';
+import type { L7PolicyIR, RequestAuthnIR } from '../ir-security.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 
 export interface TranslateContext {
@@ -38,13 +41,19 @@ export type PolicyDraft = Omit<L4PolicyIR, 'scope'> & {
   readonly selector: Readonly<Record<string, string>> | undefined;
 };
 
+/** An L7 (waypoint) AuthorizationPolicy; complete as translated (targets are resolved per view). */
+export type L7PolicyDraft = L7PolicyIR;
+
+/** A RequestAuthentication attached to waypoints by targetRefs. */
+export type RequestAuthnDraft = RequestAuthnIR;
+
 export interface ServiceAccountDraft {
   readonly name: string;
   readonly namespace: string;
 }
 
 /** Mesh settings found in the `istio` ConfigMap; unset fields keep their defaults. */
-export type MeshSettingsDraft = Partial<Pick<MeshIR, 'trustDomain' | 'rootNamespace'>>;
+export type MeshSettingsDraft = Partial<Pick<MeshIR, 'trustDomain' | 'rootNamespace' | 'pathNormalization'>>;
 
 /** What one translator returns (the dispatcher adds the {@link ObjectRef}). */
 export type TranslatedValue =
@@ -54,7 +63,12 @@ export type TranslatedValue =
   | { readonly type: 'Service'; readonly value: ServiceDraft }
   | { readonly type: 'Waypoint'; readonly value: WaypointDraft }
   | { readonly type: 'L4Policy'; readonly value: PolicyDraft }
-  | { readonly type: 'MeshSettings'; readonly value: MeshSettingsDraft };
+  | { readonly type: 'L7Policy'; readonly value: L7PolicyDraft }
+  | { readonly type: 'RequestAuthn'; readonly value: RequestAuthnDraft }
+  | { readonly type: 'MeshSettings'; readonly value: MeshSettingsDraft }
+  /** HTTPRoute, GRPCRoute or VirtualService (routing issue). */
+  | { readonly type: 'HttpRoute'; readonly value: HttpRouteIR }
+  | { readonly type: 'DestinationRule'; readonly value: DestinationRuleIR };
 
 /** Which object a translated value came from, for keys, diagnostics and last-good bookkeeping. */
 export interface ObjectRef {

@@ -1,0 +1,160 @@
+/**
+ * JSON Web Key Sets for JWT verification: inline sets (parsed once per config) and remote sets
+ * fetched over HTTPS with undici. One {@link JwksCache} lives as long as the waypoint, across
+ * config snapshots, so a reload does not refetch every key set.
+ *
+ * Remote sets (Envoy `remote_jwks` behaviour, with Istio's defaults where it sets them):
+ * - fetched on first use, then refreshed in the background of requests once `refreshMs` old;
+ * - refetched when a token names a `kid` the set lacks (key rotation), at most once per
+ *   `unknownKidCooldownMs`, so unknown-kid tokens cannot turn the waypoint into a fetch amplifier;
+ * - a failed refresh keeps serving the last good set while it is younger than `maxStaleMs`;
+ * - every fetch is bounded by the provider's timeout; the TLS trust bundle is configurable.
+ */
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet } from 'jose';
+import { Agent, request } from 'undici';
+
+export interface JwksCacheOptions {
+  /** PEM roots trusted for `https` JWKS servers; default: Node's bundled roots. */
+  readonly trustBundle?: readonly string[];
+  readonly refreshMs?: number;
+  readonly maxStaleMs?: number;
+  readonly unknownKidCooldownMs?: number;
+  /** Largest JWKS document accepted. */
+  readonly maxBytes?: number;
+  readonly now?: () => number;
+}
+
+export const DEFAULT_JWKS_REFRESH_MS = 5 * 60_000;
+export const DEFAULT_JWKS_MAX_STALE_MS = 60 * 60_000;
+export const DEFAULT_UNKNOWN_KID_COOLDOWN_MS = 1_000;
+const DEFAULT_MAX_BYTES = 1 << 20;
+
+/** A key set ready for `jwtVerify`, and how to ask for a fresher one. */
+export interface KeySetHandle {
+  /** The current keys; rejects when none could ever be fetched. */
+  get(): Promise<JWTVerifyGetKey>;
+  /** Called after a token's `kid` matched no key: resolves to a refreshed set, or `undefined`. */
+  refreshForUnknownKid(): Promise<JWTVerifyGetKey | undefined>;
+}
+
+/** Parses an inline JWKS (validated at translation); throws on malformed input (config time). */
+export function inlineKeySet(jwks: string): KeySetHandle {
+  const set = createLocalJWKSet(JSON.parse(jwks) as JSONWebKeySet);
+  const ready = Promise.resolve(set);
+  return { get: () => ready, refreshForUnknownKid: () => Promise.resolve(undefined) };
+}
+
+export class JwksCache {
+  private readonly agent: Agent;
+  private readonly remotes = new Map<string, RemoteKeySet>();
+  readonly stats = { fetches: 0, fetchFailures: 0 };
+  private closed = false;
+
+  constructor(private readonly opts: JwksCacheOptions = {}) {
+    this.agent = new Agent({
+      connect: opts.trustBundle ? { ca: [...opts.trustBundle] } : {},
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  /** The shared handle of a remote set (same URI → same cache entry). */
+  remote(uri: string, timeoutMs: number): KeySetHandle {
+    let r = this.remotes.get(uri);
+    if (!r) {
+      r = new RemoteKeySet(uri, timeoutMs, this.agent, this.opts, this.stats);
+      this.remotes.set(uri, r);
+    }
+    return r;
+  }
+
+  /** Idempotent: the owner (a waypoint) may be closed more than once. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.agent.close();
+  }
+}
+
+class RemoteKeySet implements KeySetHandle {
+  private set: JWTVerifyGetKey | undefined;
+  private fetchedAt = 0;
+  private attemptedAt = -Infinity;
+  private inflight: Promise<JWTVerifyGetKey | undefined> | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly uri: string,
+    private readonly timeoutMs: number,
+    private readonly agent: Agent,
+    private readonly opts: JwksCacheOptions,
+    private readonly stats: { fetches: number; fetchFailures: number },
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async get(): Promise<JWTVerifyGetKey> {
+    const age = this.now() - this.fetchedAt;
+    if (this.set && age < (this.opts.refreshMs ?? DEFAULT_JWKS_REFRESH_MS)) return this.set;
+    if (this.set && age < (this.opts.maxStaleMs ?? DEFAULT_JWKS_MAX_STALE_MS)) {
+      // Due for refresh but still usable: refresh in the background, so no request waits on the
+      // JWKS server; if the refresh fails, this set keeps serving (stale-on-error) until maxStale.
+      void this.fetchOnce();
+      return this.set;
+    }
+    const fresh = await this.fetchOnce();
+    if (fresh) return fresh;
+    throw new Error(`JWKS ${this.uri} could not be fetched`);
+  }
+
+  async refreshForUnknownKid(): Promise<JWTVerifyGetKey | undefined> {
+    if (this.now() - this.attemptedAt < (this.opts.unknownKidCooldownMs ?? DEFAULT_UNKNOWN_KID_COOLDOWN_MS)) {
+      return this.inflight ? this.inflight : undefined;
+    }
+    return this.fetchOnce();
+  }
+
+  /** One fetch at a time; concurrent callers share it. */
+  private fetchOnce(): Promise<JWTVerifyGetKey | undefined> {
+    if (!this.inflight) {
+      this.attemptedAt = this.now();
+      this.inflight = this.fetch().finally(() => {
+        this.inflight = undefined;
+      });
+    }
+    return this.inflight;
+  }
+
+  private async fetch(): Promise<JWTVerifyGetKey | undefined> {
+    this.stats.fetches++;
+    try {
+      const res = await request(this.uri, {
+        dispatcher: this.agent,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        headers: { accept: 'application/json' },
+      });
+      const max = this.opts.maxBytes ?? DEFAULT_MAX_BYTES;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        const b = chunk as Buffer;
+        size += b.length;
+        if (size > max) throw new Error(`JWKS larger than ${max} bytes`);
+        chunks.push(b);
+      }
+      if (res.statusCode !== 200) throw new Error(`JWKS fetch answered ${res.statusCode}`);
+      const doc: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { keys?: unknown }).keys)) {
+        throw new Error('JWKS response is not a key set');
+      }
+      this.set = createLocalJWKSet(doc as JSONWebKeySet);
+      this.fetchedAt = this.now();
+      return this.set;
+    } catch {
+      this.stats.fetchFailures++;
+      return undefined;
+    }
+  }
+}

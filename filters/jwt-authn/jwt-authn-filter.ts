@@ -1,0 +1,208 @@
+/**
+ * `envoy.filters.http.jwt_authn` as Istio configures it for RequestAuthentication (phase
+ * JWT_AUTHN): every provider of the attached policies, requirement "any provider, or missing".
+ *
+ * - No token: the request passes unauthenticated; AuthorizationPolicy decides (`requestPrincipals`).
+ * - Each token found is matched to the provider with its `iss` among those reading its location,
+ *   then verified with jose (signature with RS/PS/ES 256-512 or EdDSA — never `none` or HMAC —,
+ *   `exp`/`nbf` with Envoy's 60 s clock skew, issuer, audiences). Any invalid token → 401 (403 for a
+ *   disallowed audience, as Envoy) with `www-authenticate: Bearer realm="<uri>", error="invalid_token"`,
+ *   body = Envoy's status text, details `jwt_authn_access_denied{<text_with_underscores>}`.
+ * - The first verified token sets the request principal `<iss>/<sub>` (filter state, read by
+ *   authz); `outputPayloadToHeader` gets the base64url payload, `outputClaimToHeaders` the claims;
+ *   the token's header is removed unless `forwardOriginalToken`.
+ * - Output headers are always removed from the incoming request first: only a verified token may
+ *   set them, so a client cannot forge "verified" claims for the app.
+ */
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import { decodeJwt, jwtVerify } from 'jose';
+import type { FilterFactory, FilterResult, HookResult, RequestContext, StreamFilter } from '../../src/filter/api.js';
+import { CONTINUE, respond } from '../../src/filter/api.js';
+import { setRequestAuth } from '../../src/filter/request-auth.js';
+import type { JwksCache, KeySetHandle } from './jwks-cache.js';
+import { inlineKeySet } from './jwks-cache.js';
+import type { JwtProvider } from './jwt-provider.js';
+import type { ExtractedToken, LocationEntry } from './token-extractor.js';
+import { extractTokens, locationsOf, stripToken } from './token-extractor.js';
+
+export const JWT_AUTHN_FILTER_NAME = 'envoy.filters.http.jwt_authn';
+/** Envoy's default `clock_skew_seconds`. */
+export const CLOCK_SKEW_SECONDS = 60;
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+/** Envoy truncates the path in the realm (jwt_authn `kMaxPathLength`). */
+const MAX_REALM_PATH = 256;
+
+/** Envoy jwt_verify_lib status texts for the failures we report. */
+export const JWT_STATUS = Object.freeze({
+  badFormat: 'Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections',
+  expired: 'Jwt is expired',
+  notYetValid: 'Jwt not yet valid',
+  unknownIssuer: 'Jwt issuer is not configured',
+  audienceNotAllowed: 'Audiences in Jwt are not allowed',
+  verificationFails: 'Jwt verification fails',
+  noMatchingKey: "Jwks doesn't have key to match kid or alg from Jwt",
+  jwksFetchFailed: 'Jwks remote fetch is failed',
+});
+type JwtStatus = (typeof JWT_STATUS)[keyof typeof JWT_STATUS];
+
+export class JwtAuthnStats {
+  verified = 0;
+  rejected = 0;
+  missing = 0;
+}
+
+export interface JwtAuthnOptions {
+  readonly providers: readonly JwtProvider[];
+  readonly cache: JwksCache;
+  readonly stats?: JwtAuthnStats;
+}
+
+interface CompiledProvider {
+  readonly provider: JwtProvider;
+  readonly keys: KeySetHandle;
+  readonly audience: string[] | undefined;
+}
+
+/** `undefined` when there is no provider: the chain then needs no JWT filter. */
+export function createJwtAuthnFactory(opts: JwtAuthnOptions): FilterFactory | undefined {
+  if (opts.providers.length === 0) return undefined;
+  const providers: CompiledProvider[] = opts.providers.map((p) => ({
+    provider: p,
+    keys: p.jwks.kind === 'inline' ? inlineKeySet(p.jwks.jwks) : opts.cache.remote(p.jwks.uri, p.jwks.timeoutMs),
+    audience: p.audiences.length > 0 ? [...p.audiences] : undefined,
+  }));
+  const locations = locationsOf(opts.providers);
+  const outputHeaders = [...new Set(opts.providers.flatMap((p) => [...(p.outputPayloadToHeader ? [p.outputPayloadToHeader] : []), ...p.outputClaimToHeaders.map((c) => c.header)]))];
+  const stats = opts.stats ?? new JwtAuthnStats();
+  const instance: StreamFilter = Object.freeze({
+    onRequestHeaders(ctx: RequestContext): HookResult {
+      for (const h of outputHeaders) ctx.headers.delete(h);
+      const tokens = extractTokens(ctx, locations);
+      if (tokens.length === 0) {
+        stats.missing++;
+        return CONTINUE;
+      }
+      return verifyAll(ctx, tokens, providers, stats);
+    },
+  });
+  return { name: JWT_AUTHN_FILTER_NAME, phase: 'JWT_AUTHN', create: () => instance };
+}
+
+async function verifyAll(ctx: RequestContext, tokens: readonly ExtractedToken[], providers: readonly CompiledProvider[], stats: JwtAuthnStats): Promise<FilterResult> {
+  const verified: { token: ExtractedToken; provider: CompiledProvider; payload: JWTPayload }[] = [];
+  for (const t of tokens) {
+    const r = await verifyOne(t.token, t.entry, providers);
+    if (typeof r === 'string') {
+      stats.rejected++;
+      return rejection(ctx, r);
+    }
+    verified.push({ token: t, provider: r.provider, payload: r.payload });
+  }
+  stats.verified++;
+  let first = true;
+  for (const v of verified) {
+    const p = v.provider.provider;
+    if (first) {
+      setRequestAuth(ctx.streamInfo, authOf(v.payload));
+      first = false;
+    }
+    if (p.outputPayloadToHeader) ctx.headers.set(p.outputPayloadToHeader, v.token.token.split('.')[1] ?? '');
+    for (const c of p.outputClaimToHeaders) {
+      const value = claimText(v.payload, c.claim);
+      if (value !== undefined) ctx.headers.set(c.header, value);
+    }
+    if (!p.forwardOriginalToken) stripToken(ctx, v.token.entry.location);
+  }
+  return CONTINUE;
+}
+
+async function verifyOne(token: string, entry: LocationEntry, providers: readonly CompiledProvider[]): Promise<JwtStatus | { provider: CompiledProvider; payload: JWTPayload }> {
+  if (token.split('.').length !== 3) return JWT_STATUS.badFormat;
+  let unverified: JWTPayload;
+  try {
+    unverified = decodeJwt(token);
+  } catch {
+    return JWT_STATUS.badFormat;
+  }
+  const idx = entry.providers.find((i) => providers[i]?.provider.issuer === unverified.iss);
+  const provider = idx === undefined ? undefined : providers[idx];
+  if (!provider) return JWT_STATUS.unknownIssuer;
+  let keys: JWTVerifyGetKey;
+  try {
+    keys = await provider.keys.get();
+  } catch {
+    return JWT_STATUS.jwksFetchFailed;
+  }
+  let r = await verifyWith(token, keys, provider);
+  if (r === JWT_STATUS.noMatchingKey) {
+    // Key rotation: a new `kid` triggers one refetch (rate-limited by the cache).
+    const fresh = await provider.keys.refreshForUnknownKid();
+    if (fresh) r = await verifyWith(token, fresh, provider);
+  }
+  return typeof r === 'string' ? r : { provider, payload: r };
+}
+
+async function verifyWith(token: string, keys: JWTVerifyGetKey, p: CompiledProvider): Promise<JwtStatus | JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      issuer: p.provider.issuer,
+      ...(p.audience ? { audience: p.audience } : {}),
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      algorithms: ALGORITHMS,
+    });
+    return payload;
+  } catch (err) {
+    return statusOf(err);
+  }
+}
+
+function statusOf(err: unknown): JwtStatus {
+  const e = err as { code?: unknown; claim?: unknown };
+  switch (e.code) {
+    case 'ERR_JWT_EXPIRED':
+      return JWT_STATUS.expired;
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (e.claim === 'nbf') return JWT_STATUS.notYetValid;
+      if (e.claim === 'aud') return JWT_STATUS.audienceNotAllowed;
+      if (e.claim === 'iss') return JWT_STATUS.unknownIssuer;
+      return JWT_STATUS.verificationFails;
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return JWT_STATUS.noMatchingKey;
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return JWT_STATUS.badFormat;
+    default:
+      return JWT_STATUS.verificationFails;
+  }
+}
+
+function rejection(ctx: RequestContext, status: JwtStatus): FilterResult {
+  const proto = ctx.headers.get('x-forwarded-proto') ?? ctx.scheme;
+  const realm = `${proto}://${ctx.authority}${ctx.path.slice(0, MAX_REALM_PATH)}`;
+  return respond({
+    status: status === JWT_STATUS.audienceNotAllowed ? 403 : 401,
+    body: status,
+    headers: { 'www-authenticate': `Bearer realm="${realm}", error="invalid_token"` },
+    details: `jwt_authn_access_denied{${status.replaceAll(' ', '_')}}`,
+  });
+}
+
+function authOf(payload: JWTPayload): { principal: string; audiences: string[]; presenter?: string; claims: Record<string, unknown> } {
+  const aud = payload.aud === undefined ? [] : typeof payload.aud === 'string' ? [payload.aud] : [...payload.aud];
+  const azp = payload['azp'];
+  return {
+    principal: `${payload.iss ?? ''}/${payload.sub ?? ''}`,
+    audiences: aud,
+    ...(typeof azp === 'string' ? { presenter: azp } : {}),
+    claims: payload,
+  };
+}
+
+/** A claim as a header value: strings as is, numbers and booleans printed, string lists joined. */
+function claimText(payload: JWTPayload, claim: string): string | undefined {
+  const v = payload[claim];
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(',');
+  return undefined;
+}

@@ -1,0 +1,249 @@
+/**
+ * `security.istio.io/v1 AuthorizationPolicy` with `targetRefs` → the L7 policy waypoints enforce
+ * (istio.io reference: security/authorization-policy; ambient/usage/l7-features). Called by the
+ * AuthorizationPolicy translator, which owns the kind and keeps the selector (L4) form.
+ *
+ * - Attachment: `targetRefs` (or the deprecated `targetRef`) naming a waypoint `Gateway` or a
+ *   `Service` in the policy's namespace, or the `istio-waypoint` `GatewayClass` from the root
+ *   namespace (checked by the snapshot builder, which knows the root namespace). A `selector` next
+ *   to `targetRefs` is rejected, as Istio's webhook does.
+ * - Every `from.source`, `to.operation` and `when` field is kept; values use Istio's `*` forms
+ *   (`*` presence, `x*` prefix, `*x` suffix, else exact). Hosts are lowercased (matched without
+ *   case); principals are written without `spiffe://`.
+ * - `when` keys are validated against Istio's list; an unknown key rejects the policy.
+ * - `rules` absent: the policy matches nothing (ALLOW → deny all). `rules: [{}]` matches all.
+ */
+import type { CidrIR, StringMatchIR } from '../ir.js';
+import type { L7ConditionIR, L7OperationIR, L7PolicyAction, L7RuleIR, L7SourceIR, StringConditionKeyIR } from '../ir-security.js';
+import { parseCidr } from '../../net/cidr.js';
+import type { FieldPath, ObjectReader } from './object-reader.js';
+import { describeValue } from './object-reader.js';
+import { readPolicyTargets } from './policy-targets.js';
+import type { L7PolicyDraft, TranslatedValue } from './translator.js';
+
+type Path = readonly (string | number)[];
+
+const ACTIONS: ReadonlySet<string> = new Set(['ALLOW', 'DENY', 'AUDIT', 'CUSTOM']);
+const SOURCE_FIELDS = [
+  'principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces',
+  'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks', 'serviceAccounts', 'notServiceAccounts',
+] as const;
+const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
+/** `request.auth.claims[a][b]...` */
+const CLAIMS_KEY = /^request\.auth\.claims((?:\[[^\][]+\])+)$/;
+const HEADER_KEY = /^request\.headers\[([^\][]+)\]$/;
+
+export function translateL7AuthorizationPolicy(r: ObjectReader, dryRun: boolean): TranslatedValue | undefined {
+  const namespace = r.id.namespace ?? 'default';
+  if (r.record(['spec', 'selector'])) r.error(['spec', 'selector'], 'FIELD_INVALID', 'cannot be set together with targetRefs');
+  const targets = readPolicyTargets(r, namespace);
+  const actionText = r.string(['spec', 'action']) ?? 'ALLOW';
+  if (!ACTIONS.has(actionText)) {
+    r.error(['spec', 'action'], 'FIELD_INVALID', `must be ALLOW, DENY, AUDIT or CUSTOM, got ${JSON.stringify(actionText)}`);
+    return undefined;
+  }
+  const action = actionText as L7PolicyAction;
+  const provider = r.string(['spec', 'provider', 'name']);
+  if (action === 'CUSTOM' && provider === undefined) r.error(['spec', 'provider', 'name'], 'FIELD_REQUIRED', 'a CUSTOM policy names its extension provider');
+  if (action !== 'CUSTOM' && r.has(['spec', 'provider'])) r.error(['spec', 'provider'], 'FIELD_INVALID', 'only a CUSTOM policy has a provider');
+  if (action === 'CUSTOM') {
+    r.warn(['spec', 'action'], 'UNSUPPORTED', 'CUSTOM (external authorization) is not supported yet at the waypoint; requests matching its rules are denied (fail closed)');
+  }
+  const rules: L7RuleIR[] = [];
+  r.list(['spec', 'rules']).forEach((_, i) => {
+    const rule = translateRule(r, ['spec', 'rules', i], namespace);
+    if (rule) rules.push(rule);
+  });
+  if (r.failed) return undefined;
+  const value: L7PolicyDraft = {
+    name: r.id.name,
+    namespace,
+    targets,
+    action,
+    ...(provider !== undefined ? { provider } : {}),
+    rules,
+    dryRun,
+    origin: r.origin,
+  };
+  return { type: 'L7Policy', value };
+}
+
+function translateRule(r: ObjectReader, path: Path, policyNs: string): L7RuleIR | undefined {
+  if (r.record(path, true) === undefined) return undefined;
+  const from: L7SourceIR[] = [];
+  if (r.has([...path, 'from']) && r.list([...path, 'from']).length === 0) r.error([...path, 'from'], 'FIELD_INVALID', 'must not be empty');
+  r.list([...path, 'from']).forEach((_, j) => {
+    const src = [...path, 'from', j, 'source'];
+    if (r.record(src, true) === undefined) return;
+    from.push(translateSource(r, src, policyNs));
+  });
+  const to: L7OperationIR[] = [];
+  if (r.has([...path, 'to']) && r.list([...path, 'to']).length === 0) r.error([...path, 'to'], 'FIELD_INVALID', 'must not be empty');
+  r.list([...path, 'to']).forEach((_, j) => {
+    const op = [...path, 'to', j, 'operation'];
+    if (r.record(op, true) === undefined) return;
+    to.push(translateOperation(r, op));
+  });
+  const when: L7ConditionIR[] = [];
+  r.list([...path, 'when']).forEach((_, j) => {
+    const c = translateCondition(r, [...path, 'when', j]);
+    if (c) when.push(c);
+  });
+  return { from, to, when };
+}
+
+function translateSource(r: ObjectReader, src: Path, policyNs: string): L7SourceIR {
+  if (!SOURCE_FIELDS.some((f) => r.has([...src, f]))) r.error(src, 'FIELD_INVALID', 'must not be empty');
+  const hasSa = r.has([...src, 'serviceAccounts']) || r.has([...src, 'notServiceAccounts']);
+  if (hasSa && ['principals', 'notPrincipals', 'namespaces', 'notNamespaces'].some((f) => r.has([...src, f]))) {
+    r.error(src, 'FIELD_INVALID', 'cannot set serviceAccounts with namespaces or principals');
+  }
+  return {
+    principals: [...principals(r, [...src, 'principals']), ...serviceAccounts(r, [...src, 'serviceAccounts'], policyNs)],
+    notPrincipals: [...principals(r, [...src, 'notPrincipals']), ...serviceAccounts(r, [...src, 'notServiceAccounts'], policyNs)],
+    requestPrincipals: strings(r, [...src, 'requestPrincipals']),
+    notRequestPrincipals: strings(r, [...src, 'notRequestPrincipals']),
+    namespaces: strings(r, [...src, 'namespaces']),
+    notNamespaces: strings(r, [...src, 'notNamespaces']),
+    ipBlocks: cidrs(r, [...src, 'ipBlocks'], r.stringList([...src, 'ipBlocks'])),
+    notIpBlocks: cidrs(r, [...src, 'notIpBlocks'], r.stringList([...src, 'notIpBlocks'])),
+    remoteIpBlocks: cidrs(r, [...src, 'remoteIpBlocks'], r.stringList([...src, 'remoteIpBlocks'])),
+    notRemoteIpBlocks: cidrs(r, [...src, 'notRemoteIpBlocks'], r.stringList([...src, 'notRemoteIpBlocks'])),
+  };
+}
+
+function translateOperation(r: ObjectReader, op: Path): L7OperationIR {
+  if (!OPERATION_FIELDS.some((f) => r.has([...op, f]))) r.error(op, 'FIELD_INVALID', 'must not be empty');
+  const lower = (m: StringMatchIR): StringMatchIR => (m.kind === 'presence' ? m : { kind: m.kind, value: m.value.toLowerCase() });
+  return {
+    hosts: strings(r, [...op, 'hosts']).map(lower),
+    notHosts: strings(r, [...op, 'notHosts']).map(lower),
+    ports: ports(r, [...op, 'ports'], r.list([...op, 'ports'])),
+    notPorts: ports(r, [...op, 'notPorts'], r.list([...op, 'notPorts'])),
+    methods: strings(r, [...op, 'methods']),
+    notMethods: strings(r, [...op, 'notMethods']),
+    paths: paths(r, [...op, 'paths']),
+    notPaths: paths(r, [...op, 'notPaths']),
+  };
+}
+
+function translateCondition(r: ObjectReader, cond: Path): L7ConditionIR | undefined {
+  if (r.record(cond, true) === undefined) return undefined;
+  const keyText = r.string([...cond, 'key'], { required: true });
+  const values = r.stringList([...cond, 'values']);
+  const notValues = r.stringList([...cond, 'notValues']);
+  if (keyText === undefined) return undefined;
+  if (values.length === 0 && notValues.length === 0) {
+    r.error(cond, 'FIELD_REQUIRED', `at least one of values or notValues must be set for key ${keyText}`);
+    return undefined;
+  }
+  const vPath = [...cond, 'values'];
+  const nPath = [...cond, 'notValues'];
+  switch (keyText) {
+    case 'source.ip':
+    case 'remote.ip':
+    case 'destination.ip':
+      return { type: 'ip', keyText, key: keyText, values: cidrs(r, vPath, values), notValues: cidrs(r, nPath, notValues) };
+    case 'destination.port':
+      return { type: 'port', keyText, key: keyText, values: ports(r, vPath, values), notValues: ports(r, nPath, notValues) };
+    default:
+      break;
+  }
+  const key = stringKey(keyText);
+  if (!key) {
+    r.error([...cond, 'key'], 'FIELD_INVALID', `unknown attribute ${JSON.stringify(keyText)} (see Istio's authorization-policy conditions)`);
+    return undefined;
+  }
+  if (key.kind === 'source.principal') {
+    return { type: 'string', keyText, key, values: principalsOf(r, vPath, values), notValues: principalsOf(r, nPath, notValues) };
+  }
+  return { type: 'string', keyText, key, values: values.map(starMatch), notValues: notValues.map(starMatch) };
+}
+
+function stringKey(keyText: string): StringConditionKeyIR | undefined {
+  switch (keyText) {
+    case 'source.namespace':
+    case 'source.principal':
+    case 'request.auth.principal':
+    case 'request.auth.audiences':
+    case 'request.auth.presenter':
+    case 'connection.sni':
+      return { kind: keyText };
+    default:
+      break;
+  }
+  const h = HEADER_KEY.exec(keyText);
+  if (h?.[1] !== undefined) return { kind: 'request.headers', header: h[1].toLowerCase() };
+  const c = CLAIMS_KEY.exec(keyText);
+  if (c?.[1] !== undefined) return { kind: 'request.auth.claims', path: c[1].slice(1, -1).split('][') };
+  return undefined;
+}
+
+/** Istio's `*` semantics: `*` presence, `*x` suffix, `x*` prefix, else exact. */
+export function starMatch(v: string): StringMatchIR {
+  if (v === '*') return { kind: 'presence' };
+  if (v.startsWith('*')) return { kind: 'suffix', value: v.slice(1) };
+  if (v.endsWith('*')) return { kind: 'prefix', value: v.slice(0, -1) };
+  return { kind: 'exact', value: v };
+}
+
+function strings(r: ObjectReader, path: FieldPath): StringMatchIR[] {
+  return r.stringList(path).map(starMatch);
+}
+
+function paths(r: ObjectReader, path: FieldPath): StringMatchIR[] {
+  const values = r.stringList(path);
+  values.forEach((v, i) => {
+    if (v.includes('{')) r.error([...path, i], 'UNSUPPORTED', 'path templates ({*}, {**}) are not supported');
+    else if (v !== '*' && !v.startsWith('/') && !v.startsWith('*')) r.warn([...path, i], 'FIELD_INVALID', 'a path starts with "/"; this one never matches');
+  });
+  return values.map(starMatch);
+}
+
+function principals(r: ObjectReader, path: FieldPath): StringMatchIR[] {
+  return principalsOf(r, path, r.stringList(path));
+}
+
+function principalsOf(r: ObjectReader, path: FieldPath, values: readonly string[]): StringMatchIR[] {
+  values.forEach((v, i) => {
+    if (v.startsWith('spiffe://')) {
+      r.warn([...path, i], 'FIELD_INVALID', 'principals are written without "spiffe://" (e.g. cluster.local/ns/foo/sa/bar); this one never matches');
+    }
+  });
+  return values.map(starMatch);
+}
+
+function serviceAccounts(r: ObjectReader, path: FieldPath, policyNs: string): StringMatchIR[] {
+  const out: StringMatchIR[] = [];
+  r.stringList(path).forEach((v, i) => {
+    const parts = v.split('/');
+    const [ns, sa] = parts.length === 2 ? parts : [policyNs, parts[0]];
+    if (parts.length > 2 || !ns || !sa || v.includes('*')) {
+      r.error([...path, i], 'FIELD_INVALID', `must be "<namespace>/<serviceaccount>" or "<serviceaccount>", got ${JSON.stringify(v)}`);
+      return;
+    }
+    out.push({ kind: 'suffix', value: `/ns/${ns}/sa/${sa}` });
+  });
+  return out;
+}
+
+function cidrs(r: ObjectReader, path: FieldPath, values: readonly string[]): CidrIR[] {
+  const out: CidrIR[] = [];
+  values.forEach((v, i) => {
+    const c = parseCidr(v);
+    if (c) out.push(c);
+    else r.error([...path, i], 'FIELD_INVALID', `${JSON.stringify(v)} is not an IP address or CIDR`);
+  });
+  return out;
+}
+
+/** Ports are strings in Istio's API; plain YAML integers are accepted too. */
+function ports(r: ObjectReader, path: FieldPath, values: readonly unknown[]): number[] {
+  const out: number[] = [];
+  values.forEach((v, i) => {
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : NaN;
+    if (Number.isInteger(n) && n >= 1 && n <= 65535) out.push(n);
+    else r.error([...path, i], 'FIELD_INVALID', `must be a port number 1..65535, got ${describeValue(v)}`);
+  });
+  return out;
+}

@@ -1,0 +1,43 @@
+/**
+ * `spec.targetRefs` (and the deprecated single `spec.targetRef`) of Istio policies attached to
+ * waypoints (AuthorizationPolicy, RequestAuthentication). Istio's `PolicyTargetReference` has no
+ * cross-namespace form: a `namespace`, when written, must be the policy's own.
+ *
+ * Accepted kinds (istio.io ambient/usage/l7-features): a `Gateway` (waypoint) or a core `Service`
+ * in the policy's namespace, or the `GatewayClass` `istio-waypoint` (every waypoint; Istio allows
+ * it only in the root namespace, which the snapshot builder checks). ServiceEntry targets are not
+ * supported here: warned and ignored.
+ */
+import type { PolicyTargetIR } from '../ir-security.js';
+import type { FieldPath, ObjectReader } from './object-reader.js';
+
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+
+export function readPolicyTargets(r: ObjectReader, policyNamespace: string): PolicyTargetIR[] {
+  const out: PolicyTargetIR[] = [];
+  const one = (path: FieldPath): void => {
+    if (r.record(path, true) === undefined) return;
+    const group = r.string([...path, 'group'], { allowEmpty: true }) ?? '';
+    const kind = r.string([...path, 'kind'], { required: true });
+    const name = r.string([...path, 'name'], { required: true });
+    const ns = r.string([...path, 'namespace']);
+    if (kind === undefined || name === undefined) return;
+    if (ns !== undefined && ns !== policyNamespace) {
+      r.error([...path, 'namespace'], 'FIELD_INVALID', `must be the policy's namespace (${policyNamespace}); cross-namespace targets are not allowed`);
+      return;
+    }
+    if (kind === 'Gateway' && group === GATEWAY_GROUP) out.push({ kind: 'Gateway', namespace: policyNamespace, name });
+    else if (kind === 'Service' && group === '') out.push({ kind: 'Service', namespace: policyNamespace, name });
+    else if (kind === 'GatewayClass' && group === GATEWAY_GROUP) out.push({ kind: 'GatewayClass', name });
+    else if (kind === 'ServiceEntry' && group === 'networking.istio.io') r.warn(path, 'UNSUPPORTED', 'ServiceEntry targets are not supported; this target is ignored');
+    else r.error(path, 'FIELD_INVALID', `unsupported target ${group === '' ? 'core' : group} ${kind}: use a waypoint Gateway (${GATEWAY_GROUP}), a Service (group "") or GatewayClass istio-waypoint`);
+  };
+  r.list(['spec', 'targetRefs']).forEach((_, i) => one(['spec', 'targetRefs', i]));
+  if (r.has(['spec', 'targetRef'])) one(['spec', 'targetRef']);
+  return out;
+}
+
+/** True when the object attaches by `targetRefs`/`targetRef` (waypoint) rather than by selector. */
+export function hasPolicyTargets(r: ObjectReader): boolean {
+  return r.list(['spec', 'targetRefs']).length > 0 || r.has(['spec', 'targetRef']);
+}

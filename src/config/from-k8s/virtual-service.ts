@@ -1,0 +1,221 @@
+/**
+ * `networking.istio.io/v1 VirtualService` → {@link HttpRouteIR} (source `VirtualService`): its
+ * `hosts` that name mesh Services become Service parents; each `http` route becomes a rule
+ * matched in the order written (first match wins, unlike Gateway API precedence).
+ *
+ * Supported per route: `match`, `route` (destination host/subset/port, weight, per-destination
+ * `headers`), `headers`, `rewrite` (`uri`, `authority`, `uriRegexRewrite`), `redirect`,
+ * `directResponse`, `mirror`/`mirrorPercentage`/`mirrors`, `timeout`; `retries` and `fault` are
+ * parsed into the IR for the resilience issue. `corsPolicy` and `tcp`/`tls` routes are reported
+ * as `UNSUPPORTED` warnings and not applied. A VirtualService bound to `gateways` without `mesh`
+ * is for ingress gateways, not waypoints: skipped.
+ */
+import type { BackendRefIR, HttpRouteIR, PathModifierIR, RouteFaultIR, RouteFilterIR, RouteParentIR, RouteRetryIR, RouteRuleIR, ServiceRefIR } from '../ir-routes.js';
+import { checkRegex } from '../../routing/compile-regex.js';
+import { readDuration } from './duration.js';
+import { readCreatedAt } from './http-route.js';
+import type { FieldPath, ObjectReader } from './object-reader.js';
+import { serviceOfHost } from './service-host.js';
+import type { Translator } from './translator.js';
+import { readVsHeaders } from './virtual-service-headers.js';
+import { readVsMatches } from './virtual-service-match.js';
+
+export const ISTIO_NETWORKING_VERSIONS = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'];
+
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
+
+export const virtualServiceTranslator: Translator = {
+  kind: 'VirtualService',
+  apiVersions: ISTIO_NETWORKING_VERSIONS,
+  namespaced: true,
+  translate(r) {
+    const namespace = r.id.namespace ?? 'default';
+    const gateways = r.stringList(['spec', 'gateways']);
+    if (gateways.length > 0 && !gateways.includes('mesh')) return undefined;
+    const parents: RouteParentIR[] = [];
+    r.stringList(['spec', 'hosts']).forEach((h, i) => {
+      const s = serviceOfHost(h, namespace);
+      if (s) parents.push({ kind: 'Service', namespace: s.namespace, name: s.name });
+      else r.warn(['spec', 'hosts', i], 'UNSUPPORTED', `${JSON.stringify(h)} does not name a mesh Service; waypoints only route Services`);
+    });
+    if (!r.has(['spec', 'hosts'])) r.error(['spec', 'hosts'], 'FIELD_REQUIRED', 'is required');
+    for (const f of ['tcp', 'tls'] as const) {
+      if (r.list(['spec', f]).length > 0) r.warn(['spec', f], 'UNSUPPORTED', `${f} routes are not supported yet; TCP traffic keeps the default route`);
+    }
+    const rules: RouteRuleIR[] = [];
+    r.list(['spec', 'http']).forEach((_, i) => {
+      const rule = readHttpRoute(r, ['spec', 'http', i], namespace);
+      if (rule) rules.push(rule);
+    });
+    if (r.failed || parents.length === 0) return undefined;
+    const value: HttpRouteIR = {
+      source: 'VirtualService',
+      name: r.id.name,
+      namespace,
+      createdAt: readCreatedAt(r),
+      parents,
+      hostnames: [],
+      rules,
+      origin: r.origin,
+    };
+    return { type: 'HttpRoute', value };
+  },
+};
+
+function readHttpRoute(r: ObjectReader, base: FieldPath, namespace: string): RouteRuleIR | undefined {
+  if (r.record(base, true) === undefined) return undefined;
+  const name = r.string([...base, 'name']);
+  const matches = readVsMatches(r, base);
+  const filters: RouteFilterIR[] = [...readVsHeaders(r, [...base, 'headers'])];
+  const redirect = readRedirect(r, [...base, 'redirect']);
+  if (redirect) filters.push(redirect);
+  if (r.has([...base, 'directResponse'])) {
+    const status = r.integer([...base, 'directResponse', 'status'], { required: true, min: 200, max: 599 });
+    const body = r.string([...base, 'directResponse', 'body', 'string'], { allowEmpty: true }) ?? '';
+    if (status !== undefined) filters.push({ kind: 'directResponse', status, body });
+  }
+  const rewrite = readRewrite(r, [...base, 'rewrite']);
+  if (rewrite) filters.push(rewrite);
+  filters.push(...readMirrors(r, base, namespace));
+  const backends: BackendRefIR[] = [];
+  const dests = r.list([...base, 'route']);
+  dests.forEach((_, i) => {
+    const b = readDestination(r, [...base, 'route', i], namespace, dests.length === 1);
+    if (b) backends.push(b);
+  });
+  const actions = [dests.length > 0, redirect !== undefined, r.has([...base, 'directResponse'])].filter(Boolean).length;
+  if (actions !== 1) r.error(base, 'FIELD_INVALID', 'needs exactly one of route, redirect, directResponse');
+  if (r.has([...base, 'corsPolicy'])) r.warn([...base, 'corsPolicy'], 'UNSUPPORTED', 'corsPolicy is not applied yet');
+  const timeoutMs = readDuration(r, [...base, 'timeout']);
+  const retry = readRetries(r, [...base, 'retries']);
+  const fault = readFault(r, [...base, 'fault']);
+  return {
+    ...(name !== undefined ? { name } : {}),
+    matches,
+    filters,
+    backends,
+    ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
+    ...(retry ? { retry } : {}),
+    ...(fault ? { fault } : {}),
+  };
+}
+
+/** `Destination`: `host` (a mesh Service), `subset`, `port.number` (default: the request's port). */
+function readTarget(r: ObjectReader, base: FieldPath, namespace: string): ServiceRefIR | undefined {
+  const host = r.string([...base, 'host'], { required: true });
+  const subset = r.string([...base, 'subset']);
+  const port = r.port([...base, 'port', 'number'], false);
+  if (host === undefined) return undefined;
+  const s = serviceOfHost(host, namespace);
+  if (!s) {
+    r.error([...base, 'host'], 'UNSUPPORTED', `${JSON.stringify(host)} does not name a mesh Service`);
+    return undefined;
+  }
+  return { ...s, ...(port !== undefined ? { port } : {}), ...(subset !== undefined ? { subset } : {}) };
+}
+
+function readDestination(r: ObjectReader, base: FieldPath, namespace: string, only: boolean): BackendRefIR | undefined {
+  const target = readTarget(r, [...base, 'destination'], namespace);
+  // A single destination takes all traffic; among several, a missing weight is 0 (as Istio builds it).
+  const weight = r.integer([...base, 'weight'], { min: 0 }) ?? (only ? 1 : 0);
+  const filters = readVsHeaders(r, [...base, 'headers']);
+  return target ? { target, weight: only && weight === 0 ? 1 : weight, filters } : undefined;
+}
+
+function readRedirect(r: ObjectReader, base: FieldPath): RouteFilterIR | undefined {
+  if (r.record(base) === undefined) return undefined;
+  const uri = r.string([...base, 'uri']);
+  const authority = r.string([...base, 'authority']);
+  const port = r.port([...base, 'port'], false);
+  const schemeText = r.string([...base, 'scheme']);
+  const statusCode = r.integer([...base, 'redirectCode']) ?? 301;
+  if (!REDIRECT_CODES.has(statusCode)) r.error([...base, 'redirectCode'], 'FIELD_INVALID', `must be 301, 302, 303, 307 or 308, got ${statusCode}`);
+  let scheme: 'http' | 'https' | undefined;
+  if (schemeText === 'http' || schemeText === 'https') scheme = schemeText;
+  else if (schemeText !== undefined) r.error([...base, 'scheme'], 'FIELD_INVALID', `must be http or https, got ${JSON.stringify(schemeText)}`);
+  return {
+    kind: 'redirect',
+    redirect: {
+      ...(scheme ? { scheme } : {}),
+      ...(authority !== undefined ? { hostname: authority } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(uri !== undefined ? { path: { kind: 'full', value: uri } } : {}),
+      statusCode,
+    },
+  };
+}
+
+function readRewrite(r: ObjectReader, base: FieldPath): RouteFilterIR | undefined {
+  if (r.record(base) === undefined) return undefined;
+  const uri = r.string([...base, 'uri'], { allowEmpty: true });
+  const authority = r.string([...base, 'authority']);
+  let path: PathModifierIR | undefined;
+  if (uri !== undefined) path = { kind: 'rawPrefix', value: uri };
+  if (r.has([...base, 'uriRegexRewrite'])) {
+    const match = r.string([...base, 'uriRegexRewrite', 'match'], { required: true });
+    const rewrite = r.string([...base, 'uriRegexRewrite', 'rewrite'], { required: true, allowEmpty: true });
+    if (uri !== undefined) r.error([...base, 'uriRegexRewrite'], 'FIELD_INVALID', 'cannot be combined with uri');
+    const bad = match !== undefined ? checkRegex(match) : undefined;
+    if (bad !== undefined) r.error([...base, 'uriRegexRewrite', 'match'], 'FIELD_INVALID', `not a valid RE2 regex: ${bad}`);
+    else if (match !== undefined && rewrite !== undefined) path = { kind: 'regex', regex: { source: match, ignoreCase: false }, substitution: rewrite };
+  }
+  return { kind: 'rewrite', rewrite: { ...(authority !== undefined ? { hostname: authority } : {}), ...(path ? { path } : {}) } };
+}
+
+function readPercent(r: ObjectReader, path: FieldPath): number {
+  const v = r.get(path);
+  if (v === undefined || v === null) return 100;
+  if (typeof v !== 'number' || v < 0 || v > 100) {
+    r.error(path, 'FIELD_INVALID', 'must be a number in 0..100');
+    return 100;
+  }
+  return v;
+}
+
+function readMirrors(r: ObjectReader, base: FieldPath, namespace: string): RouteFilterIR[] {
+  const out: RouteFilterIR[] = [];
+  if (r.has([...base, 'mirror'])) {
+    const target = readTarget(r, [...base, 'mirror'], namespace);
+    const percent = readPercent(r, [...base, 'mirrorPercentage', 'value']);
+    if (target) out.push({ kind: 'mirror', target, percent });
+  }
+  r.list([...base, 'mirrors']).forEach((_, i) => {
+    const target = readTarget(r, [...base, 'mirrors', i, 'destination'], namespace);
+    const percent = readPercent(r, [...base, 'mirrors', i, 'percentage', 'value']);
+    if (target) out.push({ kind: 'mirror', target, percent });
+  });
+  return out;
+}
+
+/** `retries`: `attempts`, `perTryTimeout`, `retryOn` (Envoy tokens; integers are status codes). */
+function readRetries(r: ObjectReader, base: FieldPath): RouteRetryIR | undefined {
+  if (r.record(base) === undefined) return undefined;
+  const attempts = r.integer([...base, 'attempts'], { min: 0 }) ?? 2;
+  const perTryTimeoutMs = readDuration(r, [...base, 'perTryTimeout']);
+  const tokens = (r.string([...base, 'retryOn']) ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const codes = tokens.filter((t) => /^\d{3}$/.test(t)).map(Number);
+  const retryOn = tokens.filter((t) => !/^\d{3}$/.test(t));
+  return { attempts, retryOn, codes, ...(perTryTimeoutMs !== undefined ? { perTryTimeoutMs } : {}) };
+}
+
+function readFault(r: ObjectReader, base: FieldPath): RouteFaultIR | undefined {
+  if (r.record(base) === undefined) return undefined;
+  let delay: RouteFaultIR['delay'];
+  let abort: RouteFaultIR['abort'];
+  if (r.has([...base, 'delay'])) {
+    const fixedDelayMs = readDuration(r, [...base, 'delay', 'fixedDelay']);
+    if (fixedDelayMs === undefined) r.error([...base, 'delay', 'fixedDelay'], 'FIELD_REQUIRED', 'is required');
+    else delay = { fixedDelayMs, percent: readPercent(r, [...base, 'delay', 'percentage', 'value']) };
+  }
+  if (r.has([...base, 'abort'])) {
+    const httpStatus = r.integer([...base, 'abort', 'httpStatus'], { min: 200, max: 599 });
+    const grpcStatus = r.string([...base, 'abort', 'grpcStatus']);
+    if (httpStatus === undefined && grpcStatus === undefined) r.error([...base, 'abort'], 'FIELD_REQUIRED', 'needs httpStatus or grpcStatus');
+    abort = {
+      ...(httpStatus !== undefined ? { httpStatus } : {}),
+      ...(grpcStatus !== undefined ? { grpcStatus } : {}),
+      percent: readPercent(r, [...base, 'abort', 'percentage', 'value']),
+    };
+  }
+  return { ...(delay ? { delay } : {}), ...(abort ? { abort } : {}) };
+}

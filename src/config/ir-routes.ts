@@ -1,0 +1,219 @@
+/**
+ * The IR for L7 routing: what HTTPRoute, GRPCRoute and VirtualService translate into, and the
+ * backend settings of DestinationRule. Re-exported by `ir.ts`; kept apart because it is large and
+ * owned by the routing issue.
+ *
+ * Everything here is plain data (so snapshots stay freezable and fingerprintable): regexes are
+ * their RE2 source text, validated by the translator. `src/routing/` compiles them (with re2js,
+ * linear time like Envoy's `safe_regex`) once per snapshot into route tables per service port;
+ * nothing is compiled per request.
+ */
+import type { Origin } from './ir.js';
+
+/** A regex as written (RE2 syntax), already checked to compile. Always a full match, as Envoy. */
+export interface RegexIR {
+  readonly source: string;
+  readonly ignoreCase: boolean;
+}
+
+/** A string matcher for header, query and authority values. */
+export type ValueMatchIR =
+  | { readonly kind: 'exact'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'prefix'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'regex'; readonly regex: RegexIR }
+  /** The header (or parameter) is present, whatever its value. */
+  | { readonly kind: 'present' };
+
+/**
+ * A path matcher on the path without its query. `prefix` has Gateway API segment semantics
+ * (`/foo` matches `/foo`, `/foo/`, `/foo/bar`, not `/foobar`; a trailing `/` of the value is
+ * ignored); `rawPrefix` is VirtualService's plain string prefix.
+ */
+export type PathMatchIR =
+  | { readonly kind: 'exact'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'prefix'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'rawPrefix'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'regex'; readonly regex: RegexIR };
+
+export interface HeaderMatchIR {
+  /** Lowercase: header names are case-insensitive. */
+  readonly name: string;
+  readonly match: ValueMatchIR;
+  /** VirtualService `withoutHeaders`: the match succeeds when this one does not. */
+  readonly invert: boolean;
+}
+
+export interface QueryMatchIR {
+  /** Case-sensitive; the first value of a repeated key is the one matched (Envoy). */
+  readonly name: string;
+  readonly match: ValueMatchIR;
+}
+
+/** One match: every field must hold (AND). A rule's matches are ORed. */
+export interface RouteMatchIR {
+  /** Gateway API defaults a missing path to `PathPrefix /`; VirtualService may leave it out. */
+  readonly path?: PathMatchIR;
+  /** Upper case HTTP method. */
+  readonly method?: string;
+  readonly headers: readonly HeaderMatchIR[];
+  readonly queryParams: readonly QueryMatchIR[];
+  /** VirtualService `authority`. */
+  readonly authority?: ValueMatchIR;
+  /** VirtualService `port`: the service port the request arrived on. */
+  readonly port?: number;
+}
+
+export interface HeaderMutationIR {
+  /** Names lowercase. */
+  readonly set: readonly (readonly [string, string])[];
+  readonly add: readonly (readonly [string, string])[];
+  readonly remove: readonly string[];
+}
+
+/** How a redirect or rewrite changes the path. */
+export type PathModifierIR =
+  | { readonly kind: 'full'; readonly value: string }
+  /** Gateway API `ReplacePrefixMatch`: the matched `PathPrefix` is replaced (segment aware). */
+  | { readonly kind: 'prefix'; readonly value: string }
+  /** VirtualService `uri` rewrite: the matched prefix (or the whole path for exact/regex) is replaced as a string. */
+  | { readonly kind: 'rawPrefix'; readonly value: string }
+  /** VirtualService `uriRegexRewrite` (RE2 `\1` style substitution). */
+  | { readonly kind: 'regex'; readonly regex: RegexIR; readonly substitution: string };
+
+export interface RedirectIR {
+  readonly scheme?: 'http' | 'https';
+  readonly hostname?: string;
+  readonly port?: number;
+  readonly path?: PathModifierIR;
+  /** 301 (default), 302, 303, 307, 308. */
+  readonly statusCode: number;
+}
+
+export interface RewriteIR {
+  readonly hostname?: string;
+  readonly path?: PathModifierIR;
+}
+
+/** A reference to a Service port (a backend or a mirror target). */
+export interface ServiceRefIR {
+  readonly namespace: string;
+  readonly name: string;
+  /** Service port; `undefined` = the port the request came in on (VirtualService without `port`). */
+  readonly port?: number;
+  /** DestinationRule subset name (VirtualService). */
+  readonly subset?: string;
+}
+
+export type RouteFilterIR =
+  | { readonly kind: 'requestHeaders'; readonly mutation: HeaderMutationIR }
+  | { readonly kind: 'responseHeaders'; readonly mutation: HeaderMutationIR }
+  | { readonly kind: 'redirect'; readonly redirect: RedirectIR }
+  | { readonly kind: 'rewrite'; readonly rewrite: RewriteIR }
+  /** Fire-and-forget copy of the request; `percent` in [0, 100]. */
+  | { readonly kind: 'mirror'; readonly target: ServiceRefIR; readonly percent: number }
+  /** VirtualService `directResponse`. */
+  | { readonly kind: 'directResponse'; readonly status: number; readonly body: string };
+
+export interface BackendRefIR {
+  readonly target: ServiceRefIR;
+  /** Relative weight; 0 never receives traffic. */
+  readonly weight: number;
+  /** Per-backend filters (header modifiers only are applied per backend). */
+  readonly filters: readonly RouteFilterIR[];
+  /**
+   * Set when the reference is unusable (other kind, cross-namespace without grant...): traffic
+   * chosen for it gets a 500, as the Gateway API requires.
+   */
+  readonly invalid?: string;
+}
+
+/** Retry settings as written; enforced by the resilience issue. */
+export interface RouteRetryIR {
+  readonly attempts: number;
+  readonly perTryTimeoutMs?: number;
+  /** Envoy `retry_on` tokens or status codes as strings. */
+  readonly retryOn: readonly string[];
+  readonly codes: readonly number[];
+  readonly backoffMs?: number;
+}
+
+/** VirtualService `fault`, parsed only (the resilience issue applies it). */
+export interface RouteFaultIR {
+  readonly delay?: { readonly fixedDelayMs: number; readonly percent: number };
+  readonly abort?: { readonly httpStatus?: number; readonly grpcStatus?: string; readonly percent: number };
+}
+
+export interface RouteRuleIR {
+  /** Gateway API rule `name` / VirtualService route `name`. */
+  readonly name?: string;
+  /** ORed. Never empty: a rule without matches gets the catch-all match. */
+  readonly matches: readonly RouteMatchIR[];
+  readonly filters: readonly RouteFilterIR[];
+  readonly backends: readonly BackendRefIR[];
+  /** `timeouts.request` / VirtualService `timeout`; `undefined` = none. */
+  readonly timeoutMs?: number;
+  /** `timeouts.backendRequest` (per try). */
+  readonly backendTimeoutMs?: number;
+  readonly retry?: RouteRetryIR;
+  readonly fault?: RouteFaultIR;
+}
+
+/** What a route attaches to. */
+export type RouteParentIR =
+  /** GAMMA: a Service (`group: ""`, `kind: Service`); `port` limits it to one service port. */
+  | { readonly kind: 'Service'; readonly namespace: string; readonly name: string; readonly port?: number }
+  /** The waypoint Gateway: every service it fronts (filtered by `hostnames`). */
+  | { readonly kind: 'Gateway'; readonly namespace: string; readonly name: string; readonly port?: number };
+
+/**
+ * One HTTP route object. Gateway API routes use the spec's precedence across all routes of a
+ * parent; VirtualService rules are first-match in order.
+ */
+export interface HttpRouteIR {
+  readonly source: 'HTTPRoute' | 'GRPCRoute' | 'VirtualService';
+  readonly name: string;
+  readonly namespace: string;
+  /** Milliseconds since the epoch (`metadata.creationTimestamp`); 0 when absent. */
+  readonly createdAt: number;
+  readonly parents: readonly RouteParentIR[];
+  /** Gateway API `hostnames` (lowercase); empty = all. */
+  readonly hostnames: readonly string[];
+  readonly rules: readonly RouteRuleIR[];
+  readonly origin: Origin;
+}
+
+export type LoadBalancerIR = 'LEAST_REQUEST' | 'ROUND_ROBIN' | 'RANDOM' | 'PASSTHROUGH';
+
+/** What a consistent-hash load balancer hashes (DestinationRule `consistentHash`). */
+export type HashKeyIR =
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string }
+  | { readonly kind: 'sourceIp' }
+  | { readonly kind: 'queryParameter'; readonly name: string };
+
+export interface ConsistentHashIR {
+  readonly key: HashKeyIR;
+  readonly algorithm: 'ringHash' | 'maglev';
+  /** Ring hash: minimum points on the ring (Envoy default 1024). */
+  readonly minimumRingSize: number;
+}
+
+export interface SubsetIR {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly loadBalancer?: LoadBalancerIR;
+  readonly consistentHash?: ConsistentHashIR;
+}
+
+/** A DestinationRule resolved to its Service. */
+export interface DestinationRuleIR {
+  readonly name: string;
+  readonly namespace: string;
+  /** The Service the `host` names. */
+  readonly service: { readonly namespace: string; readonly name: string };
+  readonly subsets: readonly SubsetIR[];
+  readonly loadBalancer?: LoadBalancerIR;
+  /** Takes precedence over `loadBalancer` (they are one `oneof` in Istio). */
+  readonly consistentHash?: ConsistentHashIR;
+  readonly origin: Origin;
+}

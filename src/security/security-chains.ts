@@ -1,0 +1,98 @@
+/**
+ * The waypoint's security filters per service port, compiled once per mesh view (snapshot) and
+ * reused by every request of that view: RequestAuthentication → `jwt_authn` (phase JWT_AUTHN),
+ * AuthorizationPolicy → `rbac` (phase AUTHZ). The chain orders them by `src/filter/phases.ts`.
+ *
+ * Attachment, as Istio waypoints read `targetRefs`: a policy applies to a request through waypoint
+ * W for service S when it targets the Gateway W, the Service S, or (from the root namespace) the
+ * GatewayClass `istio-waypoint`.
+ *
+ * JWKS caches and decision counters outlive snapshots (one {@link SecurityChains} per waypoint).
+ */
+import type { ServiceIR, Snapshot, WaypointIR } from '../config/ir.js';
+import type { L7PolicyIR, PolicyTargetIR, RequestAuthnIR } from '../config/ir-security.js';
+import type { FilterFactory } from '../filter/api.js';
+import { FilterChain, FilterErrorCounter } from '../filter/chain.js';
+import type { FilterErrorReporter } from '../filter/chain.js';
+import { cidrContains } from '../net/cidr.js';
+import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
+import type { FilterChainProvider } from '../waypoint/listener.js';
+import type { ShadowDecision } from '../../filters/authz/authz-filter.js';
+import { AuthzStats, createAuthzFactory } from '../../filters/authz/authz-filter.js';
+import type { JwksCacheOptions } from '../../filters/jwt-authn/jwks-cache.js';
+import { JwksCache } from '../../filters/jwt-authn/jwks-cache.js';
+import { JwtAuthnStats, createJwtAuthnFactory } from '../../filters/jwt-authn/jwt-authn-filter.js';
+
+export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
+
+export interface SecurityChainsOptions {
+  readonly jwks?: JwksCacheOptions;
+  readonly errors?: FilterErrorReporter;
+  /** Dry-run and AUDIT outcomes (default: one JSON line on stderr per outcome). */
+  readonly onShadow?: (d: ShadowDecision) => void;
+}
+
+export class SecurityChains {
+  readonly jwks: JwksCache;
+  readonly authzStats = new AuthzStats();
+  readonly jwtStats = new JwtAuthnStats();
+  private readonly errors: FilterErrorReporter;
+  private readonly onShadow: (d: ShadowDecision) => void;
+  /** Per view: `ns/name:port` → chain. A WeakMap so old views (and their chains) are collected. */
+  private readonly perView = new WeakMap<MeshView, Map<string, FilterChain>>();
+
+  constructor(opts: SecurityChainsOptions = {}) {
+    this.jwks = new JwksCache(opts.jwks);
+    this.errors = opts.errors ?? new FilterErrorCounter();
+    this.onShadow = opts.onShadow ?? ((d) => process.stderr.write(`${JSON.stringify({ authz: d })}\n`));
+  }
+
+  /** The {@link FilterChainProvider} to give the Waypoint. */
+  readonly provider: FilterChainProvider = (view, target) => this.chainFor(view, target);
+
+  chainFor(view: MeshView, target: ServiceTarget): FilterChain {
+    let chains = this.perView.get(view);
+    if (!chains) this.perView.set(view, (chains = new Map<string, FilterChain>()));
+    const key = `${target.service.namespace}/${target.service.name}:${target.port.port}`;
+    let chain = chains.get(key);
+    if (!chain) {
+      const factories = this.factoriesFor(view, target);
+      chain = factories.length === 0 ? FilterChain.EMPTY : new FilterChain(factories, this.errors);
+      chains.set(key, chain);
+    }
+    return chain;
+  }
+
+  /** The security filter factories of one service port (exported for composition with other filters). */
+  factoriesFor(view: MeshView, target: ServiceTarget): FilterFactory[] {
+    const wp = view.waypointOf(target.service);
+    const snapshot = view.snapshot;
+    const out: FilterFactory[] = [];
+    const authns = (snapshot.requestAuthns ?? []).filter((p) => applies(p, snapshot, wp, target.service));
+    const jwt = createJwtAuthnFactory({ providers: authns.flatMap((a) => a.jwtRules), cache: this.jwks, stats: this.jwtStats });
+    if (jwt) out.push(jwt);
+    const policies = (snapshot.l7Policies ?? []).filter((p) => applies(p, snapshot, wp, target.service));
+    const authz = createAuthzFactory({ policies, ipInCidr: cidrContains, stats: this.authzStats, onShadow: this.onShadow });
+    if (authz) out.push(authz);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.jwks.close();
+  }
+}
+
+function applies(p: L7PolicyIR | RequestAuthnIR, snapshot: Snapshot, wp: WaypointIR | undefined, service: ServiceIR): boolean {
+  return p.targets.some((t) => targets(t, p.namespace, snapshot, wp, service));
+}
+
+function targets(t: PolicyTargetIR, policyNs: string, snapshot: Snapshot, wp: WaypointIR | undefined, service: ServiceIR): boolean {
+  switch (t.kind) {
+    case 'Gateway':
+      return wp !== undefined && t.namespace === wp.namespace && t.name === wp.name;
+    case 'Service':
+      return t.namespace === service.namespace && t.name === service.name;
+    case 'GatewayClass':
+      return t.name === WAYPOINT_GATEWAY_CLASS && policyNs === snapshot.mesh.rootNamespace && wp !== undefined;
+  }
+}

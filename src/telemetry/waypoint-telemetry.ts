@@ -1,0 +1,79 @@
+/**
+ * The waypoint's record sink: every access record becomes Istio metrics (`reporter="waypoint"`)
+ * and, unless logging is off, one access-log line. The data path hands over a record once; this
+ * is the only place that turns it into telemetry.
+ */
+import { failureInfo } from '../failures.js';
+import type { ViewSource } from '../state/view-source.js';
+import type { AccessLogSink, AccessRecord } from './access-record.js';
+import type { AccessLogFormat } from './access-log.js';
+import { formatEnvoyJson, formatEnvoyText } from './access-log.js';
+import { WaypointLabeler } from './istio-labels.js';
+import type { ProxyMetrics } from './metrics.js';
+
+export interface WaypointTelemetryOptions {
+  readonly metrics: ProxyMetrics;
+  readonly view: ViewSource;
+  readonly format: AccessLogFormat;
+  /** Where a log line goes (newline included); default stdout. */
+  readonly write?: (line: string) => void;
+  /** Also given every record (tests, other exporters). */
+  readonly also?: AccessLogSink;
+}
+
+/** How a request answered because a filter threw is recorded (src/failures.ts `FILTER_FAILED`). */
+const FILTER_FAILED_DETAILS = failureInfo('FILTER_FAILED').details;
+
+const writeStdout = (line: string): void => void process.stdout.write(line);
+
+export class WaypointTelemetry {
+  private format: AccessLogFormat;
+  private readonly labeler: WaypointLabeler;
+  private readonly write: (line: string) => void;
+  /** Bound once, handed to the waypoint. */
+  readonly sink: AccessLogSink = (r) => this.record(r);
+
+  constructor(private readonly opts: WaypointTelemetryOptions) {
+    this.format = opts.format;
+    this.write = opts.write ?? writeStdout;
+    this.labeler = new WaypointLabeler(() => opts.view.current());
+  }
+
+  /** Switches the access-log format at run time (flag, Telemetry API). */
+  setFormat(format: AccessLogFormat): void {
+    this.format = format;
+  }
+
+  get accessLogFormat(): AccessLogFormat {
+    return this.format;
+  }
+
+  private record(r: AccessRecord): void {
+    const m = this.opts.metrics;
+    try {
+      switch (r.kind) {
+        case 'http':
+          m.observeRequest(this.labeler.request(r), r.durationMs, r.bytesReceived, r.bytesSent);
+          if (r.responseCodeDetails === FILTER_FAILED_DETAILS) m.filterErrors.inc();
+          break;
+        case 'tcp':
+          m.observeTcp(this.labeler.tcp(r), r.bytesSent, r.bytesReceived);
+          break;
+      }
+    } catch {
+      // A sink must not throw into the data path; a bug here shows as a counter.
+      m.telemetryErrors.inc();
+    }
+    switch (this.format) {
+      case 'text':
+        this.write(`${formatEnvoyText(r)}\n`);
+        break;
+      case 'json':
+        this.write(`${formatEnvoyJson(r)}\n`);
+        break;
+      case 'off':
+        break;
+    }
+    this.opts.also?.(r);
+  }
+}

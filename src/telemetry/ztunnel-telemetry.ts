@@ -1,0 +1,66 @@
+/**
+ * The ztunnel's record sink: every connection record becomes Istio's four TCP metrics (reporter
+ * `source` on outbound, `destination` on inbound, as ztunnel reports) and, unless logging is off,
+ * one ztunnel-style access line.
+ */
+import type { ViewSource } from '../state/view-source.js';
+import type { ConnectionRecord, ConnectionRecordSink } from '../ztunnel/connection-record.js';
+import type { AccessLogFormat } from './access-log.js';
+import { formatZtunnelJson, formatZtunnelText } from './access-log.js';
+import { ZtunnelLabeler } from './istio-labels.js';
+import type { ProxyMetrics } from './metrics.js';
+
+export interface ZtunnelTelemetryOptions {
+  readonly metrics: ProxyMetrics;
+  readonly view: ViewSource;
+  readonly format: AccessLogFormat;
+  /** Where a log line goes (newline included); default stdout. */
+  readonly write?: (line: string) => void;
+  /** Also given every record (tests). */
+  readonly also?: ConnectionRecordSink;
+}
+
+const writeStdout = (line: string): void => void process.stdout.write(line);
+
+export class ZtunnelTelemetry {
+  private format: AccessLogFormat;
+  private readonly labeler: ZtunnelLabeler;
+  private readonly write: (line: string) => void;
+  /** Bound once, handed to the ztunnel. */
+  readonly sink: ConnectionRecordSink = (r) => this.record(r);
+
+  constructor(private readonly opts: ZtunnelTelemetryOptions) {
+    this.format = opts.format;
+    this.write = opts.write ?? writeStdout;
+    this.labeler = new ZtunnelLabeler(() => opts.view.current());
+  }
+
+  setFormat(format: AccessLogFormat): void {
+    this.format = format;
+  }
+
+  get accessLogFormat(): AccessLogFormat {
+    return this.format;
+  }
+
+  private record(r: ConnectionRecord): void {
+    const m = this.opts.metrics;
+    try {
+      // Istio's direction: "received" is what the source sent (request direction).
+      m.observeTcp(this.labeler.tcp(r), r.bytesRecv, r.bytesSent);
+    } catch {
+      m.telemetryErrors.inc();
+    }
+    switch (this.format) {
+      case 'text':
+        this.write(`${formatZtunnelText(r)}\n`);
+        break;
+      case 'json':
+        this.write(`${formatZtunnelJson(r)}\n`);
+        break;
+      case 'off':
+        break;
+    }
+    this.opts.also?.(r);
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * Telemetry of the local mesh end to end: requests through client ztunnel → waypoint →
+ * destination ztunnel, then a Prometheus scrape of each component, parsed, with exact series and
+ * labels (a served request, a 503 UH, a TCP connection through the waypoint, an L4-denied
+ * connection at the destination ztunnel), and the waypoint's access-log lines field by field.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { PrometheusServer } from '../../src/admin/prometheus-server.js';
+import type { MeshView } from '../../src/state/mesh-view.js';
+import type { ViewSource } from '../../src/state/view-source.js';
+import { ProxyMetrics } from '../../src/telemetry/metrics.js';
+import { WaypointTelemetry } from '../../src/telemetry/waypoint-telemetry.js';
+import { ZtunnelTelemetry } from '../../src/telemetry/ztunnel-telemetry.js';
+import { eventually } from '../helpers/eventually.js';
+import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
+import { parseExposition, type Exposition } from '../helpers/prometheus-text.js';
+
+/** A Service behind the waypoint whose selector matches no pod: the waypoint answers 503 UH. */
+const EMPTY_SERVICE = `apiVersion: v1
+kind: Service
+metadata:
+  name: empty
+  namespace: default
+  labels:
+    istio.io/use-waypoint: waypoint
+spec:
+  clusterIP: 127.100.0.30
+  selector:
+    app: nobody
+  ports:
+    - name: http
+      port: 9080
+      targetPort: 9080
+`;
+
+function scrape(host: string, port: number): Promise<{ contentType: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host, port, path: '/stats/prometheus' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ contentType: String(res.headers['content-type']), body }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('telemetry of the local mesh', () => {
+  let mesh: LocalMesh;
+  const waypointMetrics = new ProxyMetrics();
+  const ztunnelMetrics = new Map<string, ProxyMetrics>();
+  const waypointLog: string[] = [];
+  const prometheus = new PrometheusServer(waypointMetrics);
+  let metricsPort = 0;
+  // The mesh's store, once started (sinks only run after start).
+  const view: ViewSource = { current: (): MeshView => mesh.store.current(), onChange: () => () => undefined };
+
+  before(async () => {
+    mesh = await startLocalMesh({
+      extraFiles: { '90-empty.yaml': EMPTY_SERVICE },
+      waypointAccessLog: () => new WaypointTelemetry({ metrics: waypointMetrics, view, format: 'text', write: (l) => void waypointLog.push(l) }).sink,
+      ztunnelAccessLog: (node) => {
+        const metrics = new ProxyMetrics();
+        ztunnelMetrics.set(node, metrics);
+        return new ZtunnelTelemetry({ metrics, view, format: 'off' }).sink;
+      },
+    });
+    const [addr] = await prometheus.listen(mesh.block.waypoint(1), [0]);
+    metricsPort = addr?.port ?? 0;
+
+    const sleep = mesh.pod('default', 'sleep');
+    for (let i = 0; i < 3; i++) assert.equal((await mesh.request(sleep, 'http://reviews:9080/served')).status, 200);
+    assert.equal((await mesh.request(sleep, 'http://empty:9080/nothing-here')).status, 503);
+    await assert.rejects(mesh.request(mesh.pod('other', 'notsleep'), 'http://ratings.default:9080/'));
+    const tcp = await mesh.connectFrom(sleep, 'tcp-echo', 9000);
+    const echoed = new Promise<void>((r) => tcp.on('end', r));
+    tcp.resume();
+    tcp.end('hello');
+    await echoed;
+    // Every record is in before any scrape.
+    await eventually(() => mesh.waypointRecords.length >= 5 && mesh.ztunnelRecords.some((r) => r.responseFlag === 'DENY'));
+  });
+
+  after(async () => {
+    await prometheus.close(200);
+    await mesh?.close();
+  });
+
+  async function waypointScrape(): Promise<Exposition> {
+    const r = await scrape(mesh.block.waypoint(1), metricsPort);
+    assert.equal(r.contentType, 'text/plain; version=0.0.4; charset=utf-8');
+    return parseExposition(r.body);
+  }
+
+  it('serves Istio request metrics with the full label set at the waypoint', async () => {
+    const e = await waypointScrape();
+    const sleep = mesh.pod('default', 'sleep');
+    const served = e.find('istio_requests_total', { response_code: '200' });
+    assert.equal(served.reduce((n, s) => n + s.value, 0), 3);
+    for (const s of served) {
+      const dst = s.labels['destination_workload'] === mesh.pod('default', 'reviews-v1').workloadName ? mesh.pod('default', 'reviews-v1') : mesh.pod('default', 'reviews-v2');
+      assert.deepEqual(s.labels, {
+        reporter: 'waypoint',
+        source_workload: sleep.workloadName,
+        source_workload_namespace: 'default',
+        source_principal: 'spiffe://cluster.local/ns/default/sa/sleep',
+        source_app: 'sleep',
+        source_version: sleep.labels['version'] ?? 'unknown',
+        source_canonical_service: sleep.canonicalName,
+        source_canonical_revision: sleep.canonicalRevision,
+        source_cluster: 'Kubernetes',
+        destination_workload: dst.workloadName,
+        destination_workload_namespace: 'default',
+        destination_principal: 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews',
+        destination_app: 'reviews',
+        destination_version: dst.labels['version'],
+        destination_service: 'reviews.default.svc.cluster.local',
+        destination_service_name: 'reviews',
+        destination_service_namespace: 'default',
+        destination_canonical_service: 'reviews',
+        destination_canonical_revision: dst.canonicalRevision,
+        destination_cluster: 'Kubernetes',
+        request_protocol: 'http',
+        response_code: '200',
+        grpc_response_status: '',
+        response_flags: '-',
+        connection_security_policy: 'mutual_tls',
+      });
+    }
+    // Duration, request and response size histograms have the same series.
+    assert.equal(e.find('istio_request_duration_milliseconds_count', { response_code: '200' }).reduce((n, s) => n + s.value, 0), 3);
+    assert.equal(e.find('istio_response_bytes_count', { response_code: '200' }).reduce((n, s) => n + s.value, 0), 3);
+  });
+
+  it('labels a 503 UH with an unknown destination workload', async () => {
+    const e = await waypointScrape();
+    const uh = e.find('istio_requests_total', { response_flags: 'UH' });
+    assert.equal(uh.length, 1);
+    assert.equal(uh[0]?.value, 1);
+    assert.equal(uh[0]?.labels['response_code'], '503');
+    assert.equal(uh[0]?.labels['destination_service'], 'empty.default.svc.cluster.local');
+    assert.equal(uh[0]?.labels['destination_service_name'], 'empty');
+    assert.equal(uh[0]?.labels['destination_workload'], 'unknown');
+    assert.equal(uh[0]?.labels['destination_principal'], 'unknown');
+    assert.equal(uh[0]?.labels['source_workload'], mesh.pod('default', 'sleep').workloadName);
+  });
+
+  it('counts the TCP connection through the waypoint with its bytes', async () => {
+    const e = await waypointScrape();
+    const m = { destination_service_name: 'tcp-echo', request_protocol: 'tcp', reporter: 'waypoint' };
+    assert.equal(e.find('istio_tcp_connections_opened_total', m)[0]?.value, 1);
+    assert.equal(e.find('istio_tcp_connections_closed_total', m)[0]?.value, 1);
+    assert.equal(e.find('istio_tcp_received_bytes_total', m)[0]?.value, 5);
+    assert.ok((e.find('istio_tcp_sent_bytes_total', m)[0]?.value ?? 0) >= 5);
+    assert.equal(e.find('istio_requests_total', { request_protocol: 'tcp' }).length, 0);
+  });
+
+  it('reports the L4-denied connection at the destination ztunnel (reporter=destination, DENY)', async () => {
+    const node = mesh.pod('default', 'ratings-v1').node;
+    const e = parseExposition((await (ztunnelMetrics.get(node) as ProxyMetrics).exposition()).body);
+    const denied = e.find('istio_tcp_connections_opened_total', { response_flags: 'DENY' });
+    assert.equal(denied.length, 1);
+    assert.equal(denied[0]?.value, 1);
+    assert.equal(denied[0]?.labels['reporter'], 'destination');
+    assert.equal(denied[0]?.labels['source_workload'], mesh.pod('other', 'notsleep').workloadName);
+    assert.equal(denied[0]?.labels['source_principal'], mesh.pod('other', 'notsleep').identity);
+    assert.equal(denied[0]?.labels['destination_workload'], mesh.pod('default', 'ratings-v1').workloadName);
+    assert.equal(denied[0]?.labels['connection_security_policy'], 'mutual_tls');
+    assert.equal(e.find('istio_tcp_received_bytes_total', { response_flags: 'DENY' })[0]?.value, 0);
+  });
+
+  it('reports the client side at the source ztunnel (reporter=source, to the waypoint)', async () => {
+    const node = mesh.pod('default', 'sleep').node;
+    const e = parseExposition((await (ztunnelMetrics.get(node) as ProxyMetrics).exposition()).body);
+    const toWaypoint = e.find('istio_tcp_connections_closed_total', { reporter: 'source', source_workload: mesh.pod('default', 'sleep').workloadName, destination_service_name: 'reviews' });
+    assert.equal(toWaypoint.reduce((n, s) => n + s.value, 0), 3);
+    assert.equal(toWaypoint[0]?.labels['destination_workload'], 'waypoint');
+    assert.equal(toWaypoint[0]?.labels['destination_principal'], 'spiffe://cluster.local/ns/default/sa/waypoint');
+  });
+
+  it('writes one Istio text access-log line per request, field by field', () => {
+    const line = waypointLog.find((l) => l.includes('/nothing-here'));
+    assert.ok(line, waypointLog.join(''));
+    const f = [...line.matchAll(/\[[^\]]*\]|"[^"]*"|\S+/g)].map((m) => m[0]);
+    assert.equal(f.length, 22);
+    assert.match(f[0] as string, /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\]$/);
+    assert.equal(f[1], '"GET /nothing-here HTTP/1.1"');
+    assert.equal(f[2], '503');
+    assert.equal(f[3], 'UH');
+    assert.equal(f[4], 'no_healthy_upstream');
+    assert.match(f[13] as string, /^"[0-9a-f-]{36}"$/);
+    assert.equal(f[14], '"empty:9080"');
+    assert.equal(f[15], '"-"');
+    assert.equal(f[16], 'inbound-vip|9080|http|empty.default.svc.cluster.local');
+    assert.equal(f[18], `${mesh.block.vip(30)}:9080`);
+    assert.ok(line.endsWith('\n'));
+    const ok = waypointLog.find((l) => l.includes('"GET /served HTTP/1.1" 200 - via_upstream'));
+    assert.ok(ok);
+    assert.match(ok, /"127\.1\.\d+\.1[12]:9080" inbound-vip\|9080\|http\|reviews\.default\.svc\.cluster\.local /);
+  });
+});
