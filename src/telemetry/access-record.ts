@@ -64,6 +64,13 @@ export interface AccessRecord {
   readonly destinationService?: string;
   /** Identity of the chosen endpoint (metrics' `destination_principal`). */
   readonly destinationPrincipal?: string;
+  /** The request is gRPC (`content-type: application/grpc*`): metrics' `request_protocol="grpc"`. */
+  readonly grpc?: boolean;
+  /** `%GRPC_STATUS_NUMBER%`: from response headers (trailers-only, local replies) or trailers. */
+  readonly grpcStatus?: number;
+  /** gRPC messages the client sent / the server answered (length-prefixed frames). */
+  readonly requestMessages?: number;
+  readonly responseMessages?: number;
 }
 
 /** Where records go. Must not throw; must not block (buffering is the sink's business). */
