@@ -15,9 +15,16 @@
  */
 import type { CidrIR, StringMatchIR } from '../ir.js';
 import type { L7ConditionIR, L7OperationIR, L7PolicyAction, L7RuleIR, L7SourceIR, StringConditionKeyIR } from '../ir-security.js';
-import { parseCidr } from '../../net/cidr.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
-import { describeValue } from './object-reader.js';
+import {
+  cidrsOf as cidrs,
+  istioStringMatch as starMatch,
+  portsOf as ports,
+  principalsOf,
+  readPrincipals as principals,
+  readServiceAccounts as serviceAccounts,
+  readStringMatches as strings,
+} from './policy-fields.js';
 import { readPolicyTargets } from './policy-targets.js';
 import type { L7PolicyDraft, TranslatedValue } from './translator.js';
 
@@ -179,17 +186,7 @@ function stringKey(keyText: string): StringConditionKeyIR | undefined {
   return undefined;
 }
 
-/** Istio's `*` semantics: `*` presence, `*x` suffix, `x*` prefix, else exact. */
-export function starMatch(v: string): StringMatchIR {
-  if (v === '*') return { kind: 'presence' };
-  if (v.startsWith('*')) return { kind: 'suffix', value: v.slice(1) };
-  if (v.endsWith('*')) return { kind: 'prefix', value: v.slice(0, -1) };
-  return { kind: 'exact', value: v };
-}
 
-function strings(r: ObjectReader, path: FieldPath): StringMatchIR[] {
-  return r.stringList(path).map(starMatch);
-}
 
 function paths(r: ObjectReader, path: FieldPath): StringMatchIR[] {
   const values = r.stringList(path);
@@ -200,50 +197,7 @@ function paths(r: ObjectReader, path: FieldPath): StringMatchIR[] {
   return values.map(starMatch);
 }
 
-function principals(r: ObjectReader, path: FieldPath): StringMatchIR[] {
-  return principalsOf(r, path, r.stringList(path));
-}
 
-function principalsOf(r: ObjectReader, path: FieldPath, values: readonly string[]): StringMatchIR[] {
-  values.forEach((v, i) => {
-    if (v.startsWith('spiffe://')) {
-      r.warn([...path, i], 'FIELD_INVALID', 'principals are written without "spiffe://" (e.g. cluster.local/ns/foo/sa/bar); this one never matches');
-    }
-  });
-  return values.map(starMatch);
-}
 
-function serviceAccounts(r: ObjectReader, path: FieldPath, policyNs: string): StringMatchIR[] {
-  const out: StringMatchIR[] = [];
-  r.stringList(path).forEach((v, i) => {
-    const parts = v.split('/');
-    const [ns, sa] = parts.length === 2 ? parts : [policyNs, parts[0]];
-    if (parts.length > 2 || !ns || !sa || v.includes('*')) {
-      r.error([...path, i], 'FIELD_INVALID', `must be "<namespace>/<serviceaccount>" or "<serviceaccount>", got ${JSON.stringify(v)}`);
-      return;
-    }
-    out.push({ kind: 'suffix', value: `/ns/${ns}/sa/${sa}` });
-  });
-  return out;
-}
 
-function cidrs(r: ObjectReader, path: FieldPath, values: readonly string[]): CidrIR[] {
-  const out: CidrIR[] = [];
-  values.forEach((v, i) => {
-    const c = parseCidr(v);
-    if (c) out.push(c);
-    else r.error([...path, i], 'FIELD_INVALID', `${JSON.stringify(v)} is not an IP address or CIDR`);
-  });
-  return out;
-}
 
-/** Ports are strings in Istio's API; plain YAML integers are accepted too. */
-function ports(r: ObjectReader, path: FieldPath, values: readonly unknown[]): number[] {
-  const out: number[] = [];
-  values.forEach((v, i) => {
-    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : NaN;
-    if (Number.isInteger(n) && n >= 1 && n <= 65535) out.push(n);
-    else r.error([...path, i], 'FIELD_INVALID', `must be a port number 1..65535, got ${describeValue(v)}`);
-  });
-  return out;
-}

@@ -27,12 +27,21 @@
  * - Validation mirrors Istio's webhook: bad CIDRs or ports, empty `from.source`/`to.operation`,
  *   empty values and serviceAccounts mixed with principals/namespaces reject the whole policy.
  */
-import type { CidrIR, L4MatchIR, StringMatchIR } from '../ir.js';
-import { parseCidr } from '../../net/cidr.js';
+import type { L4MatchIR } from '../ir.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
-import { describeValue } from './object-reader.js';
 import { translateL7AuthorizationPolicy } from './authorization-policy-l7.js';
 import type { PolicyDraft, Translator } from './translator.js';
+import {
+  cidrsOf,
+  istioStringMatch as toStringMatch,
+  portsOf,
+  principalsOf,
+  readCidrs,
+  readPorts,
+  readPrincipals,
+  readServiceAccounts,
+  readStringMatches,
+} from './policy-fields.js';
 
 type Path = readonly (string | number)[];
 
@@ -225,86 +234,17 @@ function match(fields: Partial<{ -readonly [K in keyof L4MatchIR]: L4MatchIR[K] 
   };
 }
 
-/** Istio's `*` semantics: `*` presence, `*x` suffix, `x*` prefix, else exact. */
-export function toStringMatch(v: string): StringMatchIR {
-  if (v === '*') return { kind: 'presence' };
-  if (v.startsWith('*')) return { kind: 'suffix', value: v.slice(1) };
-  if (v.endsWith('*')) return { kind: 'prefix', value: v.slice(0, -1) };
-  return { kind: 'exact', value: v };
-}
 
 /** True when an (HTTP-only) field holds at least one value; its items are not needed at L4. */
 function nonEmptyStrings(r: ObjectReader, path: FieldPath): boolean {
   return r.list(path).length > 0;
 }
 
-function readStringMatches(r: ObjectReader, path: FieldPath): StringMatchIR[] {
-  return r.stringList(path).map(toStringMatch);
-}
 
-function readPrincipals(r: ObjectReader, path: FieldPath): StringMatchIR[] {
-  return principalsOf(r, path, r.stringList(path));
-}
 
-function principalsOf(r: ObjectReader, path: FieldPath, values: readonly string[]): StringMatchIR[] {
-  values.forEach((v, i) => {
-    if (v.startsWith('spiffe://')) {
-      r.warn([...path, i], 'FIELD_INVALID', 'principals are written without "spiffe://" (e.g. cluster.local/ns/foo/sa/bar); this one never matches');
-    }
-  });
-  return values.map(toStringMatch);
-}
 
-function readServiceAccounts(r: ObjectReader, path: FieldPath, policyNs: string): StringMatchIR[] {
-  const out: StringMatchIR[] = [];
-  r.stringList(path).forEach((v, i) => {
-    const parts = v.split('/');
-    const [ns, sa] = parts.length === 2 ? parts : [policyNs, parts[0]];
-    if (parts.length > 2 || !ns || !sa || v.includes('*')) {
-      r.error([...path, i], 'FIELD_INVALID', `must be "<namespace>/<serviceaccount>" or "<serviceaccount>", got ${JSON.stringify(v)}`);
-      return;
-    }
-    out.push({ kind: 'suffix', value: `/ns/${ns}/sa/${sa}` });
-  });
-  return out;
-}
 
-function readCidrs(r: ObjectReader, path: FieldPath): CidrIR[] {
-  return cidrsOf(r, path, r.stringList(path));
-}
 
-function cidrsOf(r: ObjectReader, path: FieldPath, values: readonly string[]): CidrIR[] {
-  const out: CidrIR[] = [];
-  values.forEach((v, i) => {
-    const c = parseCidr(v);
-    if (c) out.push(c);
-    else r.error([...path, i], 'FIELD_INVALID', `${JSON.stringify(v)} is not an IP address or CIDR`);
-  });
-  return out;
-}
 
-/** Ports are strings in Istio's API; plain YAML integers are accepted too. */
-function readPorts(r: ObjectReader, path: FieldPath): number[] {
-  const out: number[] = [];
-  r.list(path).forEach((v, i) => {
-    const p = portOf(v);
-    if (p === undefined) r.error([...path, i], 'FIELD_INVALID', `must be a port number 1..65535, got ${describeValue(v)}`);
-    else out.push(p);
-  });
-  return out;
-}
 
-function portsOf(r: ObjectReader, path: FieldPath, values: readonly string[]): number[] {
-  const out: number[] = [];
-  values.forEach((v, i) => {
-    const p = portOf(v);
-    if (p === undefined) r.error([...path, i], 'FIELD_INVALID', `must be a port number 1..65535, got ${describeValue(v)}`);
-    else out.push(p);
-  });
-  return out;
-}
 
-function portOf(v: unknown): number | undefined {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : NaN;
-  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
-}
