@@ -13,7 +13,7 @@
  * - `when` keys are validated against Istio's list; an unknown key rejects the policy.
  * - `rules` absent: the policy matches nothing (ALLOW → deny all). `rules: [{}]` matches all.
  */
-import type { CidrIR, StringMatchIR } from '../ir.js';
+import type { StringMatchIR } from '../ir.js';
 import type { L7ConditionIR, L7OperationIR, L7PolicyAction, L7RuleIR, L7SourceIR, StringConditionKeyIR } from '../ir-security.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import {
