@@ -6,10 +6,10 @@
  * `RequestMirror` (others are rejected as `UNSUPPORTED`). Precedence and merging with HTTPRoutes
  * for the same Service are the route table's (`src/routing/`).
  */
-import type { BackendRefIR, HeaderMatchIR, HttpRouteIR, PathMatchIR, RouteFilterIR, RouteMatchIR, RouteRuleIR } from '../ir-routes.js';
+import type { BackendRefIR, HeaderMatchIR, PathMatchIR, RouteFilterIR, RouteMatchIR, RouteRuleIR } from '../ir-routes.js';
 import { checkRegex } from '../../routing/compile-regex.js';
 import { readHttpFilters } from './http-route-filters.js';
-import { GATEWAY_API_VERSIONS, readBackendRef, readCreatedAt, readParentRefs } from './http-route.js';
+import { GATEWAY_API_VERSIONS, readBackendRef, translateGatewayRoute } from './http-route.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import type { Translator } from './translator.js';
 
@@ -24,16 +24,7 @@ export const grpcRouteTranslator: Translator = {
   kind: 'GRPCRoute',
   apiVersions: GATEWAY_API_VERSIONS,
   namespaced: true,
-  translate(r) {
-    const namespace = r.id.namespace ?? 'default';
-    const parents = readParentRefs(r, namespace);
-    const hostnames = r.stringList(['spec', 'hostnames']).map((h) => h.toLowerCase());
-    const rules: RouteRuleIR[] = [];
-    r.list(['spec', 'rules']).forEach((_, i) => rules.push(readRule(r, ['spec', 'rules', i], namespace)));
-    if (r.failed || parents.length === 0) return undefined;
-    const value: HttpRouteIR = { source: 'GRPCRoute', name: r.id.name, namespace, createdAt: readCreatedAt(r), parents, hostnames, rules, origin: r.origin };
-    return { type: 'HttpRoute', value };
-  },
+  translate: (r) => translateGatewayRoute(r, 'GRPCRoute', readRule),
 };
 
 function readRule(r: ObjectReader, base: FieldPath, namespace: string): RouteRuleIR {

@@ -14,7 +14,7 @@ import { readDuration } from './duration.js';
 import { readHttpFilters, readServiceRef } from './http-route-filters.js';
 import { readHttpMatches } from './http-route-match.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
-import type { Translator } from './translator.js';
+import type { TranslatedValue, Translator } from './translator.js';
 
 export const GATEWAY_API_VERSIONS = ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1'];
 
@@ -22,26 +22,27 @@ export const httpRouteTranslator: Translator = {
   kind: 'HTTPRoute',
   apiVersions: GATEWAY_API_VERSIONS,
   namespaced: true,
-  translate(r) {
-    const namespace = r.id.namespace ?? 'default';
-    const parents = readParentRefs(r, namespace);
-    const hostnames = r.stringList(['spec', 'hostnames']).map((h) => h.toLowerCase());
-    const rules: RouteRuleIR[] = [];
-    r.list(['spec', 'rules']).forEach((_, i) => rules.push(readRule(r, ['spec', 'rules', i], namespace)));
-    if (r.failed || parents.length === 0) return undefined;
-    const value: HttpRouteIR = {
-      source: 'HTTPRoute',
-      name: r.id.name,
-      namespace,
-      createdAt: readCreatedAt(r),
-      parents,
-      hostnames,
-      rules,
-      origin: r.origin,
-    };
-    return { type: 'HttpRoute', value };
-  },
+  translate: (r) => translateGatewayRoute(r, 'HTTPRoute', readRule),
 };
+
+/**
+ * What HTTPRoute and GRPCRoute share: parents, hostnames, rules (read by the kind's own rule
+ * reader), the creation time for precedence, and the IR they both become.
+ */
+export function translateGatewayRoute(
+  r: ObjectReader,
+  source: HttpRouteIR['source'],
+  readKindRule: (r: ObjectReader, base: FieldPath, namespace: string) => RouteRuleIR,
+): TranslatedValue | undefined {
+  const namespace = r.id.namespace ?? 'default';
+  const parents = readParentRefs(r, namespace);
+  const hostnames = r.stringList(['spec', 'hostnames']).map((h) => h.toLowerCase());
+  const rules: RouteRuleIR[] = [];
+  r.list(['spec', 'rules']).forEach((_, i) => rules.push(readKindRule(r, ['spec', 'rules', i], namespace)));
+  if (r.failed || parents.length === 0) return undefined;
+  const value: HttpRouteIR = { source, name: r.id.name, namespace, createdAt: readCreatedAt(r), parents, hostnames, rules, origin: r.origin };
+  return { type: 'HttpRoute', value };
+}
 
 /** `metadata.creationTimestamp` in ms (the spec's tie-break: oldest first); 0 when absent. */
 export function readCreatedAt(r: ObjectReader): number {
