@@ -17,16 +17,20 @@ const USAGE = `ambient: an Istio-ambient data plane (waypoint + ztunnel) on Node
 Usage:
   ambient up [--config DIR] [--state DIR] [--drain-ms N] [--quiet] [--node-subnet 127.3.0]
             [--access-log text|json|off] [--log-level LEVEL]
+            [--tracing-endpoint URL] [--tracing-sampling PCT]
       Run the local mesh described by DIR (default: the embedded deploy/local/default):
       one ztunnel per node, each waypoint, and the demo apps, as separate processes.
       Every waypoint and ztunnel serves the admin API on <its address>:15000 and
       Prometheus metrics on <its address>:15020 and :15090 (/stats/prometheus).
+      --tracing-endpoint sends waypoint spans to an OTLP/HTTP collector (URL/v1/traces),
+      sampling PCT percent of new traces (default 1).
   ambient curl --from [NS/]POD [-X METHOD] [-H 'name: value']... [-d DATA] [-i] [-s] URL
       Send an HTTP request from POD through its node's ztunnel (SOCKS5 on <podIP>:15080).
   ambient validate DIR
       Check a config directory; print diagnostics; exit 1 when there are errors.
   ambient ztunnel --node NAME [--config DIR] [--state DIR | --certs DIR] [--admin-address IP]
   ambient waypoint --gateway NS/NAME [--config DIR] [--state DIR | --certs DIR]
+            [--tracing-endpoint URL] [--tracing-sampling PCT]
   ambient app --pod NS/NAME [--config DIR]
       Run one role (what 'up' starts for you). --certs DIR takes PEM certificates
       (root-cert.pem, <ns>/<sa>/cert-chain.pem and key.pem) instead of the local CA.

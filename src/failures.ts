@@ -66,6 +66,8 @@ export const FAILURES = Object.freeze({
   UPSTREAM_PROTOCOL_ERROR: failure(502, 'UPE', 'upstream_reset_before_response_started{protocol_error}', 'upstream protocol error'),
   /** The route timeout expired. */
   UPSTREAM_TIMEOUT: failure(504, 'UT', 'response_timeout', 'upstream request timeout'),
+  /** One attempt's timeout (HTTPRoute `timeouts.backendRequest`, `perTryTimeout`) expired with no retry left. */
+  UPSTREAM_PER_TRY_TIMEOUT: failure(504, 'UT', 'upstream_per_try_timeout', 'upstream request timeout'),
   /** No route matched the request. */
   NO_ROUTE: failure(404, 'NR', 'route_not_found', ''),
 

@@ -9,6 +9,8 @@
  * - `GET /bytes/<n>`: answers with n bytes (a repeating pattern).
  * - header `x-echo-status: <code>`: answers with that status.
  * - header `x-echo-delay-ms: <ms>`: waits before answering (bounded to 60 s).
+ * - `content-type: application/grpc*`: a gRPC-shaped echo: the request's message frames come
+ *   back as they are, then trailers `grpc-status: 0` (or the `x-echo-grpc-status` header's value).
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -117,6 +119,10 @@ export class EchoServer {
       else fn();
     };
     const stream = req as unknown as Duplex;
+    if (header(req, 'content-type')?.startsWith('application/grpc')) {
+      echoGrpc(stream, res, header(req, 'x-echo-grpc-status') ?? '0', this.opts.pod);
+      return;
+    }
     if (req.method === 'POST' && path.startsWith('/echo-body')) {
       res.writeHead(status, { 'content-type': 'application/octet-stream', 'x-echo-pod': this.opts.pod });
       stream.pipe(res);
@@ -188,6 +194,16 @@ function clampStatus(v: string | undefined): number {
   return Number.isInteger(n) && n >= 200 && n <= 599 ? n : 200;
 }
 
+
+/** Echoes the request's frames, then ends with gRPC status trailers (HTTP/2; chunked on HTTP/1.1). */
+function echoGrpc(stream: Duplex, res: http.ServerResponse | http2.Http2ServerResponse, status: string, pod: string): void {
+  res.writeHead(200, { 'content-type': 'application/grpc', 'x-echo-pod': pod });
+  stream.pipe(res, { end: false });
+  stream.on('end', () => {
+    res.addTrailers({ 'grpc-status': status });
+    res.end();
+  });
+}
 
 /** Streams n pattern bytes with backpressure. */
 function sendBytes(res: http.ServerResponse | http2.Http2ServerResponse, status: number, n: number, pod: string): void {

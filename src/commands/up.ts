@@ -14,6 +14,7 @@ import { SnapshotStore } from '../state/snapshot-store.js';
 import { CLI_ENTRY, DEFAULT_CONFIG_DIR, DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { ensureMeshCa } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel } from './serve-role.js';
+import { parseTracing, TRACING_OPTIONS, tracingArgs } from './tracing-options.js';
 import { UsageError } from './usage-error.js';
 import { welcomeBanner } from '../runner/welcome-banner.js';
 
@@ -45,6 +46,7 @@ export async function runUp(argv: string[]): Promise<number> {
       'access-log': { type: 'string' },
       'log-level': { type: 'string' },
       'node-subnet': { type: 'string', default: '127.3.0' },
+      ...TRACING_OPTIONS,
     },
   });
   const stateDir = values.state ?? defaultStateDir();
@@ -78,8 +80,9 @@ export async function runUp(argv: string[]): Promise<number> {
     ...(values['access-log'] !== undefined ? ['--access-log', parseAccessLogFormat(values['access-log'], false)] : []),
     ...(values['log-level'] !== undefined ? ['--log-level', parseLogLevel(values['log-level'])] : []),
   ];
+  const waypointArgs = tracingArgs(parseTracing(values['tracing-endpoint'], values['tracing-sampling']));
   const specsFor = (view: MeshView) =>
-    desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs });
+    desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs, waypointArgs });
   const supervisor = new Supervisor({ entry: CLI_ENTRY, drainMs, out });
 
   await supervisor.reconcile(specsFor(initial));

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { ReadinessServer } from '../admin/readiness-server.js';
 import { RoleObservability } from '../admin/role-observability.js';
 import { waypointAdminTarget, waypointHealth } from '../admin/waypoint-admin.js';
+import { followAccessLogPolicy } from '../telemetry/access-log-policy.js';
 import { Logger } from '../telemetry/logger.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { WaypointTelemetry } from '../telemetry/waypoint-telemetry.js';
@@ -14,15 +15,17 @@ import { Waypoint } from '../waypoint/waypoint.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
+import { parseTracing, TRACING_OPTIONS, waypointTracer } from './tracing-options.js';
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, gateway: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, gateway: { type: 'string' } } });
   const ref = values.gateway;
   if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
   const [namespace = '', gwName = ''] = ref.split('/', 2);
   const name = `waypoint ${ref}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
+  const tracing = parseTracing(values['tracing-endpoint'], values['tracing-sampling']);
   const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
   const wp = ctx.store.current().waypoint(namespace, gwName);
   if (!wp) {
@@ -30,16 +33,21 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     throw new UsageError(`no waypoint Gateway ${ref} in ${values.config}`);
   }
   const host = wp.addresses[0] ?? '127.0.0.1';
+  const tracer = tracing ? waypointTracer(tracing, namespace, gwName, host) : undefined;
   const readiness = new ReadinessServer();
   await readiness.listen(host);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const logger = new Logger({ level: parseLogLevel(values['log-level']) });
-  const telemetry = new WaypointTelemetry({ metrics, view: ctx.store, format: parseAccessLogFormat(values['access-log'], values.quiet) });
+  const accessLogFormat = parseAccessLogFormat(values['access-log'], values.quiet);
+  const telemetry = new WaypointTelemetry({ metrics, view: ctx.store, format: accessLogFormat });
+  // Telemetry API `accessLogging` overrides the flag (the mesh default), except under --quiet.
+  const stopPolicy = values.quiet ? undefined : followAccessLogPolicy(ctx.store, { namespace, name: gwName }, telemetry, accessLogFormat);
   const waypoint = new Waypoint({
     waypoint: { namespace, name: gwName },
     view: ctx.store,
     certs: ctx.certs,
     accessLog: telemetry.sink,
+    ...(tracer ? { tracer } : {}),
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });
@@ -67,7 +75,10 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     readiness,
     close: async (deadline) => {
       await waypoint.close(deadline);
+      // Spans of the last requests still go out, within a short bound.
+      await tracer?.exporter.close(500);
       await observability.close(100);
+      stopPolicy?.();
       await ctx.close();
     },
   });

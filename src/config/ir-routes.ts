@@ -104,6 +104,21 @@ export interface ServiceRefIR {
   readonly subset?: string;
 }
 
+/**
+ * A CORS policy (VirtualService `corsPolicy`), applied by the CORS filter (`filters/cors/`) to
+ * requests this route matches: preflights answered, response headers added.
+ */
+export interface CorsPolicyIR {
+  /** An origin is allowed when one of these matches it (exact, prefix or regex). */
+  readonly allowOrigins: readonly ValueMatchIR[];
+  readonly allowMethods: readonly string[];
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  /** `access-control-max-age` in seconds; absent = not sent. */
+  readonly maxAgeSeconds?: number;
+  readonly allowCredentials: boolean;
+}
+
 export type RouteFilterIR =
   | { readonly kind: 'requestHeaders'; readonly mutation: HeaderMutationIR }
   | { readonly kind: 'responseHeaders'; readonly mutation: HeaderMutationIR }
@@ -112,7 +127,9 @@ export type RouteFilterIR =
   /** Fire-and-forget copy of the request; `percent` in [0, 100]. */
   | { readonly kind: 'mirror'; readonly target: ServiceRefIR; readonly percent: number }
   /** VirtualService `directResponse`. */
-  | { readonly kind: 'directResponse'; readonly status: number; readonly body: string };
+  | { readonly kind: 'directResponse'; readonly status: number; readonly body: string }
+  /** VirtualService `corsPolicy`. */
+  | { readonly kind: 'cors'; readonly cors: CorsPolicyIR };
 
 export interface BackendRefIR {
   readonly target: ServiceRefIR;
@@ -158,6 +175,16 @@ export interface RouteRuleIR {
   readonly fault?: RouteFaultIR;
 }
 
+/**
+ * VirtualService `tcp` route: connections of the service port go to its weighted destinations.
+ * The first rule whose match holds wins; matched on the service port only.
+ */
+export interface TcpRouteRuleIR {
+  /** `match[].port`, ORed; empty = every port. */
+  readonly ports: readonly number[];
+  readonly backends: readonly BackendRefIR[];
+}
+
 /** What a route attaches to. */
 export type RouteParentIR =
   /** GAMMA: a Service (`group: ""`, `kind: Service`); `port` limits it to one service port. */
@@ -179,6 +206,8 @@ export interface HttpRouteIR {
   /** Gateway API `hostnames` (lowercase); empty = all. */
   readonly hostnames: readonly string[];
   readonly rules: readonly RouteRuleIR[];
+  /** VirtualService `tcp` routes (in order); absent for Gateway API routes. */
+  readonly tcpRules?: readonly TcpRouteRuleIR[];
   readonly origin: Origin;
 }
 
@@ -198,11 +227,56 @@ export interface ConsistentHashIR {
   readonly minimumRingSize: number;
 }
 
+/** DestinationRule `connectionPool`, validated; enforced by the resilience issue. Durations in ms. */
+export interface ConnectionPoolIR {
+  readonly tcp?: {
+    readonly maxConnections?: number;
+    readonly connectTimeoutMs?: number;
+    readonly maxConnectionDurationMs?: number;
+    readonly idleTimeoutMs?: number;
+    readonly tcpKeepalive?: { readonly probes?: number; readonly timeMs?: number; readonly intervalMs?: number };
+  };
+  readonly http?: {
+    readonly http1MaxPendingRequests?: number;
+    readonly http2MaxRequests?: number;
+    readonly maxRequestsPerConnection?: number;
+    readonly maxRetries?: number;
+    readonly idleTimeoutMs?: number;
+    readonly h2UpgradePolicy?: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
+    readonly useClientProtocol?: boolean;
+    readonly maxConcurrentStreams?: number;
+  };
+}
+
+/** DestinationRule `outlierDetection`, validated; enforced by the resilience issue. */
+export interface OutlierDetectionIR {
+  readonly consecutive5xxErrors?: number;
+  readonly consecutiveGatewayErrors?: number;
+  readonly consecutiveLocalOriginFailures?: number;
+  readonly splitExternalLocalOriginErrors?: boolean;
+  readonly intervalMs?: number;
+  readonly baseEjectionTimeMs?: number;
+  readonly maxEjectionPercent?: number;
+  readonly minHealthPercent?: number;
+}
+
+/** `portLevelSettings[]`: one port's settings, replacing the policy's own for that port. */
+export interface PortTrafficPolicyIR {
+  readonly port: number;
+  readonly loadBalancer?: LoadBalancerIR;
+  readonly consistentHash?: ConsistentHashIR;
+  readonly connectionPool?: ConnectionPoolIR;
+  readonly outlierDetection?: OutlierDetectionIR;
+}
+
 export interface SubsetIR {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly loadBalancer?: LoadBalancerIR;
   readonly consistentHash?: ConsistentHashIR;
+  readonly connectionPool?: ConnectionPoolIR;
+  readonly outlierDetection?: OutlierDetectionIR;
+  readonly portLevelSettings?: readonly PortTrafficPolicyIR[];
 }
 
 /** A DestinationRule resolved to its Service. */
@@ -215,5 +289,8 @@ export interface DestinationRuleIR {
   readonly loadBalancer?: LoadBalancerIR;
   /** Takes precedence over `loadBalancer` (they are one `oneof` in Istio). */
   readonly consistentHash?: ConsistentHashIR;
+  readonly connectionPool?: ConnectionPoolIR;
+  readonly outlierDetection?: OutlierDetectionIR;
+  readonly portLevelSettings?: readonly PortTrafficPolicyIR[];
   readonly origin: Origin;
 }

@@ -11,6 +11,7 @@
 
 import type { DestinationRuleIR, HttpRouteIR } from './ir-routes.js';
 import type { L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
+import type { AccessLogEncodingIR, TelemetryIR } from './ir-telemetry.js';
 
 export type * from './ir-routes.js';
 
@@ -198,6 +199,11 @@ export interface MeshIR {
   readonly rootNamespace: string;
   /** MeshConfig `pathNormalization.normalization`; absent = Istio's default `BASE`. */
   readonly pathNormalization?: PathNormalizationIR;
+  /**
+   * `extensionProviders[]` with `envoyFileAccessLog`, by name → encoding (`logFormat.labels` =
+   * JSON, else text). The built-in `envoy` provider is always there (`ir-telemetry.ts`).
+   */
+  readonly accessLogProviders?: Readonly<Record<string, AccessLogEncodingIR>>;
 }
 
 /**
@@ -224,6 +230,8 @@ export interface Snapshot {
   readonly l7Policies?: readonly L7PolicyIR[];
   /** RequestAuthentications attached to waypoints by targetRefs. Absent = none. */
   readonly requestAuthns?: readonly RequestAuthnIR[];
+  /** Telemetry API objects (access logging), see `ir-telemetry.ts`. Absent = none. */
+  readonly telemetries?: readonly TelemetryIR[];
 }
 
 export const DEFAULT_MESH: MeshIR = Object.freeze({

@@ -3,7 +3,9 @@
  * ConfigMap `istio` in the namespace istiod runs in (`istio-system`, which is also the default root
  * namespace); every setting is optional and falls back to {@link DEFAULT_MESH}.
  *
- * Read: `trustDomain`, `rootNamespace`, `pathNormalization.normalization`. `clusterDomain` is not a MeshConfig field in Istio (it is a
+ * Read: `trustDomain`, `rootNamespace`, `pathNormalization.normalization`, and the
+ * `envoyFileAccessLog` entries of `extensionProviders` (name → text or JSON, for the Telemetry
+ * API's `accessLogging`; the line's fields are always Istio's default set). `clusterDomain` is not a MeshConfig field in Istio (it is a
  * deployment setting), so it stays at its default here.
  */
 import { parse as parseYaml } from 'yaml';
@@ -64,7 +66,35 @@ export function parseMeshSettings(text: string): { settings: MeshSettingsDraft; 
     else if (mode === 'DEFAULT') settings.pathNormalization = 'BASE';
     else problems.push({ field: 'pathNormalization.normalization', message: `must be NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES, got ${JSON.stringify(mode)}` });
   }
+  const providers = rec['extensionProviders'];
+  if (providers !== undefined && providers !== null) {
+    const found = parseAccessLogProviders(providers, problems);
+    if (found) settings.accessLogProviders = found;
+  }
   return { settings, problems };
+}
+
+/** `extensionProviders[]` with `envoyFileAccessLog`: `logFormat.labels` means JSON, else text. */
+function parseAccessLogProviders(value: unknown, problems: MeshSettingsProblem[]): Record<string, 'text' | 'json'> | undefined {
+  if (!Array.isArray(value)) {
+    problems.push({ field: 'extensionProviders', message: 'must be a list' });
+    return undefined;
+  }
+  const out: Record<string, 'text' | 'json'> = {};
+  value.forEach((entry: unknown, i) => {
+    const e = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Record<string, unknown>) : undefined;
+    const name = e?.['name'];
+    if (typeof name !== 'string' || name === '') {
+      problems.push({ field: `extensionProviders[${i}].name`, message: 'is required' });
+      return;
+    }
+    const fileLog = e?.['envoyFileAccessLog'];
+    if (typeof fileLog !== 'object' || fileLog === null) return;
+    const format = (fileLog as Record<string, unknown>)['logFormat'];
+    const labels = typeof format === 'object' && format !== null ? (format as Record<string, unknown>)['labels'] : undefined;
+    out[name] = labels !== undefined && labels !== null ? 'json' : 'text';
+  });
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** The effective mesh settings: the ConfigMap's, else the defaults. */
@@ -74,5 +104,6 @@ export function resolveMesh(settings: MeshSettingsDraft | undefined): MeshIR {
     clusterDomain: DEFAULT_MESH.clusterDomain,
     rootNamespace: settings?.rootNamespace ?? DEFAULT_MESH.rootNamespace,
     ...(settings?.pathNormalization !== undefined ? { pathNormalization: settings.pathNormalization } : {}),
+    ...(settings?.accessLogProviders !== undefined ? { accessLogProviders: settings.accessLogProviders } : {}),
   });
 }

@@ -106,6 +106,8 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
   // they attach to is resolved per view by the waypoint's chain provider (src/security/).
   const l7Policies = ofType('L7Policy').map((o) => o.value);
   const requestAuthns = ofType('RequestAuthn').map((o) => o.value);
+  // Which waypoint a Telemetry applies to is resolved per view (src/telemetry/access-log-policy.ts).
+  const telemetries = ofType('Telemetry').map((o) => o.value);
 
   const snapshot: Snapshot = deepFreeze({
     generation,
@@ -119,6 +121,7 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
     destinationRules,
     l7Policies,
     requestAuthns,
+    telemetries,
   });
   return { snapshot, diagnostics, rejected };
 }

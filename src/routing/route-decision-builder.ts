@@ -19,7 +19,10 @@ import type { Endpoint, MeshView, ServiceTarget } from '../state/mesh-view.js';
 import { labelsMatch } from '../state/mesh-view.js';
 import { waypointClusterName } from '../telemetry/access-record.js';
 import type { HeaderMutation, RetryCondition, RetryPolicy, RouteBackend, RouteDecision, RouteResponder } from '../waypoint/router.js';
+import type { CorsPolicy } from '../../filters/cors/cors-filter.js';
+import { compileCorsPolicy } from './cors-policy.js';
 import { pickerFor } from './endpoint-picker.js';
+import { loadBalancerForPort } from './load-balancer-for-port.js';
 import { Redirector, RequestRewriter } from './path-rewrite.js';
 import type { MirrorDeps, MirrorTarget } from './request-mirror.js';
 import { RequestMirror } from './request-mirror.js';
@@ -73,6 +76,7 @@ export function buildDecision(bc: BuildContext, route: HttpRouteIR, rule: RouteR
   let respond: RouteResponder | undefined;
   let rewriter: RequestRewriter | undefined;
   const mirrors: MirrorTarget[] = [];
+  let cors: CorsPolicy | undefined;
   for (const f of rule.filters) {
     switch (f.kind) {
       case 'redirect':
@@ -89,6 +93,9 @@ export function buildDecision(bc: BuildContext, route: HttpRouteIR, rule: RouteR
         if (t) mirrors.push({ endpoints: t.endpoints, percent: f.percent });
         break;
       }
+      case 'cors':
+        cors ??= compileCorsPolicy(f.cors);
+        break;
       case 'requestHeaders':
       case 'responseHeaders':
         break;
@@ -107,13 +114,15 @@ export function buildDecision(bc: BuildContext, route: HttpRouteIR, rule: RouteR
     ...(responseHeaders ? { responseHeaders } : {}),
     ...(respond ? { respond } : {}),
     ...(rewriter ? { rewrite: rewriter } : {}),
+    ...(cors ? { cors } : {}),
     ...(mirrors.length > 0 && bc.mirror ? { mirror: new RequestMirror(bc.mirror, mirrors) } : {}),
   });
 }
 
 function retryOf(rule: RouteRuleIR): RetryPolicy {
   const r = rule.retry;
-  if (!r) return ISTIO_DEFAULT_RETRY;
+  // `timeouts.backendRequest` without a retry block: Istio's default retry, bounded per try.
+  if (!r) return rule.backendTimeoutMs === undefined ? ISTIO_DEFAULT_RETRY : Object.freeze({ ...ISTIO_DEFAULT_RETRY, perTryTimeoutMs: rule.backendTimeoutMs });
   const retryOn = r.retryOn.filter((x): x is RetryCondition => KNOWN_RETRY_ON.has(x));
   if (r.codes.length > 0 && !retryOn.includes('retriable-status-codes')) retryOn.push('retriable-status-codes');
   return Object.freeze({
@@ -145,26 +154,28 @@ interface ResolvedTarget {
 }
 
 /** A Service port (and subset) → cluster and endpoints; `undefined` when it does not exist. */
-function resolveTarget(bc: BuildContext, t: BackendRefIR['target']): (ResolvedTarget & { reply?: LocalReply }) | undefined {
+export function resolveTarget(bc: BuildContext, t: BackendRefIR['target'], kind: 'http' | 'tcp' = 'http'): (ResolvedTarget & { reply?: LocalReply }) | undefined {
   const service = bc.view.snapshot.services.get(objectKey(t.namespace, t.name));
   const portNumber = t.port ?? bc.target.port.port;
   const port = service?.ports.find((p) => p.port === portNumber);
   if (!service || !port) return undefined;
   let endpoints = bc.view.endpoints(service, portNumber);
-  let cluster = waypointClusterName('http', portNumber, service.hostname);
+  let cluster = waypointClusterName(kind, portNumber, service.hostname);
   const dr = bc.destinationRules.get(objectKey(service.namespace, service.name));
-  let policy = dr?.loadBalancer;
-  let hash = dr?.consistentHash;
+  const own = loadBalancerForPort(dr, portNumber);
+  let policy = own?.loadBalancer;
+  let hash = own?.consistentHash;
   if (t.subset !== undefined) {
     const subset = dr?.subsets.find((s) => s.name === t.subset);
     // Istio's waypoint subset cluster: `inbound-vip|<port>|http/<subset>|<host>`.
-    cluster = `inbound-vip|${portNumber}|http/${t.subset}|${service.hostname}`;
+    cluster = `inbound-vip|${portNumber}|${kind}/${t.subset}|${service.hostname}`;
     if (!subset) return { backend: { cluster, service, port, endpoints: [] }, endpoints: [], reply: NO_CLUSTER_REPLY };
     endpoints = endpoints.filter((ep) => labelsMatch(subset.labels, ep.workload.labels));
-    // A subset's own policy replaces the rule-wide one (either kind).
-    if (subset.loadBalancer || subset.consistentHash) {
-      policy = subset.loadBalancer;
-      hash = subset.consistentHash;
+    // A subset's own policy (for this port) replaces the rule-wide one (either kind).
+    const sub = loadBalancerForPort(subset, portNumber);
+    if (sub) {
+      policy = sub.loadBalancer;
+      hash = sub.consistentHash;
     }
   }
   const picker = pickerFor(policy, endpoints, bc.random, hash);

@@ -53,12 +53,12 @@ function decode(s: string): string {
   }
 }
 
-type CompiledValue =
+export type CompiledValue =
   | { readonly kind: 'exact' | 'prefix'; readonly value: string; readonly ignoreCase: boolean }
   | { readonly kind: 'regex'; readonly re: RE2JS }
   | { readonly kind: 'present' };
 
-function compileValue(m: ValueMatchIR): CompiledValue {
+export function compileValue(m: ValueMatchIR): CompiledValue {
   switch (m.kind) {
     case 'exact':
     case 'prefix':
@@ -70,7 +70,7 @@ function compileValue(m: ValueMatchIR): CompiledValue {
   }
 }
 
-function valueMatches(m: CompiledValue, v: string | undefined): boolean {
+export function valueMatches(m: CompiledValue, v: string | undefined): boolean {
   if (v === undefined) return false;
   switch (m.kind) {
     case 'exact':

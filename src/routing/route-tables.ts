@@ -11,6 +11,8 @@
  * 2. Else VirtualServices whose `hosts` name the Service: first match wins, routes in age order.
  *    (Mixing both for one Service is undefined in Istio; Gateway API routes win here.)
  * 3. Else Istio's inbound default route (`DefaultRouteTables`).
+ * TCP connections of the port follow the first VirtualService `tcp` rule for it
+ * (`tcp-route-table.ts`), else the default route.
  * A table with routes and no matching rule answers 404 `NR`, as Envoy does.
  */
 import type { DestinationRuleIR, HttpRouteIR, RouteMatchIR, RouteRuleIR } from '../config/ir-routes.js';
@@ -22,9 +24,13 @@ import { DefaultRouteTables } from '../waypoint/router.js';
 import type { BuildContext } from './route-decision-builder.js';
 import { buildDecision } from './route-decision-builder.js';
 import { pickerFor } from './endpoint-picker.js';
+import { loadBalancerForPort } from './load-balancer-for-port.js';
 import { CompiledMatch, RequestView } from './route-match.js';
 import { compareMatches, compareRoutes } from './route-precedence.js';
 import type { MirrorDeps } from './request-mirror.js';
+import { TcpRoutedTable, buildTcpDecision } from './tcp-route-table.js';
+import type { FilterFactory } from '../filter/api.js';
+import { createCorsFactory } from '../../filters/cors/cors-filter.js';
 
 interface Entry {
   readonly match: CompiledMatch;
@@ -33,11 +39,16 @@ interface Entry {
 
 /** One service port's routes: ordered entries, first match wins. */
 export class CompiledRouteTable implements RouteTable {
+  /** Some route of the port has a CORS policy: the port's chain needs the CORS filter. */
+  readonly hasCors: boolean;
+
   constructor(
     private readonly entries: readonly Entry[],
     /** TCP traffic of the port keeps the default route (TCPRoute is not compiled yet). */
     private readonly tcp: RouteTable,
-  ) {}
+  ) {
+    this.hasCors = entries.some((e) => e.decision.cors !== undefined);
+  }
 
   routeHttp(ctx: RequestContext): RouteDecision | undefined {
     const req = new RequestView(ctx);
@@ -53,6 +64,8 @@ export class CompiledRouteTable implements RouteTable {
 /** Routes and DestinationRules of one view, indexed once. */
 class ViewRoutes {
   readonly tables = new Map<string, RouteTable>();
+  /** Per service port: its CORS filter, `null` when no route of it has a policy. */
+  readonly corsFilters = new Map<string, FilterFactory | null>();
   readonly destinationRules = new Map<string, DestinationRuleIR>();
   private readonly gatewayApi: HttpRouteIR[];
   private readonly virtualServices: HttpRouteIR[];
@@ -82,7 +95,17 @@ class ViewRoutes {
     );
   }
 
+  /** VirtualServices naming the Service that have `http` routes (a tcp-only one leaves HTTP on the default route). */
   virtualServicesFor(target: ServiceTarget): HttpRouteIR[] {
+    return this.virtualServicesOf(target).filter((r) => r.rules.length > 0);
+  }
+
+  /** VirtualServices naming the Service that have `tcp` routes. */
+  tcpVirtualServicesFor(target: ServiceTarget): HttpRouteIR[] {
+    return this.virtualServicesOf(target).filter((r) => (r.tcpRules?.length ?? 0) > 0);
+  }
+
+  private virtualServicesOf(target: ServiceTarget): HttpRouteIR[] {
     const s = target.service;
     return this.virtualServices.filter((r) => r.parents.some((p) => p.kind === 'Service' && p.namespace === s.namespace && p.name === s.name));
   }
@@ -111,9 +134,33 @@ export class CompiledRouteTables implements RouteTableProvider {
     return t;
   }
 
+  /**
+   * Route filters for the port's filter chain: the CORS filter when a route has a `corsPolicy`.
+   * CORS policies live on routes, but Envoy applies them in the CORS filter before the router;
+   * the filter looks the policy up in this port's table (same view, same compiled matches).
+   */
+  readonly routeFilters = (view: MeshView, target: ServiceTarget): readonly FilterFactory[] => {
+    const table = this.tableFor(view, target);
+    const vr = this.byView.get(view) as ViewRoutes;
+    const key = `${target.service.namespace}/${target.service.name}:${target.port.port}`;
+    let f = vr.corsFilters.get(key);
+    if (f === undefined) {
+      const http = table instanceof TcpRoutedTable ? table.http : table;
+      f = http instanceof CompiledRouteTable && http.hasCors ? createCorsFactory((ctx) => http.routeHttp(ctx)?.cors) : null;
+      vr.corsFilters.set(key, f);
+    }
+    return f ? [f] : [];
+  };
+
   private build(view: MeshView, vr: ViewRoutes, target: ServiceTarget): RouteTable {
-    const fallback = this.fallback.tableFor(view, target);
     const bc: BuildContext = { view, target, destinationRules: vr.destinationRules, mirror: this.mirror, random: this.mirror?.random ?? Math.random };
+    const http = this.buildHttp(view, vr, target, bc);
+    const tcp = buildTcpDecision(bc, vr.tcpVirtualServicesFor(target));
+    return tcp ? new TcpRoutedTable(http, tcp) : http;
+  }
+
+  private buildHttp(view: MeshView, vr: ViewRoutes, target: ServiceTarget, bc: BuildContext): RouteTable {
+    const fallback = this.fallback.tableFor(view, target);
     const gateway = vr.gatewayRoutesFor(target);
     if (gateway.length > 0) return new CompiledRouteTable(gatewayEntries(bc, gateway), fallback);
     const vs = vr.virtualServicesFor(target);
@@ -125,12 +172,12 @@ export class CompiledRouteTables implements RouteTableProvider {
 /** The default route, with the Service's DestinationRule load balancer when it sets one. */
 function withLoadBalancer(bc: BuildContext, fallback: RouteTable): RouteTable {
   const s = bc.target.service;
-  const dr = bc.destinationRules.get(objectKey(s.namespace, s.name));
+  const lb = loadBalancerForPort(bc.destinationRules.get(objectKey(s.namespace, s.name)), bc.target.port.port);
   // The inbound default table answers one constant decision and never reads the request.
   const d = fallback.routeHttp(undefined as never);
   if (!d) return fallback;
   const backends = d.backends.map((b) => {
-    const picker = pickerFor(dr?.loadBalancer, b.endpoints, bc.random, dr?.consistentHash);
+    const picker = pickerFor(lb?.loadBalancer, b.endpoints, bc.random, lb?.consistentHash);
     return picker ? Object.freeze({ ...b, picker }) : b;
   });
   if (backends.every((b, i) => b === d.backends[i])) return fallback;

@@ -28,6 +28,8 @@ export interface DesiredOptions {
   /** Stable admin/readiness address per node (the runner assigns them once). */
   readonly nodeAddress: (node: string) => string;
   readonly extraArgs?: readonly string[];
+  /** Arguments for waypoints only (tracing flags, which other roles do not take). */
+  readonly waypointArgs?: readonly string[];
 }
 
 export function desiredProcesses(view: MeshView, opts: DesiredOptions): ProcessSpec[] {
@@ -43,7 +45,7 @@ export function desiredProcesses(view: MeshView, opts: DesiredOptions): ProcessS
     out.push({ name: `ztunnel/${node}`, role: 'ztunnel', args: ['ztunnel', '--node', node, '--admin-address', opts.nodeAddress(node), ...common] });
   }
   for (const wp of view.snapshot.waypoints.values()) {
-    out.push({ name: `waypoint/${wp.namespace}/${wp.name}`, role: 'waypoint', args: ['waypoint', '--gateway', `${wp.namespace}/${wp.name}`, ...common] });
+    out.push({ name: `waypoint/${wp.namespace}/${wp.name}`, role: 'waypoint', args: ['waypoint', '--gateway', `${wp.namespace}/${wp.name}`, ...common, ...(opts.waypointArgs ?? [])] });
   }
   return out.sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
 }

@@ -30,6 +30,8 @@ export interface SecurityChainsOptions {
   readonly errors?: FilterErrorReporter;
   /** Dry-run and AUDIT outcomes (default: one JSON line on stderr per outcome). */
   readonly onShadow?: (d: ShadowDecision) => void;
+  /** Filters the port's routes need in its chain (the CORS filter for `corsPolicy`); sorted in by phase. */
+  readonly routeFilters?: (view: MeshView, target: ServiceTarget) => readonly FilterFactory[];
 }
 
 export class SecurityChains {
@@ -38,6 +40,7 @@ export class SecurityChains {
   readonly jwtStats = new JwtAuthnStats();
   private readonly errors: FilterErrorReporter;
   private readonly onShadow: (d: ShadowDecision) => void;
+  private readonly routeFilters: ((view: MeshView, target: ServiceTarget) => readonly FilterFactory[]) | undefined;
   /** Per view: `ns/name:port` → chain. A WeakMap so old views (and their chains) are collected. */
   private readonly perView = new WeakMap<MeshView, Map<string, FilterChain>>();
 
@@ -45,6 +48,7 @@ export class SecurityChains {
     this.jwks = new JwksCache(opts.jwks);
     this.errors = opts.errors ?? new FilterErrorCounter();
     this.onShadow = opts.onShadow ?? ((d) => process.stderr.write(`${JSON.stringify({ authz: d })}\n`));
+    this.routeFilters = opts.routeFilters;
   }
 
   /** The {@link FilterChainProvider} to give the Waypoint. */
@@ -74,6 +78,7 @@ export class SecurityChains {
     const policies = (snapshot.l7Policies ?? []).filter((p) => applies(p, snapshot, wp, target.service));
     const authz = createAuthzFactory({ policies, ipInCidr: cidrContains, stats: this.authzStats, onShadow: this.onShadow });
     if (authz) out.push(authz);
+    if (this.routeFilters) out.push(...this.routeFilters(view, target));
     return out;
   }
 

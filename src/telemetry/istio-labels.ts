@@ -228,17 +228,20 @@ export class WaypointLabeler {
   request(r: AccessRecord): SeriesKey<IstioRequestLabels> {
     const view = this.view();
     const peer = this.peer(view, r);
-    const protocol = this.protocol(view, r);
+    // Istio's stats plugin calls a request gRPC by its content-type; a declared gRPC port too.
+    const protocol = r.grpc ? 'grpc' : this.protocol(view, r);
     const code = r.responseCode ?? 0;
-    const key = `${protocol}|${code}|${r.responseFlags}`;
+    // Bounded: gRPC status codes are 0..16 (anything else is still one value per code seen).
+    const grpcStatus = protocol === 'grpc' && r.grpcStatus !== undefined ? String(r.grpcStatus) : '';
+    const key = `${protocol}|${code}|${grpcStatus}|${r.responseFlags}`;
     return (
       peer.requests.get(key) ??
       remember(peer.requests, key, {
         ...peer.labels,
         request_protocol: protocol,
         response_code: String(code),
-        // Istio sets it for gRPC only; the record carries no gRPC status yet.
-        grpc_response_status: '',
+        // Istio sets it for gRPC only.
+        grpc_response_status: grpcStatus,
         response_flags: r.responseFlags,
         connection_security_policy: 'mutual_tls',
       })

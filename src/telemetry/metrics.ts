@@ -94,9 +94,11 @@ export class ProxyMetrics {
   }
 
   /** One finished HTTP request. */
-  observeRequest(k: SeriesKey<IstioRequestLabels>, durationMs: number, requestBytes: number, responseBytes: number): void {
+  observeRequest(k: SeriesKey<IstioRequestLabels>, durationMs: number, requestBytes: number, responseBytes: number, requestMessages = 0, responseMessages = 0): void {
     const s = this.requests.get(k);
     s.requests++;
+    s.requestMessages += requestMessages;
+    s.responseMessages += responseMessages;
     s.duration.observe(durationMs);
     s.requestBytes.observe(requestBytes);
     s.responseBytes.observe(responseBytes);

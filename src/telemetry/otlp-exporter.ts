@@ -38,6 +38,8 @@ export interface SpanIdentity {
   /** Istio's `node_id`. */
   readonly nodeId: string;
   readonly meshId?: string;
+  /** Istio's `zone` (the proxy's locality zone), when known. */
+  readonly zone?: string;
 }
 
 function str(key: string, v: string | undefined): OtlpAttribute | undefined {
@@ -56,6 +58,7 @@ export function spanFromRecord(r: AccessRecord, ctx: TraceContext, id: SpanIdent
   const code = r.responseCode ?? 0;
   const attrs = [
     str('node_id', id.nodeId),
+    str('zone', id.zone),
     str('guid:x-request-id', r.requestId),
     str('http.url', r.authority && r.path ? `http://${r.authority}${r.path}` : undefined),
     str('http.method', r.method),
@@ -68,8 +71,10 @@ export function spanFromRecord(r: AccessRecord, ctx: TraceContext, id: SpanIdent
     str('component', 'proxy'),
     str('upstream_cluster', r.upstreamCluster),
     str('upstream_cluster.name', r.upstreamCluster),
+    str('upstream_address', r.upstreamHost),
     str('http.status_code', String(code)),
     str('response_flags', r.responseFlags),
+    str('grpc.status_code', r.grpcStatus === undefined ? undefined : String(r.grpcStatus)),
     str('istio.canonical_service', id.canonicalService),
     str('istio.namespace', id.namespace),
     str('istio.mesh_id', id.meshId ?? 'cluster.local'),

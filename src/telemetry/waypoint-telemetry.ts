@@ -53,7 +53,7 @@ export class WaypointTelemetry {
     try {
       switch (r.kind) {
         case 'http':
-          m.observeRequest(this.labeler.request(r), r.durationMs, r.bytesReceived, r.bytesSent);
+          m.observeRequest(this.labeler.request(r), r.durationMs, r.bytesReceived, r.bytesSent, r.requestMessages, r.responseMessages);
           if (r.responseCodeDetails === FILTER_FAILED_DETAILS) m.filterErrors.inc();
           break;
         case 'tcp':

@@ -11,7 +11,8 @@
  * re-parses headers into an object, and only the classic set reports request body bytes sent.
  *
  * Failures are Envoy-style local replies (src/failures.ts): no endpoints → 503 UH; connect
- * failure → 503 UF; upstream reset before the response → 503 UC. Requests that never reached an
+ * failure → 503 UF; upstream reset before the response → 503 UC; route or per-try timeout → 504
+ * UT (`route-timeouts.ts`; the upstream request is aborted). Requests that never reached an
  * upstream connection are retried per the route's `reset-before-request` policy (Istio's default
  * route: twice).
  */
@@ -22,8 +23,10 @@ import { CONTINUE, isAsync } from '../filter/api.js';
 import type { ChainRun, FilterChain } from '../filter/chain.js';
 import type { HttpRequestContext } from '../filter/request-context.js';
 import type { Endpoint } from '../state/mesh-view.js';
-import type { AccessLogSink } from '../telemetry/access-record.js';
+import type { AccessLogSink, AccessRecord } from '../telemetry/access-record.js';
 import { formatResponseFlags } from '../telemetry/access-record.js';
+import { GrpcStats } from '../telemetry/grpc-stats.js';
+import type { RequestSpan, WaypointTracer } from '../telemetry/waypoint-tracer.js';
 import type { UpstreamDispatcher, UpstreamHttpVersion } from '../upstream/http-client.js';
 import { upstreamFailureOf } from '../upstream/http-client.js';
 import type { LeastRequestBalancer } from '../upstream/lb.js';
@@ -38,6 +41,8 @@ import { ResponseState, failureReply, localResponse } from './local-reply.js';
 import { downstreamResponseHeaders, responseHeadersFromRaw, upstreamRequestHeaders } from './proxy-headers.js';
 import type { RouteBackend, RouteDecision, RouteTable } from './router.js';
 import { applyHeaderMutation, selectBackend } from './router.js';
+import type { RequestTimeouts } from './route-timeouts.js';
+import { NO_TIMEOUTS, requestTimeouts } from './route-timeouts.js';
 
 /** What every request of one downstream tunnel shares. */
 export interface HttpConnection {
@@ -57,6 +62,8 @@ export interface ExchangeDeps {
   readonly lb: LeastRequestBalancer;
   readonly upstream: UpstreamDispatcher;
   readonly accessLog: AccessLogSink | undefined;
+  /** Set when tracing is configured: spans per request, context propagated upstream. */
+  readonly tracer?: WaypointTracer | undefined;
   readonly random: () => number;
   /** Told when an exchange is over (the proxy tracks busy tunnels for draining). */
   readonly onDone?: (req: DownstreamRequest, res: DownstreamResponse) => void;
@@ -70,6 +77,15 @@ type Tagged = { [kExchange]?: HttpExchange };
 
 function onResponseDrain(this: Tagged): void {
   this[kExchange]?.onDrain();
+}
+
+/** Timer callbacks get their exchange as argument: no closure per request. */
+function onRouteTimeout(ex: HttpExchange): void {
+  ex.onTimeout(false);
+}
+
+function onPerTryTimeout(ex: HttpExchange): void {
+  ex.onTimeout(true);
 }
 
 function onResponseClose(this: Tagged): void {
@@ -103,6 +119,15 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   private responseBodyHooks = false;
   private bytesReceived = 0;
   private bytesSent = 0;
+  private timeouts: RequestTimeouts = NO_TIMEOUTS;
+  /** Route timeout (all attempts), started with the first attempt. */
+  private routeTimer: NodeJS.Timeout | undefined;
+  /** Per-try timeout, from each attempt's dispatch to its response headers. */
+  private tryTimer: NodeJS.Timeout | undefined;
+  /** Set for gRPC requests only: message counts and grpc-status for the access record. */
+  private readonly grpc: GrpcStats | undefined;
+  /** This request's trace span, when tracing is on. */
+  private readonly span: RequestSpan | undefined;
 
   constructor(
     private readonly deps: ExchangeDeps,
@@ -120,6 +145,9 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     if (normalized !== undefined) this.ctx.path = normalized;
     this.originalPath = this.ctx.path;
     this.bodyless = isBodyless(req, protocol);
+    this.grpc = isGrpcRequest(this.ctx) ? new GrpcStats() : undefined;
+    // Read before filters run, as Envoy's HCM does: denied and local replies get spans too.
+    this.span = deps.tracer?.begin(this.ctx.headers);
     this.run = conn.chain.isEmpty ? undefined : conn.chain.start(this.ctx);
     // Listeners are shared module functions finding their exchange on the response: no closure
     // per request on the common path.
@@ -175,7 +203,11 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     decision.rewrite?.apply(this.ctx);
     if (decision.requestHeaders) applyHeaderMutation(this.ctx.headers, decision.requestHeaders);
     if (backend.requestHeaders) applyHeaderMutation(this.ctx.headers, backend.requestHeaders);
+    // The upstream (and a mirror) sees the waypoint's span as its parent.
+    if (this.span) this.deps.tracer?.inject(this.ctx.headers, this.span);
     decision.mirror?.send(this.ctx, this.conn.upstreamVersion, this.bodyless);
+    // After the mirror, which must not carry the expected-timeout header of this request.
+    this.timeouts = requestTimeouts(decision, this.ctx.headers);
     if (!this.bodyless) {
       const src = this.req as Readable;
       this.body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, (reply) => this.onBodyReply(reply)) : src;
@@ -198,6 +230,13 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     this.state = 'upstream';
     this.sentOnConnection = false;
     this.upstreamStart = Date.now();
+    // Envoy starts the route timer once the downstream request is complete; streaming bodies
+    // through, we start it with the first attempt (a slow request body counts against it).
+    if (this.timeouts.routeMs > 0 && !this.routeTimer) this.routeTimer = setTimeout(onRouteTimeout, this.timeouts.routeMs, this).unref();
+    if (this.timeouts.perTryMs > 0) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = setTimeout(onPerTryTimeout, this.timeouts.perTryMs, this).unref();
+    }
     this.deps.upstream.dispatch(
       ep,
       this.conn.upstreamVersion,
@@ -228,7 +267,12 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
 
   /** undici 7 passes the chunk here (its typings say a size): accept both. */
   onBodySent(chunk: Buffer | string | number): void {
-    this.bytesReceived += typeof chunk === 'number' ? chunk : chunk.length;
+    if (typeof chunk === 'number') {
+      this.bytesReceived += chunk;
+      return;
+    }
+    this.bytesReceived += chunk.length;
+    if (this.grpc) this.grpc.request.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null, resume: () => void): boolean {
@@ -236,6 +280,8 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     // 1xx are hop-level (100-continue was answered by our own codec): not forwarded.
     if (statusCode < 200) return true;
     this.resumeUpstream = resume;
+    clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
     this.serviceTimeMs = Date.now() - this.upstreamStart;
     this.state = 'streaming';
     const resp = new ResponseState(statusCode, responseHeadersFromRaw(rawHeaders ?? []), false);
@@ -257,11 +303,13 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     if (this.state !== 'streaming') return true;
     if (this.responseBodyHooks) return this.filterResponseBody(chunk, false);
     this.bytesSent += chunk.length;
+    this.grpc?.response.push(chunk);
     return this.res.write(chunk);
   }
 
   onComplete(rawTrailers: Buffer[] | string[] | null): void {
     this.release();
+    this.clearTimers();
     if (this.state !== 'streaming') return;
     if (this.responseBodyHooks) {
       this.filterResponseBody(EMPTY, true);
@@ -294,6 +342,47 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  /**
+   * A timeout fired (Envoy `onResponseTimeout`/`onPerTryTimeout`): the upstream request is
+   * aborted (its stream and balancer slot released) and the client gets 504 `UT`; if the response
+   * had already started, the only signal left is a reset (still flagged `UT`). Retries on a
+   * per-try timeout need `5xx`/`gateway-error`/`reset` in `retryOn`, which Istio's default lacks;
+   * they come with the resilience issue.
+   */
+  onTimeout(perTry: boolean): void {
+    if (perTry) this.tryTimer = undefined;
+    else this.routeTimer = undefined;
+    switch (this.state) {
+      case 'upstream':
+        // Leave 'upstream' before aborting, so the abort's onError is not taken for a failure
+        // to retry; not yet connected, onConnect aborts on its own.
+        this.clearTimers();
+        this.release();
+        this.sendLocal(failureReply(perTry ? 'UPSTREAM_PER_TRY_TIMEOUT' : 'UPSTREAM_TIMEOUT'));
+        this.abortUpstream?.(new Error('upstream request timeout'));
+        return;
+      case 'streaming':
+        if (perTry) return;
+        this.clearTimers();
+        this.release();
+        this.ctx.streamInfo.addResponseFlag('UT');
+        this.resetDownstream();
+        this.abortUpstream?.(new Error('upstream request timeout'));
+        return;
+      case 'request':
+      case 'local':
+      case 'done':
+        return;
+    }
+  }
+
+  private clearTimers(): void {
+    if (this.routeTimer) clearTimeout(this.routeTimer);
+    if (this.tryTimer) clearTimeout(this.tryTimer);
+    this.routeTimer = undefined;
+    this.tryTimer = undefined;
+  }
+
   // --- response path ---
 
   private afterResponseFilters(resp: ResponseState, r: FilterResult): boolean {
@@ -318,6 +407,8 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     }
     this.response = resp;
     this.responseBodyHooks = this.run?.wantsResponseBody ?? false;
+    // A trailers-only gRPC response carries its status in the headers.
+    this.grpc?.observeStatus(resp.headers.get('grpc-status'));
     return true;
   }
 
@@ -341,14 +432,17 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     }
     const out = r.body ?? chunk;
     this.bytesSent += out.length;
+    this.grpc?.response.push(out);
     const more = out.length > 0 ? this.res.write(out) : true;
     if (end) this.endResponse(null);
     return more;
   }
 
   private endResponse(rawTrailers: Buffer[] | string[] | null): void {
-    if (rawTrailers && rawTrailers.length > 0 && this.protocol === 'HTTP/2') {
-      this.res.addTrailers(downstreamResponseHeaders(responseHeadersFromRaw(rawTrailers), undefined));
+    if (rawTrailers && rawTrailers.length > 0) {
+      const trailers = responseHeadersFromRaw(rawTrailers);
+      this.grpc?.observeStatus(trailers.get('grpc-status'));
+      if (this.protocol === 'HTTP/2') this.res.addTrailers(downstreamResponseHeaders(trailers, undefined));
     }
     this.state = 'local';
     this.res.end();
@@ -385,6 +479,8 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     }
     this.response = resp;
     this.bytesSent += Buffer.byteLength(resp.localBody);
+    // The waypoint's own gRPC replies are trailers-only: the status is in the headers.
+    this.grpc?.observeStatus(resp.headers.get('grpc-status'));
     this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, undefined));
     this.res.end(resp.localBody);
   }
@@ -429,9 +525,10 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
       this.abortUpstream?.(new Error('downstream closed'));
     }
     this.state = 'done';
+    this.clearTimers();
     this.release();
     this.run?.complete();
-    if (this.deps.accessLog) this.record(finished);
+    if (this.deps.accessLog || this.span?.ctx.sampled) this.record(finished);
     this.deps.onDone?.(this.req, this.res as unknown as DownstreamResponse);
   }
 
@@ -440,7 +537,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     const info = ctx.streamInfo;
     const h = ctx.headers;
     const sent = this.response !== undefined && (finished || this.res.headersSent);
-    this.deps.accessLog?.({
+    const record: AccessRecord = {
       kind: 'http',
       startTime: new Date(ctx.startTime).toISOString(),
       method: ctx.method,
@@ -465,6 +562,18 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
       sourcePrincipal: ctx.source.principal,
       destinationService: ctx.destination.hostname,
       destinationPrincipal: this.destinationPrincipal,
-    });
+      ...(this.grpc ? grpcFields(this.grpc) : {}),
+    };
+    this.deps.accessLog?.(record);
+    if (this.span) this.deps.tracer?.end(record, this.span);
   }
+}
+
+function grpcFields(g: GrpcStats): Pick<AccessRecord, 'grpc' | 'grpcStatus' | 'requestMessages' | 'responseMessages'> {
+  return {
+    grpc: true,
+    ...(g.status !== undefined ? { grpcStatus: g.status } : {}),
+    requestMessages: g.request.messages,
+    responseMessages: g.response.messages,
+  };
 }

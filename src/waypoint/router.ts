@@ -8,6 +8,7 @@
  * `src/routing/`) plug in by implementing {@link RouteTableProvider}: the proxies only consume
  * {@link RouteDecision}s, so they do not change.
  */
+import type { CorsPolicy } from '../../filters/cors/cors-filter.js';
 import type { ServiceIR, ServicePortIR } from '../config/ir.js';
 import type { LocalReply, RequestContext } from '../filter/api.js';
 import type { HeaderMap } from '../filter/header-map.js';
@@ -101,6 +102,8 @@ export interface RouteDecision {
   readonly respond?: RouteResponder;
   readonly rewrite?: RequestTransform;
   readonly mirror?: RouteMirror;
+  /** VirtualService `corsPolicy`: applied by the CORS filter (`filters/cors/`), which looks it up before routing. */
+  readonly cors?: CorsPolicy;
 }
 
 /** The compiled routes of one service port. */

@@ -21,6 +21,7 @@ import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { ViewSource } from '../state/view-source.js';
 import type { AccessLogSink } from '../telemetry/access-record.js';
+import type { WaypointTracer } from '../telemetry/waypoint-tracer.js';
 import { UpstreamHttpClient } from '../upstream/http-client.js';
 import { LeastRequestBalancer, endpointAddress } from '../upstream/lb.js';
 import { HttpProxy } from './http-proxy.js';
@@ -39,6 +40,8 @@ export interface WaypointOptions {
   readonly pool?: HbonePool;
   /** Receives one record per HTTP request and per TCP connection. */
   readonly accessLog?: AccessLogSink;
+  /** Spans per HTTP request and trace-context propagation; off when omitted. Its exporter is the caller's to close. */
+  readonly tracer?: WaypointTracer;
   /** Route tables; default: compiled from the view's routes (`src/routing/`), else Istio's inbound default route. */
   readonly routes?: RouteTableProvider;
   /**
@@ -87,7 +90,6 @@ export class Waypoint {
     this.onError = onError;
     const random = opts.random ?? Math.random;
     this.ownsPool = opts.pool === undefined;
-    this.security = opts.chains ? undefined : new SecurityChains(opts.security);
     this.pool = opts.pool ?? new HbonePool({ trust: opts.certs });
     this.balancer = new LeastRequestBalancer(random);
     const source = (): Promise<TlsMaterial> => {
@@ -98,15 +100,18 @@ export class Waypoint {
     const localAddress = (): string | undefined => this.addresses.values().next().value;
     const dial = this.pool.dial.bind(this.pool);
     this.upstream = new UpstreamHttpClient({ dial, source, localAddress });
-    this.http = new HttpProxy({ lb: this.balancer, upstream: this.upstream, accessLog: opts.accessLog, random });
+    this.http = new HttpProxy({ lb: this.balancer, upstream: this.upstream, accessLog: opts.accessLog, tracer: opts.tracer, random });
     this.tcp = new TcpProxy({ lb: this.balancer, dial, source, localAddress, accessLog: opts.accessLog, random });
+    // Compiled HTTPRoute/VirtualService tables; ports without routes keep the inbound default route.
+    const compiled = opts.routes ? undefined : new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random });
+    // Route CORS policies act as a filter in the CORS phase, so the compiled tables add it to the chains.
+    this.security = opts.chains ? undefined : new SecurityChains({ ...opts.security, ...(compiled ? { routeFilters: compiled.routeFilters } : {}) });
     const listener = new WaypointListener({
       waypoint: opts.waypoint,
       view: opts.view,
       http: this.http,
       tcp: this.tcp,
-      // Compiled HTTPRoute/VirtualService tables; ports without routes keep the inbound default route.
-      routes: opts.routes ?? new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random }),
+      routes: opts.routes ?? (compiled as CompiledRouteTables),
       chains: opts.chains ?? this.security?.provider ?? NO_FILTERS,
       sniffTimeoutMs: opts.sniffTimeoutMs ?? DEFAULT_SNIFF_TIMEOUT_MS,
       onError,

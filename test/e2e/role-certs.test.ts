@@ -35,7 +35,7 @@ describe('roles with certificates from PEM files', () => {
     try {
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('waypoint not ready')), 20_000);
-        readline.createInterface({ input: child.stderr! }).on('line', (l) => {
+        readline.createInterface({ input: child.stderr }).on('line', (l) => {
           if (l.includes('ready on')) {
             clearTimeout(t);
             resolve();

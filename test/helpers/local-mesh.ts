@@ -18,6 +18,7 @@ import { socks5Connect } from '../../src/net/socks5-client.js';
 import type { SecurityChainsOptions } from '../../src/security/security-chains.js';
 import { SnapshotStore } from '../../src/state/snapshot-store.js';
 import type { AccessLogSink, AccessRecord } from '../../src/telemetry/access-record.js';
+import type { WaypointTracer } from '../../src/telemetry/waypoint-tracer.js';
 import { Waypoint } from '../../src/waypoint/waypoint.js';
 import type { ConnectionRecord, ConnectionRecordSink } from '../../src/ztunnel/connection-record.js';
 import { SOCKS5_PORT } from '../../src/ztunnel/ports.js';
@@ -69,6 +70,8 @@ export interface LocalMeshOptions {
   readonly random?: () => number;
   /** An extra record sink per waypoint (telemetry tests), besides `waypointRecords`. */
   readonly waypointAccessLog?: (waypoint: WaypointRef) => AccessLogSink | undefined;
+  /** A tracer per waypoint (tracing tests); none by default. */
+  readonly waypointTracer?: (waypoint: WaypointRef) => WaypointTracer | undefined;
   /** An extra record sink per node's ztunnel, besides `ztunnelRecords`. */
   readonly ztunnelAccessLog?: (node: string) => ConnectionRecordSink | undefined;
   /** Options of every waypoint's security filters (e.g. a JWKS trust bundle from a test CA). */
@@ -115,12 +118,14 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   const waypoints: Waypoint[] = [];
   for (const wp of view.snapshot.waypoints.values()) {
     const extra = opts.waypointAccessLog?.({ namespace: wp.namespace, name: wp.name });
+    const tracer = opts.waypointTracer?.({ namespace: wp.namespace, name: wp.name });
     const w = new Waypoint({
       waypoint: { namespace: wp.namespace, name: wp.name },
       view: store,
       certs,
       pool: waypointPool,
       accessLog: (r) => void (waypointRecords.push(r), extra?.(r)),
+      ...(tracer ? { tracer } : {}),
       ...(opts.random ? { random: opts.random } : {}),
       ...(opts.waypointSecurity ? { security: opts.waypointSecurity } : {}),
     });

@@ -1,10 +1,22 @@
 /**
  * `networking.istio.io/v1 DestinationRule` → {@link DestinationRuleIR}: the Service its `host`
  * names, `subsets` (name + labels selecting endpoints, per-subset load balancer) and
- * `trafficPolicy.loadBalancer.simple` or `consistentHash`. `connectionPool`, `outlierDetection`,
- * `tls` and `portLevelSettings` are accepted but not applied yet (warning `UNSUPPORTED`).
+ * `trafficPolicy.loadBalancer.simple` or `consistentHash`, `portLevelSettings` (per port; their
+ * load balancer is applied). `connectionPool` and `outlierDetection` are validated into the IR
+ * (`destination-rule-policy.ts`) for the resilience issue; `tls`, `tunnel`, `proxyProtocol` →
+ * warning `UNSUPPORTED`.
  */
-import type { ConsistentHashIR, DestinationRuleIR, HashKeyIR, LoadBalancerIR, SubsetIR } from '../ir-routes.js';
+import type {
+  ConnectionPoolIR,
+  ConsistentHashIR,
+  DestinationRuleIR,
+  HashKeyIR,
+  LoadBalancerIR,
+  OutlierDetectionIR,
+  PortTrafficPolicyIR,
+  SubsetIR,
+} from '../ir-routes.js';
+import { readConnectionPool, readOutlierDetection } from './destination-rule-policy.js';
 import { ISTIO_NETWORKING_VERSIONS } from './virtual-service.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import { serviceOfHost } from './service-host.js';
@@ -37,7 +49,48 @@ function readConsistentHash(r: ObjectReader, base: FieldPath): ConsistentHashIR 
 }
 
 const SIMPLE: ReadonlySet<string> = new Set<LoadBalancerIR>(['LEAST_REQUEST', 'ROUND_ROBIN', 'RANDOM', 'PASSTHROUGH']);
-const NOT_APPLIED = ['connectionPool', 'outlierDetection', 'tls', 'portLevelSettings'] as const;
+const NOT_APPLIED = ['tls', 'tunnel', 'proxyProtocol'] as const;
+
+/** The parts of a traffic policy (top-level, subset or one port) the IR carries. */
+interface PolicyFields {
+  readonly loadBalancer?: LoadBalancerIR;
+  readonly consistentHash?: ConsistentHashIR;
+  readonly connectionPool?: ConnectionPoolIR;
+  readonly outlierDetection?: OutlierDetectionIR;
+  readonly portLevelSettings?: readonly PortTrafficPolicyIR[];
+}
+
+/** `trafficPolicy` (or one `portLevelSettings` entry when `ports` is false). */
+function readPolicy(r: ObjectReader, base: FieldPath, ports: boolean): PolicyFields {
+  const loadBalancer = readTrafficPolicy(r, base);
+  const consistentHash = readConsistentHash(r, [...base, 'loadBalancer', 'consistentHash']);
+  const connectionPool = readConnectionPool(r, [...base, 'connectionPool']);
+  const outlierDetection = readOutlierDetection(r, [...base, 'outlierDetection']);
+  const portLevelSettings = ports ? readPortLevelSettings(r, [...base, 'portLevelSettings']) : undefined;
+  return {
+    ...(loadBalancer ? { loadBalancer } : {}),
+    ...(consistentHash ? { consistentHash } : {}),
+    ...(connectionPool ? { connectionPool } : {}),
+    ...(outlierDetection ? { outlierDetection } : {}),
+    ...(portLevelSettings && portLevelSettings.length > 0 ? { portLevelSettings } : {}),
+  };
+}
+
+/** `portLevelSettings[]`: `port.number` (once each) with its own loadBalancer, connectionPool, outlierDetection. */
+function readPortLevelSettings(r: ObjectReader, base: FieldPath): PortTrafficPolicyIR[] {
+  const out: PortTrafficPolicyIR[] = [];
+  const seen = new Set<number>();
+  r.list(base).forEach((_, i) => {
+    const p = [...base, i];
+    const port = r.port([...p, 'port', 'number']);
+    const fields = readPolicy(r, p, false);
+    if (port === undefined) return;
+    if (seen.has(port)) r.error([...p, 'port', 'number'], 'FIELD_INVALID', `port ${port} has settings twice`);
+    seen.add(port);
+    out.push({ port, ...fields });
+  });
+  return out;
+}
 
 export const destinationRuleTranslator: Translator = {
   kind: 'DestinationRule',
@@ -48,20 +101,18 @@ export const destinationRuleTranslator: Translator = {
     const host = r.string(['spec', 'host'], { required: true });
     const service = host !== undefined ? serviceOfHost(host, namespace) : undefined;
     if (host !== undefined && !service) r.error(['spec', 'host'], 'UNSUPPORTED', `${JSON.stringify(host)} does not name a mesh Service`);
-    const loadBalancer = readTrafficPolicy(r, ['spec', 'trafficPolicy']);
-    const consistentHash = readConsistentHash(r, ['spec', 'trafficPolicy', 'loadBalancer', 'consistentHash']);
+    const top = readPolicy(r, ['spec', 'trafficPolicy'], true);
     const subsets: SubsetIR[] = [];
     const names = new Set<string>();
     r.list(['spec', 'subsets']).forEach((_, i) => {
       const base = ['spec', 'subsets', i];
       const name = r.string([...base, 'name'], { required: true });
       const labels = r.stringMap([...base, 'labels']);
-      const lb = readTrafficPolicy(r, [...base, 'trafficPolicy']);
-      const hash = readConsistentHash(r, [...base, 'trafficPolicy', 'loadBalancer', 'consistentHash']);
+      const policy = readPolicy(r, [...base, 'trafficPolicy'], true);
       if (name === undefined) return;
       if (names.has(name)) r.error([...base, 'name'], 'FIELD_INVALID', `subset ${JSON.stringify(name)} is defined twice`);
       names.add(name);
-      subsets.push({ name, labels, ...(lb ? { loadBalancer: lb } : {}), ...(hash ? { consistentHash: hash } : {}) });
+      subsets.push({ name, labels, ...policy });
     });
     if (r.failed || !service) return undefined;
     const value: DestinationRuleIR = {
@@ -69,8 +120,7 @@ export const destinationRuleTranslator: Translator = {
       namespace,
       service,
       subsets,
-      ...(loadBalancer ? { loadBalancer } : {}),
-      ...(consistentHash ? { consistentHash } : {}),
+      ...top,
       origin: r.origin,
     };
     return { type: 'DestinationRule', value };
@@ -80,7 +130,7 @@ export const destinationRuleTranslator: Translator = {
 function readTrafficPolicy(r: ObjectReader, base: FieldPath): LoadBalancerIR | undefined {
   if (r.record(base) === undefined) return undefined;
   for (const f of NOT_APPLIED) {
-    if (r.has([...base, f])) r.warn([...base, f], 'UNSUPPORTED', `${f} is parsed but not applied yet`);
+    if (r.has([...base, f])) r.warn([...base, f], 'UNSUPPORTED', `${f} is not applied (the waypoint's upstream is always HBONE mTLS)`);
   }
   const simple = r.string([...base, 'loadBalancer', 'simple']);
   if (simple === undefined) return undefined;

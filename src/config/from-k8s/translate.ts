@@ -19,6 +19,7 @@ import { podTranslator } from './pod.js';
 import { requestAuthenticationTranslator } from './request-authentication.js';
 import { serviceAccountTranslator } from './service-account.js';
 import { serviceTranslator } from './service.js';
+import { telemetryTranslator } from './telemetry.js';
 import type { ObjectRef, TranslateContext, TranslatedObject, Translator } from './translator.js';
 import { objectRefKey } from './translator.js';
 
@@ -36,6 +37,7 @@ export const TRANSLATORS: readonly Translator[] = [
   grpcRouteTranslator,
   virtualServiceTranslator,
   destinationRuleTranslator,
+  telemetryTranslator,
 ];
 
 const REGISTRY: ReadonlyMap<string, Translator> = (() => {

@@ -16,6 +16,7 @@ import type {
   WorkloadIR,
 } from '../ir.js';
 import type { L7PolicyIR, RequestAuthnIR } from '../ir-security.js';
+import type { TelemetryIR } from '../ir-telemetry.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 
 export interface TranslateContext {
@@ -53,7 +54,7 @@ export interface ServiceAccountDraft {
 }
 
 /** Mesh settings found in the `istio` ConfigMap; unset fields keep their defaults. */
-export type MeshSettingsDraft = Partial<Pick<MeshIR, 'trustDomain' | 'rootNamespace' | 'pathNormalization'>>;
+export type MeshSettingsDraft = Partial<Pick<MeshIR, 'trustDomain' | 'rootNamespace' | 'pathNormalization' | 'accessLogProviders'>>;
 
 /** What one translator returns (the dispatcher adds the {@link ObjectRef}). */
 export type TranslatedValue =
@@ -68,7 +69,9 @@ export type TranslatedValue =
   | { readonly type: 'MeshSettings'; readonly value: MeshSettingsDraft }
   /** HTTPRoute, GRPCRoute or VirtualService (routing issue). */
   | { readonly type: 'HttpRoute'; readonly value: HttpRouteIR }
-  | { readonly type: 'DestinationRule'; readonly value: DestinationRuleIR };
+  | { readonly type: 'DestinationRule'; readonly value: DestinationRuleIR }
+  /** Telemetry API (`accessLogging`), see `ir-telemetry.ts`. */
+  | { readonly type: 'Telemetry'; readonly value: TelemetryIR };
 
 /** Which object a translated value came from, for keys, diagnostics and last-good bookkeeping. */
 export interface ObjectRef {

@@ -5,12 +5,27 @@
  *
  * Supported per route: `match`, `route` (destination host/subset/port, weight, per-destination
  * `headers`), `headers`, `rewrite` (`uri`, `authority`, `uriRegexRewrite`), `redirect`,
- * `directResponse`, `mirror`/`mirrorPercentage`/`mirrors`, `timeout`; `retries` and `fault` are
- * parsed into the IR for the resilience issue. `corsPolicy` and `tcp`/`tls` routes are reported
- * as `UNSUPPORTED` warnings and not applied. A VirtualService bound to `gateways` without `mesh`
+ * `directResponse`, `mirror`/`mirrorPercentage`/`mirrors`, `timeout`, `corsPolicy` (a `cors`
+ * filter the CORS filter applies); `retries` and `fault` are
+ * parsed into the IR for the resilience issue. `tcp` routes (match on `port`, weighted
+ * destinations) become `tcpRules`. `tls` routes are reported as `UNSUPPORTED` warnings and not
+ * applied. A VirtualService bound to `gateways` without `mesh`
  * is for ingress gateways, not waypoints: skipped.
  */
-import type { BackendRefIR, HttpRouteIR, PathModifierIR, RouteFaultIR, RouteFilterIR, RouteParentIR, RouteRetryIR, RouteRuleIR, ServiceRefIR } from '../ir-routes.js';
+import type {
+  BackendRefIR,
+  HttpRouteIR,
+  PathModifierIR,
+  RouteFaultIR,
+  RouteFilterIR,
+  RouteParentIR,
+  RouteRetryIR,
+  RouteRuleIR,
+  ServiceRefIR,
+  TcpRouteRuleIR,
+  ValueMatchIR,
+  CorsPolicyIR,
+} from '../ir-routes.js';
 import { checkRegex } from '../../routing/compile-regex.js';
 import { readDuration } from './duration.js';
 import { readCreatedAt } from './http-route.js';
@@ -18,7 +33,7 @@ import type { FieldPath, ObjectReader } from './object-reader.js';
 import { serviceOfHost } from './service-host.js';
 import type { Translator } from './translator.js';
 import { readVsHeaders } from './virtual-service-headers.js';
-import { readVsMatches } from './virtual-service-match.js';
+import { readStringMatch, readVsMatches } from './virtual-service-match.js';
 
 export const ISTIO_NETWORKING_VERSIONS = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'];
 
@@ -39,9 +54,12 @@ export const virtualServiceTranslator: Translator = {
       else r.warn(['spec', 'hosts', i], 'UNSUPPORTED', `${JSON.stringify(h)} does not name a mesh Service; waypoints only route Services`);
     });
     if (!r.has(['spec', 'hosts'])) r.error(['spec', 'hosts'], 'FIELD_REQUIRED', 'is required');
-    for (const f of ['tcp', 'tls'] as const) {
-      if (r.list(['spec', f]).length > 0) r.warn(['spec', f], 'UNSUPPORTED', `${f} routes are not supported yet; TCP traffic keeps the default route`);
-    }
+    if (r.list(['spec', 'tls']).length > 0) r.warn(['spec', 'tls'], 'UNSUPPORTED', 'tls routes are not supported yet; TLS traffic keeps the default route');
+    const tcpRules: TcpRouteRuleIR[] = [];
+    r.list(['spec', 'tcp']).forEach((_, i) => {
+      const rule = readTcpRoute(r, ['spec', 'tcp', i], namespace);
+      if (rule) tcpRules.push(rule);
+    });
     const rules: RouteRuleIR[] = [];
     r.list(['spec', 'http']).forEach((_, i) => {
       const rule = readHttpRoute(r, ['spec', 'http', i], namespace);
@@ -56,6 +74,7 @@ export const virtualServiceTranslator: Translator = {
       parents,
       hostnames: [],
       rules,
+      ...(tcpRules.length > 0 ? { tcpRules } : {}),
       origin: r.origin,
     };
     return { type: 'HttpRoute', value };
@@ -85,7 +104,8 @@ function readHttpRoute(r: ObjectReader, base: FieldPath, namespace: string): Rou
   });
   const actions = [dests.length > 0, redirect !== undefined, r.has([...base, 'directResponse'])].filter(Boolean).length;
   if (actions !== 1) r.error(base, 'FIELD_INVALID', 'needs exactly one of route, redirect, directResponse');
-  if (r.has([...base, 'corsPolicy'])) r.warn([...base, 'corsPolicy'], 'UNSUPPORTED', 'corsPolicy is not applied yet');
+  const cors = readCorsPolicy(r, [...base, 'corsPolicy']);
+  if (cors) filters.push({ kind: 'cors', cors });
   const timeoutMs = readDuration(r, [...base, 'timeout']);
   const retry = readRetries(r, [...base, 'retries']);
   const fault = readFault(r, [...base, 'fault']);
@@ -98,6 +118,62 @@ function readHttpRoute(r: ObjectReader, base: FieldPath, namespace: string): Rou
     ...(retry ? { retry } : {}),
     ...(fault ? { fault } : {}),
   };
+}
+
+/**
+ * `corsPolicy`: `allowOrigins` (StringMatch list; deprecated `allowOrigin` strings are exact),
+ * `allowMethods`, `allowHeaders`, `exposeHeaders`, `maxAge`, `allowCredentials`.
+ * `unmatchedPreflights: IGNORE` is not supported (preflights from other origins are forwarded).
+ */
+function readCorsPolicy(r: ObjectReader, base: FieldPath): CorsPolicyIR | undefined {
+  if (r.record(base) === undefined) return undefined;
+  const allowOrigins: ValueMatchIR[] = [];
+  r.list([...base, 'allowOrigins']).forEach((_, i) => {
+    const m = readStringMatch(r, [...base, 'allowOrigins', i], false);
+    if (m && m.kind !== 'present') allowOrigins.push(m);
+    else r.error([...base, 'allowOrigins', i], 'FIELD_INVALID', 'needs one of exact, prefix, regex');
+  });
+  for (const o of r.stringList([...base, 'allowOrigin'])) allowOrigins.push({ kind: 'exact', value: o, ignoreCase: false });
+  const unmatched = r.string([...base, 'unmatchedPreflights']);
+  if (unmatched === 'IGNORE') r.warn([...base, 'unmatchedPreflights'], 'UNSUPPORTED', 'IGNORE is not applied: preflights from origins not allowed are forwarded');
+  const maxAgeMs = readDuration(r, [...base, 'maxAge']);
+  const allowCredentials = r.boolean([...base, 'allowCredentials']) ?? false;
+  return {
+    allowOrigins,
+    allowMethods: r.stringList([...base, 'allowMethods']),
+    allowHeaders: r.stringList([...base, 'allowHeaders']),
+    exposeHeaders: r.stringList([...base, 'exposeHeaders']),
+    ...(maxAgeMs !== undefined ? { maxAgeSeconds: Math.floor(maxAgeMs / 1000) } : {}),
+    allowCredentials,
+  };
+}
+
+/** L4 match fields Istio has that the waypoint does not apply (it sees the service port only). */
+const TCP_MATCH_UNSUPPORTED = ['destinationSubnets', 'sourceLabels', 'sourceNamespace', 'sourceSubnet', 'gateways'] as const;
+
+/** A `tcp` route: `match[].port` and weighted `route` destinations (subset, port). */
+function readTcpRoute(r: ObjectReader, base: FieldPath, namespace: string): TcpRouteRuleIR | undefined {
+  if (r.record(base, true) === undefined) return undefined;
+  const ports: number[] = [];
+  let anyPort = false;
+  r.list([...base, 'match']).forEach((_, i) => {
+    const m = [...base, 'match', i];
+    const port = r.port([...m, 'port'], false);
+    for (const f of TCP_MATCH_UNSUPPORTED) {
+      if (r.has([...m, f])) r.warn([...m, f], 'UNSUPPORTED', `tcp match on ${f} is not applied; only port is matched`);
+    }
+    // A match without a port holds for every port: the rule then matches all connections.
+    if (port === undefined) anyPort = true;
+    else ports.push(port);
+  });
+  const backends: BackendRefIR[] = [];
+  const dests = r.list([...base, 'route']);
+  if (dests.length === 0) r.error([...base, 'route'], 'FIELD_REQUIRED', 'a tcp route needs at least one destination');
+  dests.forEach((_, i) => {
+    const b = readDestination(r, [...base, 'route', i], namespace, dests.length === 1);
+    if (b) backends.push({ target: b.target, weight: b.weight, filters: [] });
+  });
+  return { ports: anyPort ? [] : ports, backends };
 }
 
 /** `Destination`: `host` (a mesh Service), `subset`, `port.number` (default: the request's port). */

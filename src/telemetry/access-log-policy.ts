@@ -1,0 +1,61 @@
+/**
+ * The Telemetry API's `accessLogging` applied to a running waypoint: per view, the most specific
+ * Telemetry wins — `targetRefs` to this waypoint's Gateway, else one in the waypoint's namespace
+ * without targets, else one in the root namespace (mesh-wide) — and the sink's format follows it
+ * (`setFormat`). Without any, the command-line format stays. Resolved once per view change, never
+ * per request.
+ */
+import type { Snapshot, WaypointRef } from '../config/ir.js';
+import type { TelemetryIR } from '../config/ir-telemetry.js';
+import { BUILTIN_ACCESS_LOG_PROVIDERS } from '../config/ir-telemetry.js';
+import type { ViewSource } from '../state/view-source.js';
+import type { AccessLogFormat } from './access-log.js';
+
+/** Istio's default provider when an entry names none. */
+const DEFAULT_PROVIDER = 'envoy';
+
+/** The format the Telemetry objects ask of this waypoint; undefined when none applies. */
+export function accessLogFormatFor(snapshot: Snapshot, waypoint: WaypointRef): AccessLogFormat | undefined {
+  const all = snapshot.telemetries ?? [];
+  if (all.length === 0) return undefined;
+  const root = snapshot.mesh.rootNamespace;
+  const byGateway = (t: TelemetryIR): boolean => t.namespace === waypoint.namespace && t.targets.some((x) => x.kind === 'Gateway' && x.name === waypoint.name);
+  const inNamespace = (ns: string) => (t: TelemetryIR): boolean => t.namespace === ns && t.targets.some((x) => x.kind === 'Namespace');
+  // Istio breaks ties between equally specific objects by age; files carry none, so by name.
+  const levels = [byGateway, inNamespace(waypoint.namespace), ...(root !== waypoint.namespace ? [inNamespace(root)] : [])];
+  for (const matches of levels) {
+    const found = all.filter(matches).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const t of found) {
+      const format = formatOf(t, snapshot);
+      if (format) return format;
+    }
+  }
+  return undefined;
+}
+
+/** `disabled` → off; else the first provider the mesh knows decides text or JSON. */
+function formatOf(t: TelemetryIR, snapshot: Snapshot): AccessLogFormat | undefined {
+  const logging = t.accessLogging;
+  if (!logging) return undefined;
+  if (logging.disabled) return 'off';
+  const names = logging.providers.length > 0 ? logging.providers : [DEFAULT_PROVIDER];
+  for (const name of names) {
+    const encoding = snapshot.mesh.accessLogProviders?.[name] ?? BUILTIN_ACCESS_LOG_PROVIDERS[name];
+    if (encoding) return encoding;
+  }
+  return undefined;
+}
+
+export interface AccessLogFormatTarget {
+  setFormat(format: AccessLogFormat): void;
+}
+
+/**
+ * Keeps `target`'s format in line with the view: the Telemetry API's when one applies, else
+ * `fallback` (the flag). Returns the unsubscribe function.
+ */
+export function followAccessLogPolicy(view: ViewSource, waypoint: WaypointRef, target: AccessLogFormatTarget, fallback: AccessLogFormat): () => void {
+  const apply = (snapshot: Snapshot): void => target.setFormat(accessLogFormatFor(snapshot, waypoint) ?? fallback);
+  apply(view.current().snapshot);
+  return view.onChange((v) => apply(v.snapshot));
+}
