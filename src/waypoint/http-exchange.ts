@@ -23,8 +23,7 @@ import { CONTINUE, isAsync } from '../filter/api.js';
 import type { ChainRun, FilterChain } from '../filter/chain.js';
 import type { HttpRequestContext } from '../filter/request-context.js';
 import type { Endpoint } from '../state/mesh-view.js';
-import type { AccessLogSink, AccessRecord } from '../telemetry/access-record.js';
-import { formatResponseFlags } from '../telemetry/access-record.js';
+import type { AccessLogSink } from '../telemetry/access-record.js';
 import { GrpcStats } from '../telemetry/grpc-stats.js';
 import type { RequestSpan, WaypointTracer } from '../telemetry/waypoint-tracer.js';
 import type { UpstreamDispatcher, UpstreamHttpVersion } from '../upstream/http-client.js';
@@ -35,6 +34,7 @@ import type { DownstreamRequest, DownstreamResponse, ResponseWriter } from './do
 import { isBodyless, requestContextOf } from './downstream-request.js';
 import { normalizePath } from '../security/path-normalization.js';
 import type { PathNormalization } from '../security/path-normalization.js';
+import { exchangeRecord } from './exchange-record.js';
 import { FilteredRequestBody } from './filtered-body.js';
 import { grpcLocalResponse, isGrpcRequest } from './grpc-local-reply.js';
 import { ResponseState, failureReply, localResponse } from './local-reply.js';
@@ -533,47 +533,20 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
   }
 
   private record(finished: boolean): void {
-    const ctx = this.ctx;
-    const info = ctx.streamInfo;
-    const h = ctx.headers;
     const sent = this.response !== undefined && (finished || this.res.headersSent);
-    const record: AccessRecord = {
-      kind: 'http',
-      startTime: new Date(ctx.startTime).toISOString(),
-      method: ctx.method,
-      path: this.originalPath,
+    const record = exchangeRecord(this.ctx, {
+      originalPath: this.originalPath,
       protocol: this.protocol,
       responseCode: sent ? (this.response as ResponseState).status : 0,
-      responseFlags: formatResponseFlags(info.responseFlags),
-      ...(info.responseCodeDetails !== undefined ? { responseCodeDetails: info.responseCodeDetails } : {}),
       bytesReceived: this.bytesReceived,
       bytesSent: this.bytesSent,
-      durationMs: Date.now() - ctx.startTime,
-      ...(this.serviceTimeMs !== undefined ? { upstreamServiceTimeMs: this.serviceTimeMs } : {}),
-      xForwardedFor: h.get('x-forwarded-for'),
-      userAgent: h.get('user-agent'),
-      requestId: ctx.requestId,
-      authority: ctx.authority,
-      upstreamHost: info.upstreamHost,
-      upstreamCluster: info.upstreamCluster,
+      serviceTimeMs: this.serviceTimeMs,
+      destinationPrincipal: this.destinationPrincipal,
       downstreamLocalAddress: this.conn.downstreamLocalAddress,
       downstreamRemoteAddress: this.conn.downstreamRemoteAddress,
-      routeName: info.routeName,
-      sourcePrincipal: ctx.source.principal,
-      destinationService: ctx.destination.hostname,
-      destinationPrincipal: this.destinationPrincipal,
-      ...(this.grpc ? grpcFields(this.grpc) : {}),
-    };
+      grpc: this.grpc,
+    });
     this.deps.accessLog?.(record);
     if (this.span) this.deps.tracer?.end(record, this.span);
   }
-}
-
-function grpcFields(g: GrpcStats): Pick<AccessRecord, 'grpc' | 'grpcStatus' | 'requestMessages' | 'responseMessages'> {
-  return {
-    grpc: true,
-    ...(g.status !== undefined ? { grpcStatus: g.status } : {}),
-    requestMessages: g.request.messages,
-    responseMessages: g.response.messages,
-  };
 }
