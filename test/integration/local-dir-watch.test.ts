@@ -47,7 +47,7 @@ describe('SnapshotStore watching a directory', () => {
   });
 
   it('a broken object keeps serving its old version and reports why; the fix applies', async () => {
-    await writeFile(join(dir, 'web.yaml'), pod('web', '10.0.0.1'));
+    await writeFile(join(dir, 'web.yaml'), pod('web', '127.9.0.1'));
     await eventually(() => store.diagnostics().some((d) => d.code === 'ADDRESS_OUT_OF_RANGE' && d.name === 'web'));
     assert.equal(ipOf('web'), '127.1.0.1');
     const generation = store.current().generation;

@@ -4,8 +4,8 @@ import { baggageHeader, forwardedHeader, forwardedHost, newTraceparent } from '.
 
 describe('CONNECT headers', () => {
   it('forwarded: for= quoted ip:port, IPv6 bracketed, optional host', () => {
-    assert.equal(forwardedHeader('10.0.1.5', 41234), 'for="10.0.1.5:41234"');
-    assert.equal(forwardedHeader('10.0.1.5', 41234, 'reviews.default.svc.cluster.local'), 'for="10.0.1.5:41234";host=reviews.default.svc.cluster.local');
+    assert.equal(forwardedHeader('127.1.0.5', 41234), 'for="127.1.0.5:41234"');
+    assert.equal(forwardedHeader('127.1.0.5', 41234, 'reviews.default.svc.cluster.local'), 'for="127.1.0.5:41234";host=reviews.default.svc.cluster.local');
     assert.equal(forwardedHeader('fd00::5', 1), 'for="[fd00::5]:1"');
   });
 
