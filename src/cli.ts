@@ -81,12 +81,19 @@ main(process.argv.slice(2)).then(
     process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
+    if (isUsageMistake(err)) {
       process.stderr.write(`ambient: ${err.message}\n`);
-      process.exitCode = 2;
-      return;
+      process.exit(2);
     }
     process.stderr.write(`ambient: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+    // Exit even if a listener opened before the failure would keep the process alive.
+    process.exit(1);
   },
 );
+
+/** A UsageError, or a mistyped option from node:util's parseArgs: one line, exit 2. */
+function isUsageMistake(err: unknown): err is Error {
+  if (err instanceof UsageError) return true;
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}

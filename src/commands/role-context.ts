@@ -8,6 +8,7 @@ import { LocalCaCertSource } from '../identity/local-ca-cert-source.js';
 import { FileCertSource } from '../identity/file-cert-source.js';
 import type { CertSource } from '../identity/tls-material.js';
 import { SnapshotStore } from '../state/snapshot-store.js';
+import { UsageError } from './usage-error.js';
 
 export interface RoleContext {
   readonly store: SnapshotStore;
@@ -44,12 +45,7 @@ export async function openRoleContext(opts: RoleContextOptions): Promise<RoleCon
   });
   const trustDomain = store.current().snapshot.mesh.trustDomain;
   const certs = opts.certsDir
-    ? new FileCertSource({
-        dir: opts.certsDir,
-        trustDomain,
-        pollIntervalMs: CERT_FILE_POLL_MS,
-        onError: (err) => process.stderr.write(`${opts.name}: reading certificates from ${opts.certsDir}: ${String(err)}\n`),
-      })
+    ? openFileCerts(opts.certsDir, trustDomain, opts.name, store)
     : new LocalCaCertSource(await ensureMeshCa(opts.stateDir, trustDomain), {
         trustDomain,
         onError: (err, identity) => process.stderr.write(`${opts.name}: certificate re-issue for ${identity} failed: ${String(err)}\n`),
@@ -62,4 +58,19 @@ export async function openRoleContext(opts: RoleContextOptions): Promise<RoleCon
       await store.close();
     },
   };
+}
+
+/** PEM files given with `--certs`; an unreadable directory is the user's mistake, said in one line. */
+function openFileCerts(dir: string, trustDomain: string, name: string, store: SnapshotStore): FileCertSource {
+  try {
+    return new FileCertSource({
+      dir,
+      trustDomain,
+      pollIntervalMs: CERT_FILE_POLL_MS,
+      onError: (err) => process.stderr.write(`${name}: reading certificates from ${dir}: ${String(err)}\n`),
+    });
+  } catch (err) {
+    void store.close();
+    throw new UsageError(`--certs ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
