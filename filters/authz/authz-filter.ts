@@ -17,7 +17,7 @@
  */
 import type { FilterFactory, HookResult, RequestContext, Respond, StreamFilter } from '../../src/filter/api.js';
 import { CONTINUE, respond } from '../../src/filter/api.js';
-import type { AuthzPolicy } from './authz-policy.js';
+import type { AuthzPolicy } from '../../src/filter/authz-config.js';
 import type { CompiledPolicy, IpInCidr } from './policy-matcher.js';
 import { compilePolicy } from './policy-matcher.js';
 import { RequestAttributes } from './request-attributes.js';

@@ -11,7 +11,7 @@
  *   `not*`/`notValues` form holds;
  * - list-valued attributes (JWT audiences, list claims) match when any element matches.
  */
-import type { AuthzCondition, AuthzOperation, AuthzPolicy, AuthzRule, AuthzSource, AuthzStringKey, Cidr, StringMatch } from './authz-policy.js';
+import type { AuthzCondition, AuthzOperation, AuthzPolicy, AuthzRule, AuthzSource, AuthzStringKey, Cidr, StringMatch } from '../../src/filter/authz-config.js';
 import type { RequestAttributes } from './request-attributes.js';
 
 /** The engine's CIDR containment test (pre-parsed network bytes vs a textual address). */

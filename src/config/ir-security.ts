@@ -6,7 +6,8 @@
  * Everything is plain immutable data, as in `ir.ts`. Matchers are compiled from it once per
  * snapshot by the waypoint's chain provider (`src/security/`), never per request.
  */
-import type { CidrIR, Origin, StringMatchIR } from './ir.js';
+import type { AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, AuthzStringKey } from '../filter/authz-config.js';
+import type { Origin } from './ir.js';
 
 /**
  * What a policy attaches to (`spec.targetRefs`), as Istio waypoints read it:
@@ -27,87 +28,17 @@ export type PolicyTargetIR =
   | { readonly kind: 'GatewayClass'; readonly name: string };
 
 /**
- * `rules[].from[].source`. Fields are ANDed, values of one field ORed; a `not*` field matches when
- * none of its values does. Empty lists impose nothing. Principals are compared without `spiffe://`.
+ * Rules, sources, operations and `when` conditions of an L7 policy: the authorization filter's
+ * configuration contract (`src/filter/authz-config.ts`), defined once there so the filter and the
+ * IR cannot drift. Principals are compared without `spiffe://`; hosts are lowercase; paths are
+ * matched after normalization, without the query.
  */
-export interface L7SourceIR {
-  readonly principals: readonly StringMatchIR[];
-  readonly notPrincipals: readonly StringMatchIR[];
-  /** `<iss>/<sub>` of the verified JWT (RequestAuthentication). */
-  readonly requestPrincipals: readonly StringMatchIR[];
-  readonly notRequestPrincipals: readonly StringMatchIR[];
-  readonly namespaces: readonly StringMatchIR[];
-  readonly notNamespaces: readonly StringMatchIR[];
-  /** The direct peer address. */
-  readonly ipBlocks: readonly CidrIR[];
-  readonly notIpBlocks: readonly CidrIR[];
-  /**
-   * The original client address. With Istio's default `numTrustedProxies: 0` that is the direct
-   * peer too: `x-forwarded-for` is never trusted, so a client cannot forge it.
-   */
-  readonly remoteIpBlocks: readonly CidrIR[];
-  readonly notRemoteIpBlocks: readonly CidrIR[];
-}
-
-/** `rules[].to[].operation`. Hosts are lowercase (matched case-insensitively). */
-export interface L7OperationIR {
-  readonly hosts: readonly StringMatchIR[];
-  readonly notHosts: readonly StringMatchIR[];
-  /** Destination (service) ports. */
-  readonly ports: readonly number[];
-  readonly notPorts: readonly number[];
-  readonly methods: readonly StringMatchIR[];
-  readonly notMethods: readonly StringMatchIR[];
-  /** Matched against the normalized path without its query. */
-  readonly paths: readonly StringMatchIR[];
-  readonly notPaths: readonly StringMatchIR[];
-}
-
-/** A `when` key whose value is a string (or list of strings, for list claims and audiences). */
-export type StringConditionKeyIR =
-  | { readonly kind: 'request.headers'; readonly header: string }
-  | { readonly kind: 'source.namespace' }
-  | { readonly kind: 'source.principal' }
-  | { readonly kind: 'request.auth.principal' }
-  | { readonly kind: 'request.auth.audiences' }
-  | { readonly kind: 'request.auth.presenter' }
-  /** `request.auth.claims[a][b]`: a path into nested claims. */
-  | { readonly kind: 'request.auth.claims'; readonly path: readonly string[] }
-  | { readonly kind: 'connection.sni' };
-
-/** One `when` condition: matches when the key's value matches a value and no `notValue`. */
-export type L7ConditionIR =
-  | {
-      readonly type: 'string';
-      /** The key as written, for logs and dumps. */
-      readonly keyText: string;
-      readonly key: StringConditionKeyIR;
-      readonly values: readonly StringMatchIR[];
-      readonly notValues: readonly StringMatchIR[];
-    }
-  | {
-      readonly type: 'ip';
-      readonly keyText: string;
-      readonly key: 'source.ip' | 'remote.ip' | 'destination.ip';
-      readonly values: readonly CidrIR[];
-      readonly notValues: readonly CidrIR[];
-    }
-  | {
-      readonly type: 'port';
-      readonly keyText: string;
-      readonly key: 'destination.port';
-      readonly values: readonly number[];
-      readonly notValues: readonly number[];
-    };
-
-/** One rule: any `from` (OR; none = any source) AND any `to` (OR; none = any) AND every `when`. */
-export interface L7RuleIR {
-  readonly from: readonly L7SourceIR[];
-  readonly to: readonly L7OperationIR[];
-  readonly when: readonly L7ConditionIR[];
-}
-
-export type L7PolicyAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
+export type L7SourceIR = AuthzSource;
+export type L7OperationIR = AuthzOperation;
+export type StringConditionKeyIR = AuthzStringKey;
+export type L7ConditionIR = AuthzCondition;
+export type L7RuleIR = AuthzRule;
+export type L7PolicyAction = AuthzAction;
 
 /** An AuthorizationPolicy enforced by waypoints (attached by `targetRefs`). */
 export interface L7PolicyIR {

@@ -1,7 +1,8 @@
 /**
- * The authorization filter's configuration: the L7 AuthorizationPolicies that apply to one service
- * port, as plain data. The shapes mirror the engine's IR (`src/config/ir-security.ts`) structurally,
- * so the engine passes its IR objects as they are, while this filter imports only the filter API.
+ * The authorization filter's configuration contract: the L7 AuthorizationPolicies that apply to one
+ * service port, as plain data. The filter API publishes it so that the filter (which imports only
+ * `src/filter/`) and the engine's IR (`src/config/ir-security.ts`, which aliases these types) share
+ * one definition, and the engine hands its IR objects to the filter as they are.
  *
  * Semantics follow Istio's AuthorizationPolicy reference: a policy matches when any rule matches;
  * a rule when one `from` (or none given), one `to` (or none) and every `when` match; a source or
@@ -23,31 +24,44 @@ export interface Cidr {
   readonly prefixLength: number;
 }
 
+/**
+ * `rules[].from[].source`. Fields are ANDed, values of one field ORed; a `not*` field matches when
+ * none of its values does. Empty lists impose nothing. Principals are compared without `spiffe://`.
+ */
 export interface AuthzSource {
   readonly principals: readonly StringMatch[];
   readonly notPrincipals: readonly StringMatch[];
+  /** `<iss>/<sub>` of the verified JWT (RequestAuthentication). */
   readonly requestPrincipals: readonly StringMatch[];
   readonly notRequestPrincipals: readonly StringMatch[];
   readonly namespaces: readonly StringMatch[];
   readonly notNamespaces: readonly StringMatch[];
+  /** The direct peer address. */
   readonly ipBlocks: readonly Cidr[];
   readonly notIpBlocks: readonly Cidr[];
+  /**
+   * The original client address. With Istio's default `numTrustedProxies: 0` that is the direct
+   * peer too: `x-forwarded-for` is never trusted, so a client cannot forge it.
+   */
   readonly remoteIpBlocks: readonly Cidr[];
   readonly notRemoteIpBlocks: readonly Cidr[];
 }
 
+/** `rules[].to[].operation`. Hosts are lowercase (matched case-insensitively). */
 export interface AuthzOperation {
-  /** Lowercase. */
   readonly hosts: readonly StringMatch[];
   readonly notHosts: readonly StringMatch[];
+  /** Destination (service) ports. */
   readonly ports: readonly number[];
   readonly notPorts: readonly number[];
   readonly methods: readonly StringMatch[];
   readonly notMethods: readonly StringMatch[];
+  /** Matched against the normalized path without its query. */
   readonly paths: readonly StringMatch[];
   readonly notPaths: readonly StringMatch[];
 }
 
+/** A `when` key whose value is a string (or list of strings, for list claims and audiences). */
 export type AuthzStringKey =
   | { readonly kind: 'request.headers'; readonly header: string }
   | { readonly kind: 'source.namespace' }
@@ -55,14 +69,36 @@ export type AuthzStringKey =
   | { readonly kind: 'request.auth.principal' }
   | { readonly kind: 'request.auth.audiences' }
   | { readonly kind: 'request.auth.presenter' }
+  /** `request.auth.claims[a][b]`: a path into nested claims. */
   | { readonly kind: 'request.auth.claims'; readonly path: readonly string[] }
   | { readonly kind: 'connection.sni' };
 
+/** One `when` condition: matches when the key's value matches a value and no `notValue`. */
 export type AuthzCondition =
-  | { readonly type: 'string'; readonly keyText: string; readonly key: AuthzStringKey; readonly values: readonly StringMatch[]; readonly notValues: readonly StringMatch[] }
-  | { readonly type: 'ip'; readonly keyText: string; readonly key: 'source.ip' | 'remote.ip' | 'destination.ip'; readonly values: readonly Cidr[]; readonly notValues: readonly Cidr[] }
-  | { readonly type: 'port'; readonly keyText: string; readonly key: 'destination.port'; readonly values: readonly number[]; readonly notValues: readonly number[] };
+  | {
+      readonly type: 'string';
+      /** The key as written, for logs and dumps. */
+      readonly keyText: string;
+      readonly key: AuthzStringKey;
+      readonly values: readonly StringMatch[];
+      readonly notValues: readonly StringMatch[];
+    }
+  | {
+      readonly type: 'ip';
+      readonly keyText: string;
+      readonly key: 'source.ip' | 'remote.ip' | 'destination.ip';
+      readonly values: readonly Cidr[];
+      readonly notValues: readonly Cidr[];
+    }
+  | {
+      readonly type: 'port';
+      readonly keyText: string;
+      readonly key: 'destination.port';
+      readonly values: readonly number[];
+      readonly notValues: readonly number[];
+    };
 
+/** One rule: any `from` (OR; none = any source) AND any `to` (OR; none = any) AND every `when`. */
 export interface AuthzRule {
   readonly from: readonly AuthzSource[];
   readonly to: readonly AuthzOperation[];
