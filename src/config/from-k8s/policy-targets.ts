@@ -11,10 +11,22 @@
 import type { PolicyTargetIR } from '../ir-security.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 
-const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
-export function readPolicyTargets(r: ObjectReader, policyNamespace: string): PolicyTargetIR[] {
-  const out: PolicyTargetIR[] = [];
+/** One `targetRefs` entry, read and checked (same namespace); what it may name is the caller's call. */
+export interface TargetRefFields {
+  readonly path: FieldPath;
+  readonly group: string;
+  readonly kind: string;
+  readonly name: string;
+}
+
+/**
+ * Walks `spec.targetRefs` and the deprecated `spec.targetRef` of any Istio object attached by
+ * target: reads group/kind/name, rejects a `namespace` other than the object's own (Istio's
+ * `PolicyTargetReference` has no cross-namespace form), and hands the rest to `visit`.
+ */
+export function forEachTargetRef(r: ObjectReader, namespace: string, visit: (ref: TargetRefFields) => void): void {
   const one = (path: FieldPath): void => {
     if (r.record(path, true) === undefined) return;
     const group = r.string([...path, 'group'], { allowEmpty: true }) ?? '';
@@ -22,18 +34,25 @@ export function readPolicyTargets(r: ObjectReader, policyNamespace: string): Pol
     const name = r.string([...path, 'name'], { required: true });
     const ns = r.string([...path, 'namespace']);
     if (kind === undefined || name === undefined) return;
-    if (ns !== undefined && ns !== policyNamespace) {
-      r.error([...path, 'namespace'], 'FIELD_INVALID', `must be the policy's namespace (${policyNamespace}); cross-namespace targets are not allowed`);
+    if (ns !== undefined && ns !== namespace) {
+      r.error([...path, 'namespace'], 'FIELD_INVALID', `must be the object's own namespace (${namespace}); cross-namespace targets are not allowed`);
       return;
     }
+    visit({ path, group, kind, name });
+  };
+  r.list(['spec', 'targetRefs']).forEach((_, i) => one(['spec', 'targetRefs', i]));
+  if (r.has(['spec', 'targetRef'])) one(['spec', 'targetRef']);
+}
+
+export function readPolicyTargets(r: ObjectReader, policyNamespace: string): PolicyTargetIR[] {
+  const out: PolicyTargetIR[] = [];
+  forEachTargetRef(r, policyNamespace, ({ path, group, kind, name }) => {
     if (kind === 'Gateway' && group === GATEWAY_GROUP) out.push({ kind: 'Gateway', namespace: policyNamespace, name });
     else if (kind === 'Service' && group === '') out.push({ kind: 'Service', namespace: policyNamespace, name });
     else if (kind === 'GatewayClass' && group === GATEWAY_GROUP) out.push({ kind: 'GatewayClass', name });
     else if (kind === 'ServiceEntry' && group === 'networking.istio.io') r.warn(path, 'UNSUPPORTED', 'ServiceEntry targets are not supported; this target is ignored');
     else r.error(path, 'FIELD_INVALID', `unsupported target ${group === '' ? 'core' : group} ${kind}: use a waypoint Gateway (${GATEWAY_GROUP}), a Service (group "") or GatewayClass istio-waypoint`);
-  };
-  r.list(['spec', 'targetRefs']).forEach((_, i) => one(['spec', 'targetRefs', i]));
-  if (r.has(['spec', 'targetRef'])) one(['spec', 'targetRef']);
+  });
   return out;
 }
 

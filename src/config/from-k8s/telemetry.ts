@@ -11,11 +11,9 @@
  * - `metrics` and `tracing` are not translated yet: warned.
  */
 import type { AccessLoggingIR, TelemetryIR, TelemetryTargetIR } from '../ir-telemetry.js';
-import type { FieldPath, ObjectReader } from './object-reader.js';
-import { hasPolicyTargets } from './policy-targets.js';
+import type { ObjectReader } from './object-reader.js';
+import { forEachTargetRef, GATEWAY_GROUP, hasPolicyTargets } from './policy-targets.js';
 import type { Translator } from './translator.js';
-
-const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
 export const telemetryTranslator: Translator = {
   kind: 'Telemetry',
@@ -41,19 +39,10 @@ export const telemetryTranslator: Translator = {
 
 function readTargets(r: ObjectReader, namespace: string): TelemetryTargetIR[] {
   const out: TelemetryTargetIR[] = [];
-  const one = (path: FieldPath): void => {
-    if (r.record(path, true) === undefined) return;
-    const group = r.string([...path, 'group'], { allowEmpty: true }) ?? '';
-    const kind = r.string([...path, 'kind'], { required: true });
-    const name = r.string([...path, 'name'], { required: true });
-    const ns = r.string([...path, 'namespace']);
-    if (kind === undefined || name === undefined) return;
-    if (ns !== undefined && ns !== namespace) r.error([...path, 'namespace'], 'FIELD_INVALID', `must be the Telemetry's namespace (${namespace})`);
-    else if (kind === 'Gateway' && group === GATEWAY_GROUP) out.push({ kind: 'Gateway', name });
+  forEachTargetRef(r, namespace, ({ path, group, kind, name }) => {
+    if (kind === 'Gateway' && group === GATEWAY_GROUP) out.push({ kind: 'Gateway', name });
     else r.warn(path, 'UNSUPPORTED', `only waypoint Gateway (${GATEWAY_GROUP}) targets apply here; ${kind} ${name} is ignored`);
-  };
-  r.list(['spec', 'targetRefs']).forEach((_, i) => one(['spec', 'targetRefs', i]));
-  if (r.has(['spec', 'targetRef'])) one(['spec', 'targetRef']);
+  });
   return out;
 }
 
