@@ -194,8 +194,8 @@ describe('authz: field truth tables', () => {
     [{ ip: '127.1.0.66' }, false],
     [{ ip: '127.2.0.1' }, false],
   ]);
-  table('remoteIpBlocks ignore a forged x-forwarded-for', '{from: [{source: {remoteIpBlocks: ["10.0.0.0/8"]}}]}', [
-    [{ ip: '127.1.2.3', headers: { 'x-forwarded-for': '10.1.1.1' } }, false],
+  table('remoteIpBlocks ignore a forged x-forwarded-for', '{from: [{source: {remoteIpBlocks: ["127.9.0.0/16"]}}]}', [
+    [{ ip: '127.1.2.3', headers: { 'x-forwarded-for': '127.9.1.1' } }, false],
   ]);
   table('requestPrincipals: any valid JWT, or a given iss/sub', '{from: [{source: {requestPrincipals: ["https://issuer/*"], notRequestPrincipals: ["https://issuer/blocked"]}}]}', [
     [{ auth: { principal: 'https://issuer/alice' } }, true],

@@ -100,7 +100,7 @@ describe('AuthorizationPolicy → L4 policy', () => {
     - to: [{operation: {methods: ["GET"], ports: ["80"]}}]
     - from: [{source: {requestPrincipals: ["*"]}}]
     - when: [{key: "request.headers[x-user]", values: ["a"]}]
-    - from: [{source: {remoteIpBlocks: ["10.0.0.0/8"]}}]
+    - from: [{source: {remoteIpBlocks: ["127.9.0.0/16"]}}]
     - to: [{operation: {ports: ["8080"]}}]`);
     assert.deepEqual(policy?.rules, [[[m({ destinationPorts: [8080] })]]]);
     assert.equal(diagnostics.length, 1);
@@ -169,7 +169,7 @@ describe('AuthorizationPolicy → L4 policy', () => {
   it('invalid content rejects the policy with a field-level error', () => {
     const bad: [string, string, string][] = [
       ['  action: PERMIT', 'FIELD_INVALID', 'spec.action'],
-      ['  rules: [{from: [{source: {ipBlocks: ["10.0.0.0/33"]}}]}]', 'FIELD_INVALID', 'spec.rules[0].from[0].source.ipBlocks[0]'],
+      ['  rules: [{from: [{source: {ipBlocks: ["127.0.0.0/33"]}}]}]', 'FIELD_INVALID', 'spec.rules[0].from[0].source.ipBlocks[0]'],
       ['  rules: [{to: [{operation: {ports: ["http"]}}]}]', 'FIELD_INVALID', 'spec.rules[0].to[0].operation.ports[0]'],
       ['  rules: [{to: [{operation: {ports: [70000]}}]}]', 'FIELD_INVALID', 'spec.rules[0].to[0].operation.ports[0]'],
       ['  rules: [{when: [{key: destination.port, values: ["x"]}]}]', 'FIELD_INVALID', 'spec.rules[0].when[0].values[0]'],

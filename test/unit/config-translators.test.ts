@@ -314,10 +314,10 @@ apiVersion: v1
 kind: Pod
 metadata: {name: p}
 spec: {nodeName: n, containers: [{name: c, image: x}]}
-status: {podIP: 10.0.0.9}
+status: {podIP: 127.9.0.9}
 `, false);
     assert.deepEqual(diagnostics, []);
     assert.equal(snapshot.mesh.trustDomain, 'cluster.local');
-    assert.equal(snapshot.workloads.get('Pod/default/p')?.ip, '10.0.0.9');
+    assert.equal(snapshot.workloads.get('Pod/default/p')?.ip, '127.9.0.9');
   });
 });

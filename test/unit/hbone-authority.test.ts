@@ -4,7 +4,7 @@ import { formatAuthority, parseAuthority } from '../../src/hbone/authority.js';
 
 describe('HBONE :authority', () => {
   it('parses ip:port, [v6]:port and host:port', () => {
-    assert.deepEqual(parseAuthority('10.0.3.9:9080'), { host: '10.0.3.9', port: 9080, isIp: true, text: '10.0.3.9:9080' });
+    assert.deepEqual(parseAuthority('127.1.3.9:9080'), { host: '127.1.3.9', port: 9080, isIp: true, text: '127.1.3.9:9080' });
     assert.deepEqual(parseAuthority('[fd00::1]:443'), { host: 'fd00::1', port: 443, isIp: true, text: '[fd00::1]:443' });
     assert.deepEqual(parseAuthority('[::ffff:127.0.0.1]:1'), { host: '::ffff:127.0.0.1', port: 1, isIp: true, text: '[::ffff:127.0.0.1]:1' });
     assert.deepEqual(parseAuthority('reviews.default.svc.cluster.local:9080'), {
@@ -35,10 +35,10 @@ describe('HBONE :authority', () => {
       '[fd00::1]',
       '[fd00::1]80',
       '[fe80::1%eth0]:80',
-      '[10.0.0.1]:80',
+      '[127.0.0.1]:80',
       '[nothex]:80',
-      '10.0.0.256:80',
-      '010.0.0.1:80',
+      '127.0.0.256:80',
+      '0127.0.0.1:80',
       '1.2.3:80',
       'a..b:80',
       '.a:80',

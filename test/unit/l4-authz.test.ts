@@ -73,7 +73,7 @@ test('fields AND, values OR, clauses AND, rules OR', () => {
     name: 'mix',
     action: 'ALLOW',
     rules: [
-      [[l4Match({ sourceIps: ['127.1.0.0/24', '10.0.0.0/8'] })], [l4Match({ destinationPorts: [80] }), l4Match({ destinationPorts: [9080] })]],
+      [[l4Match({ sourceIps: ['127.1.0.0/24', '127.9.0.0/16'] })], [l4Match({ destinationPorts: [80] }), l4Match({ destinationPorts: [9080] })]],
       [[l4Match({ destinationIps: ['127.1.0.200'], notSourceIps: ['127.1.0.5'] })]],
     ],
   });
@@ -83,9 +83,9 @@ test('fields AND, values OR, clauses AND, rules OR', () => {
   assert.equal(evaluateL4([p], conn({ sourceIp: '127.1.0.6', destPort: 1 })).allowed, false, 'rule 1 fails on port, rule 2 on dest ip');
   assert.equal(evaluateL4([p], conn({ sourceIp: '127.2.0.6', destIp: '127.1.0.200', destPort: 1 })).allowed, true, 'rule 2');
   assert.equal(evaluateL4([p], conn({ sourceIp: '127.1.0.5', destIp: '127.1.0.200', destPort: 1 })).allowed, false, 'notSourceIps');
-  const np = l4Policy({ name: 'np', action: 'DENY', matches: [{ notDestinationPorts: [9080], notDestinationIps: ['127.0.0.0/8'] }] });
+  const np = l4Policy({ name: 'np', action: 'DENY', matches: [{ notDestinationPorts: [9080], notDestinationIps: ['127.1.0.0/16'] }] });
   assert.equal(evaluateL4([np], conn()).allowed, true);
-  assert.equal(evaluateL4([np], conn({ destPort: 1, destIp: '10.0.0.1' })).allowed, false);
+  assert.equal(evaluateL4([np], conn({ destPort: 1, destIp: '127.9.0.1' })).allowed, false);
 });
 
 test('dry-run policies are reported, never enforced', () => {
