@@ -14,24 +14,9 @@ import { ProxyMetrics } from '../../src/telemetry/metrics.js';
 import { WaypointTelemetry } from '../../src/telemetry/waypoint-telemetry.js';
 import { eventually } from '../helpers/eventually.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
+import { EMPTY_SERVICE_YAML as EMPTY_SERVICE } from '../helpers/mesh-fixtures.js';
 import { parseExposition } from '../helpers/prometheus-text.js';
 
-const EMPTY_SERVICE = `apiVersion: v1
-kind: Service
-metadata:
-  name: empty
-  namespace: default
-  labels:
-    istio.io/use-waypoint: waypoint
-spec:
-  clusterIP: 127.100.0.30
-  selector:
-    app: nobody
-  ports:
-    - name: http
-      port: 9080
-      targetPort: 9080
-`;
 
 function frame(payload: string): Buffer {
   const p = Buffer.from(payload);

@@ -8,9 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Duplex } from 'node:stream';
 import { HbonePool } from '../../src/hbone/pool.js';
 import { HboneServer } from '../../src/hbone/server.js';
-import type { HboneConnect, HboneDialResult } from '../../src/hbone/types.js';
+import type { HboneConnect } from '../../src/hbone/types.js';
 import type { TlsMaterial } from '../../src/identity/tls-material.js';
 import { allocateBlock } from '../helpers/addresses.js';
+import { mustTunnel as must } from '../helpers/hbone-tunnel.js';
 import { createTestCa } from '../helpers/test-ca.js';
 import type { TestCa } from '../helpers/test-ca.js';
 
@@ -26,11 +27,6 @@ function readAll(s: Duplex): Promise<Buffer> {
     s.once('end', () => resolve(Buffer.concat(chunks)));
     s.once('error', reject);
   });
-}
-
-function must(r: HboneDialResult): Duplex {
-  if (!r.ok) assert.fail(`dial failed: ${r.code} ${r.status ?? ''} ${r.message}`);
-  return r.stream;
 }
 
 describe('hbone basic', () => {

@@ -6,23 +6,18 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { Duplex } from 'node:stream';
 import { HbonePool } from '../../src/hbone/pool.js';
 import { HboneServer } from '../../src/hbone/server.js';
 import type { HboneConnect, HboneDialResult } from '../../src/hbone/types.js';
 import type { TlsMaterial } from '../../src/identity/tls-material.js';
 import { allocateBlock } from '../helpers/addresses.js';
+import { mustTunnel as must } from '../helpers/hbone-tunnel.js';
 import { eventually } from '../helpers/eventually.js';
 import { createTestCa } from '../helpers/test-ca.js';
 import type { TestCa } from '../helpers/test-ca.js';
 
 const block = allocateBlock();
 const pod = block.pod(1);
-
-function must(r: HboneDialResult): Duplex {
-  if (!r.ok) assert.fail(`dial failed: ${r.code} ${r.status ?? ''} ${r.message}`);
-  return r.stream;
-}
 
 interface ServerSide {
   received: number;

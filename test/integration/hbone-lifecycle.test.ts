@@ -5,41 +5,18 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { HbonePool } from '../../src/hbone/pool.js';
 import { HboneServer } from '../../src/hbone/server.js';
-import type { HboneDialResult } from '../../src/hbone/types.js';
 import { serialOf } from '../../src/identity/local-ca.js';
 import type { TlsMaterial } from '../../src/identity/tls-material.js';
 import { allocateBlock } from '../helpers/addresses.js';
+import { mustTunnel as must, roundTrip } from '../helpers/hbone-tunnel.js';
 import { eventually } from '../helpers/eventually.js';
 import { createTestCa } from '../helpers/test-ca.js';
 import type { TestCa } from '../helpers/test-ca.js';
 
 const block = allocateBlock();
-
-function must(r: HboneDialResult): Duplex {
-  if (!r.ok) assert.fail(`dial failed: ${r.code} ${r.status ?? ''} ${r.message}`);
-  return r.stream;
-}
-
-function roundTrip(s: Duplex, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let got = '';
-    const onData = (d: Buffer): void => {
-      got += d.toString();
-      if (got.length >= text.length) {
-        s.off('data', onData);
-        s.off('error', reject);
-        resolve(got);
-      }
-    };
-    s.on('data', onData);
-    s.once('error', reject);
-    s.write(text);
-  });
-}
 
 /** The serial of the certificate the server presents on a new connection to `host:15008`. */
 function servedSerial(host: string, client: TlsMaterial, roots: string[]): Promise<string> {

@@ -10,6 +10,7 @@ import { HboneServer } from '../../src/hbone/server.js';
 import type { HboneDial, HboneDialResult } from '../../src/hbone/types.js';
 import type { TlsMaterial } from '../../src/identity/tls-material.js';
 import { allocateBlock } from '../helpers/addresses.js';
+import { mustTunnel as must, roundTrip } from '../helpers/hbone-tunnel.js';
 import { eventually } from '../helpers/eventually.js';
 import { createTestCa } from '../helpers/test-ca.js';
 import type { TestCa } from '../helpers/test-ca.js';
@@ -17,29 +18,6 @@ import type { TestCa } from '../helpers/test-ca.js';
 const block = allocateBlock();
 const pod = block.pod(1);
 const podGone = block.pod(2);
-
-function must(r: HboneDialResult): Duplex {
-  if (!r.ok) assert.fail(`dial failed: ${r.code} ${r.status ?? ''} ${r.message}`);
-  return r.stream;
-}
-
-/** Sends a line and waits for its echo: proves the tunnel still carries bytes. */
-function roundTrip(s: Duplex, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let got = '';
-    const onData = (d: Buffer): void => {
-      got += d.toString();
-      if (got.length >= text.length) {
-        s.off('data', onData);
-        s.off('error', reject);
-        resolve(got);
-      }
-    };
-    s.on('data', onData);
-    s.once('error', reject);
-    s.write(text);
-  });
-}
 
 function closeAll(streams: Duplex[]): Promise<void> {
   return Promise.all(

@@ -15,25 +15,9 @@ import { WaypointTelemetry } from '../../src/telemetry/waypoint-telemetry.js';
 import { ZtunnelTelemetry } from '../../src/telemetry/ztunnel-telemetry.js';
 import { eventually } from '../helpers/eventually.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
+import { EMPTY_SERVICE_YAML as EMPTY_SERVICE } from '../helpers/mesh-fixtures.js';
 import { parseExposition, type Exposition } from '../helpers/prometheus-text.js';
 
-/** A Service behind the waypoint whose selector matches no pod: the waypoint answers 503 UH. */
-const EMPTY_SERVICE = `apiVersion: v1
-kind: Service
-metadata:
-  name: empty
-  namespace: default
-  labels:
-    istio.io/use-waypoint: waypoint
-spec:
-  clusterIP: 127.100.0.30
-  selector:
-    app: nobody
-  ports:
-    - name: http
-      port: 9080
-      targetPort: 9080
-`;
 
 function scrape(host: string, port: number): Promise<{ contentType: string; body: string }> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,23 @@
+/**
+ * Extra YAML for `startLocalMesh({ extraFiles })`, written with the default mesh's addresses
+ * (relocated into each test file's block). Shared so tests that need the same situation use the
+ * same objects.
+ */
+
+/** A Service behind the waypoint whose selector matches no pod: the waypoint answers 503 UH. */
+export const EMPTY_SERVICE_YAML = `apiVersion: v1
+kind: Service
+metadata:
+  name: empty
+  namespace: default
+  labels:
+    istio.io/use-waypoint: waypoint
+spec:
+  clusterIP: 127.100.0.30
+  selector:
+    app: nobody
+  ports:
+    - name: http
+      port: 9080
+      targetPort: 9080
+`;
