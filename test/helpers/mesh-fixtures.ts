@@ -21,3 +21,21 @@ spec:
       port: 9080
       targetPort: 9080
 `;
+
+/** One Service per reviews version (canary targets for weighted backends). */
+export const REVIEWS_VERSION_SERVICES_YAML = `apiVersion: v1
+kind: Service
+metadata: {name: reviews-v1, namespace: default}
+spec:
+  clusterIP: 127.100.0.31
+  selector: {app: reviews, version: v1}
+  ports: [{name: http, port: 9080, targetPort: 9080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews-v2, namespace: default}
+spec:
+  clusterIP: 127.100.0.32
+  selector: {app: reviews, version: v2}
+  ports: [{name: http, port: 9080, targetPort: 9080}]
+`;

@@ -13,6 +13,7 @@ import { CompiledRouteTables } from '../../src/routing/route-tables.js';
 import { buildSnapshot } from '../../src/config/snapshot-builder.js';
 import { MeshView } from '../../src/state/mesh-view.js';
 import type { RouteDecision, RouteTable } from '../../src/waypoint/router.js';
+import { REVIEWS_VERSION_SERVICES_YAML } from './mesh-fixtures.js';
 
 export const BASE_MESH = `
 apiVersion: v1
@@ -35,22 +36,7 @@ spec:
   selector: {app: reviews}
   ports: [{name: http, port: 9080}, {name: http-admin, port: 9090}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: reviews-v1, namespace: default}
-spec:
-  clusterIP: 127.100.0.31
-  selector: {app: reviews, version: v1}
-  ports: [{name: http, port: 9080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: reviews-v2, namespace: default}
-spec:
-  clusterIP: 127.100.0.32
-  selector: {app: reviews, version: v2}
-  ports: [{name: http, port: 9080}]
----
+${REVIEWS_VERSION_SERVICES_YAML}---
 apiVersion: v1
 kind: Pod
 metadata: {name: reviews-v1, namespace: default, labels: {app: reviews, version: v1}}

@@ -9,27 +9,13 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import { eventually } from '../helpers/eventually.js';
+import { REVIEWS_VERSION_SERVICES_YAML } from '../helpers/mesh-fixtures.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 /** reviews-v1 / reviews-v2 Services (canary targets) and a mirror pod whose app the test runs. */
 export const VERSION_SERVICES = `
-apiVersion: v1
-kind: Service
-metadata: {name: reviews-v1, namespace: default}
-spec:
-  clusterIP: 127.100.0.31
-  selector: {app: reviews, version: v1}
-  ports: [{name: http, port: 9080, targetPort: 9080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: reviews-v2, namespace: default}
-spec:
-  clusterIP: 127.100.0.32
-  selector: {app: reviews, version: v2}
-  ports: [{name: http, port: 9080, targetPort: 9080}]
----
+${REVIEWS_VERSION_SERVICES_YAML}---
 apiVersion: v1
 kind: Service
 metadata: {name: mirror, namespace: default}
