@@ -29,6 +29,8 @@ export const DIAGNOSTIC_CODES = Object.freeze({
   UNKNOWN_KIND: 'unknown kind',
   /** A reference to an object that does not exist (e.g. `istio.io/use-waypoint` naming no waypoint). */
   REF_NOT_FOUND: 'reference not found',
+  /** A cross-namespace reference no ReferenceGrant allows (Gateway API `RefNotPermitted`). */
+  REF_NOT_PERMITTED: 'reference not permitted',
   /** A feature this data plane does not enforce at this layer (AUDIT/CUSTOM at L4, L7 rule parts). */
   UNSUPPORTED: 'unsupported feature',
   /** A file could not be read. */

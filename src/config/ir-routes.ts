@@ -142,6 +142,20 @@ export interface BackendRefIR {
    * chosen for it gets a 500, as the Gateway API requires.
    */
   readonly invalid?: string;
+  /**
+   * The Service is in another namespace than the route: usable only where a ReferenceGrant in
+   * that namespace allows it (checked by the snapshot builder, which sets `invalid` otherwise).
+   */
+  readonly crossNamespace?: true;
+}
+
+/** `ReferenceGrant`: lets routes of the `from` namespaces reference the `to` objects of its own namespace. */
+export interface ReferenceGrantIR {
+  readonly namespace: string;
+  readonly name: string;
+  readonly from: readonly { readonly group: string; readonly kind: string; readonly namespace: string }[];
+  /** `name` absent: every object of the kind. */
+  readonly to: readonly { readonly group: string; readonly kind: string; readonly name?: string }[];
 }
 
 /** Retry settings as written; enforced by the resilience issue. */
@@ -197,7 +211,7 @@ export type RouteParentIR =
  * parent; VirtualService rules are first-match in order.
  */
 export interface HttpRouteIR {
-  readonly source: 'HTTPRoute' | 'GRPCRoute' | 'VirtualService';
+  readonly source: 'HTTPRoute' | 'GRPCRoute' | 'TCPRoute' | 'VirtualService';
   readonly name: string;
   readonly namespace: string;
   /** Milliseconds since the epoch (`metadata.creationTimestamp`); 0 when absent. */
@@ -206,7 +220,7 @@ export interface HttpRouteIR {
   /** Gateway API `hostnames` (lowercase); empty = all. */
   readonly hostnames: readonly string[];
   readonly rules: readonly RouteRuleIR[];
-  /** VirtualService `tcp` routes (in order); absent for Gateway API routes. */
+  /** VirtualService `tcp` routes (in order), or a TCPRoute's rule; absent for HTTP-only routes. */
   readonly tcpRules?: readonly TcpRouteRuleIR[];
   readonly origin: Origin;
 }

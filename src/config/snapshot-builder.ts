@@ -6,6 +6,7 @@
  * Conflicts are resolved by input order (file order): the later object is rejected with a
  * diagnostic and reported in `rejected`, so a last-good store can put back its previous version.
  */
+import { applyReferenceGrants } from './reference-grants.js';
 import type { Diagnostic, DiagnosticCode, Severity } from './diagnostics.js';
 import type {
   L4PolicyIR,
@@ -100,7 +101,12 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
 
   const l4Policies: L4PolicyIR[] = ofType('L4Policy').map((o) => toPolicy(o.value, mesh));
   // Routes stay plain data here; src/routing/ compiles them per view (regexes, precedence).
-  const httpRoutes = ofType('HttpRoute').map((o) => o.value);
+  const grants = ofType('ReferenceGrant').map((o) => o.value);
+  const httpRoutes = ofType('HttpRoute').map((o) =>
+    applyReferenceGrants(o.value, grants, (ri, bi, message) =>
+      report(o.ref, 'warning', 'REF_NOT_PERMITTED', ['spec', 'rules', ri, 'backendRefs', bi, 'namespace'], message),
+    ),
+  );
   const destinationRules = ofType('DestinationRule').map((o) => o.value);
   // Waypoint (targetRefs) security objects are complete as translated; which waypoint and service
   // they attach to is resolved per view by the waypoint's chain provider (src/security/).

@@ -6,9 +6,8 @@
  * read. A request without the key gets a random endpoint, as Envoy does.
  */
 import type { ConsistentHashIR, HashKeyIR } from '../config/ir-routes.js';
-import type { RequestContext } from '../filter/api.js';
 import type { Endpoint } from '../state/mesh-view.js';
-import type { EndpointPicker } from '../waypoint/router.js';
+import type { EndpointPicker, PickContext } from '../waypoint/router.js';
 import { endpointAddress } from '../upstream/lb.js';
 
 /**
@@ -31,16 +30,16 @@ export function fnv1a(s: string, seed = 0x811c9dc5): number {
 }
 
 /** The request's hash key, or `undefined` when the request does not carry it. */
-export function hashKeyOf(key: HashKeyIR, ctx: RequestContext): string | undefined {
+export function hashKeyOf(key: HashKeyIR, ctx: PickContext): string | undefined {
   switch (key.kind) {
     case 'header':
-      return ctx.headers.get(key.name);
+      return ctx.headers?.get(key.name);
     case 'sourceIp':
       return ctx.source.address;
     case 'cookie':
-      return cookieValue(ctx.headers.get('cookie'), key.name);
+      return cookieValue(ctx.headers?.get('cookie'), key.name);
     case 'queryParameter':
-      return queryValue(ctx.path, key.name);
+      return ctx.path === undefined ? undefined : queryValue(ctx.path, key.name);
   }
 }
 
@@ -86,7 +85,7 @@ class RingHashPicker implements EndpointPicker {
     this.owners = Int32Array.from(entries, (e) => e[1]);
   }
 
-  pick(ctx: RequestContext): Endpoint | undefined {
+  pick(ctx: PickContext): Endpoint | undefined {
     const n = this.endpoints.length;
     if (n === 0) return undefined;
     const k = hashKeyOf(this.key, ctx);
@@ -138,7 +137,7 @@ class MaglevPicker implements EndpointPicker {
     }
   }
 
-  pick(ctx: RequestContext): Endpoint | undefined {
+  pick(ctx: PickContext): Endpoint | undefined {
     const n = this.endpoints.length;
     if (n === 0) return undefined;
     const k = hashKeyOf(this.key, ctx);

@@ -4,22 +4,26 @@
  * precedence and backends are worked out once per snapshot, never per request.
  *
  * Which routes apply to a service port:
- * 1. Gateway API routes (HTTPRoute) whose `parentRefs` name the Service (GAMMA), for all its
- *    ports or the one `port` they name; else those attached to the Service's waypoint Gateway
- *    whose `hostnames` (if any) name the Service. Several routes merge, ordered by the spec's
- *    precedence (`route-precedence.ts`).
+ * 1. Gateway API routes (HTTPRoute, GRPCRoute) whose `parentRefs` name the Service (GAMMA), for
+ *    all its ports or the one `port` they name; else those attached to the Service's waypoint
+ *    Gateway whose `hostnames` (if any) name the Service. Several routes merge, ordered by the
+ *    spec's precedence (`route-precedence.ts`).
+ *    GAMMA consumer routes (a route in another namespace than the Service it names) apply only to
+ *    clients of the route's namespace (known from the peer's SPIFFE identity), and for them replace
+ *    the producer routes — the GAMMA rule that a consumer's own routes take precedence.
  * 2. Else VirtualServices whose `hosts` name the Service: first match wins, routes in age order.
  *    (Mixing both for one Service is undefined in Istio; Gateway API routes win here.)
  * 3. Else Istio's inbound default route (`DefaultRouteTables`).
- * TCP connections of the port follow the first VirtualService `tcp` rule for it
- * (`tcp-route-table.ts`), else the default route.
+ * TCP connections of the port follow the TCPRoutes attached like (1), else the first VirtualService
+ * `tcp` rule for it (`tcp-route-table.ts`), else the default route.
  * A table with routes and no matching rule answers 404 `NR`, as Envoy does.
  */
 import type { DestinationRuleIR, HttpRouteIR, RouteMatchIR, RouteRuleIR } from '../config/ir-routes.js';
 import { objectKey } from '../config/ir.js';
+import { parseSpiffeUri } from '../identity/spiffe.js';
 import type { RequestContext } from '../filter/api.js';
 import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
-import type { RouteDecision, RouteTable, RouteTableProvider } from '../waypoint/router.js';
+import type { RouteBackend, RouteDecision, RouteTable, RouteTableProvider } from '../waypoint/router.js';
 import { DefaultRouteTables } from '../waypoint/router.js';
 import type { BuildContext } from './route-decision-builder.js';
 import { buildDecision } from './route-decision-builder.js';
@@ -44,7 +48,7 @@ export class CompiledRouteTable implements RouteTable {
 
   constructor(
     private readonly entries: readonly Entry[],
-    /** TCP traffic of the port keeps the default route (TCPRoute is not compiled yet). */
+    /** TCP traffic of the port (its TCP routes, if any, wrap this table: `TcpRoutedTable`). */
     private readonly tcp: RouteTable,
   ) {
     this.hasCors = entries.some((e) => e.decision.cors !== undefined);
@@ -61,6 +65,42 @@ export class CompiledRouteTable implements RouteTable {
   }
 }
 
+/**
+ * A port with GAMMA consumer routes: clients of a namespace that has its own routes for the
+ * Service use those; everyone else the producer's table.
+ */
+class ConsumerRoutedTable implements RouteTable {
+  readonly hasCors: boolean;
+
+  constructor(
+    private readonly producer: RouteTable,
+    private readonly consumers: ReadonlyMap<string, CompiledRouteTable>,
+  ) {
+    this.hasCors = hasCorsRoutes(producer) || [...consumers.values()].some((t) => t.hasCors);
+  }
+
+  routeHttp(ctx: RequestContext): RouteDecision | undefined {
+    const ns = ctx.source.principal === undefined ? undefined : parseSpiffeUri(ctx.source.principal)?.namespace;
+    const own = ns === undefined ? undefined : this.consumers.get(ns);
+    return (own ?? this.producer).routeHttp(ctx);
+  }
+
+  routeTcp(): RouteDecision | undefined {
+    return this.producer.routeTcp();
+  }
+}
+
+function hasCorsRoutes(t: RouteTable): boolean {
+  return (t instanceof CompiledRouteTable || t instanceof ConsumerRoutedTable) && t.hasCors;
+}
+
+/** The Gateway API routes naming a Service, split by who wrote them (GAMMA producer vs consumer). */
+interface AttachedRoutes {
+  readonly producer: HttpRouteIR[];
+  /** Consumer routes by their namespace. */
+  readonly consumers: Map<string, HttpRouteIR[]>;
+}
+
 /** Routes and DestinationRules of one view, indexed once. */
 class ViewRoutes {
   readonly tables = new Map<string, RouteTable>();
@@ -68,11 +108,13 @@ class ViewRoutes {
   readonly corsFilters = new Map<string, FilterFactory | null>();
   readonly destinationRules = new Map<string, DestinationRuleIR>();
   private readonly gatewayApi: HttpRouteIR[];
+  private readonly tcpRoutes: HttpRouteIR[];
   private readonly virtualServices: HttpRouteIR[];
 
   constructor(view: MeshView) {
     const routes = [...(view.snapshot.httpRoutes ?? [])].sort(compareRoutes);
-    this.gatewayApi = routes.filter((r) => r.source !== 'VirtualService');
+    this.gatewayApi = routes.filter((r) => r.source === 'HTTPRoute' || r.source === 'GRPCRoute');
+    this.tcpRoutes = routes.filter((r) => r.source === 'TCPRoute');
     this.virtualServices = routes.filter((r) => r.source === 'VirtualService');
     // The oldest DestinationRule for a host wins, as in Istio.
     for (const dr of view.snapshot.destinationRules ?? []) {
@@ -81,18 +123,13 @@ class ViewRoutes {
     }
   }
 
-  gatewayRoutesFor(target: ServiceTarget): HttpRouteIR[] {
-    const s = target.service;
-    const direct = this.gatewayApi.filter((r) =>
-      r.parents.some((p) => p.kind === 'Service' && p.namespace === s.namespace && p.name === s.name && (p.port === undefined || p.port === target.port.port)),
-    );
-    if (direct.length > 0 || !s.waypoint) return direct;
-    const wp = s.waypoint;
-    return this.gatewayApi.filter(
-      (r) =>
-        r.parents.some((p) => p.kind === 'Gateway' && p.namespace === wp.namespace && p.name === wp.name) &&
-        (r.hostnames.length === 0 || r.hostnames.some((h) => hostnameNames(h, s.hostname, s.name, s.namespace))),
-    );
+  gatewayRoutesFor(target: ServiceTarget): AttachedRoutes {
+    return attached(this.gatewayApi, target);
+  }
+
+  /** TCPRoutes for the port: producer routes only (a TCP connection's consumer is not worth a table). */
+  tcpGatewayRoutesFor(target: ServiceTarget): HttpRouteIR[] {
+    return attached(this.tcpRoutes, target).producer;
   }
 
   /** VirtualServices naming the Service that have `http` routes (a tcp-only one leaves HTTP on the default route). */
@@ -109,6 +146,29 @@ class ViewRoutes {
     const s = target.service;
     return this.virtualServices.filter((r) => r.parents.some((p) => p.kind === 'Service' && p.namespace === s.namespace && p.name === s.name));
   }
+}
+
+/**
+ * Routes attached to the Service (port) itself, producer and consumer; when the producer wrote
+ * none, the producer side is the routes attached to the Service's waypoint Gateway for its name.
+ */
+function attached(routes: readonly HttpRouteIR[], target: ServiceTarget): AttachedRoutes {
+  const s = target.service;
+  const producer: HttpRouteIR[] = [];
+  const consumers = new Map<string, HttpRouteIR[]>();
+  for (const r of routes) {
+    if (!r.parents.some((p) => p.kind === 'Service' && p.namespace === s.namespace && p.name === s.name && (p.port === undefined || p.port === target.port.port))) continue;
+    if (r.namespace === s.namespace) producer.push(r);
+    else consumers.set(r.namespace, [...(consumers.get(r.namespace) ?? []), r]);
+  }
+  if (producer.length > 0 || !s.waypoint) return { producer, consumers };
+  const wp = s.waypoint;
+  const viaGateway = routes.filter(
+    (r) =>
+      r.parents.some((p) => p.kind === 'Gateway' && p.namespace === wp.namespace && p.name === wp.name) &&
+      (r.hostnames.length === 0 || r.hostnames.some((h) => hostnameNames(h, s.hostname, s.name, s.namespace))),
+  );
+  return { producer: viaGateway, consumers };
 }
 
 /** A route `hostnames` entry (possibly `*.suffix`) names the Service by any of its DNS names. */
@@ -146,7 +206,7 @@ export class CompiledRouteTables implements RouteTableProvider {
     let f = vr.corsFilters.get(key);
     if (f === undefined) {
       const http = table instanceof TcpRoutedTable ? table.http : table;
-      f = http instanceof CompiledRouteTable && http.hasCors ? createCorsFactory((ctx) => http.routeHttp(ctx)?.cors) : null;
+      f = hasCorsRoutes(http) ? createCorsFactory((ctx) => http.routeHttp(ctx)?.cors) : null;
       vr.corsFilters.set(key, f);
     }
     return f ? [f] : [];
@@ -155,13 +215,22 @@ export class CompiledRouteTables implements RouteTableProvider {
   private build(view: MeshView, vr: ViewRoutes, target: ServiceTarget): RouteTable {
     const bc: BuildContext = { view, target, destinationRules: vr.destinationRules, mirror: this.mirror, random: this.mirror?.random ?? Math.random };
     const http = this.buildHttp(view, vr, target, bc);
-    const tcp = buildTcpDecision(bc, vr.tcpVirtualServicesFor(target));
+    const tcpRoutes = vr.tcpGatewayRoutesFor(target);
+    const tcp = buildTcpDecision(bc, tcpRoutes.length > 0 ? tcpRoutes : vr.tcpVirtualServicesFor(target));
     return tcp ? new TcpRoutedTable(http, tcp) : http;
   }
 
   private buildHttp(view: MeshView, vr: ViewRoutes, target: ServiceTarget, bc: BuildContext): RouteTable {
     const fallback = this.fallback.tableFor(view, target);
     const gateway = vr.gatewayRoutesFor(target);
+    const producer = this.buildProducer(vr, target, bc, gateway.producer, fallback);
+    if (gateway.consumers.size === 0) return producer;
+    const consumers = new Map<string, CompiledRouteTable>();
+    for (const [ns, routes] of gateway.consumers) consumers.set(ns, new CompiledRouteTable(gatewayEntries(bc, routes), fallback));
+    return new ConsumerRoutedTable(producer, consumers);
+  }
+
+  private buildProducer(vr: ViewRoutes, target: ServiceTarget, bc: BuildContext, gateway: readonly HttpRouteIR[], fallback: RouteTable): RouteTable {
     if (gateway.length > 0) return new CompiledRouteTable(gatewayEntries(bc, gateway), fallback);
     const vs = vr.virtualServicesFor(target);
     if (vs.length > 0) return new CompiledRouteTable(orderedEntries(bc, vs), fallback);
@@ -182,7 +251,14 @@ function withLoadBalancer(bc: BuildContext, fallback: RouteTable): RouteTable {
   });
   if (backends.every((b, i) => b === d.backends[i])) return fallback;
   const decision: RouteDecision = Object.freeze({ ...d, backends: Object.freeze(backends) });
-  return { routeHttp: () => decision, routeTcp: () => fallback.routeTcp() };
+  // TCP connections of the port balance by the same policy (a hash can only use the source IP there).
+  const t = fallback.routeTcp();
+  const tcp: RouteDecision | undefined = t && Object.freeze({ ...t, backends: Object.freeze(t.backends.map((b, i) => Object.freeze({ ...b, ...pickerOf(backends[i]) }))) });
+  return { routeHttp: () => decision, routeTcp: () => tcp };
+}
+
+function pickerOf(b: RouteBackend | undefined): { picker?: RouteBackend['picker'] } {
+  return b?.picker ? { picker: b.picker } : {};
 }
 
 interface Candidate {

@@ -1,11 +1,11 @@
 /**
- * VirtualService `tcp` routes of one service port → the TCP {@link RouteDecision} the waypoint's
+ * TCPRoute or VirtualService `tcp` routes of one service port → the TCP {@link RouteDecision} the waypoint's
  * TCP proxy consumes (`RouteTable.routeTcp()`): the first rule (VirtualServices in age order,
  * rules in the order written) whose `match[].port` names the port, or that has no port match,
  * decides; its destinations become weighted backends (`inbound-vip|<port>|tcp[/<subset>]|<host>`).
  * No rule for the port: the default TCP route, as Istio builds it. Built once per snapshot.
  */
-import type { HttpRouteIR, TcpRouteRuleIR } from '../config/ir-routes.js';
+import type { BackendRefIR, HttpRouteIR, TcpRouteRuleIR } from '../config/ir-routes.js';
 import type { RouteBackend, RouteDecision, RouteTable } from '../waypoint/router.js';
 import type { BuildContext } from './route-decision-builder.js';
 import { resolveTarget } from './route-decision-builder.js';
@@ -26,10 +26,11 @@ function ruleFor(bc: BuildContext, routes: readonly HttpRouteIR[]): { route: Htt
   return undefined;
 }
 
-function backendOf(bc: BuildContext, target: TcpRouteRuleIR['backends'][number]['target'], weight: number): RouteBackend {
-  const t = resolveTarget(bc, target, 'tcp');
+function backendOf(bc: BuildContext, ref: BackendRefIR): RouteBackend {
+  const { target, weight } = ref;
+  const t = ref.invalid === undefined ? resolveTarget(bc, target, 'tcp') : undefined;
   if (t) return Object.freeze({ ...t.backend, weight });
-  // An unknown Service or port: no endpoints, so its share of connections is closed (`UH`).
+  // An unknown or unusable Service or port: no endpoints, so its share of connections is closed (`UH`).
   const port = target.port ?? bc.target.port.port;
   const cluster = `inbound-vip|${port}|tcp|${target.name}.${target.namespace}.svc.${bc.view.snapshot.mesh.clusterDomain}`;
   return Object.freeze({ cluster, service: bc.target.service, port: bc.target.port, endpoints: [], weight });
@@ -39,7 +40,7 @@ function backendOf(bc: BuildContext, target: TcpRouteRuleIR['backends'][number][
 export function buildTcpDecision(bc: BuildContext, routes: readonly HttpRouteIR[]): RouteDecision | undefined {
   const found = ruleFor(bc, routes);
   if (!found) return undefined;
-  const backends = found.rule.backends.filter((b) => b.weight > 0).map((b) => backendOf(bc, b.target, b.weight));
+  const backends = found.rule.backends.filter((b) => b.weight > 0).map((b) => backendOf(bc, b));
   return Object.freeze({
     name: `${found.route.namespace}.${found.route.name}.tcp.${found.index}`,
     backends: Object.freeze(backends),

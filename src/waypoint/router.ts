@@ -67,9 +67,15 @@ export interface RouteBackend {
   readonly picker?: EndpointPicker;
 }
 
+/**
+ * What a picker may hash on: a request (headers, cookie, query, source IP), or a TCP connection,
+ * which has only its source (so `consistentHash` by header or cookie falls back to random there).
+ */
+export type PickContext = Pick<RequestContext, 'source'> & Partial<Pick<RequestContext, 'headers' | 'path'>>;
+
 /** Chooses an endpoint of one backend (round robin, random, consistent hash), holding its own per-snapshot state. */
 export interface EndpointPicker {
-  pick(ctx: RequestContext): Endpoint | undefined;
+  pick(ctx: PickContext): Endpoint | undefined;
 }
 
 /** Answers a request instead of proxying it (redirect, direct response, no usable backend). */

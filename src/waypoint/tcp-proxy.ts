@@ -72,7 +72,8 @@ export class TcpProxy {
         return;
       }
       cluster = backend.cluster;
-      const ep = this.deps.lb.pick(backend.endpoints);
+      // A DestinationRule policy (round robin, random, consistent hash by source IP) picks like HTTP does.
+      const ep = backend.picker ? backend.picker.pick(conn) : this.deps.lb.pick(backend.endpoints);
       if (!ep) {
         flags.push('UH');
         down.destroy();

@@ -6,8 +6,8 @@
  *
  * Rejected (the spec's `Accepted: False`): unsupported filter types, `ReplacePrefixMatch` on a
  * rule whose matches are not all `PathPrefix`, a redirect together with a rewrite. A backend the
- * waypoint cannot use (another kind, cross-namespace without a ReferenceGrant) is kept as an
- * invalid backend: its share of traffic gets a 500, as the spec requires.
+ * waypoint cannot use (another kind; cross-namespace without a ReferenceGrant, which the snapshot
+ * builder checks) is kept as an invalid backend: its share of traffic gets a 500, as the spec requires.
  */
 import type { BackendRefIR, HttpRouteIR, RouteFilterIR, RouteMatchIR, RouteParentIR, RouteRuleIR } from '../ir-routes.js';
 import { readDuration } from './duration.js';
@@ -127,10 +127,8 @@ export function readBackendRef(r: ObjectReader, base: FieldPath, namespace: stri
   }
   const target = readServiceRef(r, base, namespace);
   if (!target) return undefined;
-  if (target.namespace !== namespace) {
-    r.warn([...base, 'namespace'], 'UNSUPPORTED', 'a cross-namespace backendRef needs a ReferenceGrant, which is not supported; its share of traffic gets a 500');
-    return { target, weight, filters, invalid: 'cross-namespace backendRef without ReferenceGrant' };
-  }
+  // Whether a ReferenceGrant allows it is known only with every object: the snapshot builder decides.
+  if (target.namespace !== namespace) return { target, weight, filters, crossNamespace: true };
   return { target, weight, filters };
 }
 

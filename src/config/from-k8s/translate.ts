@@ -9,6 +9,8 @@ import { configMapTranslator } from './config-map.js';
 import { gatewayTranslator } from './gateway.js';
 import { httpRouteTranslator } from './http-route.js';
 import { grpcRouteTranslator } from './grpc-route.js';
+import { tcpRouteTranslator } from './tcp-route.js';
+import { referenceGrantTranslator } from './reference-grant.js';
 import { destinationRuleTranslator } from './destination-rule.js';
 import { virtualServiceTranslator } from './virtual-service.js';
 import { namespaceTranslator } from './namespace.js';
@@ -35,6 +37,8 @@ export const TRANSLATORS: readonly Translator[] = [
   requestAuthenticationTranslator,
   httpRouteTranslator,
   grpcRouteTranslator,
+  tcpRouteTranslator,
+  referenceGrantTranslator,
   virtualServiceTranslator,
   destinationRuleTranslator,
   telemetryTranslator,

@@ -15,6 +15,7 @@ import type {
   WaypointIR,
   WorkloadIR,
 } from '../ir.js';
+import type { ReferenceGrantIR } from '../ir-routes.js';
 import type { L7PolicyIR, RequestAuthnIR } from '../ir-security.js';
 import type { TelemetryIR } from '../ir-telemetry.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
@@ -67,9 +68,11 @@ export type TranslatedValue =
   | { readonly type: 'L7Policy'; readonly value: L7PolicyDraft }
   | { readonly type: 'RequestAuthn'; readonly value: RequestAuthnDraft }
   | { readonly type: 'MeshSettings'; readonly value: MeshSettingsDraft }
-  /** HTTPRoute, GRPCRoute or VirtualService (routing issue). */
+  /** HTTPRoute, GRPCRoute, TCPRoute or VirtualService (routing issue). */
   | { readonly type: 'HttpRoute'; readonly value: HttpRouteIR }
   | { readonly type: 'DestinationRule'; readonly value: DestinationRuleIR }
+  /** Consumed by the snapshot builder (cross-namespace backendRefs); not kept in the snapshot. */
+  | { readonly type: 'ReferenceGrant'; readonly value: ReferenceGrantIR }
   /** Telemetry API (`accessLogging`), see `ir-telemetry.ts`. */
   | { readonly type: 'Telemetry'; readonly value: TelemetryIR };
 
