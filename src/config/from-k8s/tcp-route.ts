@@ -7,7 +7,6 @@
  */
 import type { BackendRefIR, HttpRouteIR, TcpRouteRuleIR } from '../ir-routes.js';
 import { readBackendRef, readCreatedAt, readParentRefs } from './http-route.js';
-import type { ObjectReader } from './object-reader.js';
 import type { Translator } from './translator.js';
 
 export const tcpRouteTranslator: Translator = {
