@@ -91,3 +91,56 @@ describe('VirtualService corsPolicy through the waypoint', () => {
     assert.equal(plain.headers['access-control-allow-origin'], undefined);
   });
 });
+
+const HTTPROUTE_CORS = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: reviews, port: 9080}]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /api}}]
+      filters:
+        - type: CORS
+          cors:
+            allowOrigins: ["https://app.example.com", "https://*.corp.example"]
+            allowMethods: [GET, PUT]
+            allowHeaders: [x-custom]
+            allowCredentials: true
+      backendRefs: [{name: reviews, port: 9080}]
+    - backendRefs: [{name: reviews, port: 9080}]
+`;
+
+describe('HTTPRoute CORS filter through the waypoint', () => {
+  let mesh: LocalMesh;
+  before(async () => {
+    mesh = await startLocalMesh({ extraFiles: { '90-cors.yaml': HTTPROUTE_CORS } });
+  });
+  after(async () => {
+    await mesh?.close();
+  });
+
+  const preflight = (origin: string, path = '/api') =>
+    mesh.request(mesh.pod('default', 'sleep'), `http://reviews:9080${path}`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'PUT' },
+    });
+
+  it('answers preflights for exact and wildcard-subdomain origins with the GEP default max age', async () => {
+    for (const origin of ['https://app.example.com', 'https://team.corp.example', 'https://a.b.corp.example']) {
+      const res = await preflight(origin);
+      assert.equal(res.status, 200, origin);
+      assert.equal(res.headers['access-control-allow-origin'], origin);
+      assert.equal(res.headers['access-control-allow-methods'], 'GET,PUT');
+      assert.equal(res.headers['access-control-max-age'], '5');
+      assert.equal(res.headers['x-echo-pod'], undefined, 'answered by the waypoint');
+    }
+  });
+
+  it('does not allow the bare wildcard domain, other origins, or routes without the filter', async () => {
+    for (const [origin, path] of [['https://corp.example', '/api'], ['https://evil.example', '/api'], ['https://app.example.com', '/other']] as const) {
+      const res = await preflight(origin, path);
+      assert.equal(res.headers['access-control-allow-origin'], undefined, `${origin} ${path}`);
+    }
+  });
+});

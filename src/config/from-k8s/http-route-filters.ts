@@ -1,10 +1,11 @@
 /**
  * Gateway API `HTTPRouteFilter` list → {@link RouteFilterIR}s: `RequestHeaderModifier`,
- * `ResponseHeaderModifier`, `RequestRedirect`, `URLRewrite`, `RequestMirror`. Other types
- * (`CORS`, `ExternalAuth`, `ExtensionRef`) are not supported: the route is rejected with an
+ * `ResponseHeaderModifier`, `RequestRedirect`, `URLRewrite`, `RequestMirror`, `CORS`. Other types
+ * (`ExternalAuth`, `ExtensionRef`) are not supported: the route is rejected with an
  * `UNSUPPORTED` diagnostic (the spec's `Accepted: False`) rather than served half-configured.
  */
 import type { HeaderMutationIR, PathModifierIR, RedirectIR, RewriteIR, RouteFilterIR, ServiceRefIR } from '../ir-routes.js';
+import { readCorsFilter } from './http-route-cors.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
@@ -34,6 +35,10 @@ function readFilter(r: ObjectReader, base: FieldPath, namespace: string): RouteF
       return { kind: 'rewrite', rewrite: readRewrite(r, [...base, 'urlRewrite']) };
     case 'RequestMirror':
       return readMirror(r, [...base, 'requestMirror'], namespace);
+    case 'CORS': {
+      const cors = readCorsFilter(r, [...base, 'cors']);
+      return cors ? { kind: 'cors', cors } : undefined;
+    }
     default:
       r.error([...base, 'type'], 'UNSUPPORTED', `filter type ${JSON.stringify(type)} is not supported by this waypoint`);
       return undefined;
