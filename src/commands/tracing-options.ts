@@ -1,12 +1,13 @@
 /**
- * `--tracing-endpoint URL` and `--tracing-sampling PCT` (waypoint and `up`): where the waypoint's
- * spans go (an OpenTelemetry collector's OTLP/HTTP base URL; spans are POSTed to `/v1/traces`)
- * and the percentage of new traces sampled (Istio's `sampling`, default 1). Without an endpoint,
- * tracing is off: no spans and no propagation headers rewritten. A stand-in until the mesh
- * config's `extensionProviders` + Telemetry API `tracing` are translated.
+ * `--tracing-endpoint URL` and `--tracing-sampling PCT` (waypoint and `up`): the default for where
+ * the waypoint's spans go (an OpenTelemetry collector's OTLP/HTTP base URL; spans are POSTed to
+ * `/v1/traces`) and the percentage of new traces sampled (Istio's `sampling`, default 1). The mesh
+ * config's `extensionProviders` + `defaultProviders.tracing` and the Telemetry API's `tracing`
+ * override them (`src/telemetry/tracing-policy.ts`). With neither, tracing is off: no spans and no
+ * propagation headers rewritten.
  */
-import { OtlpHttpExporter } from '../telemetry/otlp-exporter.js';
-import { WaypointTracer, waypointSpanIdentity } from '../telemetry/waypoint-tracer.js';
+import { DEFAULT_TRACING_SAMPLING } from '../telemetry/tracing-policy.js';
+import type { TracingFlags } from '../telemetry/tracing-policy.js';
 import { UsageError } from './usage-error.js';
 
 export const TRACING_OPTIONS = {
@@ -14,13 +15,7 @@ export const TRACING_OPTIONS = {
   'tracing-sampling': { type: 'string' },
 } as const;
 
-/** Istio's default `sampling` (meshConfig `defaultConfig.tracing.sampling`). */
-export const DEFAULT_TRACING_SAMPLING = 1;
-
-export interface TracingSettings {
-  readonly endpoint: string;
-  readonly samplingPercent: number;
-}
+export type TracingSettings = TracingFlags;
 
 /** Validated settings, or undefined when no endpoint was given. */
 export function parseTracing(endpoint: string | undefined, sampling: string | undefined): TracingSettings | undefined {
@@ -45,10 +40,4 @@ export function parseTracing(endpoint: string | undefined, sampling: string | un
 /** The flags again, for a child process (`up` passes them to its waypoints). */
 export function tracingArgs(t: TracingSettings | undefined): string[] {
   return t ? ['--tracing-endpoint', t.endpoint, '--tracing-sampling', String(t.samplingPercent)] : [];
-}
-
-/** A waypoint's tracer from the settings; its exporter must be closed on shutdown. */
-export function waypointTracer(t: TracingSettings, namespace: string, name: string, address: string): WaypointTracer {
-  const exporter = new OtlpHttpExporter({ endpoint: t.endpoint, serviceName: `${name}.${namespace}` });
-  return new WaypointTracer({ exporter, samplingPercent: t.samplingPercent, identity: waypointSpanIdentity(namespace, name, address) });
 }

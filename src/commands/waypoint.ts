@@ -8,6 +8,8 @@ import { ReadinessServer } from '../admin/readiness-server.js';
 import { RoleObservability } from '../admin/role-observability.js';
 import { waypointAdminTarget, waypointHealth } from '../admin/waypoint-admin.js';
 import { followAccessLogPolicy } from '../telemetry/access-log-policy.js';
+import { followTracingPolicy } from '../telemetry/tracing-policy.js';
+import { WaypointTracer, waypointSpanIdentity } from '../telemetry/waypoint-tracer.js';
 import { Logger } from '../telemetry/logger.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { WaypointTelemetry } from '../telemetry/waypoint-telemetry.js';
@@ -15,7 +17,7 @@ import { Waypoint } from '../waypoint/waypoint.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
-import { parseTracing, TRACING_OPTIONS, waypointTracer } from './tracing-options.js';
+import { parseTracing, TRACING_OPTIONS } from './tracing-options.js';
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
@@ -33,7 +35,9 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     throw new UsageError(`no waypoint Gateway ${ref} in ${values.config}`);
   }
   const host = wp.addresses[0] ?? '127.0.0.1';
-  const tracer = tracing ? waypointTracer(tracing, namespace, gwName, host) : undefined;
+  // Flags are the default; the mesh config and Telemetry API decide per view (tracing-policy.ts).
+  const tracer = new WaypointTracer({ identity: waypointSpanIdentity(namespace, gwName, host) });
+  const stopTracing = followTracingPolicy(ctx.store, { namespace, name: gwName }, tracer, tracing, `${gwName}.${namespace}`);
   const readiness = new ReadinessServer();
   await readiness.listen(host);
   const metrics = new ProxyMetrics({ processMetrics: true });
@@ -47,7 +51,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     view: ctx.store,
     certs: ctx.certs,
     accessLog: telemetry.sink,
-    ...(tracer ? { tracer } : {}),
+    tracer,
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });
@@ -76,7 +80,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     close: async (deadline) => {
       await waypoint.close(deadline);
       // Spans of the last requests still go out, within a short bound.
-      await tracer?.exporter.close(500);
+      await stopTracing(500);
       await observability.close(100);
       stopPolicy?.();
       await ctx.close();

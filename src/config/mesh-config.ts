@@ -5,13 +5,15 @@
  *
  * Read: `trustDomain`, `rootNamespace`, `pathNormalization.normalization`, and the
  * `envoyFileAccessLog` entries of `extensionProviders` (name → text or JSON, for the Telemetry
- * API's `accessLogging`; the line's fields are always Istio's default set). `clusterDomain` is not a MeshConfig field in Istio (it is a
+ * API's `accessLogging`; the line's fields are always Istio's default set), and the tracing
+ * settings (`tracing-providers.ts`). `clusterDomain` is not a MeshConfig field in Istio (it is a
  * deployment setting), so it stays at its default here.
  */
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_MESH } from './ir.js';
 import type { MeshIR } from './ir.js';
 import type { MeshSettingsDraft } from './from-k8s/translator.js';
+import { parseTracingSettings } from './tracing-providers.js';
 
 /** Where the settings live. */
 export const MESH_CONFIG_MAP = Object.freeze({
@@ -24,6 +26,8 @@ export interface MeshSettingsProblem {
   /** Field inside the mesh YAML, e.g. `trustDomain`. */
   readonly field: string;
   readonly message: string;
+  /** A setting that applies without the unsupported part (default: an error, the settings are rejected). */
+  readonly warning?: true;
 }
 
 /** SPIFFE trust domain characters (spiffe.io: SPIFFE-ID §2.1), lowercase only. */
@@ -71,6 +75,8 @@ export function parseMeshSettings(text: string): { settings: MeshSettingsDraft; 
     const found = parseAccessLogProviders(providers, problems);
     if (found) settings.accessLogProviders = found;
   }
+  const tracing = parseTracingSettings(rec, problems);
+  if (tracing) settings.tracing = tracing;
   return { settings, problems };
 }
 
@@ -105,5 +111,6 @@ export function resolveMesh(settings: MeshSettingsDraft | undefined): MeshIR {
     rootNamespace: settings?.rootNamespace ?? DEFAULT_MESH.rootNamespace,
     ...(settings?.pathNormalization !== undefined ? { pathNormalization: settings.pathNormalization } : {}),
     ...(settings?.accessLogProviders !== undefined ? { accessLogProviders: settings.accessLogProviders } : {}),
+    ...(settings?.tracing !== undefined ? { tracing: settings.tracing } : {}),
   });
 }

@@ -14,18 +14,25 @@ import type { AccessLogFormat } from './access-log.js';
 /** Istio's default provider when an entry names none. */
 const DEFAULT_PROVIDER = 'envoy';
 
-/** The format the Telemetry objects ask of this waypoint; undefined when none applies. */
-export function accessLogFormatFor(snapshot: Snapshot, waypoint: WaypointRef): AccessLogFormat | undefined {
+/**
+ * The Telemetry objects that apply to a waypoint, most specific level first: `targetRefs` to its
+ * Gateway, then its namespace's, then the root namespace's (mesh-wide). Istio breaks ties between
+ * equally specific objects by age; files carry none, so by name.
+ */
+export function telemetryLevels(snapshot: Snapshot, waypoint: WaypointRef): TelemetryIR[][] {
   const all = snapshot.telemetries ?? [];
-  if (all.length === 0) return undefined;
+  if (all.length === 0) return [];
   const root = snapshot.mesh.rootNamespace;
   const byGateway = (t: TelemetryIR): boolean => t.namespace === waypoint.namespace && t.targets.some((x) => x.kind === 'Gateway' && x.name === waypoint.name);
   const inNamespace = (ns: string) => (t: TelemetryIR): boolean => t.namespace === ns && t.targets.some((x) => x.kind === 'Namespace');
-  // Istio breaks ties between equally specific objects by age; files carry none, so by name.
   const levels = [byGateway, inNamespace(waypoint.namespace), ...(root !== waypoint.namespace ? [inNamespace(root)] : [])];
-  for (const matches of levels) {
-    const found = all.filter(matches).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const t of found) {
+  return levels.map((matches) => all.filter(matches).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+}
+
+/** The format the Telemetry objects ask of this waypoint; undefined when none applies. */
+export function accessLogFormatFor(snapshot: Snapshot, waypoint: WaypointRef): AccessLogFormat | undefined {
+  for (const level of telemetryLevels(snapshot, waypoint)) {
+    for (const t of level) {
       const format = formatOf(t, snapshot);
       if (format) return format;
     }

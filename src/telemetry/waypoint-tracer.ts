@@ -9,8 +9,9 @@
  */
 import type { HeaderMap } from '../filter/header-map.js';
 import type { AccessRecord } from './access-record.js';
-import type { OtlpHttpExporter, SpanIdentity } from './otlp-exporter.js';
-import { spanFromRecord } from './otlp-exporter.js';
+import type { SpanIdentity } from './otlp-span.js';
+import { spanFromRecord } from './otlp-span.js';
+import type { SpanExporter } from './span-exporter.js';
 import type { IncomingContext, TraceContext } from './trace-context.js';
 import { b3Headers, formatTraceparent, parseB3Multi, parseB3Single, parseTraceparent, startSpan } from './trace-context.js';
 
@@ -20,10 +21,17 @@ export interface RequestSpan {
   readonly b3: boolean;
 }
 
-export interface WaypointTracerOptions {
-  readonly exporter: OtlpHttpExporter;
+/** Where spans go and how many new traces are sampled; replaced when the mesh config changes. */
+export interface TracingTarget {
+  readonly exporter: SpanExporter;
   /** Istio's `sampling`: percent of new traces (callers' decisions are followed), 0–100. */
   readonly samplingPercent: number;
+}
+
+export interface WaypointTracerOptions {
+  /** Absent: tracing off until `configure` gives a target. */
+  readonly exporter?: SpanExporter;
+  readonly samplingPercent?: number;
   readonly identity: SpanIdentity;
   readonly random?: () => number;
 }
@@ -32,17 +40,37 @@ const B3_HEADERS = ['b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x
 
 export class WaypointTracer {
   private readonly random: () => number;
+  private target: TracingTarget | undefined;
 
   constructor(private readonly opts: WaypointTracerOptions) {
     this.random = opts.random ?? Math.random;
+    if (opts.exporter) this.target = { exporter: opts.exporter, samplingPercent: opts.samplingPercent ?? 1 };
   }
 
-  get exporter(): OtlpHttpExporter {
-    return this.opts.exporter;
+  /** The current exporter, if tracing is on. */
+  get exporter(): SpanExporter | undefined {
+    return this.target?.exporter;
   }
 
-  /** The request's span from its headers: W3C first (Envoy's preference), then B3. */
-  begin(h: HeaderMap): RequestSpan {
+  get samplingPercent(): number | undefined {
+    return this.target?.samplingPercent;
+  }
+
+  /**
+   * Switches where spans go (or turns tracing off). Requests already begun keep their span and
+   * export to whatever target is current when they end; the caller closes the old exporter.
+   */
+  configure(target: TracingTarget | undefined): void {
+    this.target = target;
+  }
+
+  /**
+   * The request's span from its headers: W3C first (Envoy's preference), then B3. `undefined`
+   * when tracing is off: the request's propagation headers are then left as they came.
+   */
+  begin(h: HeaderMap): RequestSpan | undefined {
+    const target = this.target;
+    if (!target) return undefined;
     const w3c = parseTraceparent(h.get('traceparent'), h.get('tracestate'));
     let incoming: IncomingContext | undefined = w3c;
     let b3 = false;
@@ -50,7 +78,7 @@ export class WaypointTracer {
       incoming = parseB3Single(h.get('b3')) ?? parseB3Multi(h.get('x-b3-traceid'), h.get('x-b3-spanid'), h.get('x-b3-sampled'), h.get('x-b3-flags'));
       b3 = incoming !== undefined;
     }
-    return { ctx: startSpan(incoming, this.opts.samplingPercent, this.random), b3 };
+    return { ctx: startSpan(incoming, target.samplingPercent, this.random), b3 };
   }
 
   /** Rewrites the propagation headers so the upstream's parent is the waypoint's span. */
@@ -67,7 +95,7 @@ export class WaypointTracer {
   /** Exports the span when sampled; never throws, never waits. */
   end(record: AccessRecord, span: RequestSpan): void {
     if (!span.ctx.sampled) return;
-    this.opts.exporter.export(spanFromRecord(record, span.ctx, this.opts.identity));
+    this.target?.exporter.export(spanFromRecord(record, span.ctx, this.opts.identity));
   }
 }
 

@@ -18,7 +18,8 @@ import { socks5Connect } from '../../src/net/socks5-client.js';
 import type { SecurityChainsOptions } from '../../src/security/security-chains.js';
 import { SnapshotStore } from '../../src/state/snapshot-store.js';
 import type { AccessLogSink, AccessRecord } from '../../src/telemetry/access-record.js';
-import type { WaypointTracer } from '../../src/telemetry/waypoint-tracer.js';
+import { followTracingPolicy } from '../../src/telemetry/tracing-policy.js';
+import { WaypointTracer, waypointSpanIdentity } from '../../src/telemetry/waypoint-tracer.js';
 import { Waypoint } from '../../src/waypoint/waypoint.js';
 import type { ConnectionRecord, ConnectionRecordSink } from '../../src/ztunnel/connection-record.js';
 import { SOCKS5_PORT } from '../../src/ztunnel/ports.js';
@@ -116,16 +117,23 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   }
   const waypointPool = new HbonePool({ trust: certs });
   const waypoints: Waypoint[] = [];
+  const stopTracing: ((deadlineMs: number) => Promise<void>)[] = [];
   for (const wp of view.snapshot.waypoints.values()) {
     const extra = opts.waypointAccessLog?.({ namespace: wp.namespace, name: wp.name });
-    const tracer = opts.waypointTracer?.({ namespace: wp.namespace, name: wp.name });
+    const ref = { namespace: wp.namespace, name: wp.name };
+    // As `ambient waypoint` does: the mesh config and Telemetry API decide (no flags here).
+    let tracer = opts.waypointTracer?.(ref);
+    if (!tracer) {
+      tracer = new WaypointTracer({ identity: waypointSpanIdentity(wp.namespace, wp.name, wp.addresses[0] ?? '127.0.0.1') });
+      stopTracing.push(followTracingPolicy(store, ref, tracer, undefined, `${wp.name}.${wp.namespace}`));
+    }
     const w = new Waypoint({
       waypoint: { namespace: wp.namespace, name: wp.name },
       view: store,
       certs,
       pool: waypointPool,
       accessLog: (r) => void (waypointRecords.push(r), extra?.(r)),
-      ...(tracer ? { tracer } : {}),
+      tracer,
       ...(opts.random ? { random: opts.random } : {}),
       ...(opts.waypointSecurity ? { security: opts.waypointSecurity } : {}),
     });
@@ -163,6 +171,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     },
     close: async () => {
       await Promise.all(waypoints.map((w) => w.close(500)));
+      await Promise.all(stopTracing.map((stop) => stop(200)));
       await Promise.all(ztunnels.map((z) => z.close(500)));
       await Promise.all([...pools.values(), waypointPool].map((p) => p.close(200)));
       await Promise.all(apps.map((a) => a.close(200)));

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Diagnostic } from '../../src/config/diagnostics.js';
-import { translateFile } from '../../src/config/from-k8s/translate.js';
-import type { TranslatedObject } from '../../src/config/from-k8s/translator.js';
-import type { Snapshot } from '../../src/config/ir.js';
-import { buildSnapshot } from '../../src/config/snapshot-builder.js';
 import { MeshView } from '../../src/state/mesh-view.js';
 import type { ViewSource } from '../../src/state/view-source.js';
 import { accessLogFormatFor, followAccessLogPolicy } from '../../src/telemetry/access-log-policy.js';
 import type { AccessLogFormat } from '../../src/telemetry/access-log.js';
+import { snapshotFromYaml, type YamlSnapshot } from '../helpers/yaml-snapshot.js';
 
 const WP = { namespace: 'apps', name: 'waypoint' };
 
@@ -46,13 +42,7 @@ ${spec}
 `;
 }
 
-function snapshot(...docs: string[]): { snapshot: Snapshot; diagnostics: Diagnostic[] } {
-  const t = translateFile('t.yaml', docs.join('---\n'), { localRanges: true });
-  const objects: TranslatedObject[] = [];
-  for (const o of t.outcomes) if (o.status === 'ok') objects.push(o.object);
-  const b = buildSnapshot(objects, 1);
-  return { snapshot: b.snapshot, diagnostics: [...t.diagnostics, ...b.diagnostics] };
-}
+const snapshot = (...docs: string[]): YamlSnapshot => snapshotFromYaml([['t.yaml', docs.join('---\n')]]);
 
 const GATEWAY_TARGET = `  targetRefs:
     - group: gateway.networking.k8s.io
@@ -78,20 +68,29 @@ describe('Telemetry accessLogging → access-log format', () => {
     ]);
   });
 
-  it('warns and skips a selector (sidecars), and warns on metrics/tracing', () => {
+  it('warns and skips a selector (sidecars), and warns on metrics and custom tags', () => {
     const { snapshot: s, diagnostics } = snapshot(
       telemetry('sel', 'apps', `  selector:
     matchLabels:
       app: x
   accessLogging:
     - disabled: true`),
-      telemetry('tr', 'apps', `  tracing:
+      telemetry('tr', 'apps', `  metrics:
+    - overrides: []
+  tracing:
     - randomSamplingPercentage: 10
+      customTags:
+        team: {literal: {value: a}}
   accessLogging:
     - disabled: true`),
     );
     assert.equal(s.telemetries?.length, 1);
-    assert.deepEqual(diagnostics.map((d) => [d.code, d.field]), [['UNSUPPORTED', 'spec.selector'], ['UNSUPPORTED', 'spec.tracing']]);
+    assert.deepEqual(s.telemetries?.[0]?.tracing, { providers: [], randomSamplingPercentage: 10 });
+    assert.deepEqual(diagnostics.map((d) => [d.code, d.field]), [
+      ['UNSUPPORTED', 'spec.selector'],
+      ['UNSUPPORTED', 'spec.metrics'],
+      ['UNSUPPORTED', 'spec.tracing[0].customTags'],
+    ]);
   });
 
   it('is undefined without Telemetry; the built-in envoy provider is text', () => {

@@ -7,7 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import type { AccessRecord } from '../../src/telemetry/access-record.js';
-import { OtlpHttpExporter, spanFromRecord } from '../../src/telemetry/otlp-exporter.js';
+import { OtlpHttpExporter } from '../../src/telemetry/otlp-http-transport.js';
+import { spanFromRecord } from '../../src/telemetry/otlp-span.js';
 import { b3Headers, formatTraceparent, parseB3Multi, parseB3Single, parseTraceparent, startSpan } from '../../src/telemetry/trace-context.js';
 import { eventually } from '../helpers/eventually.js';
 

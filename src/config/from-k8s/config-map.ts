@@ -15,7 +15,9 @@ export const configMapTranslator: Translator = {
     const text = r.string(path, { allowEmpty: true }) ?? '';
     const { settings, problems } = parseMeshSettings(text);
     for (const p of problems) {
-      r.error(path, 'FIELD_INVALID', p.field ? `${p.field}: ${p.message}` : p.message);
+      const message = p.field ? `${p.field}: ${p.message}` : p.message;
+      if (p.warning) r.warn(path, 'UNSUPPORTED', message);
+      else r.error(path, 'FIELD_INVALID', message);
     }
     if (r.failed) return undefined;
     return { type: 'MeshSettings', value: settings };

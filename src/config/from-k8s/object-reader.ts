@@ -163,6 +163,17 @@ export class ObjectReader {
     return v;
   }
 
+  /** A percentage (Istio's `Percent`, a double in 0..100); `undefined` when absent or invalid. */
+  percentage(path: FieldPath): number | undefined {
+    const v = this.get(path);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) {
+      this.error(path, 'FIELD_INVALID', `must be a number in 0..100, got ${describeValue(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
   /** A TCP/UDP port number, 1..65535. */
   port(path: FieldPath, required = true): number | undefined {
     return this.integer(path, { required, min: 1, max: 65535 });

@@ -8,10 +8,14 @@
  * - `accessLogging[]`: the first entry without a `match`, or whose `match.mode` includes the server
  *   side (a waypoint reports as SERVER), is used: `disabled` and `providers[].name`. Provider names
  *   are resolved against the mesh config per view (an unknown one is ignored there).
- * - `metrics` and `tracing` are not translated yet: warned.
+ * - `tracing[]`: the first entry that applies to the server side, likewise: `providers[].name`
+ *   (Istio uses the first), `randomSamplingPercentage`, `disableSpanReporting`; unset fields
+ *   inherit from less specific Telemetry objects and the mesh config (`tracing-policy.ts`).
+ *   `customTags` are warned and not added.
+ * - `metrics` is not translated yet: warned.
  */
-import type { AccessLoggingIR, TelemetryIR, TelemetryTargetIR } from '../ir-telemetry.js';
-import type { ObjectReader } from './object-reader.js';
+import type { AccessLoggingIR, TelemetryIR, TelemetryTargetIR, TracingIR } from '../ir-telemetry.js';
+import type { FieldPath, ObjectReader } from './object-reader.js';
 import { forEachTargetRef, GATEWAY_GROUP, hasPolicyTargets } from './policy-targets.js';
 import type { Translator } from './translator.js';
 
@@ -26,13 +30,19 @@ export const telemetryTranslator: Translator = {
       r.warn(['spec', 'selector'], 'UNSUPPORTED', 'a selector attaches to sidecars, which this data plane does not run; use targetRefs to the waypoint Gateway');
       return undefined;
     }
-    for (const field of ['metrics', 'tracing'] as const) {
-      if (r.list(['spec', field]).length > 0) r.warn(['spec', field], 'UNSUPPORTED', `Telemetry ${field} is not translated yet; only accessLogging applies`);
-    }
+    if (r.list(['spec', 'metrics']).length > 0) r.warn(['spec', 'metrics'], 'UNSUPPORTED', 'Telemetry metrics is not translated yet; accessLogging and tracing apply');
     const targets: TelemetryTargetIR[] = targeted ? readTargets(r, namespace) : [{ kind: 'Namespace' }];
     const accessLogging = readAccessLogging(r);
-    if (r.failed || !accessLogging) return undefined;
-    const value: TelemetryIR = { name: r.id.name, namespace, targets, accessLogging, origin: r.origin };
+    const tracing = readTracing(r);
+    if (r.failed || (!accessLogging && !tracing)) return undefined;
+    const value: TelemetryIR = {
+      name: r.id.name,
+      namespace,
+      targets,
+      ...(accessLogging ? { accessLogging } : {}),
+      ...(tracing ? { tracing } : {}),
+      origin: r.origin,
+    };
     return { type: 'Telemetry', value };
   },
 };
@@ -46,26 +56,47 @@ function readTargets(r: ObjectReader, namespace: string): TelemetryTargetIR[] {
   return out;
 }
 
-/** The first entry that applies to a waypoint (server side); undefined when none does. */
-function readAccessLogging(r: ObjectReader): AccessLoggingIR | undefined {
-  const entries = r.list(['spec', 'accessLogging']);
-  let chosen: AccessLoggingIR | undefined;
-  entries.forEach((_, i) => {
-    const path = ['spec', 'accessLogging', i];
+/**
+ * The first entry of `spec.<field>` that applies to a waypoint (server side, `match.mode`), read
+ * by `read`; undefined when none does. Every entry is validated, applying or not.
+ */
+function firstServerEntry<T>(r: ObjectReader, field: 'accessLogging' | 'tracing', read: (path: FieldPath, providers: string[]) => T): T | undefined {
+  let chosen: T | undefined;
+  r.list(['spec', field]).forEach((_, i) => {
+    const path = ['spec', field, i];
     if (r.record(path, true) === undefined) return;
     const mode = r.string([...path, 'match', 'mode']) ?? 'CLIENT_AND_SERVER';
     if (mode !== 'CLIENT_AND_SERVER' && mode !== 'SERVER' && mode !== 'CLIENT') {
       r.error([...path, 'match', 'mode'], 'FIELD_INVALID', 'must be CLIENT_AND_SERVER, SERVER or CLIENT');
       return;
     }
-    if (r.has([...path, 'filter'])) r.warn([...path, 'filter'], 'UNSUPPORTED', 'CEL filters are not evaluated; the entry applies to every request');
-    const disabled = r.boolean([...path, 'disabled']) ?? false;
     const providers: string[] = [];
     r.list([...path, 'providers']).forEach((__, j) => {
       const name = r.string([...path, 'providers', j, 'name'], { required: true });
       if (name !== undefined) providers.push(name);
     });
-    if (mode !== 'CLIENT' && !chosen) chosen = { disabled, providers };
+    const entry = read(path, providers);
+    if (mode !== 'CLIENT' && chosen === undefined) chosen = entry;
   });
   return chosen;
+}
+
+function readAccessLogging(r: ObjectReader): AccessLoggingIR | undefined {
+  return firstServerEntry(r, 'accessLogging', (path, providers) => {
+    if (r.has([...path, 'filter'])) r.warn([...path, 'filter'], 'UNSUPPORTED', 'CEL filters are not evaluated; the entry applies to every request');
+    return { disabled: r.boolean([...path, 'disabled']) ?? false, providers };
+  });
+}
+
+function readTracing(r: ObjectReader): TracingIR | undefined {
+  return firstServerEntry(r, 'tracing', (path, providers) => {
+    if (r.has([...path, 'customTags'])) r.warn([...path, 'customTags'], 'UNSUPPORTED', 'custom tags are not added to spans');
+    const sampling = r.percentage([...path, 'randomSamplingPercentage']);
+    const disable = r.boolean([...path, 'disableSpanReporting']);
+    return {
+      providers,
+      ...(sampling !== undefined ? { randomSamplingPercentage: sampling } : {}),
+      ...(disable !== undefined ? { disableSpanReporting: disable } : {}),
+    };
+  });
 }

@@ -238,14 +238,9 @@ function readRewrite(r: ObjectReader, base: FieldPath): RouteFilterIR | undefine
   return { kind: 'rewrite', rewrite: { ...(authority !== undefined ? { hostname: authority } : {}), ...(path ? { path } : {}) } };
 }
 
+/** A mirror percentage: 100 when unset (Istio mirrors everything by default). */
 function readPercent(r: ObjectReader, path: FieldPath): number {
-  const v = r.get(path);
-  if (v === undefined || v === null) return 100;
-  if (typeof v !== 'number' || v < 0 || v > 100) {
-    r.error(path, 'FIELD_INVALID', 'must be a number in 0..100');
-    return 100;
-  }
-  return v;
+  return r.percentage(path) ?? 100;
 }
 
 function readMirrors(r: ObjectReader, base: FieldPath, namespace: string): RouteFilterIR[] {

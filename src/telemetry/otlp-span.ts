@@ -1,11 +1,8 @@
 /**
- * Spans to an OpenTelemetry collector over OTLP/HTTP with JSON bodies (`POST <endpoint>/v1/traces`,
- * `ExportTraceServiceRequest`), batched and never blocking the data path: `export()` only queues;
- * a timer (or a full batch) sends; a full queue drops the span and counts it; a slow or failing
- * collector costs nothing but dropped spans.
- *
- * Spans are built from the waypoint's access record and its trace context, with Istio's span
+ * The OTLP span the waypoint exports, in OTLP's JSON mapping (hex ids, nanoseconds as decimal
+ * strings), built from the waypoint's access record and its trace context with Istio's span
  * attributes (`istio.*`, `http.*`, `upstream_cluster`, `response_flags`, `guid:x-request-id`...).
+ * The transports (`otlp-http-transport.ts`, `otlp-grpc-transport.ts`) encode it for the wire.
  */
 import type { AccessRecord } from './access-record.js';
 import type { TraceContext } from './trace-context.js';
@@ -91,89 +88,4 @@ export function spanFromRecord(r: AccessRecord, ctx: TraceContext, id: SpanIdent
     attributes: attrs,
     status: { code: code === 0 || code >= 500 ? 2 : 0 },
   };
-}
-
-export interface OtlpExporterOptions {
-  /** Collector base URL, e.g. `http://127.0.0.1:4318`; spans go to `<url>/v1/traces`. */
-  readonly endpoint: string;
-  readonly serviceName: string;
-  readonly maxBatch?: number;
-  readonly maxQueue?: number;
-  readonly flushIntervalMs?: number;
-  readonly timeoutMs?: number;
-}
-
-export class OtlpHttpExporter {
-  private queue: OtlpSpan[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private inflight = new Set<Promise<void>>();
-  private readonly url: string;
-  private readonly maxBatch: number;
-  private readonly maxQueue: number;
-  private readonly flushIntervalMs: number;
-  private readonly timeoutMs: number;
-  private closed = false;
-  /** Spans dropped (queue full, collector failure). */
-  dropped = 0;
-  /** Spans the collector accepted. */
-  sent = 0;
-
-  constructor(private readonly opts: OtlpExporterOptions) {
-    this.url = `${opts.endpoint.replace(/\/$/, '')}/v1/traces`;
-    this.maxBatch = opts.maxBatch ?? 512;
-    this.maxQueue = opts.maxQueue ?? 2048;
-    this.flushIntervalMs = opts.flushIntervalMs ?? 1000;
-    this.timeoutMs = opts.timeoutMs ?? 5000;
-  }
-
-  /** Queues one span; never blocks, never throws. */
-  export(span: OtlpSpan): void {
-    if (this.closed || this.queue.length >= this.maxQueue) {
-      this.dropped++;
-      return;
-    }
-    this.queue.push(span);
-    if (this.queue.length >= this.maxBatch) this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.flushIntervalMs);
-      this.timer.unref();
-    }
-  }
-
-  /** Sends what is queued now (in batches of `maxBatch`). */
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      const p = this.send(batch).finally(() => this.inflight.delete(p));
-      this.inflight.add(p);
-    }
-  }
-
-  /** Flushes, waits for sends up to the deadline, then stops accepting. */
-  async close(deadlineMs: number): Promise<void> {
-    this.flush();
-    this.closed = true;
-    await Promise.race([Promise.all([...this.inflight]), new Promise((r) => setTimeout(r, deadlineMs).unref())]);
-  }
-
-  private async send(spans: OtlpSpan[]): Promise<void> {
-    const body = JSON.stringify({
-      resourceSpans: [
-        {
-          resource: { attributes: [{ key: 'service.name', value: { stringValue: this.opts.serviceName } }] },
-          scopeSpans: [{ scope: { name: 'ambient-waypoint' }, spans }],
-        },
-      ],
-    });
-    try {
-      const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(this.timeoutMs) });
-      await res.arrayBuffer();
-      if (res.ok) this.sent += spans.length;
-      else this.dropped += spans.length;
-    } catch {
-      this.dropped += spans.length;
-    }
-  }
 }
