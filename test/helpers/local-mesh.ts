@@ -183,6 +183,27 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   };
 }
 
+/**
+ * One TCP connection to an echo port: sends `payload`, half-closes, and resolves with everything
+ * that came back before the server closed (the caller compares it with what was sent).
+ */
+export async function echoRoundTrip(mesh: LocalMesh, from: WorkloadIR, host: string, port: number, payload: Buffer): Promise<Buffer> {
+  const socket = await mesh.connectFrom(from, host, port);
+  const received: Buffer[] = [];
+  socket.on('data', (c: Buffer) => received.push(c));
+  const ended = new Promise<void>((resolve, reject) => {
+    socket.on('end', resolve);
+    socket.on('error', reject);
+  });
+  socket.end(payload);
+  try {
+    await ended;
+  } finally {
+    socket.destroy();
+  }
+  return Buffer.concat(received);
+}
+
 /** Sends one request over an established tunnel socket and reads the whole response. */
 export function sendHttp(socket: net.Socket, url: URL, init: RequestInit = {}): Promise<MeshResponse> {
   return new Promise((resolve, reject) => {

@@ -39,3 +39,21 @@ spec:
   selector: {app: reviews, version: v2}
   ports: [{name: http, port: 9080, targetPort: 9080}]
 `;
+
+/** A second TCP echo Service (`tcp-alt:9100` → pod port 9000) as a TCP route target. */
+export const TCP_ALT_SERVICE_YAML = `apiVersion: v1
+kind: Service
+metadata: {name: tcp-alt, namespace: default}
+spec:
+  clusterIP: 127.100.0.34
+  selector: {app: tcp-alt}
+  ports: [{name: tcp-alt, port: 9100, targetPort: 9000}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tcp-alt, namespace: default, labels: {app: tcp-alt}}
+spec:
+  nodeName: node-a
+  containers: [{name: tcp-alt, image: echo, ports: [{name: tcp-echo, containerPort: 9000}]}]
+status: {podIP: 127.1.0.42}
+`;

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import { Socks5Error } from '../../src/net/socks5-client.js';
 import { eventually } from '../helpers/eventually.js';
-import { startLocalMesh, sendHttp, type LocalMesh } from '../helpers/local-mesh.js';
+import { echoRoundTrip, startLocalMesh, sendHttp, type LocalMesh } from '../helpers/local-mesh.js';
 
 const WAYPOINT_ID = 'spiffe://cluster.local/ns/default/sa/waypoint';
 const SLEEP_ID = 'spiffe://cluster.local/ns/default/sa/sleep';
@@ -101,14 +101,9 @@ describe('local mesh end to end', () => {
   });
 
   it('passes a TCP port through the waypoint', async () => {
-    const socket = await mesh.connectFrom(mesh.pod('default', 'sleep'), 'tcp-echo', 9000);
     const payload = randomBytes(200_000);
-    const received: Buffer[] = [];
-    socket.on('data', (c: Buffer) => received.push(c));
-    const ended = new Promise<void>((r) => socket.on('end', r));
-    socket.end(payload);
-    await ended;
-    assert.equal(sha256(Buffer.concat(received)), sha256(payload));
+    const echoed = await echoRoundTrip(mesh, mesh.pod('default', 'sleep'), 'tcp-echo', 9000, payload);
+    assert.equal(sha256(echoed), sha256(payload));
     const rec = await eventually(() => {
       const r = mesh.waypointRecords.find((x) => x.upstreamCluster === 'inbound-vip|9000|tcp|tcp-echo.default.svc.cluster.local');
       assert.ok(r);

@@ -8,27 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import { eventually } from '../helpers/eventually.js';
-import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
-import { REVIEWS_VERSION_SERVICES_YAML } from '../helpers/mesh-fixtures.js';
+import { echoRoundTrip, startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
+import { REVIEWS_VERSION_SERVICES_YAML, TCP_ALT_SERVICE_YAML } from '../helpers/mesh-fixtures.js';
 
 const FILES = `
 ${REVIEWS_VERSION_SERVICES_YAML}---
-apiVersion: v1
-kind: Service
-metadata: {name: tcp-alt, namespace: default}
-spec:
-  clusterIP: 127.100.0.34
-  selector: {app: tcp-alt}
-  ports: [{name: tcp-alt, port: 9100, targetPort: 9000}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: tcp-alt, namespace: default, labels: {app: tcp-alt}}
-spec:
-  nodeName: node-a
-  containers: [{name: tcp-alt, image: echo, ports: [{name: tcp-echo, containerPort: 9000}]}]
-status: {podIP: 127.1.0.42}
----
+${TCP_ALT_SERVICE_YAML}---
 apiVersion: gateway.networking.k8s.io/v1alpha2
 kind: TCPRoute
 metadata: {name: tcp-echo, namespace: default}
@@ -112,18 +97,8 @@ describe('GAMMA: TCPRoute, ReferenceGrant and consumer routes through the waypoi
   };
 
   it('sends a TCPRoute port\'s connections to its backend, data intact', async () => {
-    const socket = await mesh.connectFrom(mesh.pod('default', 'sleep'), 'tcp-echo', 9000);
     const payload = randomBytes(2048);
-    const received: Buffer[] = [];
-    socket.on('data', (c: Buffer) => received.push(c));
-    const ended = new Promise<void>((resolve, reject) => {
-      socket.on('end', resolve);
-      socket.on('error', reject);
-    });
-    socket.end(payload);
-    await ended;
-    socket.destroy();
-    assert.deepEqual(Buffer.concat(received), payload);
+    assert.deepEqual(await echoRoundTrip(mesh, mesh.pod('default', 'sleep'), 'tcp-echo', 9000, payload), payload);
     const rec = await eventually(() => {
       const r = mesh.waypointRecords.find((x) => x.kind === 'tcp' && x.downstreamLocalAddress?.endsWith(':9000'));
       assert.ok(r);

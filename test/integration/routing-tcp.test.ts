@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/eventually.js';
-import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
+import { echoRoundTrip, startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
+import { TCP_ALT_SERVICE_YAML } from '../helpers/mesh-fixtures.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const FILES = `
@@ -19,22 +20,7 @@ spec:
   containers: [{name: tcp-echo, image: echo, ports: [{name: tcp-echo, containerPort: 9000}]}]
 status: {podIP: 127.1.0.41}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: tcp-alt, namespace: default, labels: {istio.io/use-waypoint: waypoint}}
-spec:
-  clusterIP: 127.100.0.34
-  selector: {app: tcp-alt}
-  ports: [{name: tcp-alt, port: 9100, targetPort: 9000}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: tcp-alt, namespace: default, labels: {app: tcp-alt}}
-spec:
-  nodeName: node-a
-  containers: [{name: tcp-alt, image: echo, ports: [{name: tcp-echo, containerPort: 9000}]}]
-status: {podIP: 127.1.0.42}
----
+${TCP_ALT_SERVICE_YAML}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: tcp-echo, namespace: default}
@@ -70,18 +56,8 @@ describe('VirtualService tcp routes through the waypoint', () => {
 
   /** One connection: sends a payload, half-closes, and checks the echo. */
   async function roundTrip(port: number): Promise<void> {
-    const socket = await mesh.connectFrom(mesh.pod('default', 'sleep'), 'tcp-echo', port);
     const payload = randomBytes(1024);
-    const received: Buffer[] = [];
-    socket.on('data', (c: Buffer) => received.push(c));
-    const ended = new Promise<void>((resolve, reject) => {
-      socket.on('end', resolve);
-      socket.on('error', reject);
-    });
-    socket.end(payload);
-    await ended;
-    socket.destroy();
-    assert.deepEqual(Buffer.concat(received), payload);
+    assert.deepEqual(await echoRoundTrip(mesh, mesh.pod('default', 'sleep'), 'tcp-echo', port, payload), payload);
   }
 
   it('skips a rule for another port and splits 70/30 between a subset and another Service', async () => {
