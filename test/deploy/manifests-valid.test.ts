@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { validateDir } from '../../src/config/validate-dir.js';
 import { findHelm, findKustomize } from './deploy-tools.js';
 import {
   byKey,
@@ -69,6 +70,14 @@ describe('deploy manifests: schema validation', () => {
   it('the local mesh examples (deploy/local/*)', async () => {
     assert.ok(LOCAL_DIRS.length >= 3, 'default, canary and wasm-plugin at least');
     for (const d of LOCAL_DIRS) await assertValid(readManifestDir(d), d);
+  });
+
+  it('the local mesh examples pass `ambient validate` without errors', async () => {
+    for (const d of LOCAL_DIRS) {
+      const result = await validateDir(d);
+      assert.deepEqual(result.diagnostics.filter((x) => x.severity === 'error'), [], d);
+      assert.ok((result.snapshot?.waypoints.size ?? 0) >= 1, `${d} has a waypoint`);
+    }
   });
 
   it('kustomize builds of the base, the overlays and the ztunnel kustomization', async (t) => {
