@@ -32,6 +32,14 @@ describe('the Helm chart renders the kustomize manifests', () => {
     assert.deepEqual(byKey(await helmTemplate(h.bin, 'bookinfo')), byKey(await kustomizeBuild(k.bin, path.join(KUBE_DIR, 'overlays', 'bookinfo'))));
   });
 
+  it('values.schema.json refuses values the waypoint would refuse, at template time', async (t) => {
+    const h = await findHelm();
+    if ('skip' in h) return t.skip(h.skip);
+    for (const bad of ['drainMs=soon', 'accessLog=xml', 'logLevel=loud', 'replicas=0', 'name=Not_A_Name', 'drainms=5000']) {
+      await assert.rejects(helmTemplate(h.bin, 'default', [bad]), /values don't meet the specifications|schema|additional properties|want|must/, bad);
+    }
+  });
+
   it('helm lint passes', async (t) => {
     const h = await findHelm();
     if ('skip' in h) return t.skip(h.skip);

@@ -237,6 +237,7 @@ describe('deploy manifests agree with the code', () => {
   it('the probe path is what the readiness server answers: 503 until ready, 200 when ready, 503 draining', async () => {
     const c = specOf<WorkloadSpec>(one(base, 'Deployment')).template.spec.containers[0] as Container;
     const probePath = c.readinessProbe?.httpGet?.path ?? '';
+    assert.equal(probePath, '/healthz/ready', 'the path pilot-agent and ztunnel serve, which Istio tooling expects');
     assert.equal(c.startupProbe?.httpGet?.path, probePath);
     const readiness = new ReadinessServer();
     const addr = await readiness.listen('127.0.0.1', 0);
