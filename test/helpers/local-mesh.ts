@@ -63,6 +63,8 @@ export interface MeshResponse {
 }
 
 export interface LocalMeshOptions {
+  /** The config directory to relocate and run (default: deploy/local/default). */
+  readonly configDir?: string;
   /** Nodes whose ztunnel is not started (something else stands in for it). */
   readonly skipNodes?: readonly string[];
   /** Extra files (name → YAML using the default's 127.x.0.n addresses) added before start. */
@@ -81,7 +83,7 @@ export interface LocalMeshOptions {
 
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
   const block = allocateBlock();
-  const config = relocatedConfig(block);
+  const config = relocatedConfig(block, opts.configDir);
   for (const [name, yaml] of Object.entries(opts.extraFiles ?? {})) config.write(name, yaml);
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'ambient-state-'));
   const store = await SnapshotStore.open({ dir: config.dir, watch: true, debounceMs: 20, pollIntervalMs: 200 });
