@@ -29,6 +29,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
+# Protobuf schemas loaded at run time (OTLP/gRPC tracing, the Istio workload API).
+COPY proto ./proto
 # The embedded local mesh (`up` without --config) and the example configs.
 COPY deploy/local ./deploy/local
 # The image's `node` user (uid/gid 1000): the Kubernetes manifests run as 1000 with runAsNonRoot.
