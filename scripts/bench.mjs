@@ -62,13 +62,14 @@ const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'ben
 const wasm = wasmPlugin(root);
 const a = writeBenchConfig(cfg, third, jwk, wasm);
 const common = ['--config', cfg, '--state', state, '--quiet'];
-const FIXED = { l4: 18081, waypoint: 18082, full: 18083, echo: 18084, sink: 18085 };
+const FIXED = { l4: 18081, waypoint: 18082, full: 18083, echo: 18084, sink: 18085, sinkL4: 18086 };
 const fixedArgs = [
   `${a.client}:${FIXED.l4}=default/client->backend-l4:9080`,
   `${a.client}:${FIXED.waypoint}=default/client->backend:9080`,
   `${a.client}:${FIXED.full}=default/client->backend-full:9080`,
   `${a.client}:${FIXED.echo}=default/client->echo:9080`,
   `${a.client}:${FIXED.sink}=default/client->sink:9080`,
+  `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`,
 ].flatMap((s) => ['--outbound-fixed', s]);
 const HAPROXY = { host: a.nodeA.replace(/\.1$/, '.9'), port: 18090 };
 
@@ -192,6 +193,7 @@ try {
   closeSync(fd);
   for (const [scenario, base, names] of [
     ['direct', `http://${a.sink}:9080`, ['sink']],
+    ['L4 (ztunnel → ztunnel)', viaClient(FIXED.sinkL4, ''), ['ztunnel-a', 'ztunnel-b', 'sink']],
     ['waypoint path', viaClient(FIXED.sink, ''), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'sink']],
   ]) {
     for (const direction of ['down', 'up']) {

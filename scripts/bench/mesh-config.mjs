@@ -145,6 +145,7 @@ metadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}
   yaml += service('backend-full', 'backend', a.vip(12), 'waypoint-full');
   yaml += service('echo', 'echo', a.vip(13), 'waypoint');
   yaml += service('sink', 'sink', a.vip(14), 'waypoint');
+  yaml += service('sink-l4', 'sink', a.vip(15), undefined);
   writeFileSync(path.join(dir, 'bench.yaml'), yaml);
   writeFileSync(path.join(dir, 'features.yaml'), featuresYaml(jwk) + (wasm.yaml ?? ''));
   return a;

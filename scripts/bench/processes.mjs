@@ -72,8 +72,8 @@ export async function waitFor(what, check, proc, timeoutMs = 60_000) {
 }
 
 /** An ambient role; resolves once its readiness endpoint answers 200. */
-export async function startRole(cli, name, cpus, args, readyHost) {
-  const p = startProcess(name, cpus, process.execPath, [cli, ...args]);
+export async function startRole(cli, name, cpus, args, readyHost, nodeArgs = []) {
+  const p = startProcess(name, cpus, process.execPath, [...nodeArgs, cli, ...args]);
   await waitFor(name, async () => (await httpStatus(readyHost, 15021, '/healthz/ready')) === 200, p);
   return p;
 }
