@@ -110,5 +110,24 @@ console.log(`waypoint${features ? ' with features' : ''}: ${rps} req/s, ${usPerR
 console.log(`busy samples in the measured window: ${(total / 1e6).toFixed(2)} s = ${perReq(total).trim()} µs per request (main thread only)\n`);
 console.log(`top ${top} frames by self time (% of busy, µs/request):`);
 for (const [k, us] of [...frames].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`${pct(us)}% ${perReq(us)}  ${k}`);
+// Areas: where a gap would have to be closed.
+const AREAS = [
+  ['node:http server (parse requests, write responses)', /^node:_http_(server|common|incoming|outgoing)$/],
+  ['undici (upstream HTTP/1.1 client, incl. its llhttp wasm)', /^node_modules\/undici\/|^wasm:\/\//],
+  ['HTTP/2 framing + TLS + socket writes (JS side)', /^node:internal\/(http2|stream_base_commons|tls)|^\((writev|writeLatin1String|writeUtf8String|writeBuffer)\)$/],
+  ['native, not attributed to JS ((program): nghttp2, OpenSSL, libuv, C++ glue)', /^\(\(program\)\)$/],
+  ['streams, events, ticks, timers', /^node:(events|internal\/(streams|process|timers|async_hooks))/],
+  ['garbage collection', /^\(\(garbage collector\)\)$/],
+  ['JWT (jose, node:crypto)', /^node_modules\/jose\/|^node:internal\/crypto|^dist\/filters\/jwt-authn/],
+  ['waypoint code (dist/src/waypoint, upstream)', /^dist\/src\/(waypoint|upstream)\//],
+  ['filters, routing, telemetry, hbone (dist/src/filter|routing|telemetry|hbone, dist/filters)', /^dist\/(src\/(filter|routing|telemetry|hbone|security)|filters)\//],
+];
+const areas = new Map();
+for (const [k, us] of byFile) {
+  const area = AREAS.find(([, re]) => re.test(k))?.[0] ?? 'other (buffers, regexes, crypto random, ...)';
+  areas.set(area, (areas.get(area) ?? 0) + us);
+}
+console.log(`\nself time by area:`);
+for (const [k, us] of [...areas].sort((x, y) => y[1] - x[1])) console.log(`${pct(us)}% ${perReq(us)}  ${k}`);
 console.log(`\nself time by file:`);
 for (const [k, us] of [...byFile].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`${pct(us)}% ${perReq(us)}  ${k}`);

@@ -63,14 +63,27 @@ export function targets(res) {
   const us = (r) => r?.saturationProcs?.waypoint?.usPerRequest ?? r?.saturationProcs?.['waypoint-full']?.usPerRequest;
   add('waypoint CPU per request, default config (saturation)', '≤ 45 µs', us(wp) !== undefined ? `${us(wp)} µs` : '–', us(wp) !== undefined ? us(wp) <= 45 : undefined);
   add('waypoint CPU per request, with features (saturation)', '≤ 70 µs', us(full) !== undefined ? `${us(full)} µs` : '–', us(full) !== undefined ? us(full) <= 70 : undefined);
+  // Machine-independent reading: the same targets as multiples of HAProxy's CPU per request in
+  // the same run (the reference measured HAProxy at 10.8 µs: 45 µs = 4.2×, 70 µs = 6.5×).
+  const peer = get('HAProxy (plain L7 proxy)')?.saturationProcs?.haproxy?.usPerRequest;
+  if (peer) {
+    const x = (v) => (v !== undefined ? v / peer : undefined);
+    add('… the same, as a multiple of HAProxy\'s CPU per request in this run (default)', '≤ 4.2× (45/10.8)', x(us(wp)) !== undefined ? `${x(us(wp)).toFixed(1)}×` : '–', x(us(wp)) !== undefined ? x(us(wp)) <= 45 / 10.8 : undefined);
+    add('… the same, as a multiple of HAProxy\'s (with features)', '≤ 6.5× (70/10.8)', x(us(full)) !== undefined ? `${x(us(full)).toFixed(1)}×` : '–', x(us(full)) !== undefined ? x(us(full)) <= 70 / 10.8 : undefined);
+  }
   const rss = wp?.fixedProcs?.waypoint?.rssPeakMiB;
   add('waypoint RSS at 1000 req/s', '≤ 60 MB', rss !== undefined ? `${f(rss, 0)} MiB` : '–', rss !== undefined ? rss <= 60 : undefined);
   add('waypoint RSS growth through a bulk body', '< 32 MB', Number.isFinite(growth) ? `${f(growth, 0)} MiB` : '–', Number.isFinite(growth) ? growth < 32 : undefined);
   if (wp?.fixed && direct?.fixed) {
     const d50 = (wp.fixed.p50 - direct.fixed.p50) * 1000;
     const d99 = (wp.fixed.p99 - direct.fixed.p99) * 1000;
-    add(`added p50 at ${wp.rate} req/s (waypoint path over direct)`, '≤ +335 µs', signedUs(d50 / 1000), d50 <= 335);
-    add(`added p99 at ${wp.rate} req/s`, '≤ +1.3 ms', signedUs(d99 / 1000), d99 <= 1300);
+    // Loopback to nginx at 1000 req/s takes well under a millisecond; a direct p99 above 20 ms
+    // means the generator or the machine stalled, and differences against it mean nothing.
+    const sane = direct.fixed.p99 <= 20;
+    const verdict = (ok) => (sane ? ok : undefined);
+    add(`added p50 at ${wp.rate} req/s (waypoint path over direct)`, '≤ +335 µs', signedUs(d50 / 1000), verdict(d50 <= 335));
+    add(`added p99 at ${wp.rate} req/s`, '≤ +1.3 ms', signedUs(d99 / 1000), verdict(d99 <= 1300));
+    if (!sane) rows.push({ what: `(fixed-rate latency not comparable: direct p99 was ${f(direct.fixed.p99)} ms, the load generator or the machine stalled)`, target: '', value: '', met: 'not measured' });
   }
   if (bulkWp && bulkDirect) add('bulk download through one HBONE stream vs direct', '≥ 0.3×', `${ratio(bulkWp.mibPerSecond, bulkDirect.mibPerSecond)}×`, bulkWp.mibPerSecond / bulkDirect.mibPerSecond >= 0.3);
   return rows;
