@@ -76,6 +76,8 @@ export async function runWorkerCluster(opts: WorkerClusterOptions): Promise<numb
   const ready = new Set<number>();
   let stopping = false;
   let announced = false;
+  /** A worker that fails before the role was ever ready (bad config, address taken) stops the role. */
+  let failedStart = false;
   let nextRequest = 1;
   const pending = new Map<number, { readonly want: number; readonly got: Map<number, MetricsJson>; readonly done: () => void }>();
   const readiness = new ReadinessServer();
@@ -107,6 +109,12 @@ export async function runWorkerCluster(opts: WorkerClusterOptions): Promise<numb
       ready.delete(index);
       if (workers.get(index) === w) workers.delete(index);
       if (stopping) return;
+      if (!announced) {
+        failedStart = true;
+        log(`${opts.name}: worker ${index} exited (${signal ?? code}) before the role was ready; stopping`);
+        process.kill(process.pid, 'SIGTERM');
+        return;
+      }
       log(`${opts.name}: worker ${index} exited (${signal ?? code}); restarting in ${RESTART_BACKOFF_MS} ms`);
       setTimeout(() => {
         if (!stopping) fork(index);
@@ -158,7 +166,7 @@ export async function runWorkerCluster(opts: WorkerClusterOptions): Promise<numb
     },
     { name: opts.name, drainMs: opts.drainMs, onDrainStart: () => readiness.setDraining(), log },
   );
-  return 0;
+  return failedStart ? 1 : 0;
 }
 
 /** In a worker: answer the primary's metrics requests from this process's registry. */

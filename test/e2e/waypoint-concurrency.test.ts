@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Duplex } from 'node:stream';
@@ -129,5 +130,25 @@ describe('waypoint --concurrency 2', () => {
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.match(stderr, /2 workers ready/);
+  });
+
+  it('stops with exit 1 when its workers cannot start (the HBONE address is taken)', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      squatter.once('error', reject);
+      squatter.listen({ host: wpIp, port: 15008, exclusive: true }, () => resolve());
+    });
+    try {
+      let err = '';
+      const second = spawn(process.execPath, [CLI, 'waypoint', '--gateway', 'default/waypoint', '--concurrency', '2', '--config', mesh.config.dir, '--state', mesh.stateDir, '--quiet', '--drain-ms', '500'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      second.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve) => second.once('exit', (c) => resolve(c)));
+      assert.equal(code, 1, err);
+      assert.match(err, /before the role was ready/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 });
