@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --no-micro]`: the performance harness of issue 10. In one run,
+// `npm run bench [-- --quick] [-- --no-micro] [-- --micro-only]`: the performance harness of issue 10. In one run,
 // with the load generator pinned to one core and everything it measures to the other (taskset):
 //   direct                    wrk → nginx (the ceiling)
 //   HAProxy (plain L7 proxy)  wrk → HAProxy → nginx (the peer)
@@ -40,6 +40,21 @@ const fixedConnections = 16;
 const bulkMiB = quick ? 128 : 1024;
 const h2Clients = 4;
 const h2Streams = 10;
+
+// `--micro-only`: re-run the micro-benchmarks into the existing results (the mesh rows stay).
+if (argv.includes('--micro-only')) {
+  const { readFileSync } = await import('node:fs');
+  const file = path.join(root, 'test/bench/results.json');
+  const previous = JSON.parse(readFileSync(file, 'utf8'));
+  const micro = await runMicroBenchmarks(root, os.availableParallelism?.() >= 2 ? '0' : undefined);
+  previous.micro = micro.lines;
+  previous.microDate = new Date().toISOString();
+  previous.skipped = [...(previous.skipped ?? []).filter((x) => !x.scenario.startsWith('micro-benchmark')), ...micro.failed];
+  writeFileSync(file, JSON.stringify(previous, null, 2) + '\n');
+  writeFileSync(path.join(root, 'test/bench/RESULTS.md'), markdown(previous));
+  process.stdout.write(markdown(previous));
+  process.exit(0);
+}
 
 spawnSync('bash', [path.join(root, 'scripts/install-bench-tools.sh')], { stdio: 'inherit' });
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd} || test -x /usr/sbin/${cmd}`], { stdio: 'ignore' }).status === 0;

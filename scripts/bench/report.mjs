@@ -122,7 +122,7 @@ export function markdown(res) {
     md += `## Skipped\n\n${res.skipped.map((s) => `- ${s.scenario}: ${s.reason}`).join('\n')}\n\n`;
   }
   if ((res.micro ?? []).length) {
-    md += `## Micro-benchmarks (dist/test/bench/*.bench.js)\n\n| bench | metric | value | unit |\n|---|---|---:|---|\n`;
+    md += `## Micro-benchmarks (dist/test/bench/*.bench.js${res.microDate ? `, run ${res.microDate}` : ''})\n\n| bench | metric | value | unit |\n|---|---|---:|---|\n`;
     for (const m of res.micro) md += `| ${m.bench} | ${m.metric} | ${typeof m.value === 'number' ? +m.value.toFixed(2) : m.value} | ${m.unit} |\n`;
     md += '\n';
   }
