@@ -1,106 +1,280 @@
 #!/usr/bin/env node
-// `npm run bench`: runs the real local mesh (`ambient up` on a relocated copy of the embedded
-// default) and measures, in one run, small HTTP requests over keep-alive connections:
-//   direct    load generator → echo app (the ceiling)
-//   l4        → client ztunnel → HBONE → destination ztunnel → echo  (ratings: no waypoint)
-//   waypoint  → client ztunnel → waypoint → destination ztunnel → echo  (reviews)
-// Reports req/s, p50/p90/p99 and writes test/bench/out/results.json. Options (env):
-//   BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 16).
-// The load generator is Node (undici over SOCKS5 connections); issue 10 adds wrk/h2load and peers.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run bench [-- --quick] [-- --no-micro] [-- --micro-only]`: the performance harness of issue 10. In one run,
+// with the load generator pinned to one core and everything it measures to the other (taskset):
+//   direct                    wrk → nginx (the ceiling)
+//   HAProxy (plain L7 proxy)  wrk → HAProxy → nginx (the peer)
+//   L4 (ztunnel → ztunnel)    wrk → client ztunnel → HBONE → destination ztunnel → nginx
+//   waypoint                  wrk → client ztunnel → waypoint → destination ztunnel → nginx
+//   waypoint + features       the same through a waypoint with 50 HTTPRoute rules, an
+//                             AuthorizationPolicy, a JWT rule (and a header Wasm plugin if built)
+//   HTTP/2 and gRPC           h2load → (direct | the waypoint path) → echo app
+//   bulk                      one 1 GiB download and one 1 GiB upload, direct and waypoint path
+//   multi-core                waypoint --concurrency 1 vs 2 (client ztunnel --concurrency 2)
+// each at saturation and at a fixed rate, with CPU per request and peak RSS per process; then
+// every micro-benchmark in dist/test/bench. Writes test/bench/results.json and RESULTS.md.
+// The load generator reaches the client ztunnel through its fixed-destination outbound
+// listeners (`ambient ztunnel --outbound-fixed`), as a captured app connection would.
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, ftruncateSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'undici';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { ISSUER, wasmPlugin, writeBenchConfig } from './bench/mesh-config.mjs';
+import { hasTaskset, runCurlBulk, runFixedRate, runH2load, runWrk } from './bench/load.mjs';
+import { runMicroBenchmarks } from './bench/micro.mjs';
+import { measure } from './bench/proc-stats.mjs';
+import { startHaproxy, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './bench/processes.mjs';
+import { markdown, perRequest } from './bench/report.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
-const { socks5Connect } = await import(path.join(root, 'dist/src/net/socks5-client.js'));
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const cli = path.join(root, 'dist/src/cli.js');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const seconds = quick ? 3 : 10;
+const fixedSeconds = quick ? 3 : 10;
+const warmSeconds = quick ? 1 : 2;
+const rate = 1000;
+const connections = 50;
+const fixedConnections = 16;
+const bulkMiB = quick ? 128 : 1024;
+const h2Clients = 4;
+const h2Streams = 10;
+
+// `--micro-only`: re-run the micro-benchmarks into the existing results (the mesh rows stay).
+if (argv.includes('--micro-only')) {
+  const { readFileSync } = await import('node:fs');
+  const file = path.join(root, 'test/bench/results.json');
+  const previous = JSON.parse(readFileSync(file, 'utf8'));
+  const micro = await runMicroBenchmarks(root, os.availableParallelism?.() >= 2 ? '0' : undefined);
+  previous.micro = micro.lines;
+  previous.microDate = new Date().toISOString();
+  previous.skipped = [...(previous.skipped ?? []).filter((x) => !x.scenario.startsWith('micro-benchmark')), ...micro.failed];
+  writeFileSync(file, JSON.stringify(previous, null, 2) + '\n');
+  writeFileSync(path.join(root, 'test/bench/RESULTS.md'), markdown(previous));
+  process.stdout.write(markdown(previous));
+  process.exit(0);
+}
+
+spawnSync('bash', [path.join(root, 'scripts/install-bench-tools.sh')], { stdio: 'inherit' });
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd} || test -x /usr/sbin/${cmd}`], { stdio: 'ignore' }).status === 0;
+
+const cores = os.availableParallelism?.() ?? os.cpus().length;
+const pin = cores >= 2 && hasTaskset();
+const LOAD = pin ? '0' : undefined;
+const MESH = pin ? '1' : undefined;
+const BOTH = pin ? '0,1' : undefined;
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+
 const third = 200 + Math.floor(Math.random() * 50);
-
-// Relocate the default mesh into its own block so a running `npm start` is not disturbed.
-const cfg = mkdtempSync(path.join(os.tmpdir(), 'ambient-bench-'));
-const src = path.join(root, 'deploy/local/default');
-for (const f of readdirSync(src)) {
-  const text = readFileSync(path.join(src, f), 'utf8').replace(/\b127\.(1|2|3|100)\.0\.(\d{1,3})\b/g, `127.$1.${third}.$2`);
-  writeFileSync(path.join(cfg, f), text);
-}
-const state = path.join(cfg, '.state');
-const pod = (n) => `127.1.${third}.${n}`;
-
-const up = spawn(process.execPath, [path.join(root, 'dist/src/cli.js'), 'up', '--config', cfg, '--state', state, '--quiet', '--node-subnet', `127.3.${third}`], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-await new Promise((resolve, reject) => {
-  let out = '';
-  const t = setTimeout(() => reject(new Error('mesh did not come up in 60 s')), 60_000);
-  up.stdout.on('data', (d) => {
-    out += d;
-    if (out.includes('ambient mesh is up')) {
-      clearTimeout(t);
-      resolve();
-    }
-  });
-  up.on('exit', (code) => reject(new Error(`ambient up exited ${code}`)));
-});
-up.stdout.resume();
-
-async function run(name, makeSocket) {
-  const clients = [];
-  for (let i = 0; i < connections; i++) {
-    clients.push(
-      new Client('http://bench', {
-        connect: (_opts, cb) => makeSocket().then((s) => cb(null, s), (e) => cb(e, null)),
-        pipelining: 1,
-      }),
-    );
+const work = mkdtempSync(path.join(os.tmpdir(), 'ambient-bench-'));
+const cfg = path.join(work, 'config');
+const state = path.join(work, 'state');
+mkdirSync(cfg);
+const { publicKey, privateKey } = await generateKeyPair('ES256');
+const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
+const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setIssuer(ISSUER).setSubject('bench').setExpirationTime('1d').sign(privateKey);
+const wasm = wasmPlugin(root);
+let a = writeBenchConfig(cfg, third, jwk, wasm);
+if (wasm.yaml) {
+  // The plugin's YAML follows Istio's WasmPlugin; if this build's translator disagrees, say so
+  // and run the features row without it rather than claim a plugin that is not loaded.
+  const v = spawnSync(process.execPath, [cli, 'validate', cfg], { encoding: 'utf8' });
+  const text = `${v.stdout}${v.stderr}`;
+  if (v.status !== 0 && /WasmPlugin|bench-headers/.test(text)) {
+    wasm.skipped = `the bench's WasmPlugin was rejected: ${text.trim().split('\n').find((l) => /WasmPlugin|bench-headers/.test(l))}`;
+    delete wasm.yaml;
+    a = writeBenchConfig(cfg, third, jwk, wasm);
   }
-  const lat = [];
-  let errors = 0;
-  const until = Date.now() + seconds * 1000;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    clients.map(async (c) => {
-      while (Date.now() < until) {
-        const t0 = process.hrtime.bigint();
-        try {
-          const r = await c.request({ method: 'GET', path: '/', headers: { host: 'bench' } });
-          await r.body.dump();
-          if (r.statusCode !== 200) errors++;
-          else lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  await Promise.all(clients.map((c) => c.close()));
-  lat.sort((a, b) => a - b);
-  const q = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : NaN);
-  return { name, requests: lat.length, errors, rps: Math.round(lat.length / elapsed), p50_ms: q(0.5), p90_ms: q(0.9), p99_ms: q(0.99) };
+}
+const common = ['--config', cfg, '--state', state, '--quiet'];
+const FIXED = { l4: 18081, waypoint: 18082, full: 18083, echo: 18084, sink: 18085, sinkL4: 18086 };
+const fixedArgs = [
+  `${a.client}:${FIXED.l4}=default/client->backend-l4:9080`,
+  `${a.client}:${FIXED.waypoint}=default/client->backend:9080`,
+  `${a.client}:${FIXED.full}=default/client->backend-full:9080`,
+  `${a.client}:${FIXED.echo}=default/client->echo:9080`,
+  `${a.client}:${FIXED.sink}=default/client->sink:9080`,
+  `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`,
+].flatMap((s) => ['--outbound-fixed', s]);
+const HAPROXY = { host: a.nodeA.replace(/\.1$/, '.9'), port: 18090 };
+
+const results = {
+  date: new Date().toISOString(),
+  quick,
+  machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores, memGiB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()}`, node: process.version },
+  pinning: pin ? 'load generators on CPU 0, every measured process on CPU 1 (taskset); the multi-core rows give everything CPUs 0-1' : 'none (taskset missing or one core)',
+  seconds,
+  fixedSeconds,
+  rate,
+  connections,
+  fixedConnections,
+  h2Clients,
+  h2Streams,
+  bulkMiB,
+  small: [],
+  h2: [],
+  bulk: [],
+  scaling: [],
+  skipped: [],
+  micro: [],
+};
+const skip = (scenario, reason) => {
+  log(`skipped ${scenario}: ${reason}`);
+  results.skipped.push({ scenario, reason });
+};
+
+const roles = {};
+async function startMesh({ clientConcurrency = 1, waypointConcurrency = 1, cpus = MESH } = {}) {
+  roles['ztunnel-a'] = await startRole(cli, 'ztunnel-a', cpus, ['ztunnel', '--node', 'node-a', '--admin-address', a.nodeA, ...common, ...fixedArgs, '--concurrency', String(clientConcurrency)], a.nodeA);
+  roles['ztunnel-b'] ??= await startRole(cli, 'ztunnel-b', cpus, ['ztunnel', '--node', 'node-b', '--admin-address', a.nodeB, ...common], a.nodeB);
+  roles.waypoint = await startRole(cli, 'waypoint', cpus, ['waypoint', '--gateway', 'default/waypoint', ...common, '--concurrency', String(waypointConcurrency)], a.waypoint);
 }
 
-const viaZtunnel = (host, port) => () => socks5Connect({ proxyHost: pod(2), proxyPort: 15080, localAddress: pod(2), host, port });
-const results = [];
+const pids = (...names) => Object.fromEntries(names.filter((n) => roles[n]).map((n) => [n, roles[n].pid]));
+
+/** One small-request scenario: warm-up, saturation (measured), fixed rate (measured). */
+async function loadScenario(list, scenario, url, procNames, { headers = {}, h2 } = {}) {
+  log(`${scenario}: ${url}`);
+  const procs = pids(...procNames);
+  const sat = h2
+    ? (o) => runH2load({ ...o, clients: h2Clients, streams: h2Streams, dataFile: h2.dataFile, headers: { ...headers, ...h2.headers } })
+    : (o) => runWrk({ ...o, connections, headers });
+  const warm = await sat({ url, seconds: warmSeconds, cpus: LOAD });
+  if (!warm.ok) return skip(scenario, warm.message);
+  const s = await measure(procs, () => sat({ url, seconds, cpus: LOAD }));
+  if (!s.result.ok) return skip(scenario, s.result.message);
+  const fixedRun = h2
+    ? () => runH2load({ url, seconds: fixedSeconds, clients: h2Clients, streams: 1, rps: Math.round(rate / h2Clients), dataFile: h2.dataFile, headers: { ...headers, ...h2.headers }, cpus: LOAD })
+    : () => runFixedRate({ url, seconds: fixedSeconds, rate, connections: fixedConnections, headers, cpus: LOAD });
+  const fx = await measure(procs, fixedRun);
+  const row = { scenario, url, rate, saturation: s.result, saturationProcs: perRequest(s.procs, s.result.requests) };
+  if (fx.result.ok) Object.assign(row, { fixed: fx.result, fixedProcs: perRequest(fx.procs, fx.result.requests) });
+  else skip(`${scenario} (fixed rate)`, fx.result.message);
+  list.push(row);
+  log(`${scenario}: ${s.result.rps} req/s, p50 ${s.result.p50?.toFixed(2)} ms; fixed p50 ${fx.result.p50?.toFixed?.(2)} ms`);
+}
+
+function scrape(host, port, p) {
+  return new Promise((resolve) => {
+    http
+      .get({ host, port, path: p }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', () => resolve(''));
+  });
+}
+
 try {
-  const net = await import('node:net');
-  results.push(await run('direct', () => new Promise((res, rej) => { const s = net.connect(9080, pod(11), () => res(s)); s.once('error', rej); })));
-  results.push(await run('l4 (ztunnel → ztunnel)', viaZtunnel('ratings', 9080)));
-  results.push(await run('waypoint (ztunnel → waypoint → ztunnel)', viaZtunnel('reviews', 9080)));
+  // Backends and peers.
+  const nginx = has('nginx') ? await startNginx(work, a.backend, 9080, MESH) : undefined;
+  if (nginx) roles.nginx = nginx;
+  roles.echo = startProcess('echo', MESH, process.execPath, [cli, 'app', '--pod', 'default/echo', ...common]);
+  await waitFor('echo app', () => tcpOpen(a.echo, 9080), roles.echo);
+  roles.sink = startProcess('sink', MESH, process.execPath, [path.join(root, 'scripts/bench/sink-server.mjs'), a.sink, '9080']);
+  await waitFor('sink', () => tcpOpen(a.sink, 9080), roles.sink);
+  if (nginx && has('haproxy')) roles.haproxy = await startHaproxy(work, HAPROXY.host, HAPROXY.port, `${a.backend}:9080`, MESH);
+  await startMesh();
+  roles['waypoint-full'] = await startRole(cli, 'waypoint-full', MESH, ['waypoint', '--gateway', 'default/waypoint-full', ...common], a.waypointFull);
+
+  // Small HTTP/1.1 requests.
+  const viaClient = (port, p = '/') => `http://${a.client}:${port}${p}`;
+  if (!has('wrk')) skip('HTTP/1.1 rows', 'wrk is not installed');
+  else if (!nginx) skip('HTTP/1.1 rows', 'nginx is not installed');
+  else {
+    await loadScenario(results.small, 'direct', `http://${a.backend}:9080/`, ['nginx']);
+    if (roles.haproxy) await loadScenario(results.small, 'HAProxy (plain L7 proxy)', `http://${HAPROXY.host}:${HAPROXY.port}/`, ['haproxy', 'nginx']);
+    else skip('HAProxy (plain L7 proxy)', 'haproxy is not installed');
+    await loadScenario(results.small, 'L4 (ztunnel → ztunnel)', viaClient(FIXED.l4), ['ztunnel-a', 'ztunnel-b', 'nginx']);
+    await loadScenario(results.small, 'waypoint', viaClient(FIXED.waypoint), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'nginx']);
+    await loadScenario(results.small, 'waypoint + features', viaClient(FIXED.full), ['ztunnel-a', 'waypoint-full', 'ztunnel-b', 'nginx'], { headers: { authorization: `Bearer ${token}` } });
+    if (wasm.skipped) skip('waypoint + features: header-editing Wasm plugin', `${wasm.skipped}; the features row runs without it`);
+    else results.wasmPlugin = wasm.file;
+  }
+
+  // HTTP/2 and gRPC through the echo app.
+  if (!has('h2load')) skip('HTTP/2 and gRPC rows', 'h2load (nghttp2-client) is not installed');
+  else {
+    const grpcFile = path.join(work, 'grpc-request.bin');
+    const msg = Buffer.from('0a0e68656c6c6f2c2062656e636821', 'hex');
+    const frame = Buffer.alloc(5 + msg.length);
+    frame.writeUInt32BE(msg.length, 1);
+    msg.copy(frame, 5);
+    writeFileSync(grpcFile, frame);
+    const grpc = { dataFile: grpcFile, headers: { 'content-type': 'application/grpc', te: 'trailers' } };
+    const h2 = { headers: {} };
+    await loadScenario(results.h2, 'h2 direct', `http://${a.echo}:9080/`, ['echo'], { h2 });
+    await loadScenario(results.h2, 'h2 waypoint', viaClient(FIXED.echo), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'echo'], { h2 });
+    await loadScenario(results.h2, 'gRPC direct', `http://${a.echo}:9080/bench.Echo/Call`, ['echo'], { h2: grpc });
+    await loadScenario(results.h2, 'gRPC waypoint', viaClient(FIXED.echo, '/bench.Echo/Call'), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'echo'], { h2: grpc });
+  }
+
+  // Bulk: one body of bulkMiB each way.
+  const bytes = bulkMiB * 1048576;
+  const file = path.join(work, 'bulk.bin');
+  const fd = openSync(file, 'w');
+  ftruncateSync(fd, bytes); // sparse: reading it costs no disk
+  closeSync(fd);
+  for (const [scenario, base, names] of [
+    ['direct', `http://${a.sink}:9080`, ['sink']],
+    ['L4 (ztunnel → ztunnel)', viaClient(FIXED.sinkL4, ''), ['ztunnel-a', 'ztunnel-b', 'sink']],
+    ['waypoint path', viaClient(FIXED.sink, ''), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'sink']],
+  ]) {
+    for (const direction of ['down', 'up']) {
+      const url = direction === 'down' ? `${base}/bytes/${bytes}` : `${base}/upload`;
+      log(`bulk ${scenario} ${direction}`);
+      const m = await measure(pids(...names), () => runCurlBulk({ url, direction, file, cpus: LOAD }));
+      if (!m.result.ok) skip(`bulk ${scenario} ${direction}`, m.result.message);
+      else results.bulk.push({ scenario, direction, ...m.result, procs: m.procs });
+    }
+  }
+
+  // Multi-core: the waypoint with 1 then 2 workers; the client ztunnel runs 2 workers, so the
+  // waypoint sees 2 HBONE connections (one per client worker's pool) to spread.
+  if (has('wrk') && nginx) {
+    results.scalingNote =
+      'Everything on CPUs 0-1 (only 2 cores: load generator, ztunnels, nginx and the waypoint workers share them, so 2 workers cannot double). The client ztunnel runs --concurrency 2, so the waypoint receives 2 HBONE connections; node:cluster hands each accepted connection to the next worker.';
+    for (const workers of [1, 2]) {
+      for (const n of ['waypoint', 'ztunnel-a']) await roles[n]?.stop();
+      await startMesh({ clientConcurrency: 2, waypointConcurrency: workers, cpus: BOTH });
+      const url = viaClient(FIXED.waypoint);
+      await runWrk({ url, seconds: warmSeconds, connections, cpus: BOTH });
+      const before = await scrape(a.waypoint, 15020, '/stats/prometheus');
+      const m = await measure(pids('waypoint'), () => runWrk({ url, seconds, connections, cpus: BOTH }));
+      if (!m.result.ok) {
+        skip(`multi-core ${workers} worker(s)`, m.result.message);
+        continue;
+      }
+      const after = await scrape(a.waypoint, 15020, '/stats/prometheus');
+      const counts = (text) => new Map([...text.matchAll(/^ambient_worker_http_requests_total\{worker="(\d+)"\} (\d+)/gm)].map((x) => [x[1], Number(x[2])]));
+      const b = counts(before);
+      const perWorker = [...counts(after)].map(([w, n]) => `worker ${w}: ${n - (b.get(w) ?? 0)}`).join(', ');
+      const pr = perRequest(m.procs, m.result.requests);
+      results.scaling.push({ workers, ...m.result, waypointUsPerRequest: pr.waypoint?.usPerRequest, perWorker: perWorker || undefined });
+      log(`multi-core ${workers}: ${m.result.rps} req/s ${perWorker}`);
+    }
+  }
+} catch (err) {
+  log(`failed: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exitCode = 1;
 } finally {
-  up.kill('SIGINT');
-  await new Promise((r) => up.on('exit', r));
-  rmSync(cfg, { recursive: true, force: true });
+  await stopAll();
+  rmSync(work, { recursive: true, force: true });
 }
 
-const direct = results[0].rps || 1;
-console.log(`\n${seconds}s per scenario, ${connections} keep-alive connections, Node ${process.version}, ${os.cpus().length} cores\n`);
-console.log('| scenario | req/s | vs direct | p50 ms | p90 ms | p99 ms | errors |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
-for (const r of results) {
-  console.log(`| ${r.name} | ${r.rps} | ${(r.rps / direct).toFixed(2)} | ${r.p50_ms.toFixed(2)} | ${r.p90_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.errors} |`);
+if (!argv.includes('--no-micro')) {
+  log('micro-benchmarks');
+  const micro = await runMicroBenchmarks(root, LOAD);
+  results.micro = micro.lines;
+  for (const f of micro.failed) results.skipped.push(f);
 }
-mkdirSync(path.join(root, 'test/bench/out'), { recursive: true });
-writeFileSync(path.join(root, 'test/bench/out/results.json'), JSON.stringify({ date: new Date().toISOString(), seconds, connections, results }, null, 2));
+
+const outDir = path.join(root, 'test/bench');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+const md = markdown(results);
+writeFileSync(path.join(outDir, 'RESULTS.md'), md);
+process.stdout.write(md);

@@ -15,7 +15,7 @@ export const ENVOY_METRICS_PORT = 15090;
 export class PrometheusServer {
   private readonly servers: http.Server[] = [];
 
-  constructor(private readonly metrics: ProxyMetrics) {}
+  constructor(private readonly metrics: Pick<ProxyMetrics, 'exposition'>) {}
 
   private handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];

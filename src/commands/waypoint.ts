@@ -3,6 +3,7 @@
  * addresses (`:15008`), serves the Services bound to it, and answers readiness on
  * `<first address>:15021`, the admin API on `:15000` and Prometheus on `:15020`/`:15090` there.
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ReadinessServer } from '../admin/readiness-server.js';
 import { RoleObservability } from '../admin/role-observability.js';
@@ -14,6 +15,7 @@ import { Logger } from '../telemetry/logger.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { WaypointTelemetry } from '../telemetry/waypoint-telemetry.js';
 import { Waypoint } from '../waypoint/waypoint.js';
+import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary, workerIndex } from '../process/worker-cluster.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
@@ -21,11 +23,15 @@ import { parseTracing, TRACING_OPTIONS } from './tracing-options.js';
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, gateway: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, gateway: { type: 'string' }, concurrency: { type: 'string' } } });
   const ref = values.gateway;
   if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
   const [namespace = '', gwName = ''] = ref.split('/', 2);
-  const name = `waypoint ${ref}`;
+  const concurrency = parseConcurrency(values.concurrency);
+  if (concurrency === undefined) throw new UsageError('--concurrency must be an integer from 1 to 64');
+  // In a --concurrency worker, readiness and Prometheus belong to the primary (src/process/worker-cluster.ts).
+  const worker = workerIndex();
+  const name = `waypoint ${ref}${worker !== undefined ? ` [worker ${worker}]` : ''}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
   const tracing = parseTracing(values['tracing-endpoint'], values['tracing-sampling']);
   const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
@@ -35,12 +41,17 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     throw new UsageError(`no waypoint Gateway ${ref} in ${values.config}`);
   }
   const host = wp.addresses[0] ?? '127.0.0.1';
+  if (concurrency > 1 && !cluster.isWorker) {
+    await ctx.close();
+    return runWorkerCluster({ name, readyName: `waypoint/${ref}`, concurrency, drainMs, host });
+  }
   // Flags are the default; the mesh config and Telemetry API decide per view (tracing-policy.ts).
   const tracer = new WaypointTracer({ identity: waypointSpanIdentity(namespace, gwName, host) });
   const stopTracing = followTracingPolicy(ctx.store, { namespace, name: gwName }, tracer, tracing, `${gwName}.${namespace}`);
   const readiness = new ReadinessServer();
-  await readiness.listen(host);
+  if (worker === undefined) await readiness.listen(host);
   const metrics = new ProxyMetrics({ processMetrics: true });
+  if (worker !== undefined) serveMetricsToPrimary(metrics);
   const logger = new Logger({ level: parseLogLevel(values['log-level']) });
   const accessLogFormat = parseAccessLogFormat(values['access-log'], values.quiet);
   const telemetry = new WaypointTelemetry({ metrics, view: ctx.store, format: accessLogFormat });
@@ -67,10 +78,11 @@ export async function runWaypoint(argv: string[]): Promise<number> {
       metrics,
       readiness,
       logger,
-      quit: () => process.kill(process.pid, 'SIGTERM'),
+      quit: worker !== undefined ? quitCluster : () => process.kill(process.pid, 'SIGTERM'),
     }),
   );
-  await observability.listen(host);
+  if (worker === undefined) await observability.listen(host);
+  else if (worker === 1) await observability.admin.listen(host);
   process.stderr.write(`${name}: ready on ${wp.addresses.map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
   return serveUntilSignal({
     name,

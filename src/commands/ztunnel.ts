@@ -3,6 +3,7 @@
  * `spec.nodeName` is NAME (HBONE in on `<podIP>:15008`, SOCKS5 out on `<podIP>:15080`), and answers
  * readiness on `<admin-address>:15021`, the admin API on `:15000` and Prometheus on `:15020`/`:15090` there.
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ReadinessServer } from '../admin/readiness-server.js';
 import { RoleObservability } from '../admin/role-observability.js';
@@ -11,6 +12,9 @@ import { Logger } from '../telemetry/logger.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { ZtunnelTelemetry } from '../telemetry/ztunnel-telemetry.js';
 import { Ztunnel } from '../ztunnel/ztunnel.js';
+import type { FixedOutboundSpec } from '../ztunnel/fixed-outbound.js';
+import { parseFixedOutbound } from '../ztunnel/fixed-outbound.js';
+import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary, workerIndex } from '../process/worker-cluster.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
@@ -19,16 +23,36 @@ import { UsageError } from './usage-error.js';
 export async function runZtunnel(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...ROLE_OPTIONS, node: { type: 'string' }, 'admin-address': { type: 'string', default: '127.0.0.1' } },
+    options: {
+      ...ROLE_OPTIONS,
+      node: { type: 'string' },
+      'admin-address': { type: 'string', default: '127.0.0.1' },
+      /** `<listenHost>:<port>=<ns/pod>-><host>:<port>`: a port that acts as a captured outbound connection (src/ztunnel/fixed-outbound.ts). */
+      'outbound-fixed': { type: 'string', multiple: true },
+      concurrency: { type: 'string' },
+    },
   });
   const node = values.node;
   if (!node) throw new UsageError('ztunnel needs --node NAME');
-  const name = `ztunnel ${node}`;
+  const fixedOutbound: FixedOutboundSpec[] = [];
+  for (const text of values['outbound-fixed'] ?? []) {
+    const parsed = parseFixedOutbound(text);
+    if (!parsed.ok) throw new UsageError(parsed.message);
+    fixedOutbound.push(parsed.value);
+  }
+  const concurrency = parseConcurrency(values.concurrency);
+  if (concurrency === undefined) throw new UsageError('--concurrency must be an integer from 1 to 64');
+  const worker = workerIndex();
+  const name = `ztunnel ${node}${worker !== undefined ? ` [worker ${worker}]` : ''}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
+  if (concurrency > 1 && !cluster.isWorker) {
+    return runWorkerCluster({ name, readyName: `ztunnel/${node}`, concurrency, drainMs, host: values['admin-address'] });
+  }
   const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
   const readiness = new ReadinessServer();
-  await readiness.listen(values['admin-address']);
+  if (worker === undefined) await readiness.listen(values['admin-address']);
   const metrics = new ProxyMetrics({ processMetrics: true });
+  if (worker !== undefined) serveMetricsToPrimary(metrics);
   const logger = new Logger({ level: parseLogLevel(values['log-level']) });
   const telemetry = new ZtunnelTelemetry({ metrics, view: ctx.store, format: parseAccessLogFormat(values['access-log'], values.quiet) });
   const ztunnel = new Ztunnel({
@@ -36,6 +60,7 @@ export async function runZtunnel(argv: string[]): Promise<number> {
     view: ctx.store,
     certs: ctx.certs,
     accessLog: telemetry.sink,
+    fixedOutbound,
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });
@@ -43,9 +68,10 @@ export async function runZtunnel(argv: string[]): Promise<number> {
   metrics.addHealth(ztunnelHealth(ztunnel, ctx.store));
   // Admin (15000) and Prometheus (15020, 15090) beside readiness on the node's admin address.
   const observability = new RoleObservability(
-    ztunnelAdminTarget({ node, ztunnel, store: ctx.store, certs: ctx.certs, metrics, readiness, logger, quit: () => process.kill(process.pid, 'SIGTERM') }),
+    ztunnelAdminTarget({ node, ztunnel, store: ctx.store, certs: ctx.certs, metrics, readiness, logger, quit: worker !== undefined ? quitCluster : () => process.kill(process.pid, 'SIGTERM') }),
   );
-  await observability.listen(values['admin-address']);
+  if (worker === undefined) await observability.listen(values['admin-address']);
+  else if (worker === 1) await observability.admin.listen(values['admin-address']);
   process.stderr.write(`${name}: ready (readiness ${values['admin-address']}:15021, admin :15000, metrics :15020)\n`);
   return serveUntilSignal({
     name,

@@ -38,7 +38,9 @@ export function parseAuthority(text: string | undefined): HboneAuthority | undef
 
 /** `host:port`, bracketing IPv6 addresses. */
 export function formatAuthority(host: string, port: number): string {
-  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  // Called per request (endpoint keys, records): only a string with ':' can be IPv6, so names and
+  // IPv4 skip the validating regex.
+  return host.includes(':') && isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Decimal 1..65535 (leading zeros tolerated, as Rust's u16 parser does); no sign, no spaces. */

@@ -3,6 +3,7 @@
  * behaviour — half-open, no-delay, timeouts, error mapping — is decided once, and tests or other
  * deployment modes can change it in one place.
  */
+import cluster from 'node:cluster';
 import net from 'node:net';
 import type { Outcome } from '../failures.js';
 import { fail, ok } from '../failures.js';
@@ -29,8 +30,9 @@ export function listenTcp(server: net.Server, host: string, port: number): Promi
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    // exclusive: a second process binding the same ip:port must fail, not share it (cluster mode).
-    server.listen({ host, port, exclusive: true });
+    // exclusive: a second process binding the same ip:port must fail, not share it — except the
+    // workers of one `--concurrency` role, which share every listener through node:cluster.
+    server.listen({ host, port, exclusive: !cluster.isWorker });
   });
 }
 

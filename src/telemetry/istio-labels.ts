@@ -173,6 +173,22 @@ function remember<L extends Readonly<Record<string, string>>>(m: Map<string, Ser
   return k;
 }
 
+/** Every input of {@link WaypointLabeler.request}, and what it resolved to. */
+interface LastRequest {
+  readonly view: MeshView;
+  readonly downstreamRemoteAddress: string;
+  readonly upstreamHost: string | undefined;
+  readonly responseCode: number | undefined;
+  readonly responseFlags: string;
+  readonly sourcePrincipal: string | undefined;
+  readonly destinationPrincipal: string | undefined;
+  readonly destinationService: string | undefined;
+  readonly downstreamLocalAddress: string;
+  readonly grpc: boolean | undefined;
+  readonly grpcStatus: number | undefined;
+  readonly key: SeriesKey<IstioRequestLabels>;
+}
+
 /** Values resolved once per key and snapshot (a new snapshot starts afresh). */
 class PerViewCache<T> {
   private view: MeshView | undefined;
@@ -198,6 +214,8 @@ export class WaypointLabeler {
   private readonly peers = new PerViewCache<PeerEntry>();
   /** Service and `VIP:port` → `grpc` or `http`, from the service port's declared protocol. */
   private readonly protocols = new PerViewCache<string>();
+  /** The previous request's inputs and result (see `request`). */
+  private lastRequest: LastRequest | undefined;
 
   constructor(private readonly view: () => MeshView) {}
 
@@ -227,6 +245,44 @@ export class WaypointLabeler {
 
   request(r: AccessRecord): SeriesKey<IstioRequestLabels> {
     const view = this.view();
+    // Consecutive requests mostly share every input (same HBONE connection, endpoint, outcome):
+    // comparing the fields costs far less than building and hashing the cache keys below.
+    const last = this.lastRequest;
+    if (
+      last !== undefined &&
+      last.view === view &&
+      last.downstreamRemoteAddress === r.downstreamRemoteAddress &&
+      last.upstreamHost === r.upstreamHost &&
+      last.responseCode === r.responseCode &&
+      last.responseFlags === r.responseFlags &&
+      last.sourcePrincipal === r.sourcePrincipal &&
+      last.destinationPrincipal === r.destinationPrincipal &&
+      last.destinationService === r.destinationService &&
+      last.downstreamLocalAddress === r.downstreamLocalAddress &&
+      last.grpc === r.grpc &&
+      last.grpcStatus === r.grpcStatus
+    ) {
+      return last.key;
+    }
+    const key = this.resolveRequest(view, r);
+    this.lastRequest = {
+      view,
+      downstreamRemoteAddress: r.downstreamRemoteAddress,
+      upstreamHost: r.upstreamHost,
+      responseCode: r.responseCode,
+      responseFlags: r.responseFlags,
+      sourcePrincipal: r.sourcePrincipal,
+      destinationPrincipal: r.destinationPrincipal,
+      destinationService: r.destinationService,
+      downstreamLocalAddress: r.downstreamLocalAddress,
+      grpc: r.grpc,
+      grpcStatus: r.grpcStatus,
+      key,
+    };
+    return key;
+  }
+
+  private resolveRequest(view: MeshView, r: AccessRecord): SeriesKey<IstioRequestLabels> {
     const peer = this.peer(view, r);
     // Istio's stats plugin calls a request gRPC by its content-type; a declared gRPC port too.
     const protocol = r.grpc ? 'grpc' : this.protocol(view, r);

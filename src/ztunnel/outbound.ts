@@ -128,6 +128,11 @@ export interface OutboundOptions {
   readonly recordSink?: ConnectionRecordSink;
   readonly connectTimeoutMs?: number;
   readonly pick?: EndpointPicker;
+  /**
+   * How the outcome reaches the client; default a SOCKS5 reply. A captured connection (the
+   * fixed-destination listener) has no handshake to answer: success says nothing, failure resets.
+   */
+  readonly reply?: (client: Socket, code: Socks5ReplyCode) => void;
 }
 
 /**
@@ -137,13 +142,14 @@ export interface OutboundOptions {
 export async function serveOutbound(client: Socket, source: WorkloadIR, request: Socks5Request, opts: OutboundOptions): Promise<void> {
   // Until splice owns the socket, a client reset must not become an unhandled 'error'.
   client.on('error', ignore);
+  const reply = opts.reply ?? writeSocks5Reply;
   const clientPort = client.remotePort ?? 0;
   const rec = new PendingConnectionRecord(opts.recordSink, 'outbound', `${source.ip}:${clientPort}`);
   rec.set({ srcWorkload: source.name, srcNamespace: source.namespace, srcIdentity: source.identity });
   const plan = planOutbound(opts.view, source, request, opts.pick);
   switch (plan.kind) {
     case 'reject':
-      writeSocks5Reply(client, plan.reply);
+      reply(client, plan.reply);
       rec.complete(0, 0, { code: plan.code, message: plan.message });
       return;
     case 'tcp': {
@@ -159,11 +165,11 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
         timeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       });
       if (!conn.ok) {
-        writeSocks5Reply(client, SOCKS5_REPLY.CONNECTION_REFUSED);
+        reply(client, SOCKS5_REPLY.CONNECTION_REFUSED);
         rec.complete(0, 0, { code: conn.code, message: conn.message });
         return;
       }
-      await pipe(client, conn.value, rec);
+      await pipe(client, conn.value, rec, reply);
       return;
     }
     case 'waypoint':
@@ -180,7 +186,7 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
       });
       const material = await certificateFor(opts.certs, source);
       if (!material.ok) {
-        writeSocks5Reply(client, SOCKS5_REPLY.GENERAL_FAILURE);
+        reply(client, SOCKS5_REPLY.GENERAL_FAILURE);
         rec.complete(0, 0, { error: material.message });
         return;
       }
@@ -198,25 +204,25 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
         },
       });
       if (!dialed.ok) {
-        writeSocks5Reply(client, replyForDialFailure(dialed.code, dialed.status));
+        reply(client, replyForDialFailure(dialed.code, dialed.status));
         rec.complete(0, 0, { code: dialed.code, message: dialed.status ? `${dialed.status}: ${dialed.message}` : dialed.message });
         return;
       }
-      await pipe(client, dialed.stream, rec);
+      await pipe(client, dialed.stream, rec, reply);
       return;
     }
   }
 }
 
 /** Sends the success reply and copies both ways; the client's bytes are `bytes_sent`. */
-async function pipe(client: Socket, upstream: Duplex, rec: PendingConnectionRecord): Promise<void> {
+async function pipe(client: Socket, upstream: Duplex, rec: PendingConnectionRecord, reply: (client: Socket, code: Socks5ReplyCode) => void): Promise<void> {
   if (client.destroyed) {
     // The client left while we were connecting.
     upstream.destroy();
     rec.complete(0, 0, { error: 'client closed before the tunnel was up' });
     return;
   }
-  writeSocks5Reply(client, SOCKS5_REPLY.SUCCEEDED);
+  reply(client, SOCKS5_REPLY.SUCCEEDED);
   const r = await splice(client, upstream);
   rec.complete(r.aToB, r.bToA, r.error ? { error: r.error.message } : undefined);
 }

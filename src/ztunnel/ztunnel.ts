@@ -28,6 +28,8 @@ import type { ViewSource } from '../state/view-source.js';
 import type { HboneConnect } from '../hbone/types.js';
 import type { ConnectionRecordSink } from './connection-record.js';
 import type { L4DryRunResult } from './l4-authz.js';
+import type { FixedOutboundSpec } from './fixed-outbound.js';
+import { FixedOutboundListener } from './fixed-outbound.js';
 import { serveInbound } from './inbound.js';
 import { unmapV4 } from '../net/cidr.js';
 import type { HboneDialer } from './outbound.js';
@@ -51,6 +53,8 @@ export interface ZtunnelOptions {
   readonly onDryRun?: (result: L4DryRunResult, connect: HboneConnect) => void;
   /** Listener failures after start (a pod's address already taken...); default console.error. */
   readonly onError?: (err: unknown, context: string) => void;
+  /** Fixed-destination outbound listeners (see fixed-outbound.ts); bound at start, failing it if one cannot be. */
+  readonly fixedOutbound?: readonly FixedOutboundSpec[];
 }
 
 export interface ZtunnelStats {
@@ -73,6 +77,7 @@ export class Ztunnel {
   private readonly hboneIps = new Set<string>();
   /** Open SOCKS5 client sockets, forced closed at the drain deadline. */
   private readonly socksClients = new Set<Socket>();
+  private readonly fixed: FixedOutboundListener[] = [];
   /** Outstanding connection handlers, awaited by close(). */
   private readonly inflight = new Set<Promise<void>>();
   /** Reconciles run one at a time, in order of view changes. */
@@ -114,6 +119,27 @@ export class Ztunnel {
     const first = this.reconciling.then(() => this.reconcile(this.opts.view.current(), true));
     this.reconciling = first.catch(() => undefined);
     await first;
+    for (const spec of this.opts.fixedOutbound ?? []) {
+      const l = new FixedOutboundListener(spec, {
+        node: this.opts.node,
+        view: () => this.opts.view.current(),
+        outbound: {
+          certs: this.opts.certs,
+          dialer: this.pool,
+          ...(this.opts.accessLog ? { recordSink: this.opts.accessLog } : {}),
+          ...(this.opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
+        },
+        track: (p) => this.track(p),
+        clients: this.socksClients,
+      });
+      await l.listen();
+      this.fixed.push(l);
+    }
+  }
+
+  /** Where the fixed-destination outbound listeners are bound (`host:port`). */
+  fixedOutboundAddresses(): string[] {
+    return this.fixed.map((l) => l.address()).filter((a): a is string => a !== undefined);
   }
 
   /** Addresses currently listened on, for admin pages and tests. */
@@ -142,6 +168,7 @@ export class Ztunnel {
     await this.reconciling;
     for (const server of this.socksServers.values()) server.close();
     this.socksServers.clear();
+    for (const l of this.fixed) l.stopAccepting();
     for (const ip of this.hboneIps) await this.hbone.removeListener(ip, this.hbonePort);
     this.hboneIps.clear();
   }
@@ -167,7 +194,7 @@ export class Ztunnel {
     this.socksServers.clear();
     this.hboneIps.clear();
     const hboneClosed = this.hbone.close(deadlineMs);
-    const socksClosed = Promise.all(socks.map((s) => closeTcpServer(s, deadlineMs)));
+    const socksClosed = Promise.all([...socks.map((s) => closeTcpServer(s, deadlineMs)), ...this.fixed.map((l) => l.close(deadlineMs))]);
     await bounded(Promise.all([...this.inflight]), deadlineMs);
     // Forced: reset, so a client sees its connection aborted rather than a clean end of data.
     for (const c of this.socksClients) resetSocket(c);

@@ -30,6 +30,8 @@ import { relocatedConfig, type RelocatedConfig } from './relocated-config.js';
 export interface LocalMesh {
   readonly block: AddressBlock;
   readonly config: RelocatedConfig;
+  /** The mesh CA's state directory, for a role run as its own process (`--state`). */
+  readonly stateDir: string;
   readonly store: SnapshotStore;
   readonly certs: LocalCaCertSource;
   readonly ca: LocalCa;
@@ -67,6 +69,8 @@ export interface LocalMeshOptions {
   readonly configDir?: string;
   /** Nodes whose ztunnel is not started (something else stands in for it). */
   readonly skipNodes?: readonly string[];
+  /** Start no waypoint (the test runs it as its own process). */
+  readonly skipWaypoints?: boolean;
   /** Extra files (name → YAML using the default's 127.x.0.n addresses) added before start. */
   readonly extraFiles?: Readonly<Record<string, string>>;
   /** Random source of the waypoints (weighted backends, load balancing): a seeded one makes splits reproducible. */
@@ -120,7 +124,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   const waypointPool = new HbonePool({ trust: certs });
   const waypoints: Waypoint[] = [];
   const stopTracing: ((deadlineMs: number) => Promise<void>)[] = [];
-  for (const wp of view.snapshot.waypoints.values()) {
+  for (const wp of opts.skipWaypoints ? [] : view.snapshot.waypoints.values()) {
     const extra = opts.waypointAccessLog?.({ namespace: wp.namespace, name: wp.name });
     const ref = { namespace: wp.namespace, name: wp.name };
     // As `ambient waypoint` does: the mesh config and Telemetry API decide (no flags here).
@@ -154,6 +158,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   return {
     block,
     config,
+    stateDir,
     store,
     certs,
     ca,

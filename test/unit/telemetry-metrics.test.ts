@@ -95,6 +95,28 @@ describe('waypoint labels', () => {
     assert.equal(labeler.request({ ...OK, destinationService: grpcSvc.hostname, downstreamLocalAddress: '127.100.9.11:50051' }).labels.request_protocol, 'grpc');
   });
 
+  it('reuse the previous request\'s label set only when every input is the same', () => {
+    const fresh = new WaypointLabeler(() => view);
+    const first = fresh.request(OK);
+    assert.equal(fresh.request({ ...OK, path: '/other', durationMs: 9 }), first, 'fields that are not labels do not matter');
+    // Each input that feeds a label changes the result, also right after a hit.
+    const variants: Partial<AccessRecord>[] = [
+      { responseCode: 404 },
+      { responseFlags: 'UF' },
+      { upstreamHost: '127.1.9.250:9080' },
+      { downstreamRemoteAddress: '127.1.9.250:41000' },
+      { sourcePrincipal: 'spiffe://cluster.local/ns/x/sa/y' },
+      { destinationPrincipal: 'spiffe://cluster.local/ns/x/sa/z' },
+      { destinationService: grpcSvc.hostname, downstreamLocalAddress: '127.100.9.11:50051' },
+      { grpc: true, grpcStatus: 14 },
+    ];
+    for (const v of variants) {
+      const other = fresh.request({ ...OK, ...v });
+      assert.notDeepEqual(other.labels, first.labels, JSON.stringify(v));
+      assert.equal(fresh.request(OK), first, `back to the first after ${JSON.stringify(v)}`);
+    }
+  });
+
   it('never take a service name from a client: an unknown host is unknown', () => {
     assert.equal(labeler.request({ ...OK, destinationService: 'attacker-chosen.example' }).labels.destination_service, 'unknown');
   });

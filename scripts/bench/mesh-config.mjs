@@ -1,0 +1,152 @@
+// The bench's mesh: ordinary Kubernetes YAML in a temp directory, in its own address block
+// (127.{1,2,3,100}.<third>.x) so a running `npm start` or test run is not disturbed.
+//   node-a: client (the load's source identity)
+//   node-b: backend (nginx, small requests), echo (HTTP/2 + gRPC), sink (bulk bodies)
+//   waypoint       fronts backend, echo, sink (default config)
+//   waypoint-full  fronts backend-full (50 HTTPRoute rules, AuthorizationPolicy, JWT, Wasm if present)
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const ISSUER = 'https://issuer.bench.test';
+
+export function benchAddresses(third) {
+  return {
+    client: `127.1.${third}.2`,
+    backend: `127.1.${third}.11`,
+    echo: `127.1.${third}.12`,
+    sink: `127.1.${third}.14`,
+    waypoint: `127.2.${third}.1`,
+    waypointFull: `127.2.${third}.2`,
+    nodeA: `127.3.${third}.1`,
+    nodeB: `127.3.${third}.2`,
+    vip: (n) => `127.100.${third}.${n}`,
+  };
+}
+
+const pod = (name, node, sa, ip, image, port) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: default, labels: {app: ${name}}}
+spec:
+  nodeName: ${node}
+  serviceAccountName: ${sa}
+  containers: [{name: ${name}, image: ${image}${port ? `, ports: [{name: http, containerPort: ${port}}]` : ''}}]
+status: {podIP: ${ip}}
+---
+`;
+
+const service = (name, app, vip, waypoint) => `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+  namespace: default
+  labels: {app: ${app}${waypoint ? `, istio.io/use-waypoint: ${waypoint}` : ''}}
+spec:
+  clusterIP: ${vip}
+  selector: {app: ${app}}
+  ports: [{name: http, port: 9080, targetPort: 9080}]
+---
+`;
+
+const gateway = (name, address) => `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: ${name}, namespace: default, labels: {istio.io/waypoint-for: service}}
+spec:
+  gatewayClassName: istio-waypoint
+  addresses: [{type: IPAddress, value: ${address}}]
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+---
+`;
+
+/** The feature set of the "waypoint with features" row. */
+function featuresYaml(jwk) {
+  const rules = [];
+  // 49 rules that do not match `/`, then the one that does: the worst case of a first-match scan.
+  for (let i = 0; i < 49; i++) rules.push(`    - matches: [{path: {type: PathPrefix, value: /r${i}}}, {headers: [{name: x-route, value: r${i}}]}]\n      backendRefs: [{name: backend-full, port: 9080}]`);
+  rules.push('    - matches: [{path: {type: PathPrefix, value: /}}]\n      backendRefs: [{name: backend-full, port: 9080}]');
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: backend-full, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: backend-full, port: 9080}]
+  rules:
+${rules.join('\n')}
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: backend-full}]
+  jwtRules:
+    - issuer: ${ISSUER}
+      jwks: '${JSON.stringify({ keys: [jwk] })}'
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-client, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: backend-full}]
+  action: ALLOW
+  rules:
+    - from: [{source: {principals: [cluster.local/ns/default/sa/client], requestPrincipals: ["${ISSUER}/bench"]}}]
+      to: [{operation: {methods: [GET, POST, PUT]}}]
+---
+`;
+}
+
+/**
+ * A header-editing Wasm plugin, when the Wasm work is present in this build (the WasmPlugin kind
+ * is translated and a header plugin is built): `{ yaml, file }`, else `{ skipped: reason }`.
+ */
+export function wasmPlugin(root) {
+  const translators = path.join(root, 'dist/src/config/from-k8s');
+  const known = existsSync(translators) && readdirSync(translators).some((f) => f.endsWith('.js') && readFileSync(path.join(translators, f), 'utf8').includes('WasmPlugin'));
+  if (!known) return { skipped: 'the WasmPlugin kind is not in this build' };
+  const dir = path.join(root, 'dist/wasm');
+  const found = [];
+  const walk = (d) => {
+    for (const e of existsSync(d) ? readdirSync(d, { withFileTypes: true }) : []) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (e.name.endsWith('.wasm') && /header/i.test(e.name)) found.push(path.join(d, e.name));
+    }
+  };
+  walk(dir);
+  if (found.length === 0) return { skipped: 'no header-editing plugin under dist/wasm' };
+  const file = found[0];
+  return {
+    file,
+    yaml: `apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: bench-headers, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: backend-full}]
+  url: file://${file}
+  phase: STATS
+  pluginConfig: {add: {x-bench: "1"}}
+---
+`,
+  };
+}
+
+export function writeBenchConfig(dir, third, jwk, wasm) {
+  const a = benchAddresses(third);
+  let yaml = `apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}
+---
+`;
+  for (const sa of ['client', 'backend', 'echo', 'sink', 'waypoint', 'waypoint-full']) yaml += `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ${sa}, namespace: default}\n---\n`;
+  yaml += gateway('waypoint', a.waypoint) + gateway('waypoint-full', a.waypointFull);
+  yaml += pod('client', 'node-a', 'client', a.client, 'curlimages/curl', 0);
+  yaml += pod('backend', 'node-b', 'backend', a.backend, 'nginx', 9080);
+  yaml += pod('echo', 'node-b', 'echo', a.echo, 'echo', 9080);
+  yaml += pod('sink', 'node-b', 'sink', a.sink, 'bench-sink', 9080);
+  yaml += service('backend-l4', 'backend', a.vip(10), undefined);
+  yaml += service('backend', 'backend', a.vip(11), 'waypoint');
+  yaml += service('backend-full', 'backend', a.vip(12), 'waypoint-full');
+  yaml += service('echo', 'echo', a.vip(13), 'waypoint');
+  yaml += service('sink', 'sink', a.vip(14), 'waypoint');
+  yaml += service('sink-l4', 'sink', a.vip(15), undefined);
+  writeFileSync(path.join(dir, 'bench.yaml'), yaml);
+  writeFileSync(path.join(dir, 'features.yaml'), featuresYaml(jwk) + (wasm.yaml ?? ''));
+  return a;
+}
