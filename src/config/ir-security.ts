@@ -7,6 +7,7 @@
  * snapshot by the waypoint's chain provider (`src/security/`), never per request.
  */
 import type { AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, AuthzStringKey } from '../filter/authz-config.js';
+import type { ExtAuthzProvider } from '../filter/ext-authz-config.js';
 import type { Origin } from './ir.js';
 
 /**
@@ -101,3 +102,9 @@ export interface RequestAuthnIR {
   readonly jwtRules: readonly JwtRuleIR[];
   readonly origin: Origin;
 }
+
+/**
+ * A MeshConfig ext_authz extension provider (`envoyExtAuthzHttp` / `envoyExtAuthzGrpc`), the
+ * filter's contract type (`src/filter/ext-authz-config.ts`).
+ */
+export type ExtAuthzProviderIR = ExtAuthzProvider;

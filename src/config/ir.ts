@@ -10,7 +10,7 @@
  */
 
 import type { DestinationRuleIR, HttpRouteIR } from './ir-routes.js';
-import type { L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
+import type { ExtAuthzProviderIR, L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
 import type { AccessLogEncodingIR, TelemetryIR } from './ir-telemetry.js';
 
 export type * from './ir-routes.js';
@@ -204,6 +204,8 @@ export interface MeshIR {
    * JSON, else text). The built-in `envoy` provider is always there (`ir-telemetry.ts`).
    */
   readonly accessLogProviders?: Readonly<Record<string, AccessLogEncodingIR>>;
+  /** `extensionProviders[]` with `envoyExtAuthzHttp`/`envoyExtAuthzGrpc`, by name (CUSTOM authz). */
+  readonly extAuthzProviders?: Readonly<Record<string, ExtAuthzProviderIR>>;
 }
 
 /**

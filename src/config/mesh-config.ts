@@ -5,10 +5,12 @@
  *
  * Read: `trustDomain`, `rootNamespace`, `pathNormalization.normalization`, and the
  * `envoyFileAccessLog` entries of `extensionProviders` (name → text or JSON, for the Telemetry
- * API's `accessLogging`; the line's fields are always Istio's default set). `clusterDomain` is not a MeshConfig field in Istio (it is a
+ * API's `accessLogging`; the line's fields are always Istio's default set), and the
+ * `envoyExtAuthzHttp` / `envoyExtAuthzGrpc` entries (AuthorizationPolicy CUSTOM, `ext-authz-providers.ts`). `clusterDomain` is not a MeshConfig field in Istio (it is a
  * deployment setting), so it stays at its default here.
  */
 import { parse as parseYaml } from 'yaml';
+import { parseExtAuthzProviders } from './ext-authz-providers.js';
 import { DEFAULT_MESH } from './ir.js';
 import type { MeshIR } from './ir.js';
 import type { MeshSettingsDraft } from './from-k8s/translator.js';
@@ -70,6 +72,8 @@ export function parseMeshSettings(text: string): { settings: MeshSettingsDraft; 
   if (providers !== undefined && providers !== null) {
     const found = parseAccessLogProviders(providers, problems);
     if (found) settings.accessLogProviders = found;
+    const extAuthz = parseExtAuthzProviders(providers, problems);
+    if (extAuthz) settings.extAuthzProviders = extAuthz;
   }
   return { settings, problems };
 }
@@ -105,5 +109,6 @@ export function resolveMesh(settings: MeshSettingsDraft | undefined): MeshIR {
     rootNamespace: settings?.rootNamespace ?? DEFAULT_MESH.rootNamespace,
     ...(settings?.pathNormalization !== undefined ? { pathNormalization: settings.pathNormalization } : {}),
     ...(settings?.accessLogProviders !== undefined ? { accessLogProviders: settings.accessLogProviders } : {}),
+    ...(settings?.extAuthzProviders !== undefined ? { extAuthzProviders: settings.extAuthzProviders } : {}),
   });
 }

@@ -53,9 +53,6 @@ export function translateL7AuthorizationPolicy(r: ObjectReader, dryRun: boolean)
   const provider = r.string(['spec', 'provider', 'name']);
   if (action === 'CUSTOM' && provider === undefined) r.error(['spec', 'provider', 'name'], 'FIELD_REQUIRED', 'a CUSTOM policy names its extension provider');
   if (action !== 'CUSTOM' && r.has(['spec', 'provider'])) r.error(['spec', 'provider'], 'FIELD_INVALID', 'only a CUSTOM policy has a provider');
-  if (action === 'CUSTOM') {
-    r.warn(['spec', 'action'], 'UNSUPPORTED', 'CUSTOM (external authorization) is not supported yet at the waypoint; requests matching its rules are denied (fail closed)');
-  }
   const rules: L7RuleIR[] = [];
   r.list(['spec', 'rules']).forEach((_, i) => {
     const rule = translateRule(r, ['spec', 'rules', i], namespace);
