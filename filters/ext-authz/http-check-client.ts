@@ -46,7 +46,7 @@ export class HttpCheckClient implements CheckClient {
     const timer = setTimeout(() => controller.abort(), p.timeoutMs);
     try {
       const res = await this.poolFor(input.address).request({
-        method: ctx.method as 'GET',
+        method: ctx.method,
         path: p.pathPrefix + ctx.path,
         headers,
         body: body && body.length > 0 ? body : null,
