@@ -8,6 +8,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import type { WorkloadIR } from '../../src/config/ir.js';
+import { AdminServer } from '../../src/admin/admin-server.js';
+import { ReadinessServer } from '../../src/admin/readiness-server.js';
+import { waypointAdminTarget } from '../../src/admin/waypoint-admin.js';
+import { Logger } from '../../src/telemetry/logger.js';
+import { ProxyMetrics } from '../../src/telemetry/metrics.js';
+import { registerSecurityStats } from '../../src/telemetry/security-stats.js';
 import { eventually } from '../helpers/eventually.js';
 import type { GrpcAuthzServer, HttpAuthzServer } from '../helpers/ext-authz-servers.js';
 import { startGrpcAuthzServer, startHttpAuthzServer } from '../helpers/ext-authz-servers.js';
@@ -61,7 +67,21 @@ spec:
   targetRefs: [{kind: Service, group: "", name: reviews}]
   action: DENY
   rules: [{to: [{operation: {paths: ["/ext/allow-but-denied"]}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: reviews}]
+  jwtRules: [{issuer: "https://issuer.mesh.test", jwks: '{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}'}]
 `;
+}
+
+/** GET on the admin API; the body as text. */
+async function adminGet(host: string, port: number, path: string): Promise<string> {
+  const res = await fetch(`http://${host}:${port}${path}`);
+  assert.equal(res.status, 200);
+  return res.text();
 }
 
 describe('AuthorizationPolicy CUSTOM (ext_authz) through the waypoint', () => {
@@ -238,6 +258,56 @@ describe('AuthorizationPolicy CUSTOM (ext_authz) through the waypoint', () => {
       const rec = await recordFor('/ext/boom');
       assert.equal(rec.responseFlags, 'UAEX');
       assert.equal(rec.responseCodeDetails, 'ext_authz_error');
+    });
+  });
+
+  describe('decision counters on the admin API', () => {
+    let admin: AdminServer;
+    const readiness = new ReadinessServer();
+    let host = '';
+    let port = 0;
+
+    before(async () => {
+      const waypoint = mesh.waypoints[0];
+      assert.ok(waypoint?.security);
+      const metrics = new ProxyMetrics();
+      registerSecurityStats(metrics.registry, waypoint.security);
+      const logger = new Logger({ write: () => undefined });
+      admin = new AdminServer(
+        waypointAdminTarget({ ref: { namespace: 'default', name: 'waypoint' }, waypoint, store: mesh.store, certs: mesh.certs, metrics, readiness, logger, quit: () => undefined }),
+      );
+      host = mesh.block.waypoint(1);
+      port = (await admin.listen(host, 0)).port;
+    });
+    after(async () => {
+      await admin?.close(200);
+    });
+
+    it('rbac, jwt_authn and ext_authz counters appear under Envoy names on /stats and /stats/prometheus', async () => {
+      const bad = await get('/public', { headers: { authorization: 'Bearer not.a.jwt' } });
+      assert.equal(bad.status, 401);
+      const waypoint = mesh.waypoints[0];
+      const sec = waypoint?.security;
+      assert.ok(sec);
+      const text = await adminGet(host, port, '/stats');
+      const prefix = '{envoy_http_conn_manager_prefix="waypoint"}';
+      const value = (name: string): number => {
+        const m = new RegExp(`^${name}\\{[^}]*\\}: (\\d+)$`, 'm').exec(text);
+        assert.ok(m, `${name} in /stats`);
+        return Number(m[1]);
+      };
+      assert.equal(value('envoy_http_rbac_allowed'), sec.authzStats.allowed);
+      assert.equal(value('envoy_http_rbac_denied'), sec.authzStats.denied);
+      assert.ok(value('envoy_http_rbac_denied') >= 1, 'the local DENY was counted');
+      assert.ok(value('envoy_http_jwt_authn_denied') >= 1, 'the bad token was counted');
+      assert.ok(value('envoy_http_jwt_authn_allowed') >= 1, 'requests without a token pass authentication');
+      assert.equal(value('envoy_http_ext_authz_ok'), sec.extAuthz.stats.ok);
+      assert.ok(value('envoy_http_ext_authz_denied') >= 3);
+      assert.ok(value('envoy_http_ext_authz_error') >= 4);
+      assert.ok(value('envoy_http_ext_authz_failure_mode_allowed') >= 1);
+      const prom = await adminGet(host, port, '/stats/prometheus');
+      assert.match(prom, /# TYPE envoy_http_ext_authz_denied counter/);
+      assert.ok(prom.includes(`envoy_http_rbac_denied${prefix} ${sec.authzStats.denied}`), prom);
     });
   });
 });
