@@ -73,7 +73,14 @@ export type JwksSourceIR =
   /** `jwks`: inline JSON Web Key Set text, validated at translation. */
   | { readonly kind: 'inline'; readonly jwks: string }
   /** `jwksUri`: fetched over HTTPS (or HTTP on loopback), cached and refreshed. */
-  | { readonly kind: 'remote'; readonly uri: string; readonly timeoutMs: number };
+  | {
+      readonly kind: 'remote';
+      /** The JWKS URL, or with `discovery` the issuer's OpenID configuration URL. */
+      readonly uri: string;
+      readonly timeoutMs: number;
+      /** No `jwks`/`jwksUri`: `uri` is `<issuer>/.well-known/openid-configuration`, whose `jwks_uri` names the set. */
+      readonly discovery?: boolean;
+    };
 
 /** One `jwtRules[]` entry: a JWT provider. */
 export interface JwtRuleIR {
