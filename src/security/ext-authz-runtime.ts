@@ -33,10 +33,12 @@ export interface CustomSplit {
 export class ExtAuthzRuntime {
   readonly stats = new ExtAuthzStats();
   private readonly clients = new Map<string, CheckClient>();
+  private prunedAt = -1;
 
   /** Splits a port's policies between the ext_authz filter and the RBAC filter. */
   split(view: MeshView, policies: readonly L7PolicyIR[]): CustomSplit {
     const providers = view.snapshot.mesh.extAuthzProviders ?? {};
+    this.prune(view.generation, providers);
     const chosen = policies.find((p) => p.action === 'CUSTOM' && !p.dryRun && p.provider !== undefined && providers[p.provider] !== undefined)?.provider;
     if (chosen === undefined) return { rbacPolicies: policies };
     const provider = providers[chosen] as ExtAuthzProvider;
@@ -56,6 +58,22 @@ export class ExtAuthzRuntime {
     const all = [...this.clients.values()];
     this.clients.clear();
     await Promise.all(all.map((c) => c.close()));
+  }
+
+  /**
+   * Closes the clients of providers a newer config no longer has (or changed), once per
+   * generation. A request of an older view still holding one then gets a check error, which
+   * fails closed unless the provider failed open.
+   */
+  private prune(generation: number, providers: Readonly<Record<string, ExtAuthzProvider>>): void {
+    if (generation <= this.prunedAt) return;
+    this.prunedAt = generation;
+    const live = new Set(Object.values(providers).map((p) => JSON.stringify(p)));
+    for (const [key, client] of this.clients) {
+      if (live.has(key)) continue;
+      this.clients.delete(key);
+      void client.close();
+    }
   }
 
   private clientFor(provider: ExtAuthzProvider): CheckClient {
