@@ -3,9 +3,10 @@
  * attached to one service port, evaluated on request headers (phase AUTHZ, after JWT authn).
  *
  * Decision order (istio.io security/authorization-policy "implicit enablement" and evaluation):
- * 1. CUSTOM: no external authorizer is wired yet (ext_authz belongs to phase CUSTOM_AUTHZ), so a
- *    CUSTOM policy fails closed: requests its rules match are denied, like a DENY policy (what
- *    istiod does when a CUSTOM policy's provider cannot be used).
+ * 1. CUSTOM: policies whose extension provider is configured are checked by the ext_authz filter
+ *    (`filters/ext-authz/`, phase CUSTOM_AUTHZ, before this one). The CUSTOM policies that reach
+ *    this filter have no usable provider, so they fail closed: requests their rules match are
+ *    denied, like a DENY policy (what istiod does when a CUSTOM policy's provider cannot be used).
  * 2. DENY: any matching DENY policy → 403.
  * 3. ALLOW: when at least one ALLOW policy applies, a request no ALLOW policy matches → 403.
  * 4. Otherwise allowed. AUDIT policies never change the decision; they and dry-run policies

@@ -1,6 +1,7 @@
 /**
  * Compiles an {@link AuthzPolicy} into a matcher once per config snapshot. Evaluation then walks
- * plain arrays: no regex, no allocation beyond the request's {@link RequestAttributes}.
+ * plain arrays: no regex (except path templates, compiled here), no allocation beyond the
+ * request's {@link RequestAttributes}.
  *
  * Istio's matching (security/authorization-policy reference, and what istiod generates for
  * Envoy's RBAC filter):
@@ -11,7 +12,8 @@
  *   `not*`/`notValues` form holds;
  * - list-valued attributes (JWT audiences, list claims) match when any element matches.
  */
-import type { AuthzCondition, AuthzOperation, AuthzPolicy, AuthzRule, AuthzSource, AuthzStringKey, Cidr, StringMatch } from '../../src/filter/authz-config.js';
+import type { AuthzCondition, AuthzOperation, AuthzPolicy, AuthzRule, AuthzSource, AuthzStringKey, Cidr, PathMatch, StringMatch } from '../../src/filter/authz-config.js';
+import { compilePathTemplate } from '../../src/filter/path-template.js';
 import type { RequestAttributes } from './request-attributes.js';
 
 /** The engine's CIDR containment test (pre-parsed network bytes vs a textual address). */
@@ -26,6 +28,7 @@ export interface CompiledPolicy {
 }
 
 export function compilePolicy(policy: AuthzPolicy, ipInCidr: IpInCidr): CompiledPolicy {
+  compileTemplates(policy);
   const rules = policy.rules.map((r) => compileRule(r, ipInCidr));
   const ruleNames = policy.rules.map((_, i) => `ns[${policy.namespace}]-policy[${policy.name}]-rule[${i}]`);
   return {
@@ -67,7 +70,30 @@ function operationMatches(o: AuthzOperation, a: RequestAttributes): boolean {
   if (o.notHosts.length > 0 && anyHost(o.notHosts, a.host)) return false;
   if (o.ports.length > 0 && !o.ports.includes(a.destinationPort)) return false;
   if (o.notPorts.length > 0 && o.notPorts.includes(a.destinationPort)) return false;
-  return field(o.methods, o.notMethods, a.method) && field(o.paths, o.notPaths, a.path);
+  if (!field(o.methods, o.notMethods, a.method)) return false;
+  const path = a.path;
+  return (o.paths.length === 0 || anyPath(o.paths, path)) && !anyPath(o.notPaths, path);
+}
+
+/**
+ * Compiled path templates, by their (frozen) IR object: filled by {@link compilePolicy} at config
+ * time so the request path only looks them up.
+ */
+const TEMPLATES = new WeakMap<PathMatch, RegExp>();
+
+function anyPath(matchers: readonly PathMatch[], path: string): boolean {
+  for (const m of matchers) {
+    if (m.kind === 'template' ? TEMPLATES.get(m)?.test(path) === true : stringMatches(m, path)) return true;
+  }
+  return false;
+}
+
+function compileTemplates(policy: AuthzPolicy): void {
+  for (const rule of policy.rules) {
+    for (const op of rule.to) {
+      for (const m of [...op.paths, ...op.notPaths]) if (m.kind === 'template' && !TEMPLATES.has(m)) TEMPLATES.set(m, compilePathTemplate(m.value));
+    }
+  }
 }
 
 function conditionMatches(c: AuthzCondition, a: RequestAttributes, ipInCidr: IpInCidr): boolean {

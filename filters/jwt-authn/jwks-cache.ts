@@ -8,7 +8,9 @@
  * - refetched when a token names a `kid` the set lacks (key rotation), at most once per
  *   `unknownKidCooldownMs`, so unknown-kid tokens cannot turn the waypoint into a fetch amplifier;
  * - a failed refresh keeps serving the last good set while it is younger than `maxStaleMs`;
- * - every fetch is bounded by the provider's timeout; the TLS trust bundle is configurable.
+ * - every fetch is bounded by the provider's timeout; the TLS trust bundle is configurable;
+ * - OpenID discovery (no `jwks`/`jwksUri`): the issuer's `/.well-known/openid-configuration` is
+ *   fetched first for its `jwks_uri`, remembered until a key-set fetch fails.
  */
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import { createLocalJWKSet } from 'jose';
@@ -58,12 +60,16 @@ export class JwksCache {
     });
   }
 
-  /** The shared handle of a remote set (same URI → same cache entry). */
-  remote(uri: string, timeoutMs: number): KeySetHandle {
-    let r = this.remotes.get(uri);
+  /**
+   * The shared handle of a remote set (same URI → same cache entry). With `discovery`, `uri` is an
+   * OpenID configuration document whose `jwks_uri` names the set.
+   */
+  remote(uri: string, timeoutMs: number, discovery = false): KeySetHandle {
+    const key = discovery ? `discovery ${uri}` : uri;
+    let r = this.remotes.get(key);
     if (!r) {
-      r = new RemoteKeySet(uri, timeoutMs, this.agent, this.opts, this.stats);
-      this.remotes.set(uri, r);
+      r = new RemoteKeySet(uri, timeoutMs, this.agent, this.opts, this.stats, discovery);
+      this.remotes.set(key, r);
     }
     return r;
   }
@@ -89,9 +95,13 @@ class RemoteKeySet implements KeySetHandle {
     private readonly agent: Agent,
     private readonly opts: JwksCacheOptions,
     private readonly stats: { fetches: number; fetchFailures: number },
+    private readonly discovery: boolean,
   ) {
     this.now = opts.now ?? Date.now;
   }
+
+  /** The `jwks_uri` found by discovery; asked again after a failed fetch (the issuer may move it). */
+  private jwksUri: string | undefined;
 
   async get(): Promise<JWTVerifyGetKey> {
     const age = this.now() - this.fetchedAt;
@@ -128,24 +138,8 @@ class RemoteKeySet implements KeySetHandle {
   private async fetch(): Promise<JWTVerifyGetKey | undefined> {
     this.stats.fetches++;
     try {
-      const res = await request(this.uri, {
-        dispatcher: this.agent,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
-        headers: { accept: 'application/json' },
-      });
-      const max = this.opts.maxBytes ?? DEFAULT_MAX_BYTES;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        const b = chunk as Buffer;
-        size += b.length;
-        if (size > max) throw new Error(`JWKS larger than ${max} bytes`);
-        chunks.push(b);
-      }
-      if (res.statusCode !== 200) throw new Error(`JWKS fetch answered ${res.statusCode}`);
-      const doc: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const uri = this.discovery ? (this.jwksUri ??= await this.discover()) : this.uri;
+      const doc = await this.getJson(uri);
       if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { keys?: unknown }).keys)) {
         throw new Error('JWKS response is not a key set');
       }
@@ -154,7 +148,41 @@ class RemoteKeySet implements KeySetHandle {
       return this.set;
     } catch {
       this.stats.fetchFailures++;
+      this.jwksUri = undefined;
       return undefined;
     }
+  }
+
+  /** OpenID Connect Discovery 1.0 §4: the configuration document's `jwks_uri`. */
+  private async discover(): Promise<string> {
+    const doc = await this.getJson(this.uri);
+    const jwksUri = typeof doc === 'object' && doc !== null ? (doc as { jwks_uri?: unknown }).jwks_uri : undefined;
+    if (typeof jwksUri !== 'string') throw new Error('OpenID configuration has no jwks_uri');
+    const url = new URL(jwksUri);
+    const loopback = url.hostname === 'localhost' || url.hostname.startsWith('127.') || url.hostname === '[::1]';
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new Error('jwks_uri must be https');
+    return url.href;
+  }
+
+  /** One bounded GET of a JSON document (size and time limited). */
+  private async getJson(uri: string): Promise<unknown> {
+    const res = await request(uri, {
+      dispatcher: this.agent,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      signal: AbortSignal.timeout(this.timeoutMs),
+      headers: { accept: 'application/json' },
+    });
+    const max = this.opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > max) throw new Error(`${uri}: document larger than ${max} bytes`);
+      chunks.push(b);
+    }
+    if (res.statusCode !== 200) throw new Error(`${uri} answered ${res.statusCode}`);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   }
 }

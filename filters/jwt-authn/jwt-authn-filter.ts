@@ -68,7 +68,7 @@ export function createJwtAuthnFactory(opts: JwtAuthnOptions): FilterFactory | un
   if (opts.providers.length === 0) return undefined;
   const providers: CompiledProvider[] = opts.providers.map((p) => ({
     provider: p,
-    keys: p.jwks.kind === 'inline' ? inlineKeySet(p.jwks.jwks) : opts.cache.remote(p.jwks.uri, p.jwks.timeoutMs),
+    keys: p.jwks.kind === 'inline' ? inlineKeySet(p.jwks.jwks) : opts.cache.remote(p.jwks.uri, p.jwks.timeoutMs, p.jwks.discovery === true),
     audience: p.audiences.length > 0 ? [...p.audiences] : undefined,
   }));
   const locations = locationsOf(opts.providers);

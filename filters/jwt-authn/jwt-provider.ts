@@ -9,7 +9,7 @@ export interface JwtProvider {
   readonly audiences: readonly string[];
   readonly jwks:
     | { readonly kind: 'inline'; readonly jwks: string }
-    | { readonly kind: 'remote'; readonly uri: string; readonly timeoutMs: number };
+    | { readonly kind: 'remote'; readonly uri: string; readonly timeoutMs: number; readonly discovery?: boolean };
   /** Lowercase header names; the token follows `prefix`. */
   readonly fromHeaders: readonly { readonly name: string; readonly prefix: string }[];
   readonly fromParams: readonly string[];

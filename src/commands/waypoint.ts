@@ -4,6 +4,7 @@
  * `<first address>:15021`, the admin API on `:15000` and Prometheus on `:15020`/`:15090` there.
  */
 import cluster from 'node:cluster';
+import { registerSecurityStats } from '../telemetry/security-stats.js';
 import { parseArgs } from 'node:util';
 import { ReadinessServer } from '../admin/readiness-server.js';
 import { RoleObservability } from '../admin/role-observability.js';
@@ -68,6 +69,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   });
   await waypoint.start();
   metrics.addHealth(waypointHealth(waypoint, ctx.store));
+  if (waypoint.security) registerSecurityStats(metrics.registry, waypoint.security);
   // Admin (15000) and Prometheus (15020, 15090) on the waypoint's own address: see ARCHITECTURE.md.
   const observability = new RoleObservability(
     waypointAdminTarget({

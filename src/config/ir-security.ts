@@ -7,6 +7,7 @@
  * snapshot by the waypoint's chain provider (`src/security/`), never per request.
  */
 import type { AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, AuthzStringKey } from '../filter/authz-config.js';
+import type { ExtAuthzProvider } from '../filter/ext-authz-config.js';
 import type { Origin } from './ir.js';
 
 /**
@@ -72,7 +73,14 @@ export type JwksSourceIR =
   /** `jwks`: inline JSON Web Key Set text, validated at translation. */
   | { readonly kind: 'inline'; readonly jwks: string }
   /** `jwksUri`: fetched over HTTPS (or HTTP on loopback), cached and refreshed. */
-  | { readonly kind: 'remote'; readonly uri: string; readonly timeoutMs: number };
+  | {
+      readonly kind: 'remote';
+      /** The JWKS URL, or with `discovery` the issuer's OpenID configuration URL. */
+      readonly uri: string;
+      readonly timeoutMs: number;
+      /** No `jwks`/`jwksUri`: `uri` is `<issuer>/.well-known/openid-configuration`, whose `jwks_uri` names the set. */
+      readonly discovery?: boolean;
+    };
 
 /** One `jwtRules[]` entry: a JWT provider. */
 export interface JwtRuleIR {
@@ -101,3 +109,9 @@ export interface RequestAuthnIR {
   readonly jwtRules: readonly JwtRuleIR[];
   readonly origin: Origin;
 }
+
+/**
+ * A MeshConfig ext_authz extension provider (`envoyExtAuthzHttp` / `envoyExtAuthzGrpc`), the
+ * filter's contract type (`src/filter/ext-authz-config.ts`).
+ */
+export type ExtAuthzProviderIR = ExtAuthzProvider;

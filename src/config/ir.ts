@@ -10,7 +10,7 @@
  */
 
 import type { DestinationRuleIR, HttpRouteIR } from './ir-routes.js';
-import type { L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
+import type { ExtAuthzProviderIR, L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
 import type { AccessLogEncodingIR, MeshTracingIR, TelemetryIR } from './ir-telemetry.js';
 
 export type * from './ir-routes.js';
@@ -206,6 +206,8 @@ export interface MeshIR {
   readonly accessLogProviders?: Readonly<Record<string, AccessLogEncodingIR>>;
   /** `extensionProviders[].opentelemetry`, `defaultProviders.tracing`, `enableTracing`, `defaultConfig.tracing.sampling`. */
   readonly tracing?: MeshTracingIR;
+  /** `extensionProviders[]` with `envoyExtAuthzHttp`/`envoyExtAuthzGrpc`, by name (CUSTOM authz). */
+  readonly extAuthzProviders?: Readonly<Record<string, ExtAuthzProviderIR>>;
 }
 
 /**

@@ -5,11 +5,13 @@
  *
  * Read: `trustDomain`, `rootNamespace`, `pathNormalization.normalization`, and the
  * `envoyFileAccessLog` entries of `extensionProviders` (name → text or JSON, for the Telemetry
- * API's `accessLogging`; the line's fields are always Istio's default set), and the tracing
- * settings (`tracing-providers.ts`). `clusterDomain` is not a MeshConfig field in Istio (it is a
- * deployment setting), so it stays at its default here.
+ * API's `accessLogging`; the line's fields are always Istio's default set), the
+ * `envoyExtAuthzHttp` / `envoyExtAuthzGrpc` entries (AuthorizationPolicy CUSTOM,
+ * `ext-authz-providers.ts`), and the tracing settings (`tracing-providers.ts`). `clusterDomain`
+ * is not a MeshConfig field in Istio (it is a deployment setting), so it stays at its default.
  */
 import { parse as parseYaml } from 'yaml';
+import { parseExtAuthzProviders } from './ext-authz-providers.js';
 import { DEFAULT_MESH } from './ir.js';
 import type { MeshIR } from './ir.js';
 import type { MeshSettingsDraft } from './from-k8s/translator.js';
@@ -74,6 +76,8 @@ export function parseMeshSettings(text: string): { settings: MeshSettingsDraft; 
   if (providers !== undefined && providers !== null) {
     const found = parseAccessLogProviders(providers, problems);
     if (found) settings.accessLogProviders = found;
+    const extAuthz = parseExtAuthzProviders(providers, problems);
+    if (extAuthz) settings.extAuthzProviders = extAuthz;
   }
   const tracing = parseTracingSettings(rec, problems);
   if (tracing) settings.tracing = tracing;
@@ -112,5 +116,6 @@ export function resolveMesh(settings: MeshSettingsDraft | undefined): MeshIR {
     ...(settings?.pathNormalization !== undefined ? { pathNormalization: settings.pathNormalization } : {}),
     ...(settings?.accessLogProviders !== undefined ? { accessLogProviders: settings.accessLogProviders } : {}),
     ...(settings?.tracing !== undefined ? { tracing: settings.tracing } : {}),
+    ...(settings?.extAuthzProviders !== undefined ? { extAuthzProviders: settings.extAuthzProviders } : {}),
   });
 }

@@ -110,7 +110,14 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
   const destinationRules = ofType('DestinationRule').map((o) => o.value);
   // Waypoint (targetRefs) security objects are complete as translated; which waypoint and service
   // they attach to is resolved per view by the waypoint's chain provider (src/security/).
-  const l7Policies = ofType('L7Policy').map((o) => o.value);
+  const l7Objects = ofType('L7Policy');
+  for (const o of l7Objects) {
+    const name = o.value.provider;
+    if (o.value.action === 'CUSTOM' && name !== undefined && mesh.extAuthzProviders?.[name] === undefined) {
+      report(o.ref, 'warning', 'REF_NOT_FOUND', ['spec', 'provider', 'name'], `no envoyExtAuthzHttp/envoyExtAuthzGrpc extension provider ${JSON.stringify(name)} in the mesh config; requests matching this CUSTOM policy are denied (fail closed)`);
+    }
+  }
+  const l7Policies = l7Objects.map((o) => o.value);
   const requestAuthns = ofType('RequestAuthn').map((o) => o.value);
   // Which waypoint a Telemetry applies to is resolved per view (src/telemetry/access-log-policy.ts).
   const telemetries = ofType('Telemetry').map((o) => o.value);

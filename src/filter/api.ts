@@ -135,6 +135,28 @@ export interface RequestContext {
   readonly streamInfo: StreamInfo;
   /** `Date.now()` when the request headers arrived. */
   readonly startTime: number;
+  /**
+   * Reads the request body before anything goes upstream (ext_authz `includeRequestBodyInCheck`).
+   * Set by the engine for requests that have a body; absent in contexts without one.
+   */
+  readonly body?: RequestBodyAccess;
+}
+
+/** A request body prefix read ahead of the upstream request. */
+export interface BufferedRequestBody {
+  /** The body, or its first `maxBytes` bytes when `complete` is false. */
+  readonly data: Buffer;
+  /** True when `data` is the whole body. */
+  readonly complete: boolean;
+}
+
+/**
+ * Access to the downstream request body from a request-headers hook. The bytes read are not lost:
+ * the engine still forwards the whole body upstream (what was read first, then the rest).
+ */
+export interface RequestBodyAccess {
+  /** Reads until the body ends or exceeds `maxBytes`. Call at most once per request. */
+  buffer(maxBytes: number): Promise<BufferedRequestBody>;
 }
 
 /** The response as filters see it on the way back. */

@@ -16,6 +16,13 @@ export type StringMatch =
   | { readonly kind: 'suffix'; readonly value: string }
   | { readonly kind: 'presence' };
 
+/**
+ * A path value: Istio's string forms, or (Istio 1.22+) an Envoy URI template when it contains
+ * `{*}` (one path segment: one or more characters other than `/`) or `{**}` (zero or more
+ * characters, `/` included; the last operator). `value` is the template as written, validated.
+ */
+export type PathMatch = StringMatch | { readonly kind: 'template'; readonly value: string };
+
 /** A pre-parsed CIDR; the engine supplies the containment test (`AuthzDeps.ipInCidr`). */
 export interface Cidr {
   readonly text: string;
@@ -57,8 +64,8 @@ export interface AuthzOperation {
   readonly methods: readonly StringMatch[];
   readonly notMethods: readonly StringMatch[];
   /** Matched against the normalized path without its query. */
-  readonly paths: readonly StringMatch[];
-  readonly notPaths: readonly StringMatch[];
+  readonly paths: readonly PathMatch[];
+  readonly notPaths: readonly PathMatch[];
 }
 
 /** A `when` key whose value is a string (or list of strings, for list claims and audiences). */

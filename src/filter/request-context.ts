@@ -2,7 +2,8 @@
  * The concrete request context the engine builds per request, and that filter unit tests build
  * directly. Plain classes with fields, so a request costs one allocation each, no closures.
  */
-import type { DestinationInfo, RequestContext, SourceInfo, StreamInfo } from './api.js';
+import type { Readable } from 'node:stream';
+import type { DestinationInfo, RequestBodyAccess, RequestContext, SourceInfo, StreamInfo } from './api.js';
 import type { HeaderMap } from './header-map.js';
 
 export class StreamInfoState implements StreamInfo {
@@ -42,6 +43,12 @@ export interface RequestContextInit {
   readonly startTime?: number;
 }
 
+/** The engine's side of {@link RequestBodyAccess}: the body to forward once some was read ahead. */
+export interface ReplayableBody extends RequestBodyAccess {
+  /** The whole body (read-ahead bytes first); `undefined` when nothing was read ahead. */
+  replay(): Readable | undefined;
+}
+
 export class HttpRequestContext implements RequestContext {
   readonly method: string;
   authority: string;
@@ -54,6 +61,7 @@ export class HttpRequestContext implements RequestContext {
   readonly destination: DestinationInfo;
   readonly streamInfo = new StreamInfoState();
   readonly startTime: number;
+  body?: ReplayableBody;
 
   constructor(init: RequestContextInit) {
     this.method = init.method;

@@ -1,7 +1,8 @@
 /**
  * The waypoint's security filters per service port, compiled once per mesh view (snapshot) and
- * reused by every request of that view: RequestAuthentication → `jwt_authn` (phase JWT_AUTHN),
- * AuthorizationPolicy → `rbac` (phase AUTHZ). The chain orders them by `src/filter/phases.ts`.
+ * reused by every request of that view: AuthorizationPolicy CUSTOM → `ext_authz` (phase
+ * CUSTOM_AUTHZ), RequestAuthentication → `jwt_authn` (phase JWT_AUTHN), AuthorizationPolicy →
+ * `rbac` (phase AUTHZ). The chain orders them by `src/filter/phases.ts`.
  *
  * Attachment, as Istio waypoints read `targetRefs`: a policy applies to a request through waypoint
  * W for service S when it targets the Gateway W, the Service S, or (from the root namespace) the
@@ -16,6 +17,7 @@ import { FilterChain, FilterErrorCounter } from '../filter/chain.js';
 import type { FilterErrorReporter } from '../filter/chain.js';
 import { cidrContains } from '../net/cidr.js';
 import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
+import { ExtAuthzRuntime } from './ext-authz-runtime.js';
 import type { FilterChainProvider } from '../waypoint/listener.js';
 import type { ShadowDecision } from '../../filters/authz/authz-filter.js';
 import { AuthzStats, createAuthzFactory } from '../../filters/authz/authz-filter.js';
@@ -38,6 +40,8 @@ export class SecurityChains {
   readonly jwks: JwksCache;
   readonly authzStats = new AuthzStats();
   readonly jwtStats = new JwtAuthnStats();
+  /** AuthorizationPolicy CUSTOM: check clients and `ext_authz` counters. */
+  readonly extAuthz = new ExtAuthzRuntime();
   private readonly errors: FilterErrorReporter;
   private readonly onShadow: (d: ShadowDecision) => void;
   private readonly routeFilters: ((view: MeshView, target: ServiceTarget) => readonly FilterFactory[]) | undefined;
@@ -75,7 +79,10 @@ export class SecurityChains {
     const authns = (snapshot.requestAuthns ?? []).filter((p) => applies(p, snapshot, wp, target.service));
     const jwt = createJwtAuthnFactory({ providers: authns.flatMap((a) => a.jwtRules), cache: this.jwks, stats: this.jwtStats });
     if (jwt) out.push(jwt);
-    const policies = (snapshot.l7Policies ?? []).filter((p) => applies(p, snapshot, wp, target.service));
+    const applied = (snapshot.l7Policies ?? []).filter((p) => applies(p, snapshot, wp, target.service));
+    const custom = this.extAuthz.split(view, applied);
+    if (custom.filter) out.push(custom.filter);
+    const policies = custom.rbacPolicies;
     const authz = createAuthzFactory({ policies, ipInCidr: cidrContains, stats: this.authzStats, onShadow: this.onShadow });
     if (authz) out.push(authz);
     if (this.routeFilters) out.push(...this.routeFilters(view, target));
@@ -83,7 +90,7 @@ export class SecurityChains {
   }
 
   async close(): Promise<void> {
-    await this.jwks.close();
+    await Promise.all([this.jwks.close(), this.extAuthz.close()]);
   }
 }
 

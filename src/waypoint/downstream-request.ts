@@ -10,6 +10,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { DestinationInfo, SourceInfo } from '../filter/api.js';
 import { HeaderMap } from '../filter/header-map.js';
 import { HttpRequestContext } from '../filter/request-context.js';
+import { DownstreamBody } from './downstream-body.js';
 
 export type DownstreamRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type DownstreamResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -40,7 +41,7 @@ export function requestContextOf(
   }
   if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', 'http');
   const authority = (protocol === 'HTTP/2' ? req.headers[':authority'] : req.headers.host) ?? destination.connectAuthority;
-  return new HttpRequestContext({
+  const ctx = new HttpRequestContext({
     method: req.method ?? 'GET',
     authority: String(authority),
     path: req.url ?? '/',
@@ -50,6 +51,9 @@ export function requestContextOf(
     source,
     destination,
   });
+  // Only ext_authz with `includeRequestBodyInCheck` reads it; one small object per body request.
+  if (!isBodyless(req, protocol)) ctx.body = new DownstreamBody(req);
+  return ctx;
 }
 
 /** True when the request carries no body (so none is sent upstream). */

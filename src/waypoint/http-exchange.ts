@@ -209,7 +209,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     // After the mirror, which must not carry the expected-timeout header of this request.
     this.timeouts = requestTimeouts(decision, this.ctx.headers);
     if (!this.bodyless) {
-      const src = this.req as Readable;
+      const src = this.ctx.body?.replay() ?? this.req;
       this.body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, (reply) => this.onBodyReply(reply)) : src;
     }
     this.sendUpstream();

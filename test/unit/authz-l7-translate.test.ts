@@ -183,6 +183,19 @@ spec:
     assert.equal(a.jwtRules[1]?.forwardOriginalToken, true);
   });
 
+  it('without jwks or jwksUri, uses OpenID discovery from an https issuer', () => {
+    const r = build(`apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: apps}
+spec:
+  targetRefs: [{kind: Service, group: "", name: reviews}]
+  jwtRules: [{issuer: "https://login.example/realms/mesh/"}, {issuer: "http://127.0.0.1:9000", timeout: 1s}]`);
+    assert.deepEqual(r.diagnostics, []);
+    const rules = r.authn[0]?.jwtRules;
+    assert.deepEqual(rules?.[0]?.jwks, { kind: 'remote', uri: 'https://login.example/realms/mesh/.well-known/openid-configuration', timeoutMs: 5000, discovery: true });
+    assert.deepEqual(rules?.[1]?.jwks, { kind: 'remote', uri: 'http://127.0.0.1:9000/.well-known/openid-configuration', timeoutMs: 1000, discovery: true });
+  });
+
   it('skips a selector-based RequestAuthentication with a warning', () => {
     const r = build(`apiVersion: security.istio.io/v1
 kind: RequestAuthentication
@@ -196,7 +209,8 @@ spec:
 
   for (const [what, rule, field] of [
     ['a missing issuer', `{jwks: '${JWKS}'}`, 'spec.jwtRules[0].issuer'],
-    ['no keys', `{issuer: a}`, 'spec.jwtRules[0]'],
+    ['no keys and an issuer that is not a URL', `{issuer: a}`, 'spec.jwtRules[0]'],
+    ['no keys and a plain-http issuer', `{issuer: 'http://issuer.example'}`, 'spec.jwtRules[0]'],
     ['inline jwks that is not JSON', `{issuer: a, jwks: 'nope'}`, 'spec.jwtRules[0].jwks'],
     ['a plain-http remote jwksUri', `{issuer: a, jwksUri: 'http://example.com/jwks'}`, 'spec.jwtRules[0].jwksUri'],
     ['a bad header name', `{issuer: a, jwks: '${JWKS}', outputPayloadToHeader: 'bad header'}`, 'spec.jwtRules[0].outputPayloadToHeader'],

@@ -13,6 +13,8 @@
  * - `when` keys are validated against Istio's list; an unknown key rejects the policy.
  * - `rules` absent: the policy matches nothing (ALLOW → deny all). `rules: [{}]` matches all.
  */
+import type { PathMatch } from '../../filter/authz-config.js';
+import { isPathTemplate, pathTemplateProblem } from '../../filter/path-template.js';
 import type { StringMatchIR } from '../ir.js';
 import type { L7ConditionIR, L7OperationIR, L7PolicyAction, L7RuleIR, L7SourceIR, StringConditionKeyIR } from '../ir-security.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
@@ -53,9 +55,6 @@ export function translateL7AuthorizationPolicy(r: ObjectReader, dryRun: boolean)
   const provider = r.string(['spec', 'provider', 'name']);
   if (action === 'CUSTOM' && provider === undefined) r.error(['spec', 'provider', 'name'], 'FIELD_REQUIRED', 'a CUSTOM policy names its extension provider');
   if (action !== 'CUSTOM' && r.has(['spec', 'provider'])) r.error(['spec', 'provider'], 'FIELD_INVALID', 'only a CUSTOM policy has a provider');
-  if (action === 'CUSTOM') {
-    r.warn(['spec', 'action'], 'UNSUPPORTED', 'CUSTOM (external authorization) is not supported yet at the waypoint; requests matching its rules are denied (fail closed)');
-  }
   const rules: L7RuleIR[] = [];
   r.list(['spec', 'rules']).forEach((_, i) => {
     const rule = translateRule(r, ['spec', 'rules', i], namespace);
@@ -188,13 +187,17 @@ function stringKey(keyText: string): StringConditionKeyIR | undefined {
 
 
 
-function paths(r: ObjectReader, path: FieldPath): StringMatchIR[] {
+function paths(r: ObjectReader, path: FieldPath): PathMatch[] {
   const values = r.stringList(path);
-  values.forEach((v, i) => {
-    if (v.includes('{')) r.error([...path, i], 'UNSUPPORTED', 'path templates ({*}, {**}) are not supported');
-    else if (v !== '*' && !v.startsWith('/') && !v.startsWith('*')) r.warn([...path, i], 'FIELD_INVALID', 'a path starts with "/"; this one never matches');
+  return values.map((v, i): PathMatch => {
+    if (isPathTemplate(v)) {
+      const problem = pathTemplateProblem(v);
+      if (problem) r.error([...path, i], 'FIELD_INVALID', problem);
+      return { kind: 'template', value: v };
+    }
+    if (v !== '*' && !v.startsWith('/') && !v.startsWith('*')) r.warn([...path, i], 'FIELD_INVALID', 'a path starts with "/"; this one never matches');
+    return starMatch(v);
   });
-  return values.map(starMatch);
 }
 
 

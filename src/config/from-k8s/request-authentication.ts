@@ -5,8 +5,9 @@
  * - Only `targetRefs` attachment is for waypoints; a selector-based (or unattached) object is for
  *   sidecars and gateways, which this data plane does not run: skipped with a warning.
  * - Each `jwtRules[]` needs `issuer` and keys: inline `jwks` (validated JSON with a `keys` list) or
- *   `jwksUri` (https, or http only on loopback). OpenID discovery from the issuer (istiod's
- *   fallback when both are unset) is not done here: the rule is rejected.
+ *   `jwksUri` (https, or http only on loopback). When both are unset, the keys come from OpenID
+ *   discovery: `<issuer>/.well-known/openid-configuration` names the `jwks_uri` (istiod's fallback),
+ *   resolved by the waypoint's JWKS cache at run time.
  * - `timeout` (jwks fetch) defaults to Istio's 5 s.
  */
 import type { JwksSourceIR, JwtClaimToHeaderIR, JwtHeaderLocationIR, JwtRuleIR } from '../ir-security.js';
@@ -51,7 +52,7 @@ function translateRule(r: ObjectReader, path: FieldPath): JwtRuleIR | undefined 
   if (r.record(path, true) === undefined) return undefined;
   const issuer = r.string([...path, 'issuer'], { required: true });
   const audiences = r.stringList([...path, 'audiences']);
-  const jwks = readJwksSource(r, path);
+  const jwks = readJwksSource(r, path, issuer);
   const fromHeaders: JwtHeaderLocationIR[] = [];
   r.list([...path, 'fromHeaders']).forEach((_, j) => {
     const h = [...path, 'fromHeaders', j];
@@ -86,7 +87,7 @@ function translateRule(r: ObjectReader, path: FieldPath): JwtRuleIR | undefined 
   };
 }
 
-function readJwksSource(r: ObjectReader, path: FieldPath): JwksSourceIR | undefined {
+function readJwksSource(r: ObjectReader, path: FieldPath, issuer: string | undefined): JwksSourceIR | undefined {
   const inline = r.string([...path, 'jwks']);
   const uri = r.string([...path, 'jwksUri']);
   if (inline !== undefined && uri !== undefined) {
@@ -115,16 +116,33 @@ function readJwksSource(r: ObjectReader, path: FieldPath): JwksSourceIR | undefi
       r.error([...path, 'jwksUri'], 'FIELD_INVALID', `${JSON.stringify(uri)} is not a URL`);
       return undefined;
     }
-    const loopback = url.hostname === 'localhost' || url.hostname.startsWith('127.') || url.hostname === '[::1]';
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    if (!fetchable(url)) {
       r.error([...path, 'jwksUri'], 'FIELD_INVALID', 'must be an https URL (http is accepted only on loopback)');
       return undefined;
     }
     const timeoutMs = readDuration(r, [...path, 'timeout']) ?? DEFAULT_JWKS_TIMEOUT_MS;
     return { kind: 'remote', uri: url.href, timeoutMs };
   }
-  r.error(path, 'FIELD_REQUIRED', 'set jwks or jwksUri (OpenID discovery from the issuer is not supported)');
-  return undefined;
+  // Neither: OpenID Connect Discovery 1.0 §4 from the issuer, as istiod does.
+  if (issuer === undefined) return undefined;
+  let issuerUrl: URL | undefined;
+  try {
+    issuerUrl = new URL(issuer);
+  } catch {
+    issuerUrl = undefined;
+  }
+  if (!issuerUrl || !fetchable(issuerUrl) || issuerUrl.search !== '' || issuerUrl.hash !== '') {
+    r.error(path, 'FIELD_REQUIRED', 'set jwks or jwksUri (OpenID discovery needs an https issuer URL without query or fragment)');
+    return undefined;
+  }
+  const timeoutMs = readDuration(r, [...path, 'timeout']) ?? DEFAULT_JWKS_TIMEOUT_MS;
+  return { kind: 'remote', uri: `${issuerUrl.href.replace(/\/+$/, '')}/.well-known/openid-configuration`, timeoutMs, discovery: true };
+}
+
+/** https anywhere; http only on loopback (local test issuers). */
+function fetchable(url: URL): boolean {
+  const loopback = url.hostname === 'localhost' || url.hostname.startsWith('127.') || url.hostname === '[::1]';
+  return url.protocol === 'https:' || (url.protocol === 'http:' && loopback);
 }
 
 function headerName(r: ObjectReader, path: FieldPath): string | undefined {
