@@ -7,7 +7,8 @@
  * Special requests, for tests and demos:
  * - `POST /echo-body`: streams the request body back instead of the JSON report.
  * - `GET /bytes/<n>`: answers with n bytes (a repeating pattern).
- * - header `x-echo-status: <code>`: answers with that status.
+ * - header `x-echo-status: <code>`: answers with that status (with `x-echo-status-pod: <ns/name>`,
+ *   only that pod does).
  * - header `x-echo-delay-ms: <ms>`: waits before answering (bounded to 60 s).
  * - `content-type: application/grpc*`: a gRPC-shaped echo: the request's message frames come
  *   back as they are, then trailers `grpc-status: 0` (or the `x-echo-grpc-status` header's value).
@@ -121,7 +122,8 @@ export class EchoServer {
 
   private handle(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
     const path = req.url ?? '/';
-    const status = clampStatus(header(req, 'x-echo-status'));
+    const statusPod = header(req, 'x-echo-status-pod');
+    const status = statusPod === undefined || statusPod === this.opts.pod ? clampStatus(header(req, 'x-echo-status')) : 200;
     const delay = Math.min(Number(header(req, 'x-echo-delay-ms') ?? 0) || 0, MAX_DELAY_MS);
     const reply = (fn: () => void): void => {
       if (delay > 0) setTimeout(fn, delay);
@@ -189,11 +191,16 @@ export class EchoServer {
       } else if (how === 'refused' && req.httpVersionMajor === 2) {
         (res as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       } else if (how.startsWith('grpc-')) {
-        res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-status': how.slice(5), 'x-echo-pod': this.opts.pod });
+        res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-status': how.slice(5), 'x-echo-pod': this.opts.pod, 'x-echo-failing': 'true' });
         res.end();
       } else {
         const body = 'failing on purpose\n';
-        res.writeHead(clampStatus(how), { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-echo-pod': this.opts.pod });
+        res.writeHead(clampStatus(how), {
+          'content-type': 'text/plain',
+          'content-length': Buffer.byteLength(body),
+          'x-echo-pod': this.opts.pod,
+          'x-echo-failing': 'true',
+        });
         res.end(body);
       }
     });

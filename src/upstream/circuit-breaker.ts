@@ -9,8 +9,8 @@
  * | `http.http2MaxRequests`          | `max_requests`           |
  * | `http.maxRetries`                | `max_retries`            |
  *
- * Istio leaves every threshold it is not given at 2^32−1 (effectively unlimited), not at Envoy's
- * 1024/3 defaults. A request over a limit is not sent: 503 with flag `UO` and
+ * Istio leaves every threshold it is not given (or given as 0) at 2^32−1 (effectively
+ * unlimited), not at Envoy's 1024/3 defaults. A request over a limit is not sent: 503 with flag `UO` and
  * `x-envoy-overloaded: true`; a retry over `max_retries` is not made (flag `UO`, the last
  * response is forwarded).
  *
@@ -37,7 +37,7 @@ export function breakerThresholds(pool: ConnectionPoolIR | undefined): BreakerTh
     maxConnections: pool?.tcp?.maxConnections || UNLIMITED,
     maxPendingRequests: pool?.http?.http1MaxPendingRequests || UNLIMITED,
     maxRequests: pool?.http?.http2MaxRequests || UNLIMITED,
-    maxRetries: pool?.http?.maxRetries ?? UNLIMITED,
+    maxRetries: pool?.http?.maxRetries || UNLIMITED,
   });
 }
 
