@@ -24,6 +24,7 @@ import type { TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp } from '../net/sockets.js';
 import type { Endpoint } from '../state/mesh-view.js';
 import { endpointAddress } from './lb.js';
+import type { AttemptFailure } from './retry-state.js';
 
 /** HTTP version spoken to the upstream inside the tunnel. */
 export type UpstreamHttpVersion = 'h1' | 'h2';
@@ -219,4 +220,21 @@ export function upstreamFailureOf(err: Error, sentOnConnection: boolean): Failur
 /** True when the upstream refused an HTTP/2 stream (RST_STREAM REFUSED_STREAM): safe to retry. */
 export function isRefusedStream(err: Error): boolean {
   return err.message.includes('REFUSED_STREAM') || (err as Error & { code?: unknown }).code === 'NGHTTP2_REFUSED_STREAM';
+}
+
+/** A failed attempt as the router sees it: the reply, the retry condition, the outlier status. */
+export interface AttemptFailureInfo {
+  readonly code: FailureCode;
+  readonly kind: AttemptFailure;
+  /** What outlier detection counts it as (Envoy maps local-origin failures to 503, timeouts to 504). */
+  readonly status: number;
+}
+
+/** Classifies an undici error for an attempt that had (or had not) been put on a connection. */
+export function attemptFailureOf(err: Error, connected: boolean): AttemptFailureInfo {
+  const code = upstreamFailureOf(err, connected);
+  let kind: AttemptFailure;
+  if (!connected) kind = code === 'UPSTREAM_CONNECT_FAILED' || code === 'UPSTREAM_IDENTITY_MISMATCH' ? 'connect-failure' : 'reset-before-request';
+  else kind = isRefusedStream(err) ? 'refused-stream' : 'reset';
+  return { code, kind, status: code === 'UPSTREAM_TIMEOUT' ? 504 : 503 };
 }

@@ -16,79 +16,41 @@
  * (`src/upstream/retry-state.ts`); a retriable failure with no retry left adds `URX`.
  */
 import type { Readable } from 'node:stream';
-import type { DestinationInfo, FilterResult, LocalReply, Respond, SourceInfo } from '../filter/api.js';
+import type { FilterResult, LocalReply, Respond } from '../filter/api.js';
 import { CONTINUE, isAsync } from '../filter/api.js';
-import type { ChainRun, FilterChain } from '../filter/chain.js';
+import type { ChainRun } from '../filter/chain.js';
 import type { HttpRequestContext } from '../filter/request-context.js';
-import type { AccessLogSink } from '../telemetry/access-record.js';
 import { GrpcStats } from '../telemetry/grpc-stats.js';
-import type { RequestSpan, WaypointTracer } from '../telemetry/waypoint-tracer.js';
-import type { UpstreamDispatcher, UpstreamHttpVersion } from '../upstream/http-client.js';
-import { isRefusedStream, upstreamFailureOf } from '../upstream/http-client.js';
-import type { LeastRequestBalancer } from '../upstream/lb.js';
+import type { RequestSpan } from '../telemetry/waypoint-tracer.js';
+import { attemptFailureOf } from '../upstream/http-client.js';
 import { endpointAddress } from '../upstream/lb.js';
 import type { AttemptFailure } from '../upstream/retry-state.js';
+import type { FailureCode } from '../failures.js';
 import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
 import { isBodyless, requestContextOf } from './downstream-request.js';
 import { normalizePath } from '../security/path-normalization.js';
-import type { PathNormalization } from '../security/path-normalization.js';
-import type { ResilienceDeps } from './exchange-resilience.js';
 import { ExchangeResilience } from './exchange-resilience.js';
+import { ExchangeTimers } from './exchange-timers.js';
 import { FilteredRequestBody } from './filtered-body.js';
 import { isGrpcRequest } from './grpc-local-reply.js';
 import { ResponseState, failureReply } from './local-reply.js';
 import { responseHeadersFromRaw, upstreamRequestHeaders } from './proxy-headers.js';
 import { ResponseRelay } from './response-relay.js';
-import type { RouteBackend, RouteDecision, RouteTable } from './router.js';
+import type { RouteBackend, RouteDecision } from './router.js';
 import { applyHeaderMutation, selectBackend } from './router.js';
 import type { RequestTimeouts } from './route-timeouts.js';
 import { NO_TIMEOUTS, requestTimeouts } from './route-timeouts.js';
 import type { AttemptOwner } from './upstream-attempt.js';
 import { UpstreamAttempt } from './upstream-attempt.js';
+import type { ExchangeDeps, HttpConnection } from './http-connection.js';
 
-/** What every request of one downstream tunnel shares. */
-export interface HttpConnection {
-  readonly routes: RouteTable;
-  readonly chain: FilterChain;
-  readonly destination: DestinationInfo;
-  readonly source: SourceInfo;
-  /** The CONNECT target (`VIP:port`): Envoy's downstream local address. */
-  readonly downstreamLocalAddress: string;
-  readonly downstreamRemoteAddress: string;
-  readonly upstreamVersion: UpstreamHttpVersion;
-  /** The mesh's path normalization (default `BASE`). */
-  readonly pathNormalization?: PathNormalization;
-}
-
-export interface ExchangeDeps extends ResilienceDeps {
-  readonly lb: LeastRequestBalancer;
-  readonly upstream: UpstreamDispatcher;
-  readonly accessLog: AccessLogSink | undefined;
-  /** Set when tracing is configured: spans per request, context propagated upstream. */
-  readonly tracer?: WaypointTracer | undefined;
-  readonly random: () => number;
-  /** Told when an exchange is over (the proxy tracks busy tunnels for draining). */
-  readonly onDone?: (req: DownstreamRequest, res: DownstreamResponse) => void;
-}
+export type { ExchangeDeps, HttpConnection } from './http-connection.js';
 
 /** `backoff`: a retry is waiting for its back-off timer. */
 type State = 'request' | 'upstream' | 'backoff' | 'streaming' | 'local' | 'done';
 
 /** The circuit breaker's answer, with Envoy's header. */
 const OVERFLOW_REPLY: LocalReply = Object.freeze({ ...failureReply('UPSTREAM_OVERFLOW'), headers: Object.freeze({ 'x-envoy-overloaded': 'true' }) });
-
-/** Timer callbacks get their exchange as argument: no closure per request. */
-function onRouteTimeout(ex: HttpExchange): void {
-  ex.onTimeout(false);
-}
-
-function onPerTryTimeout(ex: HttpExchange): void {
-  ex.onTimeout(true);
-}
-
-function onBackoffDone(ex: HttpExchange): void {
-  ex.onBackoff();
-}
 
 export class HttpExchange implements AttemptOwner {
   private readonly ctx: HttpRequestContext;
@@ -107,11 +69,7 @@ export class HttpExchange implements AttemptOwner {
   private destinationPrincipal: string | undefined;
   private bytesReceived = 0;
   private timeouts: RequestTimeouts = NO_TIMEOUTS;
-  /** Route timeout (all attempts and back-offs), started with the first attempt. */
-  private routeTimer: NodeJS.Timeout | undefined;
-  /** Per-try timeout, from each attempt's dispatch to its response headers. */
-  private tryTimer: NodeJS.Timeout | undefined;
-  private backoffTimer: NodeJS.Timeout | undefined;
+  private readonly timers = new ExchangeTimers(this);
   /** Set for gRPC requests only: message counts and grpc-status for the access record. */
   private readonly grpc: GrpcStats | undefined;
   /** This request's trace span, when tracing is on. */
@@ -202,7 +160,7 @@ export class HttpExchange implements AttemptOwner {
     }
     // Envoy starts the route timer once the downstream request is complete; streaming bodies
     // through, we start it with the first attempt (a slow request body counts against it).
-    if (this.timeouts.routeMs > 0) this.routeTimer = setTimeout(onRouteTimeout, this.timeouts.routeMs, this).unref();
+    this.timers.startRoute(this.timeouts.routeMs);
     this.sendUpstream();
   }
 
@@ -220,10 +178,7 @@ export class HttpExchange implements AttemptOwner {
     this.state = 'upstream';
     // BYTES_RECEIVED is what reached the upstream: the last attempt's count.
     this.bytesReceived = 0;
-    if (this.timeouts.perTryMs > 0) {
-      clearTimeout(this.tryTimer);
-      this.tryTimer = setTimeout(onPerTryTimeout, this.timeouts.perTryMs, this).unref();
-    }
+    this.timers.startTry(this.timeouts.perTryMs);
     this.deps.upstream.dispatch(
       ep,
       this.conn.upstreamVersion,
@@ -241,15 +196,12 @@ export class HttpExchange implements AttemptOwner {
   /** The attempt failed and the policy retries: wait the back-off, then go again. */
   private scheduleRetry(): void {
     this.attempt = undefined;
-    clearTimeout(this.tryTimer);
-    this.tryTimer = undefined;
+    this.timers.stopTry();
     this.state = 'backoff';
-    const ms = (this.resilience as ExchangeResilience).backoffMs();
-    this.backoffTimer = setTimeout(onBackoffDone, ms, this).unref();
+    this.timers.startBackoff((this.resilience as ExchangeResilience).backoffMs());
   }
 
   onBackoff(): void {
-    this.backoffTimer = undefined;
     if (this.state === 'backoff') this.sendUpstream();
   }
 
@@ -269,8 +221,7 @@ export class HttpExchange implements AttemptOwner {
     if (this.state !== 'upstream' || a !== this.attempt) return false;
     // 1xx are hop-level (100-continue was answered by our own codec): not forwarded.
     if (statusCode < 200) return true;
-    clearTimeout(this.tryTimer);
-    this.tryTimer = undefined;
+    this.timers.stopTry();
     const headers = responseHeadersFromRaw(rawHeaders);
     const resilience = this.resilience as ExchangeResilience;
     resilience.outcome(a.endpoint, statusCode);
@@ -293,7 +244,7 @@ export class HttpExchange implements AttemptOwner {
   }
 
   attemptComplete(_a: UpstreamAttempt, rawTrailers: Buffer[] | string[] | null): void {
-    this.clearTimers();
+    this.timers.clear();
     if (this.state !== 'streaming') return;
     this.relay.upstreamComplete(rawTrailers);
   }
@@ -302,21 +253,14 @@ export class HttpExchange implements AttemptOwner {
     if (a !== this.attempt) return;
     switch (this.state) {
       case 'upstream': {
-        const code = upstreamFailureOf(err, a.connected);
-        const kind: AttemptFailure = !a.connected
-          ? code === 'UPSTREAM_CONNECT_FAILED' || code === 'UPSTREAM_IDENTITY_MISMATCH'
-            ? 'connect-failure'
-            : 'reset-before-request'
-          : isRefusedStream(err)
-            ? 'refused-stream'
-            : 'reset';
-        this.failAttempt(a, kind, code === 'UPSTREAM_TIMEOUT' ? 504 : 503, code);
+        const f = attemptFailureOf(err, a.connected);
+        this.failAttempt(a, f.kind, f.status, f.code);
         return;
       }
       case 'streaming':
         // The response had started: the only honest signal left is a reset.
         this.ctx.streamInfo.addResponseFlag('UC');
-        this.clearTimers();
+        this.timers.clear();
         this.relay.reset();
         return;
       case 'request':
@@ -328,7 +272,7 @@ export class HttpExchange implements AttemptOwner {
   }
 
   /** An attempt ended without a response: retry it, or answer with the failure. */
-  private failAttempt(a: UpstreamAttempt, kind: AttemptFailure, outlierStatus: number, code: Parameters<typeof failureReply>[0]): void {
+  private failAttempt(a: UpstreamAttempt, kind: AttemptFailure, outlierStatus: number, code: FailureCode): void {
     const resilience = this.resilience as ExchangeResilience;
     resilience.outcome(a.endpoint, outlierStatus);
     if (resilience.afterFailure(kind, a.connected, this.ctx.streamInfo) === 'retry') {
@@ -338,7 +282,7 @@ export class HttpExchange implements AttemptOwner {
     }
     this.attempt = undefined;
     a.cancel('attempt failed');
-    this.clearTimers();
+    this.timers.clear();
     this.sendLocal(failureReply(code));
   }
 
@@ -349,8 +293,6 @@ export class HttpExchange implements AttemptOwner {
    * 504 `UT`; if the response had already started, the only signal left is a reset (still `UT`).
    */
   onTimeout(perTry: boolean): void {
-    if (perTry) this.tryTimer = undefined;
-    else this.routeTimer = undefined;
     switch (this.state) {
       case 'upstream':
         if (perTry && this.attempt) {
@@ -362,7 +304,7 @@ export class HttpExchange implements AttemptOwner {
         return;
       case 'backoff':
         if (perTry) return;
-        this.clearTimers();
+        this.timers.clear();
         this.sendLocal(failureReply('UPSTREAM_TIMEOUT'));
         return;
       case 'streaming':
@@ -379,19 +321,10 @@ export class HttpExchange implements AttemptOwner {
   }
 
   private abandonAttempt(reason: string): void {
-    this.clearTimers();
+    this.timers.clear();
     const a = this.attempt;
     this.attempt = undefined;
     a?.cancel(reason);
-  }
-
-  private clearTimers(): void {
-    if (this.routeTimer) clearTimeout(this.routeTimer);
-    if (this.tryTimer) clearTimeout(this.tryTimer);
-    if (this.backoffTimer) clearTimeout(this.backoffTimer);
-    this.routeTimer = undefined;
-    this.tryTimer = undefined;
-    this.backoffTimer = undefined;
   }
 
   // --- what the relay asks of the exchange ---
