@@ -94,6 +94,17 @@ status: {podIP: 127.1.0.41}
   vs('half-dead', `    - retries: {attempts: 2, retryOn: connect-failure}
       route: [{destination: {host: half-dead}}]
 `),
+  `apiVersion: v1
+kind: Service
+metadata: {name: retry-h2, namespace: default, labels: {istio.io/use-waypoint: waypoint}}
+spec:
+  clusterIP: 127.100.0.47
+  selector: {app: reviews}
+  ports: [{name: http2, port: 9080, targetPort: 9080, appProtocol: http2}]
+`,
+  vs('retry-h2', `    - retries: {attempts: 2, retryOn: refused-stream}
+      route: [{destination: {host: retry-h2}}]
+`),
   service('retry-httproute', 44),
   `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -283,6 +294,14 @@ describe('retries through the waypoint', () => {
     const d = await failing('reviews', '/default-route/reset', 1, 'reset');
     assert.deepEqual([d.res.status, d.attempts], [503, 1]);
     assert.equal((await recordOf('/default-route/reset')).responseFlags, 'UC');
+  });
+
+  it('retries an HTTP/2 REFUSED_STREAM (refused-stream), not another reset', async () => {
+    const refused = await failing('retry-h2', '/refused', 1, 'refused');
+    assert.deepEqual([refused.res.status, refused.attempts], [200, 2]);
+    assert.equal(refused.res.json<EchoReport>().protocol, 'HTTP/2');
+    const reset = await failing('retry-h2', '/h2-reset', 1, 'reset');
+    assert.deepEqual([reset.res.status, reset.attempts], [503, 1]);
   });
 
   it('applies HTTPRoute retry (codes, attempts)', async () => {
