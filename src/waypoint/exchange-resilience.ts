@@ -119,6 +119,11 @@ export class ExchangeResilience {
     return this.verdict(this.retry.onFailure(kind), connected, info);
   }
 
+  /** The response is being relayed: nothing will be retried, so the body copy can go. */
+  responseStarted(): void {
+    this.replay?.release();
+  }
+
   /** The back-off before the retry just decided. */
   backoffMs(): number {
     return this.retry ? this.retry.backoffMs(this.deps.random) : 0;

@@ -10,10 +10,9 @@
  * response downstream in {@link ResponseRelay}. This file is the state machine between them.
  *
  * Failures are Envoy-style local replies (src/failures.ts): no endpoints → 503 UH; circuit
- * breaker → 503 UO (+ `x-envoy-overloaded`); connect failure → 503 UF; upstream reset before
- * the response → 503 UC; route or per-try timeout → 504 UT (`route-timeouts.ts`; the upstream
- * request is aborted). A failed attempt is retried when the route's retry policy says so
- * (`src/upstream/retry-state.ts`); a retriable failure with no retry left adds `URX`.
+ * breaker → 503 UO (+ `x-envoy-overloaded`); connect failure → 503 UF; reset before the response
+ * → 503 UC; route or per-try timeout → 504 UT (the upstream request is aborted). A failed attempt
+ * is retried as the route's policy says; a retriable failure with no retry left adds `URX`.
  */
 import type { Readable } from 'node:stream';
 import type { FilterResult, LocalReply, Respond } from '../filter/api.js';
@@ -231,6 +230,7 @@ export class HttpExchange implements AttemptOwner {
       return false;
     }
     this.state = 'streaming';
+    resilience.responseStarted();
     const resp = new ResponseState(statusCode, headers, false);
     this.ctx.streamInfo.responseCodeDetails = 'via_upstream';
     if (this.decision?.responseHeaders) applyHeaderMutation(resp.headers, this.decision.responseHeaders);

@@ -62,6 +62,12 @@ export class ReplayBody {
     return s;
   }
 
+  /** No retry can happen any more (the response started): stop keeping the copy. */
+  release(): void {
+    this.overflowed = true;
+    this.chunks = [];
+  }
+
   /** Stops reading: the exchange is over. */
   close(): void {
     this.source.off('data', this.onData);
