@@ -62,6 +62,16 @@ export const FAILURES = Object.freeze({
     'upstream_reset_before_response_started{connection_termination}',
     'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
   ),
+  /**
+   * A DestinationRule `connectionPool` limit (circuit breaker) refused the request; the reply
+   * carries `x-envoy-overloaded: true`.
+   */
+  UPSTREAM_OVERFLOW: failure(
+    503,
+    'UO',
+    'upstream_reset_before_response_started{overflow}',
+    'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+  ),
   /** The upstream sent something that is not valid HTTP. */
   UPSTREAM_PROTOCOL_ERROR: failure(502, 'UPE', 'upstream_reset_before_response_started{protocol_error}', 'upstream protocol error'),
   /** The route timeout expired. */

@@ -7,10 +7,16 @@
  * Special requests, for tests and demos:
  * - `POST /echo-body`: streams the request body back instead of the JSON report.
  * - `GET /bytes/<n>`: answers with n bytes (a repeating pattern).
- * - header `x-echo-status: <code>`: answers with that status.
+ * - header `x-echo-status: <code>`: answers with that status (with `x-echo-status-pod: <ns/name>`,
+ *   only that pod does).
  * - header `x-echo-delay-ms: <ms>`: waits before answering (bounded to 60 s).
  * - `content-type: application/grpc*`: a gRPC-shaped echo: the request's message frames come
  *   back as they are, then trailers `grpc-status: 0` (or the `x-echo-grpc-status` header's value).
+ * - header `x-echo-fail: <key>,<n>,<how>`: the first n requests carrying that key (counted across
+ *   every echo of this process, so retries to other pods count too) fail after their body was
+ *   read — `how` is a status code (`503`), `reset` (connection/stream reset), `refused` (HTTP/2
+ *   REFUSED_STREAM) or `grpc-<code>` (trailers-only gRPC status) — and later ones are answered
+ *   normally with `x-echo-attempts` (requests seen for the key) and `x-echo-failed-pods`.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -52,6 +58,10 @@ export interface EchoServerOptions {
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/** `x-echo-fail` keys → requests seen and pods that failed them (process-wide, test-only mode). */
+const failing = new Map<string, { seen: number; failedPods: string[] }>();
+const MAX_FAIL_KEYS = 10_000;
 const MAX_DELAY_MS = 60_000;
 const PATTERN = Buffer.alloc(64 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789');
 
@@ -112,13 +122,16 @@ export class EchoServer {
 
   private handle(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
     const path = req.url ?? '/';
-    const status = clampStatus(header(req, 'x-echo-status'));
+    const statusPod = header(req, 'x-echo-status-pod');
+    const status = statusPod === undefined || statusPod === this.opts.pod ? clampStatus(header(req, 'x-echo-status')) : 200;
     const delay = Math.min(Number(header(req, 'x-echo-delay-ms') ?? 0) || 0, MAX_DELAY_MS);
     const reply = (fn: () => void): void => {
       if (delay > 0) setTimeout(fn, delay);
       else fn();
     };
     const stream = req as unknown as Duplex;
+    const fail = header(req, 'x-echo-fail');
+    if (fail !== undefined && this.failOnPurpose(fail, req, res, stream)) return;
     if (header(req, 'content-type')?.startsWith('application/grpc')) {
       echoGrpc(stream, res, header(req, 'x-echo-grpc-status') ?? '0', this.opts.pod);
       return;
@@ -150,6 +163,48 @@ export class EchoServer {
         res.end(body);
       }),
     );
+  }
+
+  /**
+   * The `x-echo-fail` mode: true when this request is one of the first n of its key (it then
+   * fails once its body is read); false to answer normally (with the key's counts).
+   */
+  private failOnPurpose(spec: string, req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse, stream: Duplex): boolean {
+    const [key = '', timesText = '0', how = '503'] = spec.split(',').map((p) => p.trim());
+    let state = failing.get(key);
+    if (!state) {
+      if (failing.size >= MAX_FAIL_KEYS) failing.clear();
+      failing.set(key, (state = { seen: 0, failedPods: [] }));
+    }
+    state.seen++;
+    if (state.seen > Number(timesText)) {
+      res.setHeader('x-echo-attempts', String(state.seen));
+      res.setHeader('x-echo-failed-pods', state.failedPods.join(','));
+      return false;
+    }
+    state.failedPods.push(this.opts.pod);
+    stream.resume();
+    stream.on('end', () => {
+      if (how === 'reset') {
+        if (req.httpVersionMajor === 2) (res as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        else req.socket.destroy();
+      } else if (how === 'refused' && req.httpVersionMajor === 2) {
+        (res as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      } else if (how.startsWith('grpc-')) {
+        res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-status': how.slice(5), 'x-echo-pod': this.opts.pod, 'x-echo-failing': 'true' });
+        res.end();
+      } else {
+        const body = 'failing on purpose\n';
+        res.writeHead(clampStatus(how), {
+          'content-type': 'text/plain',
+          'content-length': Buffer.byteLength(body),
+          'x-echo-pod': this.opts.pod,
+          'x-echo-failing': 'true',
+        });
+        res.end(body);
+      }
+    });
+    return true;
   }
 
   private report(req: http.IncomingMessage | http2.Http2ServerRequest, path: string, bytes: number, sha256: string): EchoReport {

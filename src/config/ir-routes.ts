@@ -158,17 +158,18 @@ export interface ReferenceGrantIR {
   readonly to: readonly { readonly group: string; readonly kind: string; readonly name?: string }[];
 }
 
-/** Retry settings as written; enforced by the resilience issue. */
+/** Retry settings as written; compiled into the route's retry policy (`src/routing/route-resilience.ts`). */
 export interface RouteRetryIR {
   readonly attempts: number;
   readonly perTryTimeoutMs?: number;
-  /** Envoy `retry_on` tokens or status codes as strings. */
+  /** Envoy `retry_on` tokens (status codes are in `codes`). */
   readonly retryOn: readonly string[];
   readonly codes: readonly number[];
+  /** Back-off base interval (Envoy `base_interval`); absent = 25 ms. */
   readonly backoffMs?: number;
 }
 
-/** VirtualService `fault`, parsed only (the resilience issue applies it). */
+/** VirtualService `fault`; applied by the fault filter (`filters/fault/`). Percentages 0–100. */
 export interface RouteFaultIR {
   readonly delay?: { readonly fixedDelayMs: number; readonly percent: number };
   readonly abort?: { readonly httpStatus?: number; readonly grpcStatus?: string; readonly percent: number };
@@ -241,7 +242,7 @@ export interface ConsistentHashIR {
   readonly minimumRingSize: number;
 }
 
-/** DestinationRule `connectionPool`, validated; enforced by the resilience issue. Durations in ms. */
+/** DestinationRule `connectionPool`, validated; circuit breakers and pool settings (docs/resilience.md). Durations in ms. */
 export interface ConnectionPoolIR {
   readonly tcp?: {
     readonly maxConnections?: number;
@@ -262,7 +263,7 @@ export interface ConnectionPoolIR {
   };
 }
 
-/** DestinationRule `outlierDetection`, validated; enforced by the resilience issue. */
+/** DestinationRule `outlierDetection`, validated; consecutive-error ejection (docs/resilience.md). */
 export interface OutlierDetectionIR {
   readonly consecutive5xxErrors?: number;
   readonly consecutiveGatewayErrors?: number;

@@ -18,12 +18,13 @@ import type { LocalReply, RequestContext } from '../filter/api.js';
 import type { Endpoint, MeshView, ServiceTarget } from '../state/mesh-view.js';
 import { labelsMatch } from '../state/mesh-view.js';
 import { waypointClusterName } from '../telemetry/access-record.js';
-import type { HeaderMutation, RetryCondition, RetryPolicy, RouteBackend, RouteDecision, RouteResponder } from '../waypoint/router.js';
+import type { HeaderMutation, RouteBackend, RouteDecision, RouteResponder } from '../waypoint/router.js';
 import type { CorsPolicy } from '../../filters/cors/cors-filter.js';
 import { compileCorsPolicy } from './cors-policy.js';
 import { pickerFor } from './endpoint-picker.js';
 import { loadBalancerForPort } from './load-balancer-for-port.js';
 import { Redirector, RequestRewriter } from './path-rewrite.js';
+import { backendResilienceOf, faultPolicyOf, retryPolicyOf } from './route-resilience.js';
 import type { MirrorDeps, MirrorTarget } from './request-mirror.js';
 import { RequestMirror } from './request-mirror.js';
 
@@ -47,27 +48,6 @@ class FixedResponder implements RouteResponder {
     return this.r;
   }
 }
-
-const NO_CODES: readonly number[] = Object.freeze([]);
-/** Istio's retry for a configured route: 2 attempts on connection-level failures (route/retry/retry.go). */
-const ISTIO_DEFAULT_RETRY_ON: readonly RetryCondition[] = Object.freeze([
-  'connect-failure',
-  'refused-stream',
-  'unavailable',
-  'cancelled',
-  'retriable-status-codes',
-] as const);
-const ISTIO_DEFAULT_RETRY: RetryPolicy = Object.freeze({
-  numRetries: 2,
-  retryOn: ISTIO_DEFAULT_RETRY_ON,
-  perTryTimeoutMs: 0,
-  retriableStatusCodes: NO_CODES,
-  avoidPreviousHosts: true,
-});
-const KNOWN_RETRY_ON: ReadonlySet<string> = new Set<RetryCondition>([
-  'reset-before-request', 'connect-failure', 'refused-stream', 'reset', '5xx', 'gateway-error', 'retriable-4xx',
-  'retriable-status-codes', 'unavailable', 'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted',
-]);
 
 export function buildDecision(bc: BuildContext, route: HttpRouteIR, rule: RouteRuleIR, ruleIndex: number, match: RouteMatchIR, matchIndex: number): RouteDecision {
   const name = rule.name !== undefined ? `${route.namespace}.${route.name}.${rule.name}` : `${route.namespace}.${route.name}.${ruleIndex}.${matchIndex}`;
@@ -101,6 +81,7 @@ export function buildDecision(bc: BuildContext, route: HttpRouteIR, rule: RouteR
         break;
     }
   }
+  const fault = faultPolicyOf(rule);
   const backends = rule.backends.filter((b) => b.weight > 0).map((b) => resolveBackend(bc, b));
   const totalWeight = backends.reduce((s, b) => s + b.weight, 0);
   if (!respond && totalWeight === 0) respond = new FixedResponder(NO_BACKEND_REPLY);
@@ -109,28 +90,14 @@ export function buildDecision(bc: BuildContext, route: HttpRouteIR, rule: RouteR
     backends: Object.freeze(backends),
     totalWeight,
     timeoutMs: rule.timeoutMs ?? 0,
-    retry: retryOf(rule),
+    retry: retryPolicyOf(rule),
     ...(requestHeaders ? { requestHeaders } : {}),
     ...(responseHeaders ? { responseHeaders } : {}),
     ...(respond ? { respond } : {}),
     ...(rewriter ? { rewrite: rewriter } : {}),
     ...(cors ? { cors } : {}),
+    ...(fault ? { fault } : {}),
     ...(mirrors.length > 0 && bc.mirror ? { mirror: new RequestMirror(bc.mirror, mirrors) } : {}),
-  });
-}
-
-function retryOf(rule: RouteRuleIR): RetryPolicy {
-  const r = rule.retry;
-  // `timeouts.backendRequest` without a retry block: Istio's default retry, bounded per try.
-  if (!r) return rule.backendTimeoutMs === undefined ? ISTIO_DEFAULT_RETRY : Object.freeze({ ...ISTIO_DEFAULT_RETRY, perTryTimeoutMs: rule.backendTimeoutMs });
-  const retryOn = r.retryOn.filter((x): x is RetryCondition => KNOWN_RETRY_ON.has(x));
-  if (r.codes.length > 0 && !retryOn.includes('retriable-status-codes')) retryOn.push('retriable-status-codes');
-  return Object.freeze({
-    numRetries: r.attempts,
-    retryOn: Object.freeze(retryOn.length > 0 ? retryOn : [...ISTIO_DEFAULT_RETRY_ON]),
-    perTryTimeoutMs: r.perTryTimeoutMs ?? rule.backendTimeoutMs ?? 0,
-    retriableStatusCodes: Object.freeze([...r.codes]),
-    avoidPreviousHosts: true,
   });
 }
 
@@ -165,6 +132,7 @@ export function resolveTarget(bc: BuildContext, t: BackendRefIR['target'], kind:
   const own = loadBalancerForPort(dr, portNumber);
   let policy = own?.loadBalancer;
   let hash = own?.consistentHash;
+  let resilience = backendResilienceOf(dr, undefined, portNumber);
   if (t.subset !== undefined) {
     const subset = dr?.subsets.find((s) => s.name === t.subset);
     // Istio's waypoint subset cluster: `inbound-vip|<port>|http/<subset>|<host>`.
@@ -172,6 +140,7 @@ export function resolveTarget(bc: BuildContext, t: BackendRefIR['target'], kind:
     if (!subset) return { backend: { cluster, service, port, endpoints: [] }, endpoints: [], reply: NO_CLUSTER_REPLY };
     endpoints = endpoints.filter((ep) => labelsMatch(subset.labels, ep.workload.labels));
     // A subset's own policy (for this port) replaces the rule-wide one (either kind).
+    resilience = backendResilienceOf(dr, subset, portNumber);
     const sub = loadBalancerForPort(subset, portNumber);
     if (sub) {
       policy = sub.loadBalancer;
@@ -179,7 +148,7 @@ export function resolveTarget(bc: BuildContext, t: BackendRefIR['target'], kind:
     }
   }
   const picker = pickerFor(policy, endpoints, bc.random, hash);
-  return { backend: { cluster, service, port, endpoints, ...(picker ? { picker } : {}) }, endpoints };
+  return { backend: { cluster, service, port, endpoints, ...(picker ? { picker } : {}), ...(resilience ? { resilience } : {}) }, endpoints };
 }
 
 function resolveBackend(bc: BuildContext, b: BackendRefIR): RouteBackend {

@@ -35,6 +35,15 @@ import type { MirrorDeps } from './request-mirror.js';
 import { TcpRoutedTable, buildTcpDecision } from './tcp-route-table.js';
 import type { FilterFactory } from '../filter/api.js';
 import { createCorsFactory } from '../../filters/cors/cors-filter.js';
+import { FaultStats, createFaultFactory } from '../../filters/fault/fault-filter.js';
+import { backendResilienceOf } from './route-resilience.js';
+
+/** How the fault filter of compiled routes runs (one set of stats per waypoint). */
+export interface FaultFilterSettings {
+  readonly stats: FaultStats;
+  /** Envoy `max_active_faults`; unlimited when undefined. */
+  readonly maxActiveFaults?: number;
+}
 
 interface Entry {
   readonly match: CompiledMatch;
@@ -45,6 +54,8 @@ interface Entry {
 export class CompiledRouteTable implements RouteTable {
   /** Some route of the port has a CORS policy: the port's chain needs the CORS filter. */
   readonly hasCors: boolean;
+  /** Some route of the port has a fault: the port's chain needs the fault filter. */
+  readonly hasFault: boolean;
 
   constructor(
     private readonly entries: readonly Entry[],
@@ -52,6 +63,7 @@ export class CompiledRouteTable implements RouteTable {
     private readonly tcp: RouteTable,
   ) {
     this.hasCors = entries.some((e) => e.decision.cors !== undefined);
+    this.hasFault = entries.some((e) => e.decision.fault !== undefined);
   }
 
   routeHttp(ctx: RequestContext): RouteDecision | undefined {
@@ -71,12 +83,15 @@ export class CompiledRouteTable implements RouteTable {
  */
 class ConsumerRoutedTable implements RouteTable {
   readonly hasCors: boolean;
+  readonly hasFault: boolean;
 
   constructor(
     private readonly producer: RouteTable,
     private readonly consumers: ReadonlyMap<string, CompiledRouteTable>,
   ) {
-    this.hasCors = hasCorsRoutes(producer) || [...consumers.values()].some((t) => t.hasCors);
+    const tables = [...consumers.values(), ...(isPolicyTable(producer) ? [producer] : [])];
+    this.hasCors = tables.some((t) => t.hasCors);
+    this.hasFault = tables.some((t) => t.hasFault);
   }
 
   routeHttp(ctx: RequestContext): RouteDecision | undefined {
@@ -90,8 +105,9 @@ class ConsumerRoutedTable implements RouteTable {
   }
 }
 
-function hasCorsRoutes(t: RouteTable): boolean {
-  return (t instanceof CompiledRouteTable || t instanceof ConsumerRoutedTable) && t.hasCors;
+/** A table whose routes may carry policies applied by filters before the router (CORS, fault). */
+function isPolicyTable(t: RouteTable): t is CompiledRouteTable | ConsumerRoutedTable {
+  return t instanceof CompiledRouteTable || t instanceof ConsumerRoutedTable;
 }
 
 /** The Gateway API routes naming a Service, split by who wrote them (GAMMA producer vs consumer). */
@@ -104,8 +120,8 @@ interface AttachedRoutes {
 /** Routes and DestinationRules of one view, indexed once. */
 class ViewRoutes {
   readonly tables = new Map<string, RouteTable>();
-  /** Per service port: its CORS filter, `null` when no route of it has a policy. */
-  readonly corsFilters = new Map<string, FilterFactory | null>();
+  /** Per service port: its route filters (CORS, fault), empty when no route needs one. */
+  readonly routeFilters = new Map<string, readonly FilterFactory[]>();
   readonly destinationRules = new Map<string, DestinationRuleIR>();
   private readonly gatewayApi: HttpRouteIR[];
   private readonly tcpRoutes: HttpRouteIR[];
@@ -182,8 +198,19 @@ export class CompiledRouteTables implements RouteTableProvider {
   private readonly fallback = new DefaultRouteTables();
   private readonly byView = new WeakMap<MeshView, ViewRoutes>();
 
-  /** `mirror`: how mirrors are sent (the waypoint's balancer and upstream); without it, none are. */
-  constructor(private readonly mirror?: MirrorDeps) {}
+  /** Fault filter stats of these tables' routes (the waypoint's `fault.*` stats). */
+  readonly faultStats: FaultStats;
+
+  /**
+   * `mirror`: how mirrors are sent (the waypoint's balancer and upstream); without it, none are.
+   * `faults`: the fault filter's stats and active-fault cap.
+   */
+  constructor(
+    private readonly mirror?: MirrorDeps,
+    private readonly faults?: FaultFilterSettings,
+  ) {
+    this.faultStats = faults?.stats ?? new FaultStats();
+  }
 
   tableFor(view: MeshView, target: ServiceTarget): RouteTable {
     let vr = this.byView.get(view);
@@ -195,21 +222,36 @@ export class CompiledRouteTables implements RouteTableProvider {
   }
 
   /**
-   * Route filters for the port's filter chain: the CORS filter when a route has a `corsPolicy`.
-   * CORS policies live on routes, but Envoy applies them in the CORS filter before the router;
-   * the filter looks the policy up in this port's table (same view, same compiled matches).
+   * Route filters for the port's filter chain: the CORS filter when a route has a `corsPolicy`,
+   * the fault filter when a route has a `fault`. Both live on routes, but Envoy applies them in
+   * filters before the router; each filter looks its policy up in this port's table (same view,
+   * same compiled matches).
    */
   readonly routeFilters = (view: MeshView, target: ServiceTarget): readonly FilterFactory[] => {
     const table = this.tableFor(view, target);
     const vr = this.byView.get(view) as ViewRoutes;
     const key = `${target.service.namespace}/${target.service.name}:${target.port.port}`;
-    let f = vr.corsFilters.get(key);
+    let f = vr.routeFilters.get(key);
     if (f === undefined) {
       const http = table instanceof TcpRoutedTable ? table.http : table;
-      f = hasCorsRoutes(http) ? createCorsFactory((ctx) => http.routeHttp(ctx)?.cors) : null;
-      vr.corsFilters.set(key, f);
+      const out: FilterFactory[] = [];
+      if (isPolicyTable(http)) {
+        if (http.hasFault) {
+          out.push(
+            createFaultFactory({
+              lookup: (ctx) => http.routeHttp(ctx)?.fault,
+              random: this.mirror?.random ?? Math.random,
+              stats: this.faultStats,
+              ...(this.faults?.maxActiveFaults !== undefined ? { maxActiveFaults: this.faults.maxActiveFaults } : {}),
+            }),
+          );
+        }
+        if (http.hasCors) out.push(createCorsFactory((ctx) => http.routeHttp(ctx)?.cors));
+      }
+      f = Object.freeze(out);
+      vr.routeFilters.set(key, f);
     }
-    return f ? [f] : [];
+    return f;
   };
 
   private build(view: MeshView, vr: ViewRoutes, target: ServiceTarget): RouteTable {
@@ -238,16 +280,18 @@ export class CompiledRouteTables implements RouteTableProvider {
   }
 }
 
-/** The default route, with the Service's DestinationRule load balancer when it sets one. */
+/** The default route, with the Service's DestinationRule load balancer and connection settings when it sets them. */
 function withLoadBalancer(bc: BuildContext, fallback: RouteTable): RouteTable {
   const s = bc.target.service;
-  const lb = loadBalancerForPort(bc.destinationRules.get(objectKey(s.namespace, s.name)), bc.target.port.port);
+  const dr = bc.destinationRules.get(objectKey(s.namespace, s.name));
+  const lb = loadBalancerForPort(dr, bc.target.port.port);
+  const resilience = backendResilienceOf(dr, undefined, bc.target.port.port);
   // The inbound default table answers one constant decision and never reads the request.
   const d = fallback.routeHttp(undefined as never);
   if (!d) return fallback;
   const backends = d.backends.map((b) => {
     const picker = pickerFor(lb?.loadBalancer, b.endpoints, bc.random, lb?.consistentHash);
-    return picker ? Object.freeze({ ...b, picker }) : b;
+    return picker || resilience ? Object.freeze({ ...b, ...(picker ? { picker } : {}), ...(resilience ? { resilience } : {}) }) : b;
   });
   if (backends.every((b, i) => b === d.backends[i])) return fallback;
   const decision: RouteDecision = Object.freeze({ ...d, backends: Object.freeze(backends) });

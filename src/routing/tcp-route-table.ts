@@ -7,11 +7,12 @@
  */
 import type { BackendRefIR, HttpRouteIR, TcpRouteRuleIR } from '../config/ir-routes.js';
 import type { RouteBackend, RouteDecision, RouteTable } from '../waypoint/router.js';
+import { DEFAULT_BACKOFF } from '../waypoint/router.js';
 import type { BuildContext } from './route-decision-builder.js';
 import { resolveTarget } from './route-decision-builder.js';
 
 /** TCP has no retries or timeouts here: Istio's tcp_proxy has neither (idle timeout is issue 4). */
-const TCP_RETRY = Object.freeze({ numRetries: 0, retryOn: Object.freeze([]), perTryTimeoutMs: 0, retriableStatusCodes: Object.freeze([]), avoidPreviousHosts: false });
+const TCP_RETRY = Object.freeze({ numRetries: 0, retryOn: Object.freeze([]), perTryTimeoutMs: 0, retriableStatusCodes: Object.freeze([]), avoidPreviousHosts: false, ...DEFAULT_BACKOFF });
 
 /** The first tcp rule of `routes` that applies to the port of `bc.target`. */
 function ruleFor(bc: BuildContext, routes: readonly HttpRouteIR[]): { route: HttpRouteIR; rule: TcpRouteRuleIR; index: number } | undefined {

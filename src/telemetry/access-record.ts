@@ -76,9 +76,22 @@ export interface AccessRecord {
 /** Where records go. Must not throw; must not block (buffering is the sink's business). */
 export type AccessLogSink = (record: AccessRecord) => void;
 
+/** Envoy prints flags in the order of its flag table (`ResponseFlagUtils`), not the order set: `UF,URX`. */
+const ENVOY_FLAG_ORDER: ReadonlyMap<string, number> = new Map(
+  ['LH', 'UH', 'UT', 'LR', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'RL', 'UAEX', 'RLSE', 'DC', 'URX', 'SI', 'IH', 'DPE', 'UMSDR', 'RFCF', 'NFCF', 'DT', 'UPE', 'NC', 'OM', 'DF', 'DO', 'DR'].map(
+    (f, i) => [f, i],
+  ),
+);
+
+function flagRank(flag: string): number {
+  return ENVOY_FLAG_ORDER.get(flag) ?? ENVOY_FLAG_ORDER.size;
+}
+
 /** Envoy's `%RESPONSE_FLAGS%` rendering of a flag list. */
 export function formatResponseFlags(flags: readonly string[]): string {
-  return flags.length === 0 ? '-' : flags.join(',');
+  if (flags.length === 0) return '-';
+  if (flags.length === 1) return flags[0] as string;
+  return [...flags].sort((a, b) => flagRank(a) - flagRank(b)).join(',');
 }
 
 /** `inbound-vip|<port>|<http|tcp>|<hostname>`: Istio's waypoint cluster name. */

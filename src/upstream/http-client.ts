@@ -24,13 +24,31 @@ import type { TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp } from '../net/sockets.js';
 import type { Endpoint } from '../state/mesh-view.js';
 import { endpointAddress } from './lb.js';
+import type { AttemptFailure } from './retry-state.js';
 
 /** HTTP version spoken to the upstream inside the tunnel. */
 export type UpstreamHttpVersion = 'h1' | 'h2';
 
+/**
+ * Per-cluster connection settings (DestinationRule `connectionPool`), applied to the endpoint's
+ * pool: `tcp.maxConnections` (connections per endpoint), `http.maxRequestsPerConnection`,
+ * `http.idleTimeout` (idle keep-alive connections close after it).
+ */
+export interface UpstreamPoolSettings {
+  readonly maxConnections?: number;
+  readonly maxRequestsPerConnection?: number;
+  readonly idleTimeoutMs?: number;
+}
+
 /** What dispatch needs: the subset of undici the proxy uses (a fake in unit tests). */
 export interface UpstreamDispatcher {
-  dispatch(ep: Endpoint, version: UpstreamHttpVersion, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void;
+  dispatch(
+    ep: Endpoint,
+    version: UpstreamHttpVersion,
+    options: Dispatcher.DispatchOptions,
+    handler: Dispatcher.DispatchHandler,
+    settings?: UpstreamPoolSettings,
+  ): void;
   /** Drops pools of endpoints not in `live` (keys from {@link endpointAddress}). */
   retain(live: ReadonlySet<string>): void;
   close(deadlineMs: number): Promise<void>;
@@ -68,8 +86,14 @@ export class UpstreamHttpClient implements UpstreamDispatcher {
 
   constructor(private readonly opts: UpstreamHttpClientOptions) {}
 
-  dispatch(ep: Endpoint, version: UpstreamHttpVersion, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
-    this.poolFor(ep, version).dispatch(options, handler);
+  dispatch(
+    ep: Endpoint,
+    version: UpstreamHttpVersion,
+    options: Dispatcher.DispatchOptions,
+    handler: Dispatcher.DispatchHandler,
+    settings?: UpstreamPoolSettings,
+  ): void {
+    this.poolFor(ep, version, settings).dispatch(options, handler);
   }
 
   /** Active pools (tests, admin). */
@@ -101,16 +125,21 @@ export class UpstreamHttpClient implements UpstreamDispatcher {
     if (how === 'deadline') await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 
-  private poolFor(ep: Endpoint, version: UpstreamHttpVersion): Pool {
+  private poolFor(ep: Endpoint, version: UpstreamHttpVersion, settings: UpstreamPoolSettings | undefined): Pool {
     const address = endpointAddress(ep);
     // The identity is part of the key: a new pod reusing an IP must not get the old pod's tunnels.
-    const key = `${ep.workload.protocol}|${ep.workload.identity}|${address}|${version}`;
+    // Connection settings too: a DestinationRule change gets a pool built with the new ones.
+    const key = settings
+      ? `${ep.workload.protocol}|${ep.workload.identity}|${address}|${version}|${settings.maxConnections}|${settings.maxRequestsPerConnection}|${settings.idleTimeoutMs}`
+      : `${ep.workload.protocol}|${ep.workload.identity}|${address}|${version}`;
     const existing = this.pools.get(key);
     if (existing) return existing.pool;
     const pool = new Pool(`http://${address}`, {
       connect: this.connectorFor(ep, version),
       allowH2: version === 'h2',
-      keepAliveTimeout: this.opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS,
+      keepAliveTimeout: settings?.idleTimeoutMs ?? this.opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS,
+      ...(settings?.maxConnections !== undefined ? { connections: settings.maxConnections } : {}),
+      ...(settings?.maxRequestsPerConnection !== undefined ? { maxRequestsPerClient: settings.maxRequestsPerConnection } : {}),
       // Istio's default route has no timeouts; the retry/timeout issue sets them per route.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -186,4 +215,26 @@ export function upstreamFailureOf(err: Error, sentOnConnection: boolean): Failur
   }
   if (err.name === 'HTTPParserError' || (typeof code === 'string' && code.startsWith('HPE_'))) return 'UPSTREAM_PROTOCOL_ERROR';
   return sentOnConnection ? 'UPSTREAM_RESET' : 'UPSTREAM_CONNECT_FAILED';
+}
+
+/** True when the upstream refused an HTTP/2 stream (RST_STREAM REFUSED_STREAM): safe to retry. */
+export function isRefusedStream(err: Error): boolean {
+  return err.message.includes('REFUSED_STREAM') || (err as Error & { code?: unknown }).code === 'NGHTTP2_REFUSED_STREAM';
+}
+
+/** A failed attempt as the router sees it: the reply, the retry condition, the outlier status. */
+export interface AttemptFailureInfo {
+  readonly code: FailureCode;
+  readonly kind: AttemptFailure;
+  /** What outlier detection counts it as (Envoy maps local-origin failures to 503, timeouts to 504). */
+  readonly status: number;
+}
+
+/** Classifies an undici error for an attempt that had (or had not) been put on a connection. */
+export function attemptFailureOf(err: Error, connected: boolean): AttemptFailureInfo {
+  const code = upstreamFailureOf(err, connected);
+  let kind: AttemptFailure;
+  if (!connected) kind = code === 'UPSTREAM_CONNECT_FAILED' || code === 'UPSTREAM_IDENTITY_MISMATCH' ? 'connect-failure' : 'reset-before-request';
+  else kind = isRefusedStream(err) ? 'refused-stream' : 'reset';
+  return { code, kind, status: code === 'UPSTREAM_TIMEOUT' ? 504 : 503 };
 }

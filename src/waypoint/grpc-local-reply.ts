@@ -39,7 +39,8 @@ export function grpcLocalResponse(reply: LocalReply): ResponseState {
   const headers = new HeaderMap();
   headers.set('content-type', 'application/grpc');
   if (reply.headers) for (const name in reply.headers) headers.set(name, reply.headers[name] as string);
-  headers.set('grpc-status', String(grpcStatusOf(reply.status)));
+  // A reply may name its gRPC status (fault filter `abort.grpcStatus`); else it follows the HTTP status.
+  headers.set('grpc-status', reply.headers?.['grpc-status'] ?? String(grpcStatusOf(reply.status)));
   if (reply.body) headers.set('grpc-message', encodeURIComponent(reply.body));
   headers.set('content-length', '0');
   return new ResponseState(200, headers, true, '');

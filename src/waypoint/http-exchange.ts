@@ -1,129 +1,74 @@
 /**
  * One HTTP request through the waypoint, from downstream request to access record:
  *
- *   request context → filters (request path) → route → backend → least-request endpoint →
- *   upstream (undici over HBONE) → filters (response path, reverse) → downstream → access record
+ *   request context → filters (request path) → route → backend → circuit breaker → endpoint →
+ *   attempt(s) upstream (undici over HBONE; retries with back-off) → filters (response path,
+ *   reverse) → downstream → access record
  *
- * The exchange is itself the undici dispatch handler, so a request costs one object here and no
- * per-request closures on the synchronous path. It uses undici's classic handler callbacks
- * (`onConnect`/`onHeaders`/`onData`/`onComplete`/`onError`/`onBodySent`) rather than the newer
- * controller API: undici 7 wraps a new-style handler in an adapter object per request and
- * re-parses headers into an object, and only the classic set reports request body bytes sent.
+ * Each attempt is its own undici handler ({@link UpstreamAttempt}); what the retry policy, the
+ * circuit breaker and outlier detection decide lives in {@link ExchangeResilience}; writing the
+ * response downstream in {@link ResponseRelay}. This file is the state machine between them.
  *
- * Failures are Envoy-style local replies (src/failures.ts): no endpoints → 503 UH; connect
- * failure → 503 UF; upstream reset before the response → 503 UC; route or per-try timeout → 504
- * UT (`route-timeouts.ts`; the upstream request is aborted). Requests that never reached an
- * upstream connection are retried per the route's `reset-before-request` policy (Istio's default
- * route: twice).
+ * Failures are Envoy-style local replies (src/failures.ts): no endpoints → 503 UH; circuit
+ * breaker → 503 UO (+ `x-envoy-overloaded`); connect failure → 503 UF; reset before the response
+ * → 503 UC; route or per-try timeout → 504 UT (the upstream request is aborted). A failed attempt
+ * is retried as the route's policy says; a retriable failure with no retry left adds `URX`.
  */
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
-import type { DestinationInfo, FilterResult, LocalReply, Respond, SourceInfo } from '../filter/api.js';
+import type { FilterResult, LocalReply, Respond } from '../filter/api.js';
 import { CONTINUE, isAsync } from '../filter/api.js';
-import type { ChainRun, FilterChain } from '../filter/chain.js';
+import type { ChainRun } from '../filter/chain.js';
 import type { HttpRequestContext } from '../filter/request-context.js';
-import type { Endpoint } from '../state/mesh-view.js';
-import type { AccessLogSink } from '../telemetry/access-record.js';
 import { GrpcStats } from '../telemetry/grpc-stats.js';
-import type { RequestSpan, WaypointTracer } from '../telemetry/waypoint-tracer.js';
-import type { UpstreamDispatcher, UpstreamHttpVersion } from '../upstream/http-client.js';
-import { upstreamFailureOf } from '../upstream/http-client.js';
-import type { LeastRequestBalancer } from '../upstream/lb.js';
+import type { RequestSpan } from '../telemetry/waypoint-tracer.js';
+import { attemptFailureOf } from '../upstream/http-client.js';
 import { endpointAddress } from '../upstream/lb.js';
-import type { DownstreamRequest, DownstreamResponse, ResponseWriter } from './downstream-request.js';
+import type { AttemptFailure } from '../upstream/retry-state.js';
+import type { FailureCode } from '../failures.js';
+import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
 import { isBodyless, requestContextOf } from './downstream-request.js';
 import { normalizePath } from '../security/path-normalization.js';
-import type { PathNormalization } from '../security/path-normalization.js';
-import { exchangeRecord } from './exchange-record.js';
+import { ExchangeResilience } from './exchange-resilience.js';
+import { ExchangeTimers } from './exchange-timers.js';
 import { FilteredRequestBody } from './filtered-body.js';
-import { grpcLocalResponse, isGrpcRequest } from './grpc-local-reply.js';
-import { ResponseState, failureReply, localResponse } from './local-reply.js';
-import { downstreamResponseHeaders, responseHeadersFromRaw, upstreamRequestHeaders } from './proxy-headers.js';
-import type { RouteBackend, RouteDecision, RouteTable } from './router.js';
+import { isGrpcRequest } from './grpc-local-reply.js';
+import { ResponseState, failureReply } from './local-reply.js';
+import { responseHeadersFromRaw, upstreamRequestHeaders } from './proxy-headers.js';
+import { ResponseRelay } from './response-relay.js';
+import type { RouteBackend, RouteDecision } from './router.js';
 import { applyHeaderMutation, selectBackend } from './router.js';
 import type { RequestTimeouts } from './route-timeouts.js';
 import { NO_TIMEOUTS, requestTimeouts } from './route-timeouts.js';
+import type { AttemptOwner } from './upstream-attempt.js';
+import { UpstreamAttempt } from './upstream-attempt.js';
+import type { ExchangeDeps, HttpConnection } from './http-connection.js';
 
-/** What every request of one downstream tunnel shares. */
-export interface HttpConnection {
-  readonly routes: RouteTable;
-  readonly chain: FilterChain;
-  readonly destination: DestinationInfo;
-  readonly source: SourceInfo;
-  /** The CONNECT target (`VIP:port`): Envoy's downstream local address. */
-  readonly downstreamLocalAddress: string;
-  readonly downstreamRemoteAddress: string;
-  readonly upstreamVersion: UpstreamHttpVersion;
-  /** The mesh's path normalization (default `BASE`). */
-  readonly pathNormalization?: PathNormalization;
-}
+export type { ExchangeDeps, HttpConnection } from './http-connection.js';
 
-export interface ExchangeDeps {
-  readonly lb: LeastRequestBalancer;
-  readonly upstream: UpstreamDispatcher;
-  readonly accessLog: AccessLogSink | undefined;
-  /** Set when tracing is configured: spans per request, context propagated upstream. */
-  readonly tracer?: WaypointTracer | undefined;
-  readonly random: () => number;
-  /** Told when an exchange is over (the proxy tracks busy tunnels for draining). */
-  readonly onDone?: (req: DownstreamRequest, res: DownstreamResponse) => void;
-}
+/** `backoff`: a retry is waiting for its back-off timer. */
+type State = 'request' | 'upstream' | 'backoff' | 'streaming' | 'local' | 'done';
 
-type State = 'request' | 'upstream' | 'streaming' | 'local' | 'done';
+/** The circuit breaker's answer, with Envoy's header. */
+const OVERFLOW_REPLY: LocalReply = Object.freeze({ ...failureReply('UPSTREAM_OVERFLOW'), headers: Object.freeze({ 'x-envoy-overloaded': 'true' }) });
 
-const EMPTY = Buffer.alloc(0);
-const kExchange = Symbol('exchange');
-type Tagged = { [kExchange]?: HttpExchange };
-
-function onResponseDrain(this: Tagged): void {
-  this[kExchange]?.onDrain();
-}
-
-/** Timer callbacks get their exchange as argument: no closure per request. */
-function onRouteTimeout(ex: HttpExchange): void {
-  ex.onTimeout(false);
-}
-
-function onPerTryTimeout(ex: HttpExchange): void {
-  ex.onTimeout(true);
-}
-
-function onResponseClose(this: Tagged): void {
-  const ex = this[kExchange];
-  this[kExchange] = undefined;
-  ex?.onClose();
-}
-
-export class HttpExchange implements Dispatcher.DispatchHandler {
+export class HttpExchange implements AttemptOwner {
   private readonly ctx: HttpRequestContext;
-  private readonly res: ResponseWriter;
+  private readonly relay: ResponseRelay;
   private readonly run: ChainRun | undefined;
-  private readonly originalPath: string;
   /** The path could not be normalized: answered 400 without running filters. */
   private readonly badPath: boolean;
   private readonly bodyless: boolean;
   private state: State = 'request';
   private decision: RouteDecision | undefined;
   private backend: RouteBackend | undefined;
-  private body: Readable | null = null;
-  /** The endpoint of the current attempt while it counts as active in the balancer. */
-  private active: Endpoint | undefined;
+  private resilience: ExchangeResilience | undefined;
+  /** The attempt in flight (or whose response is streaming). */
+  private attempt: UpstreamAttempt | undefined;
+  private attempts = 0;
   private destinationPrincipal: string | undefined;
-  private attempt = 0;
-  private sentOnConnection = false;
-  private abortUpstream: ((err?: Error) => void) | undefined;
-  private resumeUpstream: (() => void) | undefined;
-  private upstreamStart = 0;
-  private serviceTimeMs: number | undefined;
-  private response: ResponseState | undefined;
-  private responseBodyHooks = false;
   private bytesReceived = 0;
-  private bytesSent = 0;
   private timeouts: RequestTimeouts = NO_TIMEOUTS;
-  /** Route timeout (all attempts), started with the first attempt. */
-  private routeTimer: NodeJS.Timeout | undefined;
-  /** Per-try timeout, from each attempt's dispatch to its response headers. */
-  private tryTimer: NodeJS.Timeout | undefined;
+  private readonly timers = new ExchangeTimers(this);
   /** Set for gRPC requests only: message counts and grpc-status for the access record. */
   private readonly grpc: GrpcStats | undefined;
   /** This request's trace span, when tracing is on. */
@@ -134,26 +79,20 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     private readonly conn: HttpConnection,
     private readonly req: DownstreamRequest,
     res: DownstreamResponse,
-    private readonly protocol: 'HTTP/1.1' | 'HTTP/2',
+    protocol: 'HTTP/1.1' | 'HTTP/2',
   ) {
-    this.res = res as unknown as ResponseWriter;
     this.ctx = requestContextOf(req, protocol, conn.source, conn.destination);
     // Normalized before filters and routes (Istio's pathNormalization, BASE by default), so policy,
     // routing, logs and the app all see the same path and `..`/`%2e` games cannot bypass authz.
     const normalized = normalizePath(this.ctx.path, conn.pathNormalization);
     this.badPath = normalized === undefined;
     if (normalized !== undefined) this.ctx.path = normalized;
-    this.originalPath = this.ctx.path;
     this.bodyless = isBodyless(req, protocol);
     this.grpc = isGrpcRequest(this.ctx) ? new GrpcStats() : undefined;
     // Read before filters run, as Envoy's HCM does: denied and local replies get spans too.
     this.span = deps.tracer?.begin(this.ctx.headers);
     this.run = conn.chain.isEmpty ? undefined : conn.chain.start(this.ctx);
-    // Listeners are shared module functions finding their exchange on the response: no closure
-    // per request on the common path.
-    (res as unknown as Tagged)[kExchange] = this;
-    this.res.on('drain', onResponseDrain);
-    this.res.on('close', onResponseClose);
+    this.relay = new ResponseRelay(this, res, this.ctx, this.run, protocol, this.grpc);
   }
 
   start(): void {
@@ -208,166 +147,172 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     decision.mirror?.send(this.ctx, this.conn.upstreamVersion, this.bodyless);
     // After the mirror, which must not carry the expected-timeout header of this request.
     this.timeouts = requestTimeouts(decision, this.ctx.headers);
+    let body: Readable | null = null;
     if (!this.bodyless) {
-      const src = this.ctx.body?.replay() ?? this.req;
-      this.body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, (reply) => this.onBodyReply(reply)) : src;
+      // A body the ext_authz check read ahead is replayed from its buffer (then the rest streams).
+      const src = this.ctx.body?.replay() ?? (this.req as Readable);
+      body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, (reply) => this.onBodyReply(reply)) : src;
     }
+    this.resilience = new ExchangeResilience(this.deps, decision, backend, this.ctx.headers, body, this.conn.upstreamVersion === 'h2');
+    if (!this.resilience.admit()) {
+      this.sendLocal(OVERFLOW_REPLY);
+      return;
+    }
+    // Envoy starts the route timer once the downstream request is complete; streaming bodies
+    // through, we start it with the first attempt (a slow request body counts against it).
+    this.timers.startRoute(this.timeouts.routeMs);
     this.sendUpstream();
   }
 
   private sendUpstream(): void {
-    const backend = this.backend as RouteBackend;
-    const ep = backend.picker ? backend.picker.pick(this.ctx) : this.deps.lb.pick(backend.endpoints);
+    const resilience = this.resilience as ExchangeResilience;
+    const ep = resilience.pick(this.ctx);
     if (!ep) {
       this.sendLocal(failureReply('NO_HEALTHY_UPSTREAM'));
       return;
     }
-    this.attempt++;
-    this.deps.lb.begin(ep);
-    this.active = ep;
+    const a = new UpstreamAttempt(this, this.deps.lb, ep, ++this.attempts);
+    this.attempt = a;
     this.destinationPrincipal = ep.workload.identity;
     this.ctx.streamInfo.upstreamHost = endpointAddress(ep);
     this.state = 'upstream';
-    this.sentOnConnection = false;
-    this.upstreamStart = Date.now();
-    // Envoy starts the route timer once the downstream request is complete; streaming bodies
-    // through, we start it with the first attempt (a slow request body counts against it).
-    if (this.timeouts.routeMs > 0 && !this.routeTimer) this.routeTimer = setTimeout(onRouteTimeout, this.timeouts.routeMs, this).unref();
-    if (this.timeouts.perTryMs > 0) {
-      clearTimeout(this.tryTimer);
-      this.tryTimer = setTimeout(onPerTryTimeout, this.timeouts.perTryMs, this).unref();
-    }
+    // BYTES_RECEIVED is what reached the upstream: the last attempt's count.
+    this.bytesReceived = 0;
+    this.timers.startTry(this.timeouts.perTryMs);
     this.deps.upstream.dispatch(
       ep,
       this.conn.upstreamVersion,
       {
         method: this.ctx.method,
         path: this.ctx.path,
-        headers: upstreamRequestHeaders(this.ctx.headers, this.ctx.authority, this.attempt),
-        body: this.body,
+        headers: upstreamRequestHeaders(this.ctx.headers, this.ctx.authority, a.number),
+        body: resilience.bodyFor(),
       },
-      this,
+      a,
+      (this.backend as RouteBackend).resilience?.pool,
     );
   }
 
-  /** True when the failed attempt may be retried under `reset-before-request`. */
-  private mayRetryBeforeRequest(): boolean {
-    const retry = this.decision?.retry;
-    if (!retry || this.attempt > retry.numRetries) return false;
-    return retry.retryOn.includes('reset-before-request') || retry.retryOn.includes('connect-failure');
+  /** The attempt failed and the policy retries: wait the back-off, then go again. */
+  private scheduleRetry(): void {
+    this.attempt = undefined;
+    this.timers.stopTry();
+    this.state = 'backoff';
+    this.timers.startBackoff((this.resilience as ExchangeResilience).backoffMs());
   }
 
-  // --- undici handler (classic callbacks) ---
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortUpstream = abort;
-    this.sentOnConnection = true;
-    if (this.state !== 'upstream') abort(new Error('request no longer wanted'));
+  onBackoff(): void {
+    if (this.state === 'backoff') this.sendUpstream();
   }
 
-  /** undici 7 passes the chunk here (its typings say a size): accept both. */
-  onBodySent(chunk: Buffer | string | number): void {
+  // --- attempts ---
+
+  attemptBodySent(a: UpstreamAttempt, chunk: Buffer | string | number): void {
     if (typeof chunk === 'number') {
       this.bytesReceived += chunk;
       return;
     }
     this.bytesReceived += chunk.length;
-    if (this.grpc) this.grpc.request.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    // Frames are counted once: a replayed body carries the same messages again.
+    if (this.grpc && a.number === 1) this.grpc.request.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null, resume: () => void): boolean {
-    if (this.state !== 'upstream') return false;
+  attemptHeaders(a: UpstreamAttempt, statusCode: number, rawHeaders: Buffer[] | string[], resume: () => void): boolean {
+    if (this.state !== 'upstream' || a !== this.attempt) return false;
     // 1xx are hop-level (100-continue was answered by our own codec): not forwarded.
     if (statusCode < 200) return true;
-    this.resumeUpstream = resume;
-    clearTimeout(this.tryTimer);
-    this.tryTimer = undefined;
-    this.serviceTimeMs = Date.now() - this.upstreamStart;
+    this.timers.stopTry();
+    const headers = responseHeadersFromRaw(rawHeaders);
+    const resilience = this.resilience as ExchangeResilience;
+    resilience.outcome(a.endpoint, statusCode);
+    if (resilience.afterHeaders(statusCode, headers, a.connected, this.ctx.streamInfo) === 'retry') {
+      a.cancel('response retried');
+      this.scheduleRetry();
+      return false;
+    }
     this.state = 'streaming';
-    const resp = new ResponseState(statusCode, responseHeadersFromRaw(rawHeaders ?? []), false);
+    resilience.responseStarted();
+    const resp = new ResponseState(statusCode, headers, false);
     this.ctx.streamInfo.responseCodeDetails = 'via_upstream';
     if (this.decision?.responseHeaders) applyHeaderMutation(resp.headers, this.decision.responseHeaders);
     if (this.backend?.responseHeaders) applyHeaderMutation(resp.headers, this.backend.responseHeaders);
-    if (!this.run) return this.writeHead(resp);
-    const r = this.run.responseHeaders(resp, false);
-    if (isAsync(r)) {
-      r.then((x) => {
-        if (this.afterResponseFilters(resp, x)) this.resumeUpstream?.();
-      }, () => this.onInternalError());
-      return false;
-    }
-    return this.afterResponseFilters(resp, r);
+    return this.relay.upstreamHeaders(resp, Date.now() - a.startedAt, resume);
   }
 
-  onData(chunk: Buffer): boolean {
+  attemptData(_a: UpstreamAttempt, chunk: Buffer): boolean {
     if (this.state !== 'streaming') return true;
-    if (this.responseBodyHooks) return this.filterResponseBody(chunk, false);
-    this.bytesSent += chunk.length;
-    this.grpc?.response.push(chunk);
-    return this.res.write(chunk);
+    return this.relay.upstreamData(chunk);
   }
 
-  onComplete(rawTrailers: Buffer[] | string[] | null): void {
-    this.release();
-    this.clearTimers();
+  attemptComplete(_a: UpstreamAttempt, rawTrailers: Buffer[] | string[] | null): void {
+    this.timers.clear();
     if (this.state !== 'streaming') return;
-    if (this.responseBodyHooks) {
-      this.filterResponseBody(EMPTY, true);
-      return;
-    }
-    this.endResponse(rawTrailers);
+    this.relay.upstreamComplete(rawTrailers);
   }
 
-  onError(err: Error): void {
-    this.release();
+  attemptError(a: UpstreamAttempt, err: Error): void {
+    if (a !== this.attempt) return;
     switch (this.state) {
       case 'upstream': {
-        const code = upstreamFailureOf(err, this.sentOnConnection);
-        if (!this.sentOnConnection && this.mayRetryBeforeRequest()) {
-          this.sendUpstream();
-          return;
-        }
-        this.sendLocal(failureReply(code));
+        const f = attemptFailureOf(err, a.connected);
+        this.failAttempt(a, f.kind, f.status, f.code);
         return;
       }
       case 'streaming':
         // The response had started: the only honest signal left is a reset.
         this.ctx.streamInfo.addResponseFlag('UC');
-        this.resetDownstream();
+        this.timers.clear();
+        this.relay.reset();
         return;
       case 'request':
+      case 'backoff':
       case 'local':
       case 'done':
         return;
     }
+  }
+
+  /** An attempt ended without a response: retry it, or answer with the failure. */
+  private failAttempt(a: UpstreamAttempt, kind: AttemptFailure, outlierStatus: number, code: FailureCode): void {
+    const resilience = this.resilience as ExchangeResilience;
+    resilience.outcome(a.endpoint, outlierStatus);
+    if (resilience.afterFailure(kind, a.connected, this.ctx.streamInfo) === 'retry') {
+      a.cancel('attempt retried');
+      this.scheduleRetry();
+      return;
+    }
+    this.attempt = undefined;
+    a.cancel('attempt failed');
+    this.timers.clear();
+    this.sendLocal(failureReply(code));
   }
 
   /**
-   * A timeout fired (Envoy `onResponseTimeout`/`onPerTryTimeout`): the upstream request is
-   * aborted (its stream and balancer slot released) and the client gets 504 `UT`; if the response
-   * had already started, the only signal left is a reset (still flagged `UT`). Retries on a
-   * per-try timeout need `5xx`/`gateway-error`/`reset` in `retryOn`, which Istio's default lacks;
-   * they come with the resilience issue.
+   * A timeout fired (Envoy `onResponseTimeout`/`onPerTryTimeout`). A per-try timeout is an
+   * attempt failure (retried on `5xx`, `gateway-error`, `reset`); the route timeout ends the
+   * request: the attempt is aborted (its stream and balancer slot released) and the client gets
+   * 504 `UT`; if the response had already started, the only signal left is a reset (still `UT`).
    */
   onTimeout(perTry: boolean): void {
-    if (perTry) this.tryTimer = undefined;
-    else this.routeTimer = undefined;
     switch (this.state) {
       case 'upstream':
-        // Leave 'upstream' before aborting, so the abort's onError is not taken for a failure
-        // to retry; not yet connected, onConnect aborts on its own.
-        this.clearTimers();
-        this.release();
-        this.sendLocal(failureReply(perTry ? 'UPSTREAM_PER_TRY_TIMEOUT' : 'UPSTREAM_TIMEOUT'));
-        this.abortUpstream?.(new Error('upstream request timeout'));
+        if (perTry && this.attempt) {
+          this.failAttempt(this.attempt, 'per-try-timeout', 504, 'UPSTREAM_PER_TRY_TIMEOUT');
+          return;
+        }
+        this.abandonAttempt('upstream request timeout');
+        this.sendLocal(failureReply('UPSTREAM_TIMEOUT'));
+        return;
+      case 'backoff':
+        if (perTry) return;
+        this.timers.clear();
+        this.sendLocal(failureReply('UPSTREAM_TIMEOUT'));
         return;
       case 'streaming':
         if (perTry) return;
-        this.clearTimers();
-        this.release();
         this.ctx.streamInfo.addResponseFlag('UT');
-        this.resetDownstream();
-        this.abortUpstream?.(new Error('upstream request timeout'));
+        this.abandonAttempt('upstream request timeout');
+        this.relay.reset();
         return;
       case 'request':
       case 'local':
@@ -376,177 +321,80 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  private clearTimers(): void {
-    if (this.routeTimer) clearTimeout(this.routeTimer);
-    if (this.tryTimer) clearTimeout(this.tryTimer);
-    this.routeTimer = undefined;
-    this.tryTimer = undefined;
+  private abandonAttempt(reason: string): void {
+    this.timers.clear();
+    const a = this.attempt;
+    this.attempt = undefined;
+    a?.cancel(reason);
   }
 
-  // --- response path ---
+  // --- what the relay asks of the exchange ---
 
-  private afterResponseFilters(resp: ResponseState, r: FilterResult): boolean {
-    if (this.state !== 'streaming') return false;
-    if (r.action === 'respond') {
-      // A filter replaced the upstream response: stop reading it.
-      this.abortUpstream?.(new Error('response replaced by a local reply'));
-      this.sendLocal(r.reply);
-      return false;
-    }
-    return this.writeHead(resp);
+  /** The relay stopped the response (a filter replaced it, or the downstream is gone). */
+  stopUpstream(reason: string): void {
+    this.abandonAttempt(reason);
   }
 
-  private writeHead(resp: ResponseState): boolean {
-    try {
-      this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, resp.local ? undefined : this.serviceTimeMs));
-    } catch {
-      // A header the downstream codec refuses (invalid characters): Envoy answers 502 UPE.
-      this.abortUpstream?.(new Error('invalid upstream response headers'));
-      this.sendLocal(failureReply('UPSTREAM_PROTOCOL_ERROR'));
-      return false;
-    }
-    this.response = resp;
-    this.responseBodyHooks = this.run?.wantsResponseBody ?? false;
-    // A trailers-only gRPC response carries its status in the headers.
-    this.grpc?.observeStatus(resp.headers.get('grpc-status'));
-    return true;
-  }
-
-  private filterResponseBody(chunk: Buffer, end: boolean): boolean {
-    const r = (this.run as ChainRun).responseBody(this.response as ResponseState, chunk, end);
-    if (isAsync(r)) {
-      r.then((x) => {
-        if (this.deliverResponseBody(x, chunk, end)) this.resumeUpstream?.();
-      }, () => this.onInternalError());
-      return false;
-    }
-    return this.deliverResponseBody(r, chunk, end);
-  }
-
-  private deliverResponseBody(r: FilterResult, chunk: Buffer, end: boolean): boolean {
-    if (this.state !== 'streaming') return false;
-    if (r.action === 'respond') {
-      this.abortUpstream?.(new Error('response body answered by a filter'));
-      this.resetDownstream();
-      return false;
-    }
-    const out = r.body ?? chunk;
-    this.bytesSent += out.length;
-    this.grpc?.response.push(out);
-    const more = out.length > 0 ? this.res.write(out) : true;
-    if (end) this.endResponse(null);
-    return more;
-  }
-
-  private endResponse(rawTrailers: Buffer[] | string[] | null): void {
-    if (rawTrailers && rawTrailers.length > 0) {
-      const trailers = responseHeadersFromRaw(rawTrailers);
-      this.grpc?.observeStatus(trailers.get('grpc-status'));
-      if (this.protocol === 'HTTP/2') this.res.addTrailers(downstreamResponseHeaders(trailers, undefined));
-    }
-    this.state = 'local';
-    this.res.end();
+  /** The relay needs the upstream to go on (downstream drained, async filter done). */
+  resumeUpstream(): void {
+    this.attempt?.resume();
   }
 
   /** Answers with a local reply; the response path runs for the filters that ran. */
-  private sendLocal(reply: LocalReply): void {
+  sendLocal(reply: LocalReply): void {
     if (this.state === 'done') return;
     this.state = 'local';
-    const info = this.ctx.streamInfo;
-    if (reply.responseFlag) info.addResponseFlag(reply.responseFlag);
-    info.responseCodeDetails = reply.details ?? 'direct_response';
-    // gRPC clients get errors as grpc-status (Envoy); redirects stay HTTP.
-    const resp = reply.status >= 400 && isGrpcRequest(this.ctx) ? grpcLocalResponse(reply) : localResponse(reply);
-    if (!this.run) {
-      this.writeLocal(resp);
-      return;
-    }
-    const r = this.run.responseHeaders(resp, resp.localBody.length === 0);
-    if (isAsync(r)) r.then((x) => this.afterLocalFilters(resp, x), () => this.onInternalError());
-    else this.afterLocalFilters(resp, r);
+    this.relay.sendLocal(reply);
   }
 
-  private afterLocalFilters(resp: ResponseState, r: FilterResult): void {
-    if (this.state === 'done') return;
-    if (r.action === 'respond') this.sendLocal(r.reply);
-    else this.writeLocal(resp);
+  /** The relay is writing the response (or a reset): no attempt may answer any more. */
+  markLocal(): void {
+    if (this.state !== 'done') this.state = 'local';
   }
 
-  private writeLocal(resp: ResponseState): void {
-    if (this.res.headersSent) {
-      this.resetDownstream();
-      return;
-    }
-    this.response = resp;
-    this.bytesSent += Buffer.byteLength(resp.localBody);
-    // The waypoint's own gRPC replies are trailers-only: the status is in the headers.
-    this.grpc?.observeStatus(resp.headers.get('grpc-status'));
-    this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, undefined));
-    this.res.end(resp.localBody);
+  get finished(): boolean {
+    return this.state === 'done';
   }
 
-  private resetDownstream(): void {
-    this.state = 'local';
-    this.res.destroy(new Error('upstream reset after response started'));
-  }
-
-  private release(): void {
-    if (!this.active) return;
-    this.deps.lb.end(this.active);
-    this.active = undefined;
+  get streaming(): boolean {
+    return this.state === 'streaming';
   }
 
   private onBodyReply(reply: Respond): void {
-    if (this.state === 'upstream') this.abortUpstream?.(new Error('request body answered by a filter'));
-    if (this.state === 'upstream' || this.state === 'request') {
+    if (this.state === 'upstream' || this.state === 'backoff') this.abandonAttempt('request body answered by a filter');
+    if (this.state === 'upstream' || this.state === 'backoff' || this.state === 'request') {
       this.state = 'request';
       this.sendLocal(reply.reply);
-    } else this.resetDownstream();
-  }
-
-  /** The downstream can take more: let undici read the upstream again. */
-  onDrain(): void {
-    this.resumeUpstream?.();
+    } else this.relay.reset();
   }
 
   /** A rejected hook promise is already turned into a reply by the chain; this is a last resort. */
-  private onInternalError(): void {
+  onInternalError(): void {
     if (this.state === 'done') return;
-    if (this.res.headersSent) this.resetDownstream();
+    if (this.relay.headersSent) this.relay.reset();
     else this.sendLocal(failureReply('FILTER_FAILED'));
   }
 
   /** The downstream response is over (finished or aborted): settle, release, record. */
-  onClose(): void {
-    const finished = this.res.writableFinished;
+  onClose(finished: boolean): void {
     if (!finished && this.state !== 'done') {
       // Downstream went away first (Envoy: DC): stop the upstream side too.
       this.ctx.streamInfo.addResponseFlag('DC');
-      this.abortUpstream?.(new Error('downstream closed'));
     }
     this.state = 'done';
-    this.clearTimers();
-    this.release();
+    this.abandonAttempt('downstream closed');
+    this.resilience?.close();
     this.run?.complete();
-    if (this.deps.accessLog || this.span?.ctx.sampled) this.record(finished);
-    this.deps.onDone?.(this.req, this.res as unknown as DownstreamResponse);
-  }
-
-  private record(finished: boolean): void {
-    const sent = this.response !== undefined && (finished || this.res.headersSent);
-    const record = exchangeRecord(this.ctx, {
-      originalPath: this.originalPath,
-      protocol: this.protocol,
-      responseCode: sent ? (this.response as ResponseState).status : 0,
-      bytesReceived: this.bytesReceived,
-      bytesSent: this.bytesSent,
-      serviceTimeMs: this.serviceTimeMs,
-      destinationPrincipal: this.destinationPrincipal,
-      downstreamLocalAddress: this.conn.downstreamLocalAddress,
-      downstreamRemoteAddress: this.conn.downstreamRemoteAddress,
-      grpc: this.grpc,
-    });
-    this.deps.accessLog?.(record);
-    if (this.span) this.deps.tracer?.end(record, this.span);
+    if (this.deps.accessLog || this.span?.ctx.sampled) {
+      const record = this.relay.record(finished, {
+        bytesReceived: this.bytesReceived,
+        destinationPrincipal: this.destinationPrincipal,
+        downstreamLocalAddress: this.conn.downstreamLocalAddress,
+        downstreamRemoteAddress: this.conn.downstreamRemoteAddress,
+      });
+      this.deps.accessLog?.(record);
+      if (this.span) this.deps.tracer?.end(record, this.span);
+    }
+    this.deps.onDone?.(this.req, this.relay.downstream);
   }
 }

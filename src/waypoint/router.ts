@@ -9,16 +9,21 @@
  * {@link RouteDecision}s, so they do not change.
  */
 import type { CorsPolicy } from '../../filters/cors/cors-filter.js';
+import type { FaultPolicy } from '../../filters/fault/fault-filter.js';
 import type { ServiceIR, ServicePortIR } from '../config/ir.js';
 import type { LocalReply, RequestContext } from '../filter/api.js';
 import type { HeaderMap } from '../filter/header-map.js';
 import type { Endpoint, MeshView, ServiceTarget } from '../state/mesh-view.js';
 import { waypointClusterName } from '../telemetry/access-record.js';
-import type { UpstreamHttpVersion } from '../upstream/http-client.js';
+import { BACKOFF_MAX_FACTOR, DEFAULT_BACKOFF_BASE_MS } from '../upstream/backoff.js';
+import type { BreakerThresholds } from '../upstream/circuit-breaker.js';
+import type { UpstreamHttpVersion, UpstreamPoolSettings } from '../upstream/http-client.js';
+import type { OutlierSettings } from '../upstream/outlier-detector.js';
 
-/** Envoy `retry_on` conditions (router filter). Only `reset-before-request` and `connect-failure` act yet. */
+/** Envoy `retry_on` conditions (router filter), HTTP and gRPC; decided in `src/upstream/retry-state.ts`. */
 export type RetryCondition =
   | 'reset-before-request'
+  | 'retriable-headers'
   | 'connect-failure'
   | 'refused-stream'
   | 'reset'
@@ -36,11 +41,24 @@ export interface RetryPolicy {
   /** Retries after the first attempt (Envoy `num_retries`). */
   readonly numRetries: number;
   readonly retryOn: readonly RetryCondition[];
-  /** 0 = none. Not enforced yet (retry/timeout issue). */
+  /** 0 = none. */
   readonly perTryTimeoutMs: number;
   readonly retriableStatusCodes: readonly number[];
   /** `retry_host_predicate: previous_hosts`: a retry avoids hosts already tried. */
   readonly avoidPreviousHosts: boolean;
+  /** Back-off `base_interval` (Envoy default 25 ms) and `max_interval` (default 10 × base). */
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+/** DestinationRule settings of a backend's cluster (`connectionPool`, `outlierDetection`), compiled. */
+export interface BackendResilience {
+  /** Circuit-breaker thresholds; absent = unlimited (Istio's default). */
+  readonly breaker?: BreakerThresholds;
+  /** Outlier detection; absent = off. */
+  readonly outlier?: OutlierSettings;
+  /** Upstream connection settings (max connections, requests per connection, idle timeout). */
+  readonly pool?: UpstreamPoolSettings;
 }
 
 /** Header changes a route applies (HTTPRoute `RequestHeaderModifier`/`ResponseHeaderModifier`). */
@@ -65,6 +83,8 @@ export interface RouteBackend {
   readonly reply?: LocalReply;
   /** DestinationRule load balancer other than least request; absent = the waypoint's least-request balancer. */
   readonly picker?: EndpointPicker;
+  /** DestinationRule `connectionPool` / `outlierDetection` for this backend's cluster. */
+  readonly resilience?: BackendResilience;
 }
 
 /**
@@ -99,7 +119,7 @@ export interface RouteDecision {
   readonly backends: readonly RouteBackend[];
   /** Sum of backend weights, precomputed for weighted picks. */
   readonly totalWeight: number;
-  /** Route timeout covering all attempts; 0 = none (Istio's default). Not enforced yet. */
+  /** Route timeout covering all attempts; 0 = none (Istio's default). */
   readonly timeoutMs: number;
   readonly retry: RetryPolicy;
   readonly requestHeaders?: HeaderMutation;
@@ -110,6 +130,8 @@ export interface RouteDecision {
   readonly mirror?: RouteMirror;
   /** VirtualService `corsPolicy`: applied by the CORS filter (`filters/cors/`), which looks it up before routing. */
   readonly cors?: CorsPolicy;
+  /** VirtualService `fault`: applied by the fault filter (`filters/fault/`), which looks it up before routing. */
+  readonly fault?: FaultPolicy;
 }
 
 /** The compiled routes of one service port. */
@@ -129,12 +151,16 @@ const NONE_RETRY_ON: readonly RetryCondition[] = Object.freeze([]);
 const NO_CODES: readonly number[] = Object.freeze([]);
 const RESET_BEFORE_REQUEST: readonly RetryCondition[] = Object.freeze(['reset-before-request' as const]);
 
+/** Envoy's back-off defaults, for policies that do not set one. */
+export const DEFAULT_BACKOFF = Object.freeze({ backoffBaseMs: DEFAULT_BACKOFF_BASE_MS, backoffMaxMs: DEFAULT_BACKOFF_BASE_MS * BACKOFF_MAX_FACTOR });
+
 const NO_RETRY: RetryPolicy = Object.freeze({
   numRetries: 0,
   retryOn: NONE_RETRY_ON,
   perTryTimeoutMs: 0,
   retriableStatusCodes: NO_CODES,
   avoidPreviousHosts: false,
+  ...DEFAULT_BACKOFF,
 });
 
 /** Istio's inbound default route retry: safe retries of requests that never reached a host. */
@@ -144,6 +170,7 @@ const DEFAULT_INBOUND_RETRY: RetryPolicy = Object.freeze({
   perTryTimeoutMs: 0,
   retriableStatusCodes: NO_CODES,
   avoidPreviousHosts: false,
+  ...DEFAULT_BACKOFF,
 });
 
 /** The inbound default route of one service port: one decision for every request. */

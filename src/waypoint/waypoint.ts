@@ -22,7 +22,10 @@ import type { MeshView } from '../state/mesh-view.js';
 import type { ViewSource } from '../state/view-source.js';
 import type { AccessLogSink } from '../telemetry/access-record.js';
 import type { WaypointTracer } from '../telemetry/waypoint-tracer.js';
+import { CircuitBreakers } from '../upstream/circuit-breaker.js';
 import { UpstreamHttpClient } from '../upstream/http-client.js';
+import { OutlierDetectors } from '../upstream/outlier-detector.js';
+import { FaultStats } from '../../filters/fault/fault-filter.js';
 import { LeastRequestBalancer, endpointAddress } from '../upstream/lb.js';
 import { HttpProxy } from './http-proxy.js';
 import type { FilterChainProvider } from './listener.js';
@@ -52,8 +55,12 @@ export interface WaypointOptions {
   /** Options of the default security chains (JWKS trust bundle, cache timings, shadow log). */
   readonly security?: SecurityChainsOptions;
   readonly sniffTimeoutMs?: number;
-  /** Random source for load balancing and weighted backends (tests). */
+  /** Random source for load balancing, weighted backends, retry back-off and faults (tests). */
   readonly random?: () => number;
+  /** Envoy `max_active_faults` for the fault filter; unlimited when omitted (Envoy's default). */
+  readonly maxActiveFaults?: number;
+  /** Request body bytes kept for retries (Envoy's per-request buffer limit, default 1 MiB). */
+  readonly retryBufferLimitBytes?: number;
   readonly onError?: (err: unknown, context: string) => void;
 }
 
@@ -69,6 +76,10 @@ export interface WaypointStats {
 export class Waypoint {
   readonly balancer: LeastRequestBalancer;
   readonly upstream: UpstreamHttpClient;
+  /** Circuit breakers and outlier detectors per cluster (live across config snapshots). */
+  readonly breakers = new CircuitBreakers();
+  readonly outliers = new OutlierDetectors();
+  readonly faultStats = new FaultStats();
   private readonly pool: HbonePool;
   private readonly ownsPool: boolean;
   /** The default filter chains (owned: closed with us); unset when `opts.chains` is given. */
@@ -100,10 +111,20 @@ export class Waypoint {
     const localAddress = (): string | undefined => this.addresses.values().next().value;
     const dial = this.pool.dial.bind(this.pool);
     this.upstream = new UpstreamHttpClient({ dial, source, localAddress });
-    this.http = new HttpProxy({ lb: this.balancer, upstream: this.upstream, accessLog: opts.accessLog, tracer: opts.tracer, random });
+    this.http = new HttpProxy({
+      lb: this.balancer,
+      upstream: this.upstream,
+      accessLog: opts.accessLog,
+      tracer: opts.tracer,
+      random,
+      breakers: this.breakers,
+      outliers: this.outliers,
+      ...(opts.retryBufferLimitBytes !== undefined ? { replayLimitBytes: opts.retryBufferLimitBytes } : {}),
+    });
     this.tcp = new TcpProxy({ lb: this.balancer, dial, source, localAddress, accessLog: opts.accessLog, random });
     // Compiled HTTPRoute/VirtualService tables; ports without routes keep the inbound default route.
-    const compiled = opts.routes ? undefined : new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random });
+    const faults = { stats: this.faultStats, ...(opts.maxActiveFaults !== undefined ? { maxActiveFaults: opts.maxActiveFaults } : {}) };
+    const compiled = opts.routes ? undefined : new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random }, faults);
     // Route CORS policies act as a filter in the CORS phase, so the compiled tables add it to the chains.
     this.security = opts.chains ? undefined : new SecurityChains({ ...opts.security, ...(compiled ? { routeFilters: compiled.routeFilters } : {}) });
     const listener = new WaypointListener({
@@ -164,6 +185,7 @@ export class Waypoint {
     await this.syncing.catch(() => undefined);
     await Promise.all([this.server.close(deadlineMs), this.http.close(deadlineMs), this.tcp.close(deadlineMs)]);
     await this.upstream.close(deadlineMs);
+    this.outliers.close();
     if (this.ownsPool) await this.pool.close(deadlineMs);
     await this.security?.close();
   }

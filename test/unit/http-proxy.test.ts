@@ -242,16 +242,17 @@ describe('http proxy (in-process)', () => {
       assert.equal(r.status, 503);
       assert.match(r.body.toString(), /reset reason: connection failure/);
       await eventually(() => h.records.length === 1);
-      assert.equal(h.records[0]?.responseFlags, 'UF');
+      // Retries exhausted on a retriable failure: Envoy adds URX (printed in its flag order).
+      assert.equal(h.records[0]?.responseFlags, 'UF,URX');
     } finally {
       await h.close();
     }
   });
 
   it('retries a request that never reached a host (reset-before-request) on another pick', async () => {
-    // Two endpoints: the dead one first (draws 0,0), then the live one (draw 0.9).
+    // Two endpoints: the dead one first (draws 0,0), no back-off (draw 0), then the live one (draw 0.9).
     let n = 0;
-    const draws = [0, 0, 0.9, 0];
+    const draws = [0, 0, 0, 0.9, 0];
     const h = await harness([{ ip: block.pod(3), port: deadPort }, eps[1] as EpSpec], { random: () => draws[n++ % draws.length] as number });
     try {
       const r = await get(h.port, '/retry');

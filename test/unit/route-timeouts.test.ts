@@ -11,7 +11,7 @@ function decision(timeoutMs: number, perTryTimeoutMs: number): RouteDecision {
     backends: [],
     totalWeight: 0,
     timeoutMs,
-    retry: { numRetries: 0, retryOn: [], perTryTimeoutMs, retriableStatusCodes: [], avoidPreviousHosts: false },
+    retry: { numRetries: 0, retryOn: [], perTryTimeoutMs, retriableStatusCodes: [], avoidPreviousHosts: false, backoffBaseMs: 25, backoffMaxMs: 250 },
   };
 }
 

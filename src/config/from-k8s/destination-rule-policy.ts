@@ -1,8 +1,8 @@
 /**
  * DestinationRule `trafficPolicy.connectionPool` and `outlierDetection` → IR, validated as
  * istiod does (pilot/pkg/model validation: counts ≥ 0, durations ≥ 1 ms, percentages 0–100,
- * `h2UpgradePolicy` one of its enum). Parsed now so configs load with the right diagnostics;
- * enforced by the resilience issue (the waypoint does not limit or eject yet).
+ * `h2UpgradePolicy` one of its enum). Applied by the waypoint's circuit breakers and outlier
+ * detection (`src/upstream/`); the fields it does not apply are listed in docs/resilience.md.
  */
 import type { ConnectionPoolIR, OutlierDetectionIR } from '../ir-routes.js';
 import { readDuration } from './duration.js';

@@ -3,7 +3,7 @@
  * names, `subsets` (name + labels selecting endpoints, per-subset load balancer) and
  * `trafficPolicy.loadBalancer.simple` or `consistentHash`, `portLevelSettings` (per port; their
  * load balancer is applied). `connectionPool` and `outlierDetection` are validated into the IR
- * (`destination-rule-policy.ts`) for the resilience issue; `tls`, `tunnel`, `proxyProtocol` →
+ * (`destination-rule-policy.ts`) and applied as circuit breakers and outlier detection; `tls`, `tunnel`, `proxyProtocol` →
  * warning `UNSUPPORTED`.
  */
 import type {

@@ -132,15 +132,22 @@ export function readBackendRef(r: ObjectReader, base: FieldPath, namespace: stri
   return { target, weight, filters };
 }
 
-/** Gateway API `retry` (GEP-1731): parsed into the IR; enforced by the resilience issue. */
+/**
+ * Gateway API `retry` (GEP-1731) as Istio converts it to a VirtualService retry: `attempts`
+ * (default 2), `codes` (→ `retriable-status-codes`) and `backoff` (→ Envoy `base_interval`), and
+ * — "implementations SHOULD retry on connection errors" — the conditions
+ * `connect-failure,refused-stream,unavailable,cancelled`.
+ */
 function readRetry(r: ObjectReader, base: FieldPath): RouteRuleIR['retry'] {
   if (!r.has(base)) return undefined;
-  const attempts = r.integer([...base, 'attempts'], { min: 0 }) ?? 1;
+  const attempts = r.integer([...base, 'attempts'], { min: 0 }) ?? 2;
   const codes: number[] = [];
   r.list([...base, 'codes']).forEach((_, i) => {
     const c = r.integer([...base, 'codes', i], { min: 400, max: 599 });
     if (c !== undefined) codes.push(c);
   });
   const backoffMs = readDuration(r, [...base, 'backoff']);
-  return { attempts, retryOn: [], codes, ...(backoffMs !== undefined ? { backoffMs } : {}) };
+  return { attempts, retryOn: [...CONNECTION_RETRY_ON], codes, ...(backoffMs !== undefined && backoffMs > 0 ? { backoffMs } : {}) };
 }
+
+const CONNECTION_RETRY_ON = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled'] as const;

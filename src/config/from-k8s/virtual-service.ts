@@ -6,8 +6,8 @@
  * Supported per route: `match`, `route` (destination host/subset/port, weight, per-destination
  * `headers`), `headers`, `rewrite` (`uri`, `authority`, `uriRegexRewrite`), `redirect`,
  * `directResponse`, `mirror`/`mirrorPercentage`/`mirrors`, `timeout`, `corsPolicy` (a `cors`
- * filter the CORS filter applies); `retries` and `fault` are
- * parsed into the IR for the resilience issue. `tcp` routes (match on `port`, weighted
+ * filter the CORS filter applies), `retries` (applied by the router, docs/resilience.md) and
+ * `fault` (applied by the fault filter). `tcp` routes (match on `port`, weighted
  * destinations) become `tcpRules`. `tls` routes are reported as `UNSUPPORTED` warnings and not
  * applied. A VirtualService bound to `gateways` without `mesh`
  * is for ingress gateways, not waypoints: skipped.
@@ -258,16 +258,37 @@ function readMirrors(r: ObjectReader, base: FieldPath, namespace: string): Route
   return out;
 }
 
-/** `retries`: `attempts`, `perTryTimeout`, `retryOn` (Envoy tokens; integers are status codes). */
+/**
+ * `retries`: `attempts` (Istio: 0 or absent disables retries), `perTryTimeout`, `retryOn` (Envoy
+ * tokens; integers are status codes, as Istio's `parseRetryOn`), `backoff` (Envoy `base_interval`).
+ * Unknown tokens are reported and ignored, as Envoy ignores them.
+ */
 function readRetries(r: ObjectReader, base: FieldPath): RouteRetryIR | undefined {
   if (r.record(base) === undefined) return undefined;
-  const attempts = r.integer([...base, 'attempts'], { min: 0 }) ?? 2;
+  const attempts = r.integer([...base, 'attempts'], { min: 0 }) ?? 0;
   const perTryTimeoutMs = readDuration(r, [...base, 'perTryTimeout']);
+  const backoffMs = readDuration(r, [...base, 'backoff']);
   const tokens = (r.string([...base, 'retryOn']) ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
-  const codes = tokens.filter((t) => /^\d{3}$/.test(t)).map(Number);
-  const retryOn = tokens.filter((t) => !/^\d{3}$/.test(t));
-  return { attempts, retryOn, codes, ...(perTryTimeoutMs !== undefined ? { perTryTimeoutMs } : {}) };
+  const codes = tokens.filter((t) => STATUS_CODE.test(t)).map(Number);
+  const retryOn = tokens.filter((t) => !STATUS_CODE.test(t));
+  for (const t of retryOn) {
+    if (!RETRY_ON_TOKENS.has(t)) r.warn([...base, 'retryOn'], 'UNSUPPORTED', `retry condition ${JSON.stringify(t)} is not supported; ignored`);
+  }
+  return {
+    attempts,
+    retryOn,
+    codes,
+    ...(perTryTimeoutMs !== undefined ? { perTryTimeoutMs } : {}),
+    ...(backoffMs !== undefined && backoffMs > 0 ? { backoffMs } : {}),
+  };
 }
+
+const STATUS_CODE = /^[1-5]\d\d$/;
+/** Envoy `retry_on` tokens (HTTP and gRPC) the waypoint applies. */
+const RETRY_ON_TOKENS: ReadonlySet<string> = new Set([
+  '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'retriable-4xx', 'refused-stream',
+  'retriable-status-codes', 'retriable-headers', 'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable',
+]);
 
 function readFault(r: ObjectReader, base: FieldPath): RouteFaultIR | undefined {
   if (r.record(base) === undefined) return undefined;

@@ -1,0 +1,39 @@
+/**
+ * What an HTTP exchange is given: the facts every request of one downstream tunnel shares
+ * ({@link HttpConnection}) and the waypoint's shared parts ({@link ExchangeDeps}).
+ */
+import type { DestinationInfo, SourceInfo } from '../filter/api.js';
+import type { FilterChain } from '../filter/chain.js';
+import type { PathNormalization } from '../security/path-normalization.js';
+import type { AccessLogSink } from '../telemetry/access-record.js';
+import type { WaypointTracer } from '../telemetry/waypoint-tracer.js';
+import type { UpstreamDispatcher, UpstreamHttpVersion } from '../upstream/http-client.js';
+import type { LeastRequestBalancer } from '../upstream/lb.js';
+import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
+import type { ResilienceDeps } from './exchange-resilience.js';
+import type { RouteTable } from './router.js';
+
+/** What every request of one downstream tunnel shares. */
+export interface HttpConnection {
+  readonly routes: RouteTable;
+  readonly chain: FilterChain;
+  readonly destination: DestinationInfo;
+  readonly source: SourceInfo;
+  /** The CONNECT target (`VIP:port`): Envoy's downstream local address. */
+  readonly downstreamLocalAddress: string;
+  readonly downstreamRemoteAddress: string;
+  readonly upstreamVersion: UpstreamHttpVersion;
+  /** The mesh's path normalization (default `BASE`). */
+  readonly pathNormalization?: PathNormalization;
+}
+
+export interface ExchangeDeps extends ResilienceDeps {
+  readonly lb: LeastRequestBalancer;
+  readonly upstream: UpstreamDispatcher;
+  readonly accessLog: AccessLogSink | undefined;
+  /** Set when tracing is configured: spans per request, context propagated upstream. */
+  readonly tracer?: WaypointTracer | undefined;
+  readonly random: () => number;
+  /** Told when an exchange is over (the proxy tracks busy tunnels for draining). */
+  readonly onDone?: (req: DownstreamRequest, res: DownstreamResponse) => void;
+}

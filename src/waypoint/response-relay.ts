@@ -1,0 +1,250 @@
+/**
+ * The downstream side of an exchange's response: upstream headers, body and trailers through the
+ * response-path filters (in reverse), local replies (Envoy's `sendLocalReply`, as gRPC
+ * trailers-only replies for gRPC clients), a reset when nothing better is left, and the access
+ * record at the end. It writes; the exchange ({@link RelayOwner}) decides.
+ */
+import type { FilterResult, LocalReply } from '../filter/api.js';
+import { isAsync } from '../filter/api.js';
+import type { ChainRun } from '../filter/chain.js';
+import type { HttpRequestContext } from '../filter/request-context.js';
+import type { AccessRecord } from '../telemetry/access-record.js';
+import type { GrpcStats } from '../telemetry/grpc-stats.js';
+import type { DownstreamResponse, ResponseWriter } from './downstream-request.js';
+import { exchangeRecord } from './exchange-record.js';
+import { failureReply, localResponse } from './local-reply.js';
+import type { ResponseState } from './local-reply.js';
+import { grpcLocalResponse, isGrpcRequest } from './grpc-local-reply.js';
+import { downstreamResponseHeaders, responseHeadersFromRaw } from './proxy-headers.js';
+
+/** What the relay needs from its exchange. */
+export interface RelayOwner {
+  /** The exchange is over (access record written). */
+  readonly finished: boolean;
+  /** The upstream response is being relayed. */
+  readonly streaming: boolean;
+  stopUpstream(reason: string): void;
+  resumeUpstream(): void;
+  sendLocal(reply: LocalReply): void;
+  markLocal(): void;
+  onInternalError(): void;
+  onClose(finished: boolean): void;
+}
+
+/** Fields of the access record only the exchange knows. */
+export interface RecordExtras {
+  readonly bytesReceived: number;
+  readonly destinationPrincipal: string | undefined;
+  readonly downstreamLocalAddress: string;
+  readonly downstreamRemoteAddress: string;
+}
+
+const EMPTY = Buffer.alloc(0);
+const kRelay = Symbol('relay');
+type Tagged = { [kRelay]?: ResponseRelay };
+
+function onResponseDrain(this: Tagged): void {
+  this[kRelay]?.owner.resumeUpstream();
+}
+
+function onResponseClose(this: Tagged): void {
+  const relay = this[kRelay];
+  this[kRelay] = undefined;
+  relay?.closed();
+}
+
+export class ResponseRelay {
+  private readonly res: ResponseWriter;
+  /** The path as the client sent it (normalized, before rewrites). */
+  private readonly originalPath: string;
+  private response: ResponseState | undefined;
+  private responseBodyHooks = false;
+  private bytesSent = 0;
+  private serviceTimeMs: number | undefined;
+
+  constructor(
+    readonly owner: RelayOwner,
+    res: DownstreamResponse,
+    private readonly ctx: HttpRequestContext,
+    private readonly run: ChainRun | undefined,
+    private readonly protocol: 'HTTP/1.1' | 'HTTP/2',
+    private readonly grpc: GrpcStats | undefined,
+  ) {
+    this.res = res as unknown as ResponseWriter;
+    this.originalPath = ctx.path;
+    // Listeners are shared module functions finding their relay on the response: no closure
+    // per request on the common path.
+    (res as unknown as Tagged)[kRelay] = this;
+    this.res.on('drain', onResponseDrain);
+    this.res.on('close', onResponseClose);
+  }
+
+  get downstream(): DownstreamResponse {
+    return this.res as unknown as DownstreamResponse;
+  }
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  // --- upstream response ---
+
+  /** Upstream response headers (after route header mutations): filters, then downstream. */
+  upstreamHeaders(resp: ResponseState, serviceTimeMs: number, resume: () => void): boolean {
+    this.serviceTimeMs = serviceTimeMs;
+    if (!this.run) return this.writeHead(resp);
+    const r = this.run.responseHeaders(resp, false);
+    if (isAsync(r)) {
+      r.then((x) => {
+        if (this.afterResponseFilters(resp, x)) resume();
+      }, () => this.owner.onInternalError());
+      return false;
+    }
+    return this.afterResponseFilters(resp, r);
+  }
+
+  upstreamData(chunk: Buffer): boolean {
+    if (this.responseBodyHooks) return this.filterResponseBody(chunk, false);
+    this.bytesSent += chunk.length;
+    this.grpc?.response.push(chunk);
+    return this.res.write(chunk);
+  }
+
+  upstreamComplete(rawTrailers: Buffer[] | string[] | null): void {
+    if (this.responseBodyHooks) {
+      this.filterResponseBody(EMPTY, true);
+      return;
+    }
+    this.endResponse(rawTrailers);
+  }
+
+  private afterResponseFilters(resp: ResponseState, r: FilterResult): boolean {
+    if (!this.owner.streaming) return false;
+    if (r.action === 'respond') {
+      // A filter replaced the upstream response: stop reading it.
+      this.owner.stopUpstream('response replaced by a local reply');
+      this.owner.sendLocal(r.reply);
+      return false;
+    }
+    return this.writeHead(resp);
+  }
+
+  private writeHead(resp: ResponseState): boolean {
+    try {
+      this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, resp.local ? undefined : this.serviceTimeMs));
+    } catch {
+      // A header the downstream codec refuses (invalid characters): Envoy answers 502 UPE.
+      this.owner.stopUpstream('invalid upstream response headers');
+      this.owner.sendLocal(failureReply('UPSTREAM_PROTOCOL_ERROR'));
+      return false;
+    }
+    this.response = resp;
+    this.responseBodyHooks = this.run?.wantsResponseBody ?? false;
+    // A trailers-only gRPC response carries its status in the headers.
+    this.grpc?.observeStatus(resp.headers.get('grpc-status'));
+    return true;
+  }
+
+  private filterResponseBody(chunk: Buffer, end: boolean): boolean {
+    const r = (this.run as ChainRun).responseBody(this.response as ResponseState, chunk, end);
+    if (isAsync(r)) {
+      r.then((x) => {
+        if (this.deliverResponseBody(x, chunk, end)) this.owner.resumeUpstream();
+      }, () => this.owner.onInternalError());
+      return false;
+    }
+    return this.deliverResponseBody(r, chunk, end);
+  }
+
+  private deliverResponseBody(r: FilterResult, chunk: Buffer, end: boolean): boolean {
+    if (!this.owner.streaming) return false;
+    if (r.action === 'respond') {
+      this.owner.stopUpstream('response body answered by a filter');
+      this.reset();
+      return false;
+    }
+    const out = r.body ?? chunk;
+    this.bytesSent += out.length;
+    this.grpc?.response.push(out);
+    const more = out.length > 0 ? this.res.write(out) : true;
+    if (end) this.endResponse(null);
+    return more;
+  }
+
+  private endResponse(rawTrailers: Buffer[] | string[] | null): void {
+    if (rawTrailers && rawTrailers.length > 0) {
+      const trailers = responseHeadersFromRaw(rawTrailers);
+      this.grpc?.observeStatus(trailers.get('grpc-status'));
+      if (this.protocol === 'HTTP/2') this.res.addTrailers(downstreamResponseHeaders(trailers, undefined));
+    }
+    this.owner.markLocal();
+    this.res.end();
+  }
+
+  // --- local replies ---
+
+  /** Answers with a local reply; the response path runs for the filters that ran. */
+  sendLocal(reply: LocalReply): void {
+    const info = this.ctx.streamInfo;
+    if (reply.responseFlag) info.addResponseFlag(reply.responseFlag);
+    info.responseCodeDetails = reply.details ?? 'direct_response';
+    // gRPC clients get errors as grpc-status (Envoy); redirects stay HTTP.
+    const grpc = isGrpcRequest(this.ctx) && (reply.status >= 400 || reply.headers?.['grpc-status'] !== undefined);
+    const resp = grpc ? grpcLocalResponse(reply) : localResponse(reply);
+    if (!this.run) {
+      this.writeLocal(resp);
+      return;
+    }
+    const r = this.run.responseHeaders(resp, resp.localBody.length === 0);
+    if (isAsync(r)) r.then((x) => this.afterLocalFilters(resp, x), () => this.owner.onInternalError());
+    else this.afterLocalFilters(resp, r);
+  }
+
+  private afterLocalFilters(resp: ResponseState, r: FilterResult): void {
+    if (this.owner.finished) return;
+    if (r.action === 'respond') this.owner.sendLocal(r.reply);
+    else this.writeLocal(resp);
+  }
+
+  private writeLocal(resp: ResponseState): void {
+    if (this.res.headersSent) {
+      this.reset();
+      return;
+    }
+    this.response = resp;
+    this.bytesSent += Buffer.byteLength(resp.localBody);
+    // The waypoint's own gRPC replies are trailers-only: the status is in the headers.
+    this.grpc?.observeStatus(resp.headers.get('grpc-status'));
+    this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, undefined));
+    this.res.end(resp.localBody);
+  }
+
+  /** Resets the downstream stream: the response cannot be completed. */
+  reset(): void {
+    this.owner.markLocal();
+    this.res.destroy(new Error('upstream reset after response started'));
+  }
+
+  // --- end ---
+
+  /** @internal The downstream response closed (finished or aborted). */
+  closed(): void {
+    this.owner.onClose(this.res.writableFinished);
+  }
+
+  record(finished: boolean, extras: RecordExtras): AccessRecord {
+    const sent = this.response !== undefined && (finished || this.res.headersSent);
+    return exchangeRecord(this.ctx, {
+      originalPath: this.originalPath,
+      protocol: this.protocol,
+      responseCode: sent ? (this.response as ResponseState).status : 0,
+      bytesReceived: extras.bytesReceived,
+      bytesSent: this.bytesSent,
+      serviceTimeMs: this.serviceTimeMs,
+      destinationPrincipal: extras.destinationPrincipal,
+      downstreamLocalAddress: extras.downstreamLocalAddress,
+      downstreamRemoteAddress: extras.downstreamRemoteAddress,
+      grpc: this.grpc,
+    });
+  }
+}
