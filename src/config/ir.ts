@@ -12,6 +12,7 @@
 import type { DestinationRuleIR, HttpRouteIR } from './ir-routes.js';
 import type { L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
 import type { AccessLogEncodingIR, TelemetryIR } from './ir-telemetry.js';
+import type { WasmPluginIR } from './ir-wasm.js';
 
 export type * from './ir-routes.js';
 
@@ -232,6 +233,8 @@ export interface Snapshot {
   readonly requestAuthns?: readonly RequestAuthnIR[];
   /** Telemetry API objects (access logging), see `ir-telemetry.ts`. Absent = none. */
   readonly telemetries?: readonly TelemetryIR[];
+  /** WasmPlugins attached to waypoints by targetRefs, see `ir-wasm.ts`. Absent = none. */
+  readonly wasmPlugins?: readonly WasmPluginIR[];
 }
 
 export const DEFAULT_MESH: MeshIR = Object.freeze({

@@ -10,7 +10,7 @@
  * JWKS caches and decision counters outlive snapshots (one {@link SecurityChains} per waypoint).
  */
 import type { ServiceIR, Snapshot, WaypointIR } from '../config/ir.js';
-import type { L7PolicyIR, PolicyTargetIR, RequestAuthnIR } from '../config/ir-security.js';
+import type { PolicyTargetIR } from '../config/ir-security.js';
 import type { FilterFactory } from '../filter/api.js';
 import { FilterChain, FilterErrorCounter } from '../filter/chain.js';
 import type { FilterErrorReporter } from '../filter/chain.js';
@@ -72,10 +72,10 @@ export class SecurityChains {
     const wp = view.waypointOf(target.service);
     const snapshot = view.snapshot;
     const out: FilterFactory[] = [];
-    const authns = (snapshot.requestAuthns ?? []).filter((p) => applies(p, snapshot, wp, target.service));
+    const authns = (snapshot.requestAuthns ?? []).filter((p) => appliesTo(p, snapshot, wp, target.service));
     const jwt = createJwtAuthnFactory({ providers: authns.flatMap((a) => a.jwtRules), cache: this.jwks, stats: this.jwtStats });
     if (jwt) out.push(jwt);
-    const policies = (snapshot.l7Policies ?? []).filter((p) => applies(p, snapshot, wp, target.service));
+    const policies = (snapshot.l7Policies ?? []).filter((p) => appliesTo(p, snapshot, wp, target.service));
     const authz = createAuthzFactory({ policies, ipInCidr: cidrContains, stats: this.authzStats, onShadow: this.onShadow });
     if (authz) out.push(authz);
     if (this.routeFilters) out.push(...this.routeFilters(view, target));
@@ -87,7 +87,8 @@ export class SecurityChains {
   }
 }
 
-function applies(p: L7PolicyIR | RequestAuthnIR, snapshot: Snapshot, wp: WaypointIR | undefined, service: ServiceIR): boolean {
+/** True when an object attached by targetRefs (policy, WasmPlugin) applies to `service` at waypoint `wp`. */
+export function appliesTo(p: { readonly targets: readonly PolicyTargetIR[]; readonly namespace: string }, snapshot: Snapshot, wp: WaypointIR | undefined, service: ServiceIR): boolean {
   return p.targets.some((t) => targets(t, p.namespace, snapshot, wp, service));
 }
 

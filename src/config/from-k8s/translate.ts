@@ -20,6 +20,7 @@ import { requestAuthenticationTranslator } from './request-authentication.js';
 import { serviceAccountTranslator } from './service-account.js';
 import { serviceTranslator } from './service.js';
 import { telemetryTranslator } from './telemetry.js';
+import { wasmPluginTranslator } from './wasm-plugin.js';
 import type { ObjectRef, TranslateContext, TranslatedObject, Translator } from './translator.js';
 import { objectRefKey } from './translator.js';
 
@@ -38,6 +39,7 @@ export const TRANSLATORS: readonly Translator[] = [
   virtualServiceTranslator,
   destinationRuleTranslator,
   telemetryTranslator,
+  wasmPluginTranslator,
 ];
 
 const REGISTRY: ReadonlyMap<string, Translator> = (() => {

@@ -17,6 +17,7 @@ import type {
 } from '../ir.js';
 import type { L7PolicyIR, RequestAuthnIR } from '../ir-security.js';
 import type { TelemetryIR } from '../ir-telemetry.js';
+import type { WasmPluginIR } from '../ir-wasm.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 
 export interface TranslateContext {
@@ -71,7 +72,9 @@ export type TranslatedValue =
   | { readonly type: 'HttpRoute'; readonly value: HttpRouteIR }
   | { readonly type: 'DestinationRule'; readonly value: DestinationRuleIR }
   /** Telemetry API (`accessLogging`), see `ir-telemetry.ts`. */
-  | { readonly type: 'Telemetry'; readonly value: TelemetryIR };
+  | { readonly type: 'Telemetry'; readonly value: TelemetryIR }
+  /** Istio WasmPlugin attached by targetRefs, see `ir-wasm.ts`. */
+  | { readonly type: 'WasmPlugin'; readonly value: WasmPluginIR };
 
 /** Which object a translated value came from, for keys, diagnostics and last-good bookkeeping. */
 export interface ObjectRef {
