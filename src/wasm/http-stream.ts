@@ -97,9 +97,14 @@ export class WasmHttpStream implements StreamSide, WasmStreamHooks {
 
   // --- WasmStreamHooks: what the filter drives ---
 
-  onRequestHeaders(ctx: RequestContext, endOfStream: boolean): HookResult {
+  /** Makes the request (headers, body, properties) visible to ABI calls. */
+  bindRequest(ctx: RequestContext): void {
     this.request = ctx;
     this.requestHeaders = new RequestHeadersAccess(ctx);
+  }
+
+  onRequestHeaders(ctx: RequestContext, endOfStream: boolean): HookResult {
+    this.bindRequest(ctx);
     const id = this.vm.openStream(this);
     if (id === TRAPPED) return this.failed;
     this.id = id;
