@@ -55,7 +55,10 @@ export function createWasmFilterFactory(config: WasmFilterConfig): FilterFactory
   return {
     name,
     phase: config.phase,
-    create: (): StreamFilter => (config.plugin.wantsBodies ? new WasmBodyFilter(config.plugin, failed) : new WasmFilter(config.plugin, failed)),
+    // Until the module is loaded its callbacks are unknown, so the stream takes the body hooks
+    // (which pass chunks straight on when the plugin turns out not to want them).
+    create: (): StreamFilter =>
+      config.plugin.state() === 'ready' && !config.plugin.wantsBodies ? new WasmFilter(config.plugin, failed) : new WasmBodyFilter(config.plugin, failed),
   };
 }
 

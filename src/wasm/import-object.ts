@@ -43,5 +43,5 @@ export function buildImports(module: WebAssembly.Module, vm: PluginVm): WebAssem
       mod[imp.name] = (): number => Status.UNIMPLEMENTED;
     }
   }
-  return out as WebAssembly.Imports;
+  return out;
 }

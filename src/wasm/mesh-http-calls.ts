@@ -81,7 +81,7 @@ export class MeshHttpCalls implements HttpCallDispatcher {
       const done = (): void => this.opts.lb.end(ep);
       call.onSettled = done;
       if (timeoutMs > 0) call.timer = setTimeout(() => call.fail('timeout'), timeoutMs).unref();
-      const options: Dispatcher.DispatchOptions = { method: method as Dispatcher.HttpMethod, path, headers: out, ...(body.length > 0 ? { body } : {}) };
+      const options: Dispatcher.DispatchOptions = { method: method, path, headers: out, ...(body.length > 0 ? { body } : {}) };
       try {
         this.opts.upstream.dispatch(ep, 'h1', options, call);
       } catch (err) {

@@ -142,7 +142,7 @@ describe('WasmPlugin at the waypoint', () => {
     const ok = await get('wasm-authz', { 'x-echo-status': '200' });
     assert.equal(ok.status, 200);
     const echo = ok.json<Echo>();
-    assert.equal(echo.pod, 'default/reviews-v1'.slice(0, 0) + echo.pod);
+    assert.match(echo.pod, /^default\/reviews-v[12]$/);
     assert.match(String(echo.headers['x-authz-checked-by']), /^default\/ratings/);
     assert.equal(echo.headers['x-echo-status'], undefined, 'the check header does not reach the backend');
     const denied = await get('wasm-authz', { 'x-echo-status': '403' });
@@ -212,7 +212,7 @@ describe('WasmPlugin at the waypoint', () => {
       assert.equal(h['x-compat-sdk'], sdk);
       assert.equal(h['x-compat-path'], '/probe?x=1');
       assert.equal(h['x-compat-shared'], 'ok');
-      if (sdk !== 'cpp' || true) assert.equal(h['x-compat-pairs'], 'ok');
+      assert.equal(h['x-compat-pairs'], 'ok');
       if (sdk === 'go-wasip1' || sdk === 'cpp') assert.equal(h['x-compat-env'], 'COMPAT_MODE=strict');
       assert.equal(r.headers['x-compat-sdk'], sdk);
       const denied = await get(`compat-${sdk}`, { 'x-compat-deny': '1' });
