@@ -17,9 +17,22 @@ export class GuestMemory {
     this.alloc = alloc;
   }
 
+  private ab: ArrayBuffer | undefined;
+  private dv: DataView | undefined;
+
   private buffer(): ArrayBuffer {
     if (!this.memory) throw new Error('plugin memory not bound');
     return this.memory.buffer;
+  }
+
+  /** A DataView of the current buffer, re-created only after growth detached the old one. */
+  private view(): DataView {
+    const b = this.buffer();
+    if (b !== this.ab || !this.dv) {
+      this.ab = b;
+      this.dv = new DataView(b);
+    }
+    return this.dv;
   }
 
   private inRange(ptr: number, len: number): boolean {
@@ -43,13 +56,13 @@ export class GuestMemory {
 
   writeU32(ptr: number, value: number): boolean {
     if (!this.inRange(ptr, 4)) return false;
-    new DataView(this.buffer()).setUint32(ptr >>> 0, value >>> 0, true);
+    this.view().setUint32(ptr >>> 0, value >>> 0, true);
     return true;
   }
 
   writeU64(ptr: number, value: bigint): boolean {
     if (!this.inRange(ptr, 8)) return false;
-    new DataView(this.buffer()).setBigUint64(ptr >>> 0, BigInt.asUintN(64, value), true);
+    this.view().setBigUint64(ptr >>> 0, BigInt.asUintN(64, value), true);
     return true;
   }
 
@@ -82,7 +95,7 @@ export class GuestMemory {
   /** Reads an AssemblyScript string (UTF-16, byte length at ptr-4), for `env.abort`. */
   readAsString(ptr: number): string {
     if (ptr < 4 || !this.inRange(ptr - 4, 4)) return '';
-    const len = new DataView(this.buffer()).getUint32(ptr - 4, true);
+    const len = this.view().getUint32(ptr - 4, true);
     if (!this.inRange(ptr, len)) return '';
     return Buffer.from(this.buffer(), ptr, len).toString('utf16le');
   }

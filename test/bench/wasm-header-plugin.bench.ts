@@ -1,0 +1,123 @@
+/**
+ * Per-request cost of a Wasm plugin at the waypoint, through the host as the filter drives it:
+ * the AssemblyScript header-edit sample's `on_request_headers` + `on_response_headers` (stream
+ * context create, header map reads/writes, `on_done`/`on_log`/`on_delete`), minus the same loop
+ * without a plugin; and the bare cost of one guest→host call (a trivial import called in a loop
+ * inside the module). Prints one JSON line per metric (the bench contract).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CONTINUE, respond } from '../../src/filter/api.js';
+import type { ResponseContext } from '../../src/filter/api.js';
+import { HeaderMap } from '../../src/filter/header-map.js';
+import { HttpRequestContext } from '../../src/filter/request-context.js';
+import { compilePlugin } from '../../src/wasm/compiled-plugin.js';
+import { PluginHandle } from '../../src/wasm/plugin-handle.js';
+import { PluginVm } from '../../src/wasm/plugin-vm.js';
+import { vmSettings, wat } from '../helpers/wasm-modules.js';
+
+const WASM = path.resolve(import.meta.dirname, '..', '..', 'wasm');
+const FAILED = respond({ status: 503 });
+
+function emit(metric: string, unit: string, value: number): void {
+  process.stdout.write(`${JSON.stringify({ bench: 'wasm-header-plugin', metric, unit, value: Math.round(value * 10) / 10 })}\n`);
+}
+
+function request(): HttpRequestContext {
+  return new HttpRequestContext({
+    method: 'GET',
+    authority: 'reviews:9080',
+    path: '/api/v1/items?page=2',
+    protocol: 'HTTP/1.1',
+    headers: HeaderMap.fromNode({ 'user-agent': 'bench', accept: '*/*', 'x-request-id': 'abc', 'x-remove-me': '1' }),
+    requestId: 'abc',
+    source: { address: '127.1.0.1', port: 40000 },
+    destination: { hostname: 'reviews.default.svc.cluster.local', name: 'reviews', namespace: 'default', port: 9080, appProtocol: 'http', connectAuthority: '127.100.0.10:9080' },
+  });
+}
+
+function timeLoop(n: number, fn: () => void): number {
+  for (let i = 0; i < Math.min(2000, n); i++) fn();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) fn();
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.env['BENCH_ITERATIONS'] ?? 50_000);
+  const bytes = readFileSync(path.join(WASM, 'plugins', 'header-edit.wasm'));
+  const handle = new PluginHandle(vmSettings({ pluginConfig: Buffer.from('{"value":"bench","removeRequestHeader":"x-remove-me"}'), logLevel: 3 }), Promise.resolve(compilePlugin(bytes)));
+  await handle.loaded();
+  const baseline = timeLoop(n, () => {
+    const ctx = request();
+    const res: ResponseContext = { status: 200, headers: HeaderMap.fromNode({ 'content-type': 'application/json' }), local: false };
+    void ctx;
+    void res;
+  });
+  const withPlugin = timeLoop(n, () => {
+    const ctx = request();
+    const hooks = handle.openStream(FAILED);
+    if (!hooks) throw new Error('plugin did not start');
+    if (hooks.onRequestHeaders(ctx, true) !== CONTINUE) throw new Error('unexpected result');
+    const res: ResponseContext = { status: 200, headers: HeaderMap.fromNode({ 'content-type': 'application/json' }), local: false };
+    hooks.onResponseHeaders(ctx, res, false);
+    hooks.onStreamComplete(ctx);
+  });
+  emit('header_edit_request_and_response_headers', 'ns/op', withPlugin - baseline);
+
+  // A callback that does nothing: the fixed cost of a stream on a VM (context create, two
+  // callbacks, done/log/delete) without any header work.
+  const empty = compilePlugin(
+    await wat(`(module (memory (export "memory") 1)
+      (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "proxy_on_context_create") (param i32 i32))
+      (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 0))
+      (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32) (i32.const 0))
+      (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))
+      (func (export "proxy_on_log") (param i32))
+      (func (export "proxy_on_delete") (param i32)))`),
+  );
+  const emptyHandle = new PluginHandle(vmSettings(), Promise.resolve(empty));
+  await emptyHandle.loaded();
+  const emptyStream = timeLoop(n, () => {
+    const ctx = request();
+    const hooks = emptyHandle.openStream(FAILED);
+    if (!hooks) throw new Error('plugin did not start');
+    hooks.onRequestHeaders(ctx, true);
+    const res: ResponseContext = { status: 200, headers: HeaderMap.fromNode({ 'content-type': 'application/json' }), local: false };
+    hooks.onResponseHeaders(ctx, res, false);
+    hooks.onStreamComplete(ctx);
+  });
+  emit('empty_plugin_stream', 'ns/op', emptyStream - baseline);
+
+  // Guest → host: a loop inside the module calling proxy_get_log_level.
+  const loop = compilePlugin(
+    await wat(`(module (import "env" "proxy_get_log_level" (func $lvl (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "spin") (param $n i32) (result i32)
+        (block $done (loop $l
+          (br_if $done (i32.eqz (local.get $n)))
+          (drop (call $lvl (i32.const 64)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))
+        (i32.const 0)))`),
+  );
+  if (!loop.ok) throw new Error(loop.error);
+  const vm = new PluginVm({ ...vmSettings(), compiled: loop.plugin });
+  if (vm.start() !== undefined) throw new Error('vm did not start');
+  const calls = n * 20;
+  vm.call(vm.rootContextId, 'spin', 10_000);
+  const t0 = process.hrtime.bigint();
+  vm.call(vm.rootContextId, 'spin', calls);
+  emit('host_call_overhead', 'ns/op', Number(process.hrtime.bigint() - t0) / calls);
+  // Host → guest: an exported no-op called from JS through the VM's guarded call.
+  const guarded = timeLoop(n * 4, () => void vm.call(vm.rootContextId, 'proxy_abi_version_0_2_1'));
+  emit('guest_call_overhead', 'ns/op', guarded);
+  handle.close();
+  emptyHandle.close();
+}
+
+await main();
