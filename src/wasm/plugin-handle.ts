@@ -26,6 +26,7 @@ export class PluginHandle implements WasmPluginRuntime {
   private readonly loading: Promise<void>;
   private vm: PluginVm | undefined;
   private failures = 0;
+  private lastFailure: string | undefined;
   private nextBuildAt = 0;
   private closed = false;
   /** VMs built so far (tests, admin). */
@@ -61,7 +62,7 @@ export class PluginHandle implements WasmPluginRuntime {
 
   /** Why the module could not be loaded, when it could not. */
   get error(): string | undefined {
-    return this.loadError ?? this.vm?.failure;
+    return this.loadError ?? this.vm?.failure ?? this.lastFailure;
   }
 
   get wantsBodies(): boolean {
@@ -83,6 +84,7 @@ export class PluginHandle implements WasmPluginRuntime {
     if (this.closed || !this.compiled) return undefined;
     if (this.vm && !this.vm.failed) return this.vm;
     if (this.vm) {
+      this.lastFailure = this.vm.failure;
       this.vm.dispose();
       this.vm = undefined;
       this.noteFailure();
@@ -92,6 +94,7 @@ export class PluginHandle implements WasmPluginRuntime {
     this.builds++;
     const err = vm.start();
     if (err !== undefined) {
+      this.lastFailure = err;
       vm.dispose();
       this.noteFailure();
       return undefined;
