@@ -143,10 +143,10 @@ describe('Wasm VM life cycle', () => {
   it('AssemblyScript exports called directly through @assemblyscript/loader', () => {
     // Every host call answers NOT_FOUND: no header is present.
     const noop = (): number => Status.NOT_FOUND;
-    const env = new Proxy({} as Record<string, unknown>, { get: (_t, name) => (name === 'abort' ? () => undefined : noop) });
+    const env = new Proxy({}, { get: (_t, name) => (name === 'abort' ? () => undefined : noop) });
     const { exports } = instantiateSync<{ proxy_on_memory_allocate(n: number): number; proxy_on_context_create(id: number, parent: number): void; proxy_on_request_headers(id: number, n: number, eos: number): number }>(
       readModule(pluginPath('header-edit')),
-      { env } as unknown as Record<string, Record<string, unknown>>,
+      { env },
     );
     const a = exports.proxy_on_memory_allocate(24);
     const b = exports.proxy_on_memory_allocate(24);
