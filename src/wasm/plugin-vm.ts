@@ -22,6 +22,7 @@ import type { PluginMetrics } from './plugin-metrics.js';
 import type { NodeInfo, PropertyScope } from './properties.js';
 import type { SharedState } from './shared-data.js';
 import { ProcExit } from './wasi-imports.js';
+import { FUEL_EXPORT, FUEL_PER_CALLBACK } from './loop-fuel.js';
 import type { RequestContext, ResponseContext } from '../filter/api.js';
 
 /** Returned by {@link PluginVm.call} when the plugin failed during the call. */
@@ -91,6 +92,8 @@ const NO_SCOPE: CallScoped = { buffers: new Map(), maps: new Map() };
 export class PluginVm {
   readonly memory = new GuestMemory();
   private exports: WebAssembly.Exports = {};
+  /** The loop budget of an instrumented module (`loop-fuel.ts`), refilled before each callback. */
+  private fuel: WebAssembly.Global | undefined;
   private nextContextId = 1;
   readonly rootContextId: number;
   private readonly contexts = new Map<number, ContextEntry>();
@@ -131,6 +134,8 @@ export class PluginVm {
       return this.markFailed(`link failed: ${message(err)}`);
     }
     this.exports = instance.exports;
+    const fuel = this.exports[FUEL_EXPORT];
+    if (fuel instanceof WebAssembly.Global) this.fuel = fuel;
     const mem = this.exports['memory'];
     if (!(mem instanceof WebAssembly.Memory)) return this.markFailed('module exports no memory');
     const alloc = this.exports['malloc'] ?? this.exports['proxy_on_memory_allocate'];
@@ -179,6 +184,7 @@ export class PluginVm {
     const prevEffective = this.effectiveContextId;
     this.currentContextId = contextId;
     this.effectiveContextId = contextId;
+    if (this.fuel) this.fuel.value = FUEL_PER_CALLBACK;
     try {
       const r: unknown = (f as (...a: number[]) => unknown)(...args);
       return typeof r === 'number' ? r : Action.CONTINUE;

@@ -16,6 +16,7 @@ import { appliesTo } from '../security/security-chains.js';
 import { createWasmFilterFactory } from '../../filters/wasm/wasm-filter.js';
 import { LOG_LEVEL_NAMES } from './abi.js';
 import { compilePlugin } from './compiled-plugin.js';
+import { instrumentLoops } from './loop-fuel.js';
 import type { HttpCallDispatcher } from './http-call.js';
 import { NO_HTTP_CALLS } from './http-call.js';
 import type { ModuleFetchOptions, ModuleRequest } from './module-source.js';
@@ -36,6 +37,8 @@ export interface WasmRuntimeOptions {
   readonly fetch?: ModuleFetchOptions;
   /** Module loader (tests); default {@link fetchModule}. */
   readonly loadModule?: (req: ModuleRequest) => Promise<Uint8Array>;
+  /** Instrument loops so a plugin that spins forever traps (`loop-fuel.ts`); default true. */
+  readonly loopFuel?: boolean;
 }
 
 const PHASE: Readonly<Record<WasmPhaseIR, FilterPhase>> = {
@@ -80,7 +83,19 @@ export class WasmRuntime {
     let h = this.handles.get(key);
     if (!h) {
       const req: ModuleRequest = { url: p.url, ...(p.sha256 !== undefined ? { sha256: p.sha256 } : {}), pullPolicy: p.imagePullPolicy };
-      const load = (this.opts.loadModule ?? ((r: ModuleRequest) => fetchModule(r, this.opts.fetch)))(req).then(compilePlugin);
+      const pluginName = `${p.namespace}.${p.name}`;
+      const log = this.opts.log ?? defaultPluginLog;
+      const fetched = (this.opts.loadModule ?? ((r: ModuleRequest) => fetchModule(r, this.opts.fetch)))(req);
+      const load = fetched.then(async (bytes) => {
+        if (this.opts.loopFuel === false) return compilePlugin(bytes);
+        // Checked before instrumenting, so a broken module is reported as itself.
+        const plain = compilePlugin(bytes);
+        if (!plain.ok) return plain;
+        const fueled = await instrumentLoops(bytes);
+        if (fueled.ok) return compilePlugin(fueled.bytes);
+        log(3, pluginName, `${fueled.error}; running without loop containment`);
+        return plain;
+      });
       const env = new Map(Object.entries(p.env));
       for (const k of p.hostEnvKeys) {
         const v = process.env[k];
@@ -88,7 +103,7 @@ export class WasmRuntime {
       }
       h = new PluginHandle(
         {
-          pluginName: `${p.namespace}.${p.name}`,
+          pluginName,
           rootId: p.pluginName,
           vmId: '',
           pluginConfig: Buffer.from(p.pluginConfig, 'utf8'),
@@ -98,7 +113,7 @@ export class WasmRuntime {
           metrics: this.metrics,
           httpCalls: this.opts.httpCalls ?? NO_HTTP_CALLS,
           node: this.opts.node ?? DEFAULT_NODE,
-          log: this.opts.log ?? defaultPluginLog,
+          log,
           logLevel: this.opts.logLevel ?? 2,
         },
         load,

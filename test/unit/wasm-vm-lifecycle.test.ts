@@ -14,6 +14,7 @@ import { compilePlugin } from '../../src/wasm/compiled-plugin.js';
 import type { HttpCallDispatcher } from '../../src/wasm/http-call.js';
 import { PluginHandle } from '../../src/wasm/plugin-handle.js';
 import { PluginVm } from '../../src/wasm/plugin-vm.js';
+import { instrumentLoops } from '../../src/wasm/loop-fuel.js';
 import type { LogLine } from '../helpers/wasm-modules.js';
 import { compatPath, pluginPath, readModule, testRequest, vmSettings, wat } from '../helpers/wasm-modules.js';
 
@@ -174,5 +175,39 @@ describe('Wasm VM life cycle', () => {
     await eventually(() => (vm.memory.read(0, 4)?.readUInt32LE(0) ?? 0) >= 2);
     assert.equal(vm.memory.read(4, 4)?.readUInt32LE(0), vm.rootContextId);
     vm.dispose();
+  });
+
+  it('a plugin that loops forever traps when its loop fuel runs out; the next stream gets a fresh VM', async () => {
+    const bytes = await wat(`(module (memory (export "memory") 1)
+      (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+        (if (i32.eqz (local.get 2)) (then (loop $forever (br $forever))))
+        (i32.const 0)))`);
+    const fueled = await instrumentLoops(bytes);
+    assert.ok(fueled.ok, fueled.ok ? '' : fueled.error);
+    const logs: LogLine[] = [];
+    const h = new PluginHandle(vmSettings({}, logs), Promise.resolve(compilePlugin(fueled.bytes)));
+    await h.loaded();
+    const t0 = Date.now();
+    assert.equal(h.openStream(FAILED)?.onRequestHeaders(testRequest(), false), FAILED);
+    assert.ok(Date.now() - t0 < 20_000, 'bounded');
+    assert.ok(logs.some((l) => /unreachable/.test(l.message)));
+    assert.equal(h.openStream(FAILED)?.onRequestHeaders(testRequest(), true), CONTINUE);
+    assert.equal(h.builds, 2);
+    h.close();
+  });
+
+  it('loop instrumentation keeps the sample plugins and compat modules working', async () => {
+    for (const p of [pluginPath('header-edit'), compatPath('go-wasip1')]) {
+      const r = await instrumentLoops(readModule(p));
+      assert.ok(r.ok, r.ok ? '' : r.error);
+      const h = new PluginHandle(vmSettings(), Promise.resolve(compilePlugin(r.bytes)));
+      await h.loaded();
+      const ctx = testRequest();
+      assert.equal(h.openStream(FAILED)?.onRequestHeaders(ctx, true), CONTINUE);
+      assert.ok(ctx.headers.has('x-wasm-request') || ctx.headers.has('x-compat-sdk'));
+      h.close();
+    }
   });
 });
