@@ -14,6 +14,7 @@ import { HttpRequestContext } from '../../src/filter/request-context.js';
 import { compilePlugin } from '../../src/wasm/compiled-plugin.js';
 import { PluginHandle } from '../../src/wasm/plugin-handle.js';
 import { PluginVm } from '../../src/wasm/plugin-vm.js';
+import { instrumentLoops } from '../../src/wasm/loop-fuel.js';
 import { vmSettings, wat } from '../helpers/wasm-modules.js';
 
 const WASM = path.resolve(import.meta.dirname, '..', '..', 'wasm');
@@ -65,6 +66,23 @@ async function main(): Promise<void> {
   });
   emit('header_edit_request_and_response_headers', 'ns/op', withPlugin - baseline);
 
+  // The same with loop containment (fuel-instrumented module, the runtime's default).
+  const fueledBytes = await instrumentLoops(bytes);
+  if (!fueledBytes.ok) throw new Error(fueledBytes.error);
+  const fueled = new PluginHandle(vmSettings({ pluginConfig: Buffer.from('{"value":"bench","removeRequestHeader":"x-remove-me"}'), logLevel: 3 }), Promise.resolve(compilePlugin(fueledBytes.bytes)));
+  await fueled.loaded();
+  const withFuel = timeLoop(n, () => {
+    const ctx = request();
+    const hooks = fueled.openStream(FAILED);
+    if (!hooks) throw new Error('plugin did not start');
+    hooks.onRequestHeaders(ctx, true);
+    const res: ResponseContext = { status: 200, headers: HeaderMap.fromNode({ 'content-type': 'application/json' }), local: false };
+    hooks.onResponseHeaders(ctx, res, false);
+    hooks.onStreamComplete(ctx);
+  });
+  emit('header_edit_with_loop_fuel', 'ns/op', withFuel - baseline);
+  fueled.close();
+
   // A callback that does nothing: the fixed cost of a stream on a VM (context create, two
   // callbacks, done/log/delete) without any header work.
   const empty = compilePlugin(
@@ -113,6 +131,32 @@ async function main(): Promise<void> {
   const t0 = process.hrtime.bigint();
   vm.call(vm.rootContextId, 'spin', calls);
   emit('host_call_overhead', 'ns/op', Number(process.hrtime.bigint() - t0) / calls);
+  // Loop containment on a tight loop: one iteration with and without the fuel check.
+  const spinText = `(module (memory (export "memory") 1)
+      (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "count") (param $n i32) (result i32) (local $acc i32)
+        (block $done (loop $l
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))
+        (local.get $acc)))`;
+  const spinBytes = await wat(spinText);
+  const spinFueled = await instrumentLoops(spinBytes);
+  if (!spinFueled.ok) throw new Error(spinFueled.error);
+  for (const [metric, b] of [['loop_iteration', spinBytes], ['loop_iteration_with_fuel', spinFueled.bytes]] as const) {
+    const c = compilePlugin(b);
+    if (!c.ok) throw new Error(c.error);
+    const v = new PluginVm({ ...vmSettings(), compiled: c.plugin });
+    if (v.start() !== undefined) throw new Error('vm did not start');
+    const iterations = 50_000_000;
+    v.call(v.rootContextId, 'count', 1_000_000);
+    const s0 = process.hrtime.bigint();
+    v.call(v.rootContextId, 'count', iterations);
+    emit(metric, 'ns/op', Number(process.hrtime.bigint() - s0) / iterations);
+  }
+
   // Host → guest: an exported no-op called from JS through the VM's guarded call.
   const guarded = timeLoop(n * 4, () => void vm.call(vm.rootContextId, 'proxy_abi_version_0_2_1'));
   emit('guest_call_overhead', 'ns/op', guarded);
