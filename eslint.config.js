@@ -4,7 +4,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'wasm/**/build/**'] },
+  // wasm/ holds AssemblyScript (compiled by asc, not tsc) and .wat sources.
+  { ignores: ['dist/**', 'node_modules/**', 'wasm/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -4,7 +4,7 @@
 //   node-b: backend (nginx, small requests), echo (HTTP/2 + gRPC), sink (bulk bodies)
 //   waypoint       fronts backend, echo, sink (default config)
 //   waypoint-full  fronts backend-full (50 HTTPRoute rules, AuthorizationPolicy, JWT, Wasm if present)
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const ISSUER = 'https://issuer.bench.test';
@@ -94,24 +94,12 @@ spec:
 }
 
 /**
- * A header-editing Wasm plugin, when the Wasm work is present in this build (the WasmPlugin kind
- * is translated and a header plugin is built): `{ yaml, file }`, else `{ skipped: reason }`.
+ * The header-editing Wasm sample (wasm/plugins/header-edit.ts) on the features backend:
+ * `{ yaml, file }`, or `{ skipped: reason }` when it is not built.
  */
 export function wasmPlugin(root) {
-  const translators = path.join(root, 'dist/src/config/from-k8s');
-  const known = existsSync(translators) && readdirSync(translators).some((f) => f.endsWith('.js') && readFileSync(path.join(translators, f), 'utf8').includes('WasmPlugin'));
-  if (!known) return { skipped: 'the WasmPlugin kind is not in this build' };
-  const dir = path.join(root, 'dist/wasm');
-  const found = [];
-  const walk = (d) => {
-    for (const e of existsSync(d) ? readdirSync(d, { withFileTypes: true }) : []) {
-      if (e.isDirectory()) walk(path.join(d, e.name));
-      else if (e.name.endsWith('.wasm') && /header/i.test(e.name)) found.push(path.join(d, e.name));
-    }
-  };
-  walk(dir);
-  if (found.length === 0) return { skipped: 'no header-editing plugin under dist/wasm' };
-  const file = found[0];
+  const file = path.join(root, 'dist/wasm/plugins/header-edit.wasm');
+  if (!existsSync(file)) return { skipped: 'dist/wasm/plugins/header-edit.wasm is not built (npm run build)' };
   return {
     file,
     yaml: `apiVersion: extensions.istio.io/v1alpha1
@@ -121,7 +109,7 @@ spec:
   targetRefs: [{kind: Service, group: "", name: backend-full}]
   url: file://${file}
   phase: STATS
-  pluginConfig: {add: {x-bench: "1"}}
+  pluginConfig: {requestHeader: x-bench, responseHeader: x-bench, value: "1"}
 ---
 `,
   };

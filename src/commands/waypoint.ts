@@ -12,7 +12,8 @@ import { waypointAdminTarget, waypointHealth } from '../admin/waypoint-admin.js'
 import { followAccessLogPolicy } from '../telemetry/access-log-policy.js';
 import { followTracingPolicy } from '../telemetry/tracing-policy.js';
 import { WaypointTracer, waypointSpanIdentity } from '../telemetry/waypoint-tracer.js';
-import { Logger } from '../telemetry/logger.js';
+import { LOG_LEVELS, Logger } from '../telemetry/logger.js';
+import { LOG_LEVEL_NAMES } from '../wasm/abi.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { WaypointTelemetry } from '../telemetry/waypoint-telemetry.js';
 import { Waypoint } from '../waypoint/waypoint.js';
@@ -53,7 +54,8 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   if (worker === undefined) await readiness.listen(host);
   const metrics = new ProxyMetrics({ processMetrics: true });
   if (worker !== undefined) serveMetricsToPrimary(metrics);
-  const logger = new Logger({ level: parseLogLevel(values['log-level']) });
+  const logLevel = parseLogLevel(values['log-level']);
+  const logger = new Logger({ level: logLevel });
   const accessLogFormat = parseAccessLogFormat(values['access-log'], values.quiet);
   const telemetry = new WaypointTelemetry({ metrics, view: ctx.store, format: accessLogFormat });
   // Telemetry API `accessLogging` overrides the flag (the mesh default), except under --quiet.
@@ -64,10 +66,17 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     certs: ctx.certs,
     accessLog: telemetry.sink,
     tracer,
+    // Plugin logs join the proxy log under scope `wasm`, tagged with the plugin (Envoy: `wasm log <plugin>`).
+    wasm: {
+      log: (level, plugin, msg) => logger.log('wasm', LOG_LEVEL_NAMES[level] ?? 'info', msg, { plugin }),
+      logLevel: Math.min(5, Math.max(0, LOG_LEVELS.indexOf(logLevel))),
+    },
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });
   await waypoint.start();
+  // Metrics plugins define are scraped with the proxy's own (/stats/prometheus).
+  waypoint.wasm.metrics.registerInto(metrics.registry);
   metrics.addHealth(waypointHealth(waypoint, ctx.store));
   if (waypoint.security) registerSecurityStats(metrics.registry, waypoint.security);
   // Admin (15000) and Prometheus (15020, 15090) on the waypoint's own address: see ARCHITECTURE.md.

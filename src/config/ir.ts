@@ -12,6 +12,7 @@
 import type { DestinationRuleIR, HttpRouteIR } from './ir-routes.js';
 import type { ExtAuthzProviderIR, L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
 import type { AccessLogEncodingIR, MeshTracingIR, TelemetryIR } from './ir-telemetry.js';
+import type { WasmPluginIR } from './ir-wasm.js';
 
 export type * from './ir-routes.js';
 
@@ -236,6 +237,8 @@ export interface Snapshot {
   readonly requestAuthns?: readonly RequestAuthnIR[];
   /** Telemetry API objects (access logging), see `ir-telemetry.ts`. Absent = none. */
   readonly telemetries?: readonly TelemetryIR[];
+  /** WasmPlugins attached to waypoints by targetRefs, see `ir-wasm.ts`. Absent = none. */
+  readonly wasmPlugins?: readonly WasmPluginIR[];
 }
 
 export const DEFAULT_MESH: MeshIR = Object.freeze({

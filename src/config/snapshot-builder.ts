@@ -121,6 +121,8 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
   const requestAuthns = ofType('RequestAuthn').map((o) => o.value);
   // Which waypoint a Telemetry applies to is resolved per view (src/telemetry/access-log-policy.ts).
   const telemetries = ofType('Telemetry').map((o) => o.value);
+  // Which waypoint and service a WasmPlugin applies to is resolved per view (src/wasm/wasm-runtime.ts).
+  const wasmPlugins = ofType('WasmPlugin').map((o) => o.value);
 
   const snapshot: Snapshot = deepFreeze({
     generation,
@@ -135,6 +137,7 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
     l7Policies,
     requestAuthns,
     telemetries,
+    wasmPlugins,
   });
   return { snapshot, diagnostics, rejected };
 }

@@ -11,7 +11,7 @@
  * JWKS caches and decision counters outlive snapshots (one {@link SecurityChains} per waypoint).
  */
 import type { ServiceIR, Snapshot, WaypointIR } from '../config/ir.js';
-import type { L7PolicyIR, PolicyTargetIR, RequestAuthnIR } from '../config/ir-security.js';
+import type { PolicyTargetIR } from '../config/ir-security.js';
 import type { FilterFactory } from '../filter/api.js';
 import { FilterChain, FilterErrorCounter } from '../filter/chain.js';
 import type { FilterErrorReporter } from '../filter/chain.js';
@@ -76,10 +76,10 @@ export class SecurityChains {
     const wp = view.waypointOf(target.service);
     const snapshot = view.snapshot;
     const out: FilterFactory[] = [];
-    const authns = (snapshot.requestAuthns ?? []).filter((p) => applies(p, snapshot, wp, target.service));
+    const authns = (snapshot.requestAuthns ?? []).filter((p) => appliesTo(p, snapshot, wp, target.service));
     const jwt = createJwtAuthnFactory({ providers: authns.flatMap((a) => a.jwtRules), cache: this.jwks, stats: this.jwtStats });
     if (jwt) out.push(jwt);
-    const applied = (snapshot.l7Policies ?? []).filter((p) => applies(p, snapshot, wp, target.service));
+    const applied = (snapshot.l7Policies ?? []).filter((p) => appliesTo(p, snapshot, wp, target.service));
     const custom = this.extAuthz.split(view, applied);
     if (custom.filter) out.push(custom.filter);
     const policies = custom.rbacPolicies;
@@ -94,7 +94,8 @@ export class SecurityChains {
   }
 }
 
-function applies(p: L7PolicyIR | RequestAuthnIR, snapshot: Snapshot, wp: WaypointIR | undefined, service: ServiceIR): boolean {
+/** True when an object attached by targetRefs (policy, WasmPlugin) applies to `service` at waypoint `wp`. */
+export function appliesTo(p: { readonly targets: readonly PolicyTargetIR[]; readonly namespace: string }, snapshot: Snapshot, wp: WaypointIR | undefined, service: ServiceIR): boolean {
   return p.targets.some((t) => targets(t, p.namespace, snapshot, wp, service));
 }
 

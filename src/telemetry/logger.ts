@@ -12,7 +12,7 @@ export function isLogLevel(v: string): v is LogLevel {
 }
 
 /** The scopes (Envoy: loggers) this process logs under. */
-export const LOG_SCOPES = ['admin', 'config', 'connection', 'hbone', 'http', 'upstream'] as const;
+export const LOG_SCOPES = ['admin', 'config', 'connection', 'hbone', 'http', 'upstream', 'wasm'] as const;
 export type LogScope = (typeof LOG_SCOPES)[number];
 
 export type LogStyle = 'json' | 'text';

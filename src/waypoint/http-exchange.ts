@@ -150,7 +150,7 @@ export class HttpExchange implements AttemptOwner {
     let body: Readable | null = null;
     if (!this.bodyless) {
       // A body the ext_authz check read ahead is replayed from its buffer (then the rest streams).
-      const src = this.ctx.body?.replay() ?? (this.req as Readable);
+      const src = this.ctx.body?.replay() ?? this.req;
       body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, (reply) => this.onBodyReply(reply)) : src;
     }
     this.resilience = new ExchangeResilience(this.deps, decision, backend, this.ctx.headers, body, this.conn.upstreamVersion === 'h2');

@@ -18,7 +18,9 @@ import { SecurityChains } from '../security/security-chains.js';
 import type { SecurityChainsOptions } from '../security/security-chains.js';
 import type { HboneServerStats } from '../hbone/server.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
-import type { MeshView } from '../state/mesh-view.js';
+import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
+import type { FilterFactory } from '../filter/api.js';
+import type { NodeInfo } from '../wasm/properties.js';
 import type { ViewSource } from '../state/view-source.js';
 import type { AccessLogSink } from '../telemetry/access-record.js';
 import type { WaypointTracer } from '../telemetry/waypoint-tracer.js';
@@ -34,6 +36,9 @@ import type { RouteTableProvider } from './router.js';
 import { CompiledRouteTables } from '../routing/route-tables.js';
 import { DEFAULT_SNIFF_TIMEOUT_MS } from './sniff.js';
 import { TcpProxy } from './tcp-proxy.js';
+import { MeshHttpCalls } from '../wasm/mesh-http-calls.js';
+import type { WasmRuntimeOptions } from '../wasm/wasm-runtime.js';
+import { WasmRuntime } from '../wasm/wasm-runtime.js';
 
 export interface WaypointOptions {
   readonly waypoint: WaypointRef;
@@ -54,6 +59,8 @@ export interface WaypointOptions {
   readonly chains?: FilterChainProvider;
   /** Options of the default security chains (JWKS trust bundle, cache timings, shadow log). */
   readonly security?: SecurityChainsOptions;
+  /** Wasm plugin host options (plugin log sink and level, module cache); http_call goes to mesh Services. */
+  readonly wasm?: Omit<WasmRuntimeOptions, 'httpCalls' | 'node'>;
   readonly sniffTimeoutMs?: number;
   /** Random source for load balancing, weighted backends, retry back-off and faults (tests). */
   readonly random?: () => number;
@@ -84,6 +91,8 @@ export class Waypoint {
   private readonly ownsPool: boolean;
   /** The default filter chains (owned: closed with us); unset when `opts.chains` is given. */
   readonly security: SecurityChains | undefined;
+  /** WasmPlugins of this waypoint (their shared data and metrics outlive config changes). */
+  readonly wasm: WasmRuntime;
   private readonly http: HttpProxy;
   private readonly tcp: TcpProxy;
   private readonly server: HboneServer;
@@ -125,8 +134,14 @@ export class Waypoint {
     // Compiled HTTPRoute/VirtualService tables; ports without routes keep the inbound default route.
     const faults = { stats: this.faultStats, ...(opts.maxActiveFaults !== undefined ? { maxActiveFaults: opts.maxActiveFaults } : {}) };
     const compiled = opts.routes ? undefined : new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random }, faults);
-    // Route CORS policies act as a filter in the CORS phase, so the compiled tables add it to the chains.
-    this.security = opts.chains ? undefined : new SecurityChains({ ...opts.security, ...(compiled ? { routeFilters: compiled.routeFilters } : {}) });
+    const wasm = new WasmRuntime({ ...opts.wasm, httpCalls: new MeshHttpCalls({ view: opts.view, lb: this.balancer, upstream: this.upstream }), node: waypointNode(opts) });
+    this.wasm = wasm;
+    // Route policies (CORS, fault) act as filters in their phases, so the compiled tables add them
+    // to the chains; WasmPlugins join the same way, each in its WASM_* phase.
+    const routeFilters = compiled?.routeFilters;
+    const extraFilters = (view: MeshView, target: ServiceTarget): FilterFactory[] =>
+      routeFilters ? [...routeFilters(view, target), ...wasm.factoriesFor(view, target)] : wasm.factoriesFor(view, target);
+    this.security = opts.chains ? undefined : new SecurityChains({ ...opts.security, routeFilters: extraFilters });
     const listener = new WaypointListener({
       waypoint: opts.waypoint,
       view: opts.view,
@@ -188,6 +203,7 @@ export class Waypoint {
     this.outliers.close();
     if (this.ownsPool) await this.pool.close(deadlineMs);
     await this.security?.close();
+    this.wasm.close();
   }
 
   private async sync(view: MeshView): Promise<void> {
@@ -215,4 +231,17 @@ function liveEndpoints(view: MeshView, wp: WaypointIR): Set<string> {
     for (const p of s.ports) for (const ep of view.endpoints(s, p.port)) live.add(endpointAddress(ep));
   }
   return live;
+}
+
+/** Envoy's node identity as Istio sets it for a waypoint, for plugins reading `node.*`. */
+function waypointNode(opts: WaypointOptions): NodeInfo {
+  const { namespace, name } = opts.waypoint;
+  const view = opts.view.current();
+  const ip = view.waypoint(namespace, name)?.addresses[0] ?? '127.0.0.1';
+  const domain = view.snapshot.mesh.clusterDomain;
+  return {
+    id: `waypoint~${ip}~${name}.${namespace}~${namespace}.svc.${domain}`,
+    cluster: `${name}.${namespace}`,
+    metadata: { NAME: name, NAMESPACE: namespace, WORKLOAD_NAME: name, CLUSTER_ID: 'Kubernetes', MESH_ID: view.snapshot.mesh.trustDomain, INSTANCE_IPS: ip },
+  };
 }

@@ -22,6 +22,7 @@ import { requestAuthenticationTranslator } from './request-authentication.js';
 import { serviceAccountTranslator } from './service-account.js';
 import { serviceTranslator } from './service.js';
 import { telemetryTranslator } from './telemetry.js';
+import { wasmPluginTranslator } from './wasm-plugin.js';
 import type { ObjectRef, TranslateContext, TranslatedObject, Translator } from './translator.js';
 import { objectRefKey } from './translator.js';
 
@@ -42,6 +43,7 @@ export const TRANSLATORS: readonly Translator[] = [
   virtualServiceTranslator,
   destinationRuleTranslator,
   telemetryTranslator,
+  wasmPluginTranslator,
 ];
 
 const REGISTRY: ReadonlyMap<string, Translator> = (() => {

@@ -18,6 +18,7 @@ import type {
 import type { ReferenceGrantIR } from '../ir-routes.js';
 import type { L7PolicyIR, RequestAuthnIR } from '../ir-security.js';
 import type { TelemetryIR } from '../ir-telemetry.js';
+import type { WasmPluginIR } from '../ir-wasm.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 
 export interface TranslateContext {
@@ -74,7 +75,9 @@ export type TranslatedValue =
   /** Consumed by the snapshot builder (cross-namespace backendRefs); not kept in the snapshot. */
   | { readonly type: 'ReferenceGrant'; readonly value: ReferenceGrantIR }
   /** Telemetry API (`accessLogging`), see `ir-telemetry.ts`. */
-  | { readonly type: 'Telemetry'; readonly value: TelemetryIR };
+  | { readonly type: 'Telemetry'; readonly value: TelemetryIR }
+  /** Istio WasmPlugin attached by targetRefs, see `ir-wasm.ts`. */
+  | { readonly type: 'WasmPlugin'; readonly value: WasmPluginIR };
 
 /** Which object a translated value came from, for keys, diagnostics and last-good bookkeeping. */
 export interface ObjectRef {

@@ -1,0 +1,102 @@
+/**
+ * `envoy.filters.http.wasm`: adapts a proxy-wasm plugin to the filter API. The plugin itself runs
+ * in the host (`src/wasm/`), which this filter reaches only through {@link WasmPluginRuntime}, the
+ * interface it declares here and the host implements (filters import nothing but `src/filter/`).
+ *
+ * This file owns the Istio policy around a plugin:
+ * - while the module is still being fetched or compiled, requests wait for it (as Envoy waits for
+ *   its ECDS config) instead of racing past the plugin;
+ * - `failStrategy`: when the module could not be loaded, the VM cannot start, or it fails (traps)
+ *   while handling a stream, FAIL_CLOSE answers 503 (details `wasm_fail_stream`, as Envoy's
+ *   `CHECK_FAIL_HTTP`) and FAIL_OPEN skips the plugin for that stream.
+ */
+import type { FilterFactory, FilterPhase, FilterResult, HookResult, RequestContext, ResponseContext, StreamFilter } from '../../src/filter/api.js';
+import { CONTINUE, respond } from '../../src/filter/api.js';
+
+export type FailStrategy = 'FAIL_CLOSE' | 'FAIL_OPEN';
+
+/** One stream of a running plugin, driven by the filter hooks. */
+export interface WasmStreamHooks {
+  onRequestHeaders(ctx: RequestContext, endOfStream: boolean): HookResult;
+  onRequestBody(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): HookResult;
+  onResponseHeaders(ctx: RequestContext, response: ResponseContext, endOfStream: boolean): HookResult;
+  onResponseBody(ctx: RequestContext, response: ResponseContext, chunk: Buffer, endOfStream: boolean): HookResult;
+  onStreamComplete(ctx: RequestContext): void;
+}
+
+/** What the filter needs from the Wasm host for one configured plugin. */
+export interface WasmPluginRuntime {
+  /** `loading` until the module is fetched and compiled; `failed` when that failed for good. */
+  state(): 'loading' | 'ready' | 'failed';
+  /** Settles when loading ends (either way). */
+  loaded(): Promise<void>;
+  /** True when the plugin exports body callbacks (only then does the proxy pass bodies through it). */
+  readonly wantsBodies: boolean;
+  /**
+   * A new stream on a live VM, or undefined when no VM can run now (start-up failed, rebuild
+   * backing off). `failed` is what a hook returns if the VM fails during the stream.
+   */
+  openStream(failed: FilterResult): WasmStreamHooks | undefined;
+}
+
+export interface WasmFilterConfig {
+  /** `<namespace>.<name>` of the WasmPlugin. */
+  readonly name: string;
+  readonly phase: FilterPhase;
+  readonly failStrategy: FailStrategy;
+  readonly plugin: WasmPluginRuntime;
+}
+
+const FAIL_CLOSED = respond({ status: 503, body: 'wasm plugin failed', details: 'wasm_fail_stream' });
+
+export function createWasmFilterFactory(config: WasmFilterConfig): FilterFactory {
+  const failed: FilterResult = config.failStrategy === 'FAIL_OPEN' ? CONTINUE : FAIL_CLOSED;
+  const name = `envoy.filters.http.wasm/${config.name}`;
+  return {
+    name,
+    phase: config.phase,
+    // Until the module is loaded its callbacks are unknown, so the stream takes the body hooks
+    // (which pass chunks straight on when the plugin turns out not to want them).
+    create: (): StreamFilter =>
+      config.plugin.state() === 'ready' && !config.plugin.wantsBodies ? new WasmFilter(config.plugin, failed) : new WasmBodyFilter(config.plugin, failed),
+  };
+}
+
+class WasmFilter implements StreamFilter {
+  protected hooks: WasmStreamHooks | undefined;
+
+  constructor(
+    private readonly plugin: WasmPluginRuntime,
+    private readonly failed: FilterResult,
+  ) {}
+
+  onRequestHeaders(ctx: RequestContext, endOfStream: boolean): HookResult {
+    if (this.plugin.state() === 'loading') return this.plugin.loaded().then(() => this.begin(ctx, endOfStream));
+    return this.begin(ctx, endOfStream);
+  }
+
+  private begin(ctx: RequestContext, endOfStream: boolean): HookResult {
+    if (this.plugin.state() !== 'ready') return this.failed;
+    this.hooks = this.plugin.openStream(this.failed);
+    if (!this.hooks) return this.failed;
+    return this.hooks.onRequestHeaders(ctx, endOfStream);
+  }
+
+  onResponseHeaders(ctx: RequestContext, response: ResponseContext, endOfStream: boolean): HookResult {
+    return this.hooks ? this.hooks.onResponseHeaders(ctx, response, endOfStream) : CONTINUE;
+  }
+
+  onStreamComplete(ctx: RequestContext): void {
+    this.hooks?.onStreamComplete(ctx);
+  }
+}
+
+class WasmBodyFilter extends WasmFilter {
+  onRequestBody(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): HookResult {
+    return this.hooks ? this.hooks.onRequestBody(ctx, chunk, endOfStream) : CONTINUE;
+  }
+
+  onResponseBody(ctx: RequestContext, response: ResponseContext, chunk: Buffer, endOfStream: boolean): HookResult {
+    return this.hooks ? this.hooks.onResponseBody(ctx, response, chunk, endOfStream) : CONTINUE;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * One configured plugin (a WasmPlugin object, as of one config version): its module load, its
+ * current VM, and the rebuild policy. Implements what the Wasm filter needs
+ * ({@link WasmPluginRuntime}).
+ *
+ * Rebuild: when the VM fails (a trap, a bad start), the next stream builds a fresh VM from the
+ * same compiled module (new memory, new contexts; shared data and metrics live outside the VM and
+ * survive). A plugin that keeps failing is rebuilt with a growing delay (0, then 100 ms doubling
+ * up to 30 s, reset by a stream that completes cleanly), during which the fail strategy applies —
+ * the crash-loop rate limit the spec asks for.
+ */
+import type { FilterResult } from '../filter/api.js';
+import type { WasmPluginRuntime, WasmStreamHooks } from '../../filters/wasm/wasm-filter.js';
+import type { CompileResult, CompiledPlugin } from './compiled-plugin.js';
+import { WasmHttpStream } from './http-stream.js';
+import type { PluginVmOptions } from './plugin-vm.js';
+import { PluginVm } from './plugin-vm.js';
+
+export type PluginVmSettings = Omit<PluginVmOptions, 'compiled'>;
+
+const MAX_BACKOFF_MS = 30_000;
+
+export class PluginHandle implements WasmPluginRuntime {
+  private compiled: CompiledPlugin | undefined;
+  private loadError: string | undefined;
+  private readonly loading: Promise<void>;
+  private vm: PluginVm | undefined;
+  private failures = 0;
+  private lastFailure: string | undefined;
+  private nextBuildAt = 0;
+  private closed = false;
+  /** VMs built so far (tests, admin). */
+  builds = 0;
+
+  constructor(
+    readonly settings: PluginVmSettings,
+    load: Promise<CompileResult>,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.loading = load.then(
+      (r) => {
+        if (r.ok) this.compiled = r.plugin;
+        else this.fail(`module load failed: ${r.error}`);
+      },
+      (err: unknown) => this.fail(`module load failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+
+  private fail(reason: string): void {
+    this.loadError = reason;
+    this.settings.log(5, this.settings.pluginName, reason);
+  }
+
+  state(): 'loading' | 'ready' | 'failed' {
+    if (this.compiled) return 'ready';
+    return this.loadError !== undefined ? 'failed' : 'loading';
+  }
+
+  loaded(): Promise<void> {
+    return this.loading;
+  }
+
+  /** Why the module could not be loaded, when it could not. */
+  get error(): string | undefined {
+    return this.loadError ?? this.vm?.failure ?? this.lastFailure;
+  }
+
+  get wantsBodies(): boolean {
+    const e = this.compiled?.exports;
+    return e !== undefined && (e.has('proxy_on_request_body') || e.has('proxy_on_response_body'));
+  }
+
+  openStream(failed: FilterResult): WasmStreamHooks | undefined {
+    const vm = this.liveVm();
+    return vm ? new WasmHttpStream(vm, failed, this.onClean) : undefined;
+  }
+
+  private readonly onClean = (): void => {
+    this.failures = 0;
+  };
+
+  /** The running VM, building one when there is none (or the last one failed) and backoff allows. */
+  liveVm(): PluginVm | undefined {
+    if (this.closed || !this.compiled) return undefined;
+    if (this.vm && !this.vm.failed) return this.vm;
+    if (this.vm) {
+      this.lastFailure = this.vm.failure;
+      this.vm.dispose();
+      this.vm = undefined;
+      this.noteFailure();
+    }
+    if (this.now() < this.nextBuildAt) return undefined;
+    const vm = new PluginVm({ ...this.settings, compiled: this.compiled });
+    this.builds++;
+    const err = vm.start();
+    if (err !== undefined) {
+      this.lastFailure = err;
+      vm.dispose();
+      this.noteFailure();
+      return undefined;
+    }
+    this.vm = vm;
+    return vm;
+  }
+
+  private noteFailure(): void {
+    this.failures++;
+    const delay = this.failures <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 2));
+    this.nextBuildAt = this.now() + delay;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.vm?.dispose();
+    this.vm = undefined;
+  }
+}

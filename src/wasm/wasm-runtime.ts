@@ -1,0 +1,152 @@
+/**
+ * The Wasm side of one waypoint: which WasmPlugins apply to a service port (targetRefs, `match`),
+ * in which order (phase, then priority descending, then name and namespace, as istiod orders
+ * them), and the plugin instances behind them. State shared across plugins (shared data, queues,
+ * plugin metrics) lives here, outside any VM, so it survives VM rebuilds.
+ *
+ * A plugin instance ({@link PluginHandle}) is keyed by everything that changes what runs (module
+ * source, config, env, root id): a config reload that leaves a plugin alone keeps its running VM,
+ * an edited plugin gets a fresh one, and instances no longer in the config are closed.
+ */
+import type { ServiceIR, Snapshot, WaypointIR } from '../config/ir.js';
+import type { WasmPhaseIR, WasmPluginIR } from '../config/ir-wasm.js';
+import type { FilterFactory, FilterPhase } from '../filter/api.js';
+import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
+import { appliesTo } from '../security/security-chains.js';
+import { createWasmFilterFactory } from '../../filters/wasm/wasm-filter.js';
+import { LOG_LEVEL_NAMES } from './abi.js';
+import { compilePlugin } from './compiled-plugin.js';
+import { instrumentLoops } from './loop-fuel.js';
+import type { HttpCallDispatcher } from './http-call.js';
+import { NO_HTTP_CALLS } from './http-call.js';
+import type { ModuleFetchOptions, ModuleRequest } from './module-source.js';
+import { fetchModule } from './module-source.js';
+import { PluginHandle } from './plugin-handle.js';
+import { PluginMetrics } from './plugin-metrics.js';
+import type { PluginLogSink } from './plugin-vm.js';
+import type { NodeInfo } from './properties.js';
+import { SharedState } from './shared-data.js';
+
+export interface WasmRuntimeOptions {
+  readonly httpCalls?: HttpCallDispatcher;
+  /** Plugin log lines (level 0..5 = trace..critical); default: one line on stderr. */
+  readonly log?: PluginLogSink;
+  /** Lowest plugin log level passed on (default 2, info). */
+  readonly logLevel?: number;
+  readonly node?: NodeInfo;
+  readonly fetch?: ModuleFetchOptions;
+  /** Module loader (tests); default {@link fetchModule}. */
+  readonly loadModule?: (req: ModuleRequest) => Promise<Uint8Array>;
+  /** Instrument loops so a plugin that spins forever traps (`loop-fuel.ts`); default true. */
+  readonly loopFuel?: boolean;
+}
+
+const PHASE: Readonly<Record<WasmPhaseIR, FilterPhase>> = {
+  AUTHN: 'WASM_AUTHN',
+  AUTHZ: 'WASM_AUTHZ',
+  STATS: 'WASM_STATS',
+  UNSPECIFIED: 'WASM_UNSPECIFIED',
+};
+
+const DEFAULT_NODE: NodeInfo = { id: 'waypoint~127.0.0.1~waypoint.default~default.svc.cluster.local', cluster: 'waypoint.default', metadata: {} };
+
+export const defaultPluginLog: PluginLogSink = (level, plugin, msg) => {
+  process.stderr.write(`wasm log ${plugin} [${LOG_LEVEL_NAMES[level] ?? level}]: ${msg}\n`);
+};
+
+export class WasmRuntime {
+  readonly shared = new SharedState();
+  readonly metrics = new PluginMetrics();
+  private readonly handles = new Map<string, PluginHandle>();
+  private lastSnapshot: Snapshot | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: WasmRuntimeOptions = {}) {}
+
+  /** The Wasm filter factories for one service port, in chain order. */
+  factoriesFor(view: MeshView, target: ServiceTarget): FilterFactory[] {
+    const snapshot = view.snapshot;
+    const all = snapshot.wasmPlugins ?? [];
+    if (snapshot !== this.lastSnapshot) this.retain(snapshot, all);
+    if (all.length === 0 || this.closed) return [];
+    const wp: WaypointIR | undefined = view.waypointOf(target.service);
+    const applicable = all.filter((p) => appliesTo(p, snapshot, wp, target.service) && matches(p, target.service, target.port.port));
+    applicable.sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
+    return applicable.map((p) =>
+      createWasmFilterFactory({ name: `${p.namespace}.${p.name}`, phase: PHASE[p.phase], failStrategy: p.failStrategy, plugin: this.handleFor(p) }),
+    );
+  }
+
+  /** The instance of a plugin (created and loading on first use). */
+  handleFor(p: WasmPluginIR): PluginHandle {
+    const key = fingerprint(p);
+    let h = this.handles.get(key);
+    if (!h) {
+      const req: ModuleRequest = { url: p.url, ...(p.sha256 !== undefined ? { sha256: p.sha256 } : {}), pullPolicy: p.imagePullPolicy };
+      const pluginName = `${p.namespace}.${p.name}`;
+      const log = this.opts.log ?? defaultPluginLog;
+      const fetched = (this.opts.loadModule ?? ((r: ModuleRequest) => fetchModule(r, this.opts.fetch)))(req);
+      const load = fetched.then(async (bytes) => {
+        if (this.opts.loopFuel === false) return compilePlugin(bytes);
+        // Checked before instrumenting, so a broken module is reported as itself.
+        const plain = compilePlugin(bytes);
+        if (!plain.ok) return plain;
+        const fueled = await instrumentLoops(bytes);
+        if (fueled.ok) return compilePlugin(fueled.bytes);
+        log(3, pluginName, `${fueled.error}; running without loop containment`);
+        return plain;
+      });
+      const env = new Map(Object.entries(p.env));
+      for (const k of p.hostEnvKeys) {
+        const v = process.env[k];
+        if (v !== undefined) env.set(k, v);
+      }
+      h = new PluginHandle(
+        {
+          pluginName,
+          rootId: p.pluginName,
+          vmId: '',
+          pluginConfig: Buffer.from(p.pluginConfig, 'utf8'),
+          vmConfig: Buffer.alloc(0),
+          env,
+          shared: this.shared,
+          metrics: this.metrics,
+          httpCalls: this.opts.httpCalls ?? NO_HTTP_CALLS,
+          node: this.opts.node ?? DEFAULT_NODE,
+          log,
+          logLevel: this.opts.logLevel ?? 2,
+        },
+        load,
+      );
+      this.handles.set(key, h);
+    }
+    return h;
+  }
+
+  /** Closes instances of plugins that are no longer configured. */
+  private retain(snapshot: Snapshot, all: readonly WasmPluginIR[]): void {
+    this.lastSnapshot = snapshot;
+    const live = new Set(all.map(fingerprint));
+    for (const [k, h] of this.handles) {
+      if (live.has(k)) continue;
+      h.close();
+      this.handles.delete(k);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const h of this.handles.values()) h.close();
+    this.handles.clear();
+  }
+}
+
+/** A waypoint is Istio's inbound (SERVER) listener class; ports are the service port. */
+function matches(p: WasmPluginIR, _service: ServiceIR, port: number): boolean {
+  if (p.match.length === 0) return true;
+  return p.match.some((m) => m.mode !== 'CLIENT' && (m.ports.length === 0 || m.ports.includes(port)));
+}
+
+function fingerprint(p: WasmPluginIR): string {
+  return JSON.stringify([p.namespace, p.name, p.url, p.sha256 ?? '', p.imagePullPolicy, p.pluginName, p.pluginConfig, p.env, p.hostEnvKeys]);
+}

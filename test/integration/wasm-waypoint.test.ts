@@ -1,0 +1,224 @@
+/**
+ * WasmPlugins through the real data path: client pod → ztunnel → waypoint (plugins in the filter
+ * chain) → ztunnel → echo app. Plugins are the project's AssemblyScript samples and the SDK
+ * compatibility modules, loaded from `file://` URLs in WasmPlugin YAML, attached by targetRefs to
+ * Services created for each scenario.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PrometheusServer } from '../../src/admin/prometheus-server.js';
+import { ProxyMetrics } from '../../src/telemetry/metrics.js';
+import type { WorkloadIR } from '../../src/config/ir.js';
+import { startLocalMesh, type LocalMesh, type MeshResponse } from '../helpers/local-mesh.js';
+import { compatPath, pluginPath, wat } from '../helpers/wasm-modules.js';
+
+interface Echo {
+  readonly pod: string;
+  readonly path: string;
+  readonly headers: Record<string, string | string[]>;
+}
+
+let ip = 40;
+function service(name: string): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+  namespace: default
+  labels: {istio.io/use-waypoint: waypoint}
+spec:
+  clusterIP: 127.100.0.${ip++}
+  selector: {app: reviews}
+  ports: [{name: http, port: 9080, targetPort: 9080}]
+`;
+}
+
+function plugin(name: string, svc: string, url: string, extra = ''): string {
+  return `apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: ${name}, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: ${svc}}]
+  url: file://${url}
+${extra}`;
+}
+
+describe('WasmPlugin at the waypoint', () => {
+  let mesh: LocalMesh;
+  let sleep: WorkloadIR;
+  let tmp: string;
+  const metrics = new ProxyMetrics();
+  const prometheus = new PrometheusServer(metrics);
+  let metricsPort = 0;
+
+  before(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'wasm-test-'));
+    // Links only if the host could provide a memory import: it cannot, so linking fails.
+    const noLink = path.join(tmp, 'no-link.wasm');
+    writeFileSync(noLink, await wat('(module (import "env" "memory" (memory 1)) (func (export "proxy_abi_version_0_2_1")) (func (export "malloc") (param i32) (result i32) (i32.const 0)))'));
+    const missing = path.join(tmp, 'missing.wasm');
+    const docs: string[] = [];
+    const add = (svc: string, ...plugins: string[]): void => void docs.push(service(svc), ...plugins);
+    add('wasm-edit', plugin('edit', 'wasm-edit', pluginPath('header-edit'), `  pluginConfig: {value: from-wasm, removeRequestHeader: x-remove-me}\n`));
+    add('wasm-body', plugin('body', 'wasm-body', pluginPath('header-edit'), `  pluginConfig: {appendRequestBody: "+req", appendResponseBody: "+resp"}\n`));
+    add(
+      'wasm-authz',
+      plugin(
+        'authz',
+        'wasm-authz',
+        pluginPath('http-authz'),
+        `  phase: AUTHZ\n  pluginConfig: {cluster: "outbound|9080||ratings.default.svc.cluster.local", authority: ratings, forwardHeader: x-echo-status}\n`,
+      ),
+    );
+    add(
+      'wasm-count',
+      plugin('count-a', 'wasm-count', pluginPath('request-counter'), `  pluginConfig: {key: shared-count, metric: wasmcustom.count_a_total}\n`),
+      plugin('count-b', 'wasm-count', pluginPath('request-counter'), `  phase: STATS\n  pluginConfig: {key: shared-count, metric: wasmcustom.count_b_total}\n`),
+    );
+    add(
+      'wasm-order',
+      plugin('late', 'wasm-order', pluginPath('header-edit'), `  phase: STATS\n  priority: 5\n  pluginConfig: {requestHeader: x-order, responseHeader: x-order-resp, value: stats-5}\n`),
+      plugin('early', 'wasm-order', pluginPath('header-edit'), `  phase: AUTHN\n  pluginConfig: {requestHeader: x-order, responseHeader: x-order-resp, value: authn}\n`),
+      plugin('mid', 'wasm-order', pluginPath('header-edit'), `  phase: STATS\n  priority: 10\n  pluginConfig: {requestHeader: x-order, responseHeader: x-order-resp, value: stats-10}\n`),
+    );
+    add('wasm-missing-closed', plugin('missing-closed', 'wasm-missing-closed', missing));
+    add('wasm-missing-open', plugin('missing-open', 'wasm-missing-open', missing, '  failStrategy: FAIL_OPEN\n'));
+    add('wasm-nolink-closed', plugin('nolink-closed', 'wasm-nolink-closed', noLink, '  failStrategy: FAIL_CLOSE\n'));
+    add('wasm-nolink-open', plugin('nolink-open', 'wasm-nolink-open', noLink, '  failStrategy: FAIL_OPEN\n'));
+    add('wasm-trap-closed', plugin('trap-closed', 'wasm-trap-closed', compatPath('rust')));
+    add('wasm-trap-open', plugin('trap-open', 'wasm-trap-open', compatPath('rust'), '  failStrategy: FAIL_OPEN\n'));
+    for (const sdk of ['rust', 'tinygo', 'go-wasip1', 'cpp'] as const) {
+      add(`compat-${sdk}`, plugin(`compat-${sdk}`, `compat-${sdk}`, compatPath(sdk), '  vmConfig:\n    env: [{name: COMPAT_MODE, value: strict}]\n  pluginConfig: {mode: test}\n'));
+    }
+    mesh = await startLocalMesh({ extraFiles: { '90-wasm.yaml': docs.join('---\n') } });
+    sleep = mesh.pod('default', 'sleep');
+    const wp = mesh.waypoints[0];
+    assert.ok(wp);
+    wp.wasm.metrics.registerInto(metrics.registry);
+    const [addr] = await prometheus.listen(mesh.block.waypoint(1), [0]);
+    metricsPort = addr?.port ?? 0;
+  });
+
+  after(async () => {
+    await prometheus.close(200);
+    await mesh?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const get = (svc: string, headers: Record<string, string> = {}, p = '/probe'): Promise<MeshResponse> => mesh.request(sleep, `http://${svc}:9080${p}`, { headers });
+
+  it('edits request headers (seen by the backend) and response headers (seen by the client)', async () => {
+    const r = await get('wasm-edit', { 'x-remove-me': 'secret', 'x-keep': 'yes' });
+    assert.equal(r.status, 200);
+    const echo = r.json<Echo>();
+    assert.equal(echo.headers['x-wasm-request'], 'from-wasm');
+    assert.equal(echo.headers['x-remove-me'], undefined);
+    assert.equal(echo.headers['x-keep'], 'yes');
+    assert.equal(r.headers['x-wasm-response'], 'from-wasm');
+  });
+
+  it('answers with a local reply; the upstream is not called', async () => {
+    const before = mesh.waypointRecords.length;
+    const r = await get('wasm-edit', { 'x-wasm-teapot': '1' });
+    assert.equal(r.status, 418);
+    assert.equal(r.body.toString(), 'short and stout\n');
+    assert.equal(r.headers['x-wasm-local'], '1');
+    assert.equal(r.headers['x-wasm-response'], undefined, 'the plugin does not see its own reply');
+    const rec = mesh.waypointRecords.slice(before).find((x) => x.responseCode === 418);
+    assert.equal(rec?.upstreamHost ?? '-', '-');
+  });
+
+  it('edits request and response bodies (buffered while the plugin pauses)', async () => {
+    const r = await mesh.request(sleep, 'http://wasm-body:9080/echo-body', { method: 'POST', body: 'payload' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'payload+req+resp');
+  });
+
+  it('pauses for an http_call to a mesh Service and resumes on its answer', async () => {
+    const ok = await get('wasm-authz', { 'x-echo-status': '200' });
+    assert.equal(ok.status, 200);
+    const echo = ok.json<Echo>();
+    assert.match(echo.pod, /^default\/reviews-v[12]$/);
+    assert.match(String(echo.headers['x-authz-checked-by']), /^default\/ratings/);
+    assert.equal(echo.headers['x-echo-status'], undefined, 'the check header does not reach the backend');
+    const denied = await get('wasm-authz', { 'x-echo-status': '403' });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.headers['x-authz-status'], '403');
+    assert.equal(denied.body.toString(), 'denied by authz\n');
+  });
+
+  it('shares data across two plugins (CAS counter) and exports their metrics at /stats/prometheus', async () => {
+    const first = await get('wasm-count');
+    const second = await get('wasm-count');
+    const a = Number(first.headers['x-request-count']);
+    const b = Number(second.headers['x-request-count']);
+    assert.equal(b - a, 2, 'both plugins bump the same shared key once per request');
+    const text = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: mesh.block.waypoint(1), port: metricsPort, path: '/stats/prometheus' }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+    assert.match(text, /^# TYPE wasmcustom_count_a_total counter$/m);
+    assert.match(text, /^wasmcustom_count_a_total 2$/m);
+    assert.match(text, /^wasmcustom_count_b_total 2$/m);
+    assert.match(text, /^wasmcustom_count_b_total_current \d+$/m);
+    assert.match(text, /^istio_requests_total|^# HELP/m, 'the proxy metrics are still there');
+  });
+
+  it('places plugins by phase, then priority (descending)', async () => {
+    const r = await get('wasm-order');
+    assert.equal(r.json<Echo>().headers['x-order'], 'stats-5', 'AUTHN, then STATS priority 10, then STATS priority 5 (last write wins)');
+    assert.equal(r.headers['x-order-resp'], 'stats-5, stats-10, authn', 'the response path runs in reverse');
+  });
+
+  it('a module that cannot be fetched: FAIL_CLOSE answers 503, FAIL_OPEN skips the plugin', async () => {
+    const closed = await get('wasm-missing-closed');
+    assert.equal(closed.status, 503);
+    const open = await get('wasm-missing-open');
+    assert.equal(open.status, 200);
+  });
+
+  it('a module that does not link: FAIL_CLOSE answers 503, FAIL_OPEN skips the plugin', async () => {
+    assert.equal((await get('wasm-nolink-closed')).status, 503);
+    assert.equal((await get('wasm-nolink-open')).status, 200);
+  });
+
+  it('a plugin that traps mid-request: 503 (closed) or skipped (open); the VM is rebuilt for the next request', async () => {
+    const trapped = await get('wasm-trap-closed', { 'x-compat-trap': '1' });
+    assert.equal(trapped.status, 503);
+    const next = await get('wasm-trap-closed');
+    assert.equal(next.status, 200);
+    assert.equal(next.json<Echo>().headers['x-compat-sdk'], 'rust', 'a fresh VM handles the next request');
+    const open = await get('wasm-trap-open', { 'x-compat-trap': '1' });
+    assert.equal(open.status, 200);
+    assert.equal(open.json<Echo>().headers['x-compat-sdk'], undefined, 'skipped: the request went on without the plugin');
+    assert.equal((await get('wasm-trap-open')).json<Echo>().headers['x-compat-sdk'], 'rust');
+  });
+
+  for (const sdk of ['rust', 'tinygo', 'go-wasip1', 'cpp'] as const) {
+    it(`runs a module importing what a ${sdk} SDK build imports`, async () => {
+      const r = await get(`compat-${sdk}`, {}, '/probe?x=1');
+      assert.equal(r.status, 200);
+      const h = r.json<Echo>().headers;
+      assert.equal(h['x-compat-sdk'], sdk);
+      assert.equal(h['x-compat-path'], '/probe?x=1');
+      assert.equal(h['x-compat-shared'], 'ok');
+      assert.equal(h['x-compat-pairs'], 'ok');
+      if (sdk === 'go-wasip1' || sdk === 'cpp') assert.equal(h['x-compat-env'], 'COMPAT_MODE=strict');
+      assert.equal(r.headers['x-compat-sdk'], sdk);
+      const denied = await get(`compat-${sdk}`, { 'x-compat-deny': '1' });
+      assert.equal(denied.status, 403);
+      assert.equal(denied.headers['x-compat-sdk'], sdk);
+      assert.equal(denied.body.toString(), 'denied by compat module\n');
+    });
+  }
+});

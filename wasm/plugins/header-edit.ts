@@ -1,0 +1,58 @@
+// Sample plugin: edits request and response headers and, when configured, bodies.
+// pluginConfig (JSON, all optional):
+//   {"requestHeader": "x-wasm-request", "responseHeader": "x-wasm-response", "value": "hello",
+//    "removeRequestHeader": "x-remove-me", "appendRequestBody": "...", "appendResponseBody": "..."}
+// Also answers a local reply 418 when the request carries `x-wasm-teapot`.
+import { Action, BufferType, HttpContext, LogLevel, MapType, RootContext, addHeader, appendBuffer, log, pluginConfiguration, registerRootContext, removeHeader, replaceHeader, getHeader, sendLocalResponse } from "../sdk/index";
+import { JsonConfig } from "./json-config";
+export * from "../sdk/exports";
+
+class HeaderEditRoot extends RootContext {
+  config: JsonConfig = new JsonConfig("");
+  onConfigure(_size: u32): bool {
+    this.config = new JsonConfig(pluginConfiguration());
+    log(LogLevel.Info, "header-edit configured");
+    return true;
+  }
+  createHttpContext(id: u32): HttpContext {
+    return new HeaderEdit(id, this);
+  }
+}
+
+class HeaderEdit extends HttpContext {
+  onRequestHeaders(_n: u32, _eos: bool): Action {
+    const cfg = (this.root as HeaderEditRoot).config;
+    if (getHeader(MapType.RequestHeaders, "x-wasm-teapot") != null) {
+      sendLocalResponse(418, "wasm_teapot", "short and stout\n", [["x-wasm-local", "1"]]);
+      return Action.Pause;
+    }
+    const value = cfg.get("value", "wasm");
+    replaceHeader(MapType.RequestHeaders, cfg.get("requestHeader", "x-wasm-request"), value);
+    const remove = cfg.get("removeRequestHeader", "");
+    if (remove.length > 0) removeHeader(MapType.RequestHeaders, remove);
+    if (cfg.get("appendRequestBody", "").length > 0) removeHeader(MapType.RequestHeaders, "content-length");
+    return Action.Continue;
+  }
+  onRequestBody(_size: u32, eos: bool): Action {
+    const extra = (this.root as HeaderEditRoot).config.get("appendRequestBody", "");
+    if (extra.length == 0) return Action.Continue;
+    if (!eos) return Action.Pause;
+    appendBuffer(BufferType.RequestBody, String.UTF8.encode(extra));
+    return Action.Continue;
+  }
+  onResponseHeaders(_n: u32, _eos: bool): Action {
+    const cfg = (this.root as HeaderEditRoot).config;
+    addHeader(MapType.ResponseHeaders, cfg.get("responseHeader", "x-wasm-response"), cfg.get("value", "wasm"));
+    if (cfg.get("appendResponseBody", "").length > 0) removeHeader(MapType.ResponseHeaders, "content-length");
+    return Action.Continue;
+  }
+  onResponseBody(_size: u32, eos: bool): Action {
+    const extra = (this.root as HeaderEditRoot).config.get("appendResponseBody", "");
+    if (extra.length == 0) return Action.Continue;
+    if (!eos) return Action.Pause;
+    appendBuffer(BufferType.ResponseBody, String.UTF8.encode(extra));
+    return Action.Continue;
+  }
+}
+
+registerRootContext((id: u32): RootContext => new HeaderEditRoot(id));
