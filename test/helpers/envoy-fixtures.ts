@@ -78,7 +78,7 @@ export function eds(name: string, ips: readonly string[], port = 9080): Record<s
 }
 
 export function edsCluster(name: string): Record<string, unknown> {
-  return { name, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } }, connect_timeout: '1s', lb_policy: 'ROUND_ROBIN' };
+  return { name, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } }, connect_timeout: { seconds: 1 }, lb_policy: 'ROUND_ROBIN' };
 }
 
 export const ROUTER_FILTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
