@@ -128,6 +128,8 @@ export interface ServiceIR {
 export interface StaticEndpointIR {
   readonly ip: string;
   readonly port: number;
+  /** Set when the endpoint backs one service port only (Istio WDS `services` port lists). */
+  readonly servicePort?: number;
 }
 
 /** Which traffic a waypoint handles (`istio.io/waypoint-for`; Istio's default is `service`). */

@@ -143,7 +143,11 @@ export class MeshView {
   }
 
   private computeEndpoints(service: ServiceIR, port: ServicePortIR): Endpoint[] {
-    if (service.staticEndpoints) return service.staticEndpoints.map((e) => ({ workload: this.workloadsByIp.get(e.ip) ?? outsideWorkload(e.ip), targetPort: e.port }));
+    if (service.staticEndpoints) {
+      return service.staticEndpoints
+        .filter((e) => e.servicePort === undefined || e.servicePort === port.port)
+        .map((e) => ({ workload: this.workloadsByIp.get(e.ip) ?? outsideWorkload(e.ip), targetPort: e.port }));
+    }
     if (!service.selector) return [];
     const selector = service.selector;
     const out: Endpoint[] = [];

@@ -217,7 +217,8 @@ export class FakeIstiod {
 }
 
 function nameOf(r: Resource): string {
-  const n = r['name'] ?? r['cluster_name'] ?? (r['workload'] as Resource | undefined)?.['uid'] ?? '';
+  const svc = r['service'] as Resource | undefined;
+  const n = r['name'] ?? r['cluster_name'] ?? (r['workload'] as Resource | undefined)?.['uid'] ?? (svc ? `${text(svc['namespace'])}/${text(svc['hostname'])}` : '');
   return text(n);
 }
 

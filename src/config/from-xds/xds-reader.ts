@@ -104,6 +104,11 @@ export class XdsReader {
     return n;
   }
 
+  port(key: string): number {
+    const n = this.num(key);
+    return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 65535 ? n : this.fail('must be a port in [1, 65535]', [key]);
+  }
+
   bool(key: string): boolean | undefined {
     let v = this.obj()[key];
     if (isObj(v)) v = v['value'];
