@@ -58,7 +58,7 @@ export class IstioCaClient implements CertIssuer {
     csr.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
     csr.setSubject([]);
     csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: [{ type: 6, value: identity }] }] }]);
-    csr.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+    csr.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()), forge.md.sha256.create());
     const chain = await this.call({ csr: forge.pki.certificationRequestToPem(csr), validity_duration: String(Math.max(1, Math.round(validityMs / 1000))) });
     const leafPem = chain[0];
     if (!leafPem) throw new Error(`CA ${this.opts.address} returned an empty certificate chain`);
