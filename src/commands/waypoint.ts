@@ -13,20 +13,22 @@ import { ProxyMetrics } from '../telemetry/metrics.js';
 import { WaypointTelemetry } from '../telemetry/waypoint-telemetry.js';
 import { Waypoint } from '../waypoint/waypoint.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
+import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane } from './control-plane-options.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { parseTracing, TRACING_OPTIONS, waypointTracer } from './tracing-options.js';
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, gateway: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, ...CONTROL_PLANE_OPTIONS, gateway: { type: 'string' } } });
   const ref = values.gateway;
   if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
   const [namespace = '', gwName = ''] = ref.split('/', 2);
   const name = `waypoint ${ref}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
   const tracing = parseTracing(values['tracing-endpoint'], values['tracing-sampling']);
-  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
+  const controlPlane = await openControlPlane(values, { kind: 'waypoint', waypoint: { namespace, name: gwName } });
+  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
   const wp = ctx.store.current().waypoint(namespace, gwName);
   if (!wp) {
     await ctx.close();
@@ -35,6 +37,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const host = wp.addresses[0] ?? '127.0.0.1';
   const tracer = tracing ? waypointTracer(tracing, namespace, gwName, host) : undefined;
   const readiness = new ReadinessServer();
+  readiness.gateOnConfig(configGate(controlPlane.sources));
   await readiness.listen(host);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const logger = new Logger({ level: parseLogLevel(values['log-level']) });
@@ -67,6 +70,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     }),
   );
   await observability.listen(host);
+  process.stderr.write(`${name}: config from ${controlPlane.description}\n`);
   process.stderr.write(`${name}: ready on ${wp.addresses.map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
   return serveUntilSignal({
     name,

@@ -12,6 +12,7 @@ import { ProxyMetrics } from '../telemetry/metrics.js';
 import { ZtunnelTelemetry } from '../telemetry/ztunnel-telemetry.js';
 import { Ztunnel } from '../ztunnel/ztunnel.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
+import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane } from './control-plane-options.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { UsageError } from './usage-error.js';
@@ -19,14 +20,16 @@ import { UsageError } from './usage-error.js';
 export async function runZtunnel(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...ROLE_OPTIONS, node: { type: 'string' }, 'admin-address': { type: 'string', default: '127.0.0.1' } },
+    options: { ...ROLE_OPTIONS, ...CONTROL_PLANE_OPTIONS, node: { type: 'string' }, 'admin-address': { type: 'string', default: '127.0.0.1' } },
   });
   const node = values.node;
   if (!node) throw new UsageError('ztunnel needs --node NAME');
   const name = `ztunnel ${node}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
-  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
+  const controlPlane = await openControlPlane(values, { kind: 'ztunnel', node });
+  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
   const readiness = new ReadinessServer();
+  readiness.gateOnConfig(configGate(controlPlane.sources));
   await readiness.listen(values['admin-address']);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const logger = new Logger({ level: parseLogLevel(values['log-level']) });
