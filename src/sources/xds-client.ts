@@ -161,7 +161,8 @@ export class XdsClient {
 
   private request(st: TypeState, errorMessage?: string): void {
     const names = st.handler.names();
-    if (names !== undefined && names.length === 0 && st.sentNames === undefined) return;
+    // An empty name list means "everything" to a SotW server: ask for nothing instead.
+    if (names !== undefined && names.length === 0) return;
     st.sentNames = names === undefined ? '*' : names.join(',');
     const req: Record<string, unknown> = {
       type_url: st.handler.typeUrl,

@@ -49,15 +49,20 @@ describe('Istio CA client', () => {
 
   it('rotates at half life and tells listeners', async () => {
     const client = new IstioCaClient({ address: ca.address, rootCertPem: ca.rootPem, token: () => 'sa-token-1' });
-    const source = new LocalCaCertSource(client, { trustDomain: 'cluster.local', validityMs: 4000, refreshFraction: 0.5 });
+    const source = new LocalCaCertSource(client, { trustDomain: 'cluster.local', validityMs: 8000, refreshFraction: 0.5 });
     try {
       const first = await source.certificate(ID);
       const rotated: TlsMaterial[] = [];
-      source.onRotate((m) => rotated.push(m));
+      let rotatedAt = 0;
+      source.onRotate((m) => {
+        rotated.push(m);
+        rotatedAt ||= Date.now();
+      });
       const t0 = Date.now();
-      await eventually(() => rotated.length > 0, 8000);
-      const elapsed = Date.now() - t0;
-      assert.ok(elapsed > 1000 && elapsed < 4000, `rotated after ${elapsed} ms (half of a 4 s lifetime)`);
+      await eventually(() => rotated.length > 0, 10_000);
+      // Renewed around half of an 8 s lifetime: not early, and in place before the old one expires.
+      assert.ok(rotatedAt - t0 > 2000, `rotated after ${rotatedAt - t0} ms`);
+      assert.ok(rotatedAt < first.notAfter.getTime(), 'the new certificate was there before the old one expired');
       assert.notEqual(new X509Certificate(rotated[0]!.certChainPem).serialNumber, new X509Certificate(first.certChainPem).serialNumber);
       assert.equal((await source.certificate(ID)).certChainPem, rotated[0]!.certChainPem);
     } finally {

@@ -112,8 +112,12 @@ describe('Envoy xDS over ADS through the waypoint', () => {
     await eventually(() => istiod.connections > 0 && !source.status().stale, 10_000);
     void connections;
     // On reconnect the client tells the server which versions it holds.
-    const resumed = istiod.requests.find((r) => r.typeUrl === LISTENER_TYPE && r.nonce === '');
-    assert.ok(resumed && resumed.version !== '', 'the first request after reconnecting carries the accepted version');
+    const resumed = await eventually(() => {
+      const r = istiod.requests.find((x) => x.typeUrl === LISTENER_TYPE && x.nonce === '');
+      assert.ok(r);
+      return r;
+    });
+    assert.notEqual(resumed.version, '', 'the first request after reconnecting carries the accepted version');
   });
 
   it('removes what the control plane removes', async () => {

@@ -148,7 +148,11 @@ describe('Istio workload API (WDS) over delta ADS', () => {
     istiod.set(ADDRESS_TYPE, [workload(), service]);
     istiod = await istiod.restart();
     await eventually(() => !source.status().stale, 10_000);
-    const resume = istiod.requests.find((r) => r.typeUrl === ADDRESS_TYPE && r.nonce === '');
+    const resume = await eventually(() => {
+      const r = istiod.requests.find((x) => x.typeUrl === ADDRESS_TYPE && x.nonce === '');
+      assert.ok(r);
+      return r;
+    });
     assert.ok(resume?.initialVersions && Object.keys(resume.initialVersions).includes('Kubernetes//Pod/default/details-v1'), JSON.stringify(resume));
     assert.equal((await get()).status, 200);
   });
