@@ -17,12 +17,15 @@ export class ReadinessServer {
   private draining = false;
   /** Set by the admin API's `POST /healthcheck/fail`, cleared by `/healthcheck/ok`. */
   private healthcheckFailed = false;
+  /** Control-plane config state: not ready before the first config; stale is reported, not fatal. */
+  private configGate: (() => { readonly synced: boolean; readonly stale?: string }) | undefined;
   private readonly server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && (path === '/healthz/ready' || path === '/ready')) {
       const state = this.state();
       res.writeHead(state === 'LIVE' ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(state === 'LIVE' ? 'LIVE\n' : state === 'DRAINING' ? 'DRAINING\n' : 'NOT READY\n');
+      const stale = state === 'LIVE' ? this.configGate?.().stale : undefined;
+      res.end(state === 'LIVE' ? (stale ? `LIVE (config stale: ${stale})\n` : 'LIVE\n') : state === 'DRAINING' ? 'DRAINING\n' : 'NOT READY\n');
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -37,6 +40,14 @@ export class ReadinessServer {
     this.ready = true;
   }
 
+  /**
+   * Reports not-ready until `gate().synced` (first config from a control plane), and marks the
+   * answer when the config is stale (the control plane is gone; the last good config serves).
+   */
+  gateOnConfig(gate: () => { readonly synced: boolean; readonly stale?: string }): void {
+    this.configGate = gate;
+  }
+
   setDraining(): void {
     this.draining = true;
   }
@@ -48,7 +59,7 @@ export class ReadinessServer {
 
   state(): ServerState {
     if (this.draining || this.healthcheckFailed) return 'DRAINING';
-    return this.ready ? 'LIVE' : 'PRE_INITIALIZING';
+    return this.ready && (this.configGate?.().synced ?? true) ? 'LIVE' : 'PRE_INITIALIZING';
   }
 
   async close(deadlineMs: number): Promise<void> {

@@ -8,6 +8,7 @@ import { LocalCaCertSource } from '../identity/local-ca-cert-source.js';
 import { FileCertSource } from '../identity/file-cert-source.js';
 import type { CertSource } from '../identity/tls-material.js';
 import { SnapshotStore } from '../state/snapshot-store.js';
+import type { ControlPlaneChoice } from './control-plane-options.js';
 import { UsageError } from './usage-error.js';
 
 export interface RoleContext {
@@ -30,6 +31,8 @@ export interface RoleContextOptions {
   readonly name: string;
   /** PEM files instead of the local CA (layout in src/identity/file-cert-source.ts). */
   readonly certsDir?: string;
+  /** Control-plane sources (xDS, bootstrap) and CA, from `control-plane-options.ts`. */
+  readonly controlPlane?: ControlPlaneChoice;
 }
 
 export async function openRoleContext(opts: RoleContextOptions): Promise<RoleContext> {
@@ -37,6 +40,7 @@ export async function openRoleContext(opts: RoleContextOptions): Promise<RoleCon
     dir: opts.configDir,
     watch: true,
     localRanges: true,
+    sources: opts.controlPlane?.sources ?? [],
     // The runner prints diagnostics once; each role only notes that a reload was partly rejected.
     onDiagnostics: (diags) => {
       const errors = diags.filter((d) => d.severity === 'error');
@@ -44,9 +48,13 @@ export async function openRoleContext(opts: RoleContextOptions): Promise<RoleCon
     },
   });
   const trustDomain = store.current().snapshot.mesh.trustDomain;
+  const istioCa = opts.controlPlane?.ca;
   const certs = opts.certsDir
     ? openFileCerts(opts.certsDir, trustDomain, opts.name, store)
-    : new LocalCaCertSource(await ensureMeshCa(opts.stateDir, trustDomain), {
+    : istioCa
+      ? // istio-agent renews at half life.
+        new LocalCaCertSource(istioCa, { trustDomain, refreshFraction: 0.5, onError: (err, identity) => process.stderr.write(`${opts.name}: certificate for ${identity} from the Istio CA failed: ${String(err)}\n`) })
+      : new LocalCaCertSource(await ensureMeshCa(opts.stateDir, trustDomain), {
         trustDomain,
         onError: (err, identity) => process.stderr.write(`${opts.name}: certificate re-issue for ${identity} failed: ${String(err)}\n`),
       });
@@ -55,6 +63,7 @@ export async function openRoleContext(opts: RoleContextOptions): Promise<RoleCon
     certs,
     close: async () => {
       certs.close();
+      istioCa?.close();
       await store.close();
     },
   };

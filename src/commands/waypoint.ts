@@ -19,13 +19,14 @@ import { WaypointTelemetry } from '../telemetry/waypoint-telemetry.js';
 import { Waypoint } from '../waypoint/waypoint.js';
 import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary, workerIndex } from '../process/worker-cluster.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
+import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane } from './control-plane-options.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { parseTracing, TRACING_OPTIONS } from './tracing-options.js';
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, gateway: { type: 'string' }, concurrency: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, ...CONTROL_PLANE_OPTIONS, gateway: { type: 'string' }, concurrency: { type: 'string' } } });
   const ref = values.gateway;
   if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
   const [namespace = '', gwName = ''] = ref.split('/', 2);
@@ -36,7 +37,8 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const name = `waypoint ${ref}${worker !== undefined ? ` [worker ${worker}]` : ''}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
   const tracing = parseTracing(values['tracing-endpoint'], values['tracing-sampling']);
-  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
+  const controlPlane = await openControlPlane(values, { kind: 'waypoint', waypoint: { namespace, name: gwName } });
+  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
   const wp = ctx.store.current().waypoint(namespace, gwName);
   if (!wp) {
     await ctx.close();
@@ -51,6 +53,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const tracer = new WaypointTracer({ identity: waypointSpanIdentity(namespace, gwName, host) });
   const stopTracing = followTracingPolicy(ctx.store, { namespace, name: gwName }, tracer, tracing, `${gwName}.${namespace}`);
   const readiness = new ReadinessServer();
+  readiness.gateOnConfig(configGate(controlPlane.sources));
   if (worker === undefined) await readiness.listen(host);
   const metrics = new ProxyMetrics({ processMetrics: true });
   if (worker !== undefined) serveMetricsToPrimary(metrics);
@@ -94,6 +97,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   );
   if (worker === undefined) await observability.listen(host);
   else if (worker === 1) await observability.admin.listen(host);
+  process.stderr.write(`${name}: config from ${controlPlane.description}\n`);
   process.stderr.write(`${name}: ready on ${wp.addresses.map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
   return serveUntilSignal({
     name,

@@ -16,6 +16,7 @@ import type { FixedOutboundSpec } from '../ztunnel/fixed-outbound.js';
 import { parseFixedOutbound } from '../ztunnel/fixed-outbound.js';
 import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary, workerIndex } from '../process/worker-cluster.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
+import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane } from './control-plane-options.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { UsageError } from './usage-error.js';
@@ -25,6 +26,7 @@ export async function runZtunnel(argv: string[]): Promise<number> {
     args: argv,
     options: {
       ...ROLE_OPTIONS,
+      ...CONTROL_PLANE_OPTIONS,
       node: { type: 'string' },
       'admin-address': { type: 'string', default: '127.0.0.1' },
       /** `<listenHost>:<port>=<ns/pod>-><host>:<port>`: a port that acts as a captured outbound connection (src/ztunnel/fixed-outbound.ts). */
@@ -48,8 +50,10 @@ export async function runZtunnel(argv: string[]): Promise<number> {
   if (concurrency > 1 && !cluster.isWorker) {
     return runWorkerCluster({ name, readyName: `ztunnel/${node}`, concurrency, drainMs, host: values['admin-address'] });
   }
-  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, ...(values.certs ? { certsDir: values.certs } : {}) });
+  const controlPlane = await openControlPlane(values, { kind: 'ztunnel', node });
+  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
   const readiness = new ReadinessServer();
+  readiness.gateOnConfig(configGate(controlPlane.sources));
   if (worker === undefined) await readiness.listen(values['admin-address']);
   const metrics = new ProxyMetrics({ processMetrics: true });
   if (worker !== undefined) serveMetricsToPrimary(metrics);

@@ -116,7 +116,21 @@ export interface ServiceIR {
    * else on its Namespace (`none` on the Service opts out). Resolved against existing waypoints.
    */
   readonly waypoint?: WaypointRef;
+  /**
+   * Endpoints given as addresses (an Envoy `ClusterLoadAssignment`) instead of a pod selector.
+   * Each is resolved to the mesh workload at that IP (HBONE, its identity) or, when none is
+   * known, a plaintext endpoint outside the mesh.
+   */
+  readonly staticEndpoints?: readonly StaticEndpointIR[];
   readonly origin: Origin;
+}
+
+/** One address of a {@link ServiceIR.staticEndpoints} list; `port` is the endpoint's own port. */
+export interface StaticEndpointIR {
+  readonly ip: string;
+  readonly port: number;
+  /** Set when the endpoint backs one service port only (Istio WDS `services` port lists). */
+  readonly servicePort?: number;
 }
 
 /** Which traffic a waypoint handles (`istio.io/waypoint-for`; Istio's default is `service`). */

@@ -5,9 +5,18 @@
  * (retried) never leaves a listener serving an expired certificate.
  */
 import type { SpiffeUri } from '../config/ir.js';
-import type { LocalCa } from './local-ca.js';
+import type { IssueOptions } from './local-ca.js';
 import { DEFAULT_LEAF_VALIDITY_MS } from './local-ca.js';
 import type { CertSource, TlsMaterial } from './tls-material.js';
+
+/**
+ * What issues certificates: the {@link LocalCa}, or Istio's CA over gRPC (`ca-client.ts`). The
+ * caching and rotation below are the same for both.
+ */
+export interface CertIssuer {
+  readonly rootCertPem: string;
+  issue(identity: SpiffeUri, opts?: IssueOptions): Promise<TlsMaterial>;
+}
 
 export interface LocalCaCertSourceOptions {
   readonly trustDomain: string;
@@ -39,7 +48,7 @@ export class LocalCaCertSource implements CertSource {
   private closed = false;
 
   constructor(
-    private readonly ca: LocalCa,
+    private readonly ca: CertIssuer,
     private readonly opts: LocalCaCertSourceOptions,
   ) {
     this.trustDomain = opts.trustDomain;

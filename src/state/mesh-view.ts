@@ -143,6 +143,11 @@ export class MeshView {
   }
 
   private computeEndpoints(service: ServiceIR, port: ServicePortIR): Endpoint[] {
+    if (service.staticEndpoints) {
+      return service.staticEndpoints
+        .filter((e) => e.servicePort === undefined || e.servicePort === port.port)
+        .map((e) => ({ workload: this.workloadsByIp.get(e.ip) ?? outsideWorkload(e.ip), targetPort: e.port }));
+    }
     if (!service.selector) return [];
     const selector = service.selector;
     const out: Endpoint[] = [];
@@ -153,6 +158,26 @@ export class MeshView {
     }
     return out;
   }
+}
+
+/** An endpoint address no mesh workload owns: reached in plaintext, like a non-ambient pod. */
+function outsideWorkload(ip: string): WorkloadIR {
+  return Object.freeze({
+    uid: `Endpoint/${ip}`,
+    name: ip,
+    namespace: '',
+    serviceAccount: '',
+    identity: '',
+    ip,
+    node: '',
+    labels: Object.freeze({}),
+    protocol: 'TCP',
+    containerPorts: Object.freeze([]),
+    canonicalName: 'unknown',
+    canonicalRevision: 'unknown',
+    workloadName: 'unknown',
+    origin: Object.freeze({ source: 'endpoint' }),
+  });
 }
 
 function endpointKey(service: ServiceIR, port: number): string {

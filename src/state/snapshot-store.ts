@@ -20,6 +20,7 @@ import { buildSnapshot } from '../config/snapshot-builder.js';
 import type { BuildResult } from '../config/snapshot-builder.js';
 import { LocalDirSource } from '../sources/local-dir.js';
 import { MeshView } from './mesh-view.js';
+import type { ObjectSource } from './object-source.js';
 import type { ViewSource } from './view-source.js';
 
 export interface SnapshotStoreOptions {
@@ -32,6 +33,8 @@ export interface SnapshotStoreOptions {
   readonly onDiagnostics?: (diagnostics: readonly Diagnostic[]) => void;
   readonly debounceMs?: number;
   readonly pollIntervalMs?: number;
+  /** Other sources (xDS, bootstrap file, Kubernetes) merged with the directory's objects. */
+  readonly sources?: readonly ObjectSource[];
 }
 
 export class SnapshotStore implements ViewSource {
@@ -63,6 +66,7 @@ export class SnapshotStore implements ViewSource {
     const store = new SnapshotStore(source, opts);
     store.rebuild();
     source.onChange(() => store.rebuild());
+    for (const extra of opts.sources ?? []) extra.onChange(() => store.rebuild());
     return store;
   }
 
@@ -85,8 +89,14 @@ export class SnapshotStore implements ViewSource {
     await this.source.rescan();
   }
 
+  /** The non-directory sources, for readiness (synced, stale). */
+  sources(): readonly ObjectSource[] {
+    return this.opts.sources ?? [];
+  }
+
   async close(): Promise<void> {
     this.listeners.clear();
+    await Promise.all((this.opts.sources ?? []).map((s) => s.close()));
     await this.source.close();
   }
 
@@ -120,7 +130,8 @@ export class SnapshotStore implements ViewSource {
       perFile.set(file, objects);
     }
 
-    const candidates = [...perFile.values()].flat();
+    for (const extra of this.opts.sources ?? []) diagnostics.push(...extra.diagnostics());
+    const candidates = [...perFile.values()].flat().concat((this.opts.sources ?? []).flatMap((s) => s.objects()));
     const changed = (o: TranslatedObject): boolean => this.lastGood.get(o.ref.key)?.fingerprint !== fingerprint(o.value);
     // Unchanged objects first: they win duplicate-key and address conflicts against edits.
     const ordered = [...candidates.filter((o) => !changed(o)), ...candidates.filter(changed)];

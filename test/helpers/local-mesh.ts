@@ -16,6 +16,7 @@ import { LocalCa } from '../../src/identity/local-ca.js';
 import { LocalCaCertSource } from '../../src/identity/local-ca-cert-source.js';
 import { socks5Connect } from '../../src/net/socks5-client.js';
 import type { SecurityChainsOptions } from '../../src/security/security-chains.js';
+import type { ObjectSource } from '../../src/state/object-source.js';
 import { SnapshotStore } from '../../src/state/snapshot-store.js';
 import type { AccessLogSink, AccessRecord } from '../../src/telemetry/access-record.js';
 import { followTracingPolicy } from '../../src/telemetry/tracing-policy.js';
@@ -83,6 +84,8 @@ export interface LocalMeshOptions {
   readonly ztunnelAccessLog?: (node: string) => ConnectionRecordSink | undefined;
   /** Options of every waypoint's security filters (e.g. a JWKS trust bundle from a test CA). */
   readonly waypointSecurity?: SecurityChainsOptions;
+  /** Config sources besides the directory (xDS, an Envoy bootstrap file), made once addresses are known. */
+  readonly sources?: (config: RelocatedConfig) => Promise<readonly ObjectSource[]>;
 }
 
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
@@ -90,7 +93,8 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   const config = relocatedConfig(block, opts.configDir);
   for (const [name, yaml] of Object.entries(opts.extraFiles ?? {})) config.write(name, yaml);
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'ambient-state-'));
-  const store = await SnapshotStore.open({ dir: config.dir, watch: true, debounceMs: 20, pollIntervalMs: 200 });
+  const sources = opts.sources ? await opts.sources(config) : [];
+  const store = await SnapshotStore.open({ dir: config.dir, watch: true, debounceMs: 20, pollIntervalMs: 200, sources });
   const ca = await LocalCa.open(stateDir);
   const certs = new LocalCaCertSource(ca, { trustDomain: store.current().snapshot.mesh.trustDomain });
   const ztunnelRecords: ConnectionRecord[] = [];

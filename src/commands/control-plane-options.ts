@@ -1,0 +1,132 @@
+/**
+ * Where a role's config and certificates come from, chosen by flags or by the environment
+ * variables Istio's own components read (flags win):
+ * - files (default): the `--config` directory only;
+ * - `--envoy-bootstrap FILE`: Envoy `static_resources` (waypoint);
+ * - `--xds-address` / `XDS_ADDRESS`: istiod over gRPC — Envoy v3 ADS for a waypoint, the workload
+ *   API (delta ADS) for a ztunnel (`--xds-api envoy|workload` overrides);
+ * - `--ca-address` / `CA_ADDRESS`: certificates from Istio's CA instead of the local CA.
+ * TLS to istiod and the CA trusts `XDS_ROOT_CA` / `CA_ROOT_CA` (ztunnel's names; default
+ * `/var/run/secrets/istio/root-cert.pem`) and authenticates with the service-account token in
+ * `/var/run/secrets/tokens/istio-token`. `ISTIO_META_*` variables become node metadata, as
+ * pilot-agent sends them; `POD_NAME`, `POD_NAMESPACE`, `INSTANCE_IP`, `CLUSTER_ID` /
+ * `ISTIO_META_CLUSTER_ID` form the node id. The files directory still applies alongside.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import type { WaypointRef } from '../config/ir.js';
+import { fileToken, IstioCaClient, ISTIO_TOKEN_PATH } from '../identity/ca-client.js';
+import { EnvoyBootstrapSource } from '../sources/envoy-bootstrap-source.js';
+import { EnvoyXdsSource } from '../sources/envoy-xds-source.js';
+import type { XdsNode } from '../sources/xds-client.js';
+import { WorkloadXdsSource } from '../sources/workload-xds-source.js';
+import type { ObjectSource } from '../state/object-source.js';
+import { UsageError } from './usage-error.js';
+
+export const CONTROL_PLANE_OPTIONS = {
+  'xds-address': { type: 'string' },
+  'xds-api': { type: 'string' },
+  'ca-address': { type: 'string' },
+  'envoy-bootstrap': { type: 'string' },
+  'root-cert': { type: 'string' },
+  'token-file': { type: 'string' },
+} as const;
+
+export interface ControlPlaneValues {
+  readonly 'xds-address'?: string | undefined;
+  readonly 'xds-api'?: string | undefined;
+  readonly 'ca-address'?: string | undefined;
+  readonly 'envoy-bootstrap'?: string | undefined;
+  readonly 'root-cert'?: string | undefined;
+  readonly 'token-file'?: string | undefined;
+}
+
+export const DEFAULT_ROOT_CERT = '/var/run/secrets/istio/root-cert.pem';
+
+export interface ControlPlaneChoice {
+  readonly sources: readonly ObjectSource[];
+  readonly ca?: IstioCaClient;
+  /** For the start-up line: `files`, `xds envoy 10.0.0.1:15012`... */
+  readonly description: string;
+}
+
+export interface RoleIdentity {
+  readonly kind: 'waypoint' | 'ztunnel';
+  readonly waypoint?: WaypointRef;
+  readonly node?: string;
+}
+
+/** `https://istiod:15012` → TLS to istiod:15012; `http://` → plaintext (tests, dev); bare → TLS. */
+function parseAddress(raw: string): { address: string; plaintext: boolean } {
+  const m = /^(https?):\/\/(.*)$/.exec(raw.trim());
+  return m ? { address: m[2]!.replace(/\/$/, ''), plaintext: m[1] === 'http' } : { address: raw.trim(), plaintext: false };
+}
+
+export async function openControlPlane(values: ControlPlaneValues, role: RoleIdentity, env: NodeJS.ProcessEnv = process.env): Promise<ControlPlaneChoice> {
+  const sources: ObjectSource[] = [];
+  const parts: string[] = [];
+  const tokenPath = values['token-file'] ?? ISTIO_TOKEN_PATH;
+  const token = (): Readonly<Record<string, string>> => (existsSync(tokenPath) ? { authorization: `Bearer ${fileToken(tokenPath)()}` } : {});
+  const bootstrap = values['envoy-bootstrap'];
+  if (bootstrap) {
+    if (role.kind !== 'waypoint' || !role.waypoint) throw new UsageError('--envoy-bootstrap configures a waypoint');
+    sources.push(await EnvoyBootstrapSource.open({ file: bootstrap, waypoint: role.waypoint, watch: true }));
+    parts.push(`envoy bootstrap ${bootstrap}`);
+  }
+  const xdsRaw = values['xds-address'] ?? env['XDS_ADDRESS'];
+  if (xdsRaw) {
+    const { address, plaintext } = parseAddress(xdsRaw);
+    const api = values['xds-api'] ?? (role.kind === 'waypoint' ? 'envoy' : 'workload');
+    if (api !== 'envoy' && api !== 'workload') throw new UsageError('--xds-api must be envoy or workload');
+    const credentials = plaintext ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(readRoot(values['root-cert'] ?? env['XDS_ROOT_CA'] ?? DEFAULT_ROOT_CERT));
+    const node = nodeOf(role, env);
+    if (api === 'envoy') {
+      if (!role.waypoint) throw new UsageError('--xds-api envoy configures a waypoint');
+      sources.push(new EnvoyXdsSource({ address, credentials, node, waypoint: role.waypoint, metadata: token }));
+    } else {
+      sources.push(new WorkloadXdsSource({ address, credentials, node, metadata: token }));
+    }
+    parts.push(`xds ${api} ${address}`);
+  }
+  const caRaw = values['ca-address'] ?? env['CA_ADDRESS'];
+  let ca: IstioCaClient | undefined;
+  if (caRaw) {
+    const { address } = parseAddress(caRaw);
+    const clusterId = env['CLUSTER_ID'] ?? env['ISTIO_META_CLUSTER_ID'];
+    ca = new IstioCaClient({
+      address,
+      rootCertPem: readRoot(values['root-cert'] ?? env['CA_ROOT_CA'] ?? DEFAULT_ROOT_CERT).toString(),
+      token: fileToken(tokenPath),
+      ...(clusterId ? { clusterId } : {}),
+    });
+    parts.push(`ca ${address}`);
+  }
+  return { sources, ...(ca ? { ca } : {}), description: parts.length > 0 ? `files + ${parts.join(' + ')}` : 'files' };
+}
+
+function readRoot(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`root certificate ${path}: ${err instanceof Error ? err.message : String(err)} (set --root-cert, XDS_ROOT_CA or CA_ROOT_CA, or use an http:// address for plaintext)`);
+  }
+}
+
+/** Istio's node id `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.<domain>` and ISTIO_META_* metadata. */
+export function nodeOf(role: RoleIdentity, env: NodeJS.ProcessEnv): XdsNode {
+  const ns = env['POD_NAMESPACE'] ?? role.waypoint?.namespace ?? 'istio-system';
+  const pod = env['POD_NAME'] ?? role.waypoint?.name ?? role.node ?? role.kind;
+  const ip = env['INSTANCE_IP'] ?? '127.0.0.1';
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('ISTIO_META_') && v !== undefined) metadata[k.slice('ISTIO_META_'.length)] = v;
+  if (role.node) metadata['NODE_NAME'] = role.node;
+  return { id: `${role.kind}~${ip}~${pod}.${ns}~${ns}.svc.cluster.local`, cluster: role.waypoint ? `${role.waypoint.name}.${role.waypoint.namespace}` : role.kind, metadata };
+}
+
+/** What readiness reports for the control-plane sources. */
+export function configGate(sources: readonly ObjectSource[]): () => { synced: boolean; stale?: string } {
+  return () => {
+    const stale = sources.filter((s) => s.status().stale).map((s) => s.status().detail);
+    return { synced: sources.every((s) => s.status().synced), ...(stale.length > 0 ? { stale: stale.join('; ') } : {}) };
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * Istio WDS resources (Workloads, Services, Authorizations) → IR objects, joined the way ztunnel
+ * joins them:
+ * - a Workload → a Pod draft (ambient when its tunnel protocol is HBONE, expressed as the
+ *   `istio.io/dataplane-mode` label the snapshot builder reads), labelled for each
+ *   `WORKLOAD_SELECTOR` Authorization it lists;
+ * - a Service → a Service draft whose endpoints are the healthy Workloads that list it in their
+ *   `services` map (per service port), bound to its waypoint by the `istio.io/use-waypoint`
+ *   labels (hostname form; address form when a Workload owns that address);
+ * - an Authorization → an L4 policy.
+ */
+import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE } from '../snapshot-builder.js';
+import type { StaticEndpointIR } from '../ir.js';
+import type { ObjectRef, PolicyDraft, TranslatedObject, TranslatedValue } from '../from-k8s/translator.js';
+import { objectRefKey } from '../from-k8s/translator.js';
+import type { WdsServiceDraft, WdsWaypointDraft, WdsWorkloadDraft } from './wds-address.js';
+import { policyLabel } from './wds-authorization.js';
+
+export interface WdsState {
+  readonly workloads: ReadonlyMap<string, WdsWorkloadDraft>;
+  readonly services: ReadonlyMap<string, WdsServiceDraft>;
+  readonly authorizations: ReadonlyMap<string, PolicyDraft>;
+}
+
+export function assembleWorkloadConfig(state: WdsState, source: string): TranslatedObject[] {
+  const out: TranslatedObject[] = [];
+  const emit = (kind: string, namespace: string, name: string, value: TranslatedValue): void => {
+    const ref: ObjectRef = { key: objectRefKey(kind, namespace, name), kind, namespace, name, origin: { source: `${source}#${kind}/${namespace}/${name}`, line: 0 }, lineOf: () => undefined };
+    out.push({ ...value, ref });
+  };
+  const byIp = new Map<string, WdsWorkloadDraft>();
+  for (const w of state.workloads.values()) byIp.set(w.ip, w);
+
+  for (const w of state.workloads.values()) {
+    const labels: Record<string, string> = { [LABEL_DATAPLANE_MODE]: w.hbone ? 'ambient' : 'none' };
+    for (const p of w.authorizationPolicies) labels[policyLabel(p)] = 'true';
+    emit('WdsWorkload', w.namespace, w.uid, {
+      type: 'Pod',
+      value: {
+        uid: w.uid,
+        name: w.name,
+        namespace: w.namespace,
+        serviceAccount: w.serviceAccount,
+        ip: w.ip,
+        node: w.node,
+        labels,
+        containerPorts: [],
+        canonicalName: w.canonicalName,
+        canonicalRevision: w.canonicalRevision,
+        workloadName: w.workloadName,
+        origin: { source: `${source}#Workload/${w.uid}` },
+      },
+    });
+  }
+
+  for (const s of state.services.values()) {
+    const key = `${s.namespace}/${s.hostname}`;
+    const endpoints: StaticEndpointIR[] = [];
+    for (const w of state.workloads.values()) {
+      const ports = w.services.get(key);
+      if (!ports || !w.healthy) continue;
+      for (const p of s.ports) {
+        const target = ports.get(p.port);
+        if (target === undefined) continue;
+        endpoints.push({ ip: w.ip, port: target || p.targetPort, servicePort: p.port });
+      }
+    }
+    const wp = s.waypoint ? waypointRef(s.waypoint, byIp) : undefined;
+    emit('WdsService', s.namespace, s.name, {
+      type: 'Service',
+      value: {
+        name: s.name,
+        namespace: s.namespace,
+        vips: s.vips,
+        ports: s.ports.map((p) => ({ port: p.port, targetPort: p.targetPort, appProtocol: 'unknown' })),
+        labels: wp ? { [LABEL_USE_WAYPOINT]: wp.name, [LABEL_USE_WAYPOINT_NAMESPACE]: wp.namespace } : {},
+        staticEndpoints: endpoints,
+        origin: { source: `${source}#Service/${key}` },
+      },
+    });
+  }
+
+  for (const p of state.authorizations.values()) emit('WdsAuthorization', p.namespace, p.name, { type: 'L4Policy', value: p });
+  return out;
+}
+
+/** `waypoint.default.svc.cluster.local` → default/waypoint; an address → the Workload owning it. */
+function waypointRef(wp: WdsWaypointDraft, byIp: ReadonlyMap<string, WdsWorkloadDraft>): { namespace: string; name: string } | undefined {
+  if (wp.hostname) return { namespace: wp.hostname.namespace, name: wp.hostname.hostname.split('.')[0] ?? '' };
+  const owner = wp.address !== undefined ? byIp.get(wp.address) : undefined;
+  // Istio runs a waypoint under a ServiceAccount named after its Gateway.
+  return owner ? { namespace: owner.namespace, name: owner.serviceAccount } : undefined;
+}

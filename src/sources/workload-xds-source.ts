@@ -1,0 +1,143 @@
+/**
+ * Istio's workload API (WDS) over delta ADS as a config source: `istio.workload.Address`
+ * (Workloads and Services) and `istio.security.Authorization` (L4 policy), consumed by both the
+ * ztunnel and the waypoint through the IR. A rejected resource is NACKed and its previous version
+ * keeps serving; a lost control plane leaves everything in place (`status().stale`).
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Diagnostic } from '../config/diagnostics.js';
+import type { PolicyDraft, TranslatedObject } from '../config/from-k8s/translator.js';
+import type { ResourceProblem } from '../config/from-xds/envoy-resources.js';
+import { translateWdsAddress } from '../config/from-xds/wds-address.js';
+import type { WdsServiceDraft, WdsWorkloadDraft } from '../config/from-xds/wds-address.js';
+import { translateWdsAuthorization } from '../config/from-xds/wds-authorization.js';
+import { assembleWorkloadConfig } from '../config/from-xds/workload-config.js';
+import { XdsReader, XdsRejection } from '../config/from-xds/xds-reader.js';
+import type { ObjectSource, ObjectSourceStatus } from '../state/object-source.js';
+import { problemDiagnostic } from './envoy-bootstrap-source.js';
+import type { Backoff } from './xds-backoff.js';
+import type { XdsClientEvent, XdsNode } from './xds-client.js';
+import { DeltaXdsClient } from './xds-delta-client.js';
+
+export const ADDRESS_TYPE = 'type.googleapis.com/istio.workload.Address';
+export const AUTHORIZATION_TYPE = 'type.googleapis.com/istio.security.Authorization';
+
+export interface WorkloadXdsSourceOptions {
+  readonly address: string;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly metadata?: () => Readonly<Record<string, string>>;
+  readonly node: XdsNode;
+  readonly backoff?: Backoff;
+  readonly onEvent?: (event: XdsClientEvent) => void;
+}
+
+export class WorkloadXdsSource implements ObjectSource {
+  readonly name: string;
+  private readonly client: DeltaXdsClient;
+  /** By resource name (the delta `Resource.name`). */
+  private readonly workloads = new Map<string, WdsWorkloadDraft>();
+  private readonly services = new Map<string, WdsServiceDraft>();
+  private readonly authorizations = new Map<string, PolicyDraft>();
+  private readonly problems = new Map<string, readonly ResourceProblem[]>();
+  private readonly received = new Set<string>();
+  private readonly listeners = new Set<() => void>();
+  private objs: readonly TranslatedObject[] = [];
+  private synced = false;
+  private stale = false;
+  private detail = 'connecting';
+
+  constructor(private readonly opts: WorkloadXdsSourceOptions) {
+    this.name = `wds ${opts.address}`;
+    const source = `xds://${opts.address}`;
+    this.client = new DeltaXdsClient(
+      {
+        address: opts.address,
+        credentials: opts.credentials,
+        node: opts.node,
+        ...(opts.metadata ? { metadata: opts.metadata } : {}),
+        ...(opts.backoff ? { backoff: opts.backoff } : {}),
+        onEvent: (e) => this.onEvent(e),
+      },
+      [
+        {
+          typeUrl: ADDRESS_TYPE,
+          apply: (updated, removed) =>
+            this.applyType(ADDRESS_TYPE, updated, removed, (name, r) => {
+              const d = translateWdsAddress(r);
+              this.workloads.delete(name);
+              this.services.delete(name);
+              if (d.kind === 'workload') this.workloads.set(name, d.workload);
+              else this.services.set(name, d.service);
+            }, (name) => this.workloads.delete(name) || this.services.delete(name)),
+        },
+        {
+          typeUrl: AUTHORIZATION_TYPE,
+          apply: (updated, removed) =>
+            this.applyType(AUTHORIZATION_TYPE, updated, removed, (name, r) => this.authorizations.set(name, translateWdsAuthorization(r, source)), (name) => this.authorizations.delete(name)),
+        },
+      ],
+    );
+    this.client.start();
+  }
+
+  objects(): readonly TranslatedObject[] {
+    return this.objs;
+  }
+
+  diagnostics(): readonly Diagnostic[] {
+    return [...this.problems.values()].flat().map((p) => problemDiagnostic(p, `xds://${this.opts.address}`));
+  }
+
+  status(): ObjectSourceStatus {
+    return { synced: this.synced, stale: this.stale, detail: this.detail };
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+    this.listeners.clear();
+  }
+
+  private applyType(
+    typeUrl: string,
+    updated: readonly { name: string; value: unknown }[],
+    removed: readonly string[],
+    put: (name: string, r: XdsReader) => void,
+    drop: (name: string) => boolean,
+  ): readonly ResourceProblem[] {
+    const problems: ResourceProblem[] = [];
+    for (const u of updated) {
+      try {
+        // Translation happens before `put` replaces anything: a rejected update keeps the old one.
+        put(u.name, new XdsReader(u.value));
+      } catch (err) {
+        if (!(err instanceof XdsRejection)) throw err;
+        problems.push({ typeUrl, name: u.name, field: err.problem.path, message: err.problem.message });
+      }
+    }
+    for (const n of removed) drop(n);
+    this.problems.set(typeUrl, problems);
+    this.received.add(typeUrl);
+    this.synced ||= this.received.size === 2;
+    if (this.synced) this.stale = false;
+    this.objs = assembleWorkloadConfig({ workloads: this.workloads, services: this.services, authorizations: this.authorizations }, `xds://${this.opts.address}`);
+    for (const l of [...this.listeners]) l();
+    return problems;
+  }
+
+  private onEvent(e: XdsClientEvent): void {
+    if (e.kind === 'connected') this.detail = `connected to ${this.opts.address}`;
+    if (e.kind === 'disconnected') {
+      this.detail = `control plane ${this.opts.address} unreachable (${e.error}); retrying in ${e.retryInMs} ms`;
+      if (this.synced && !this.stale) {
+        this.stale = true;
+        for (const l of [...this.listeners]) l();
+      }
+    }
+    this.opts.onEvent?.(e);
+  }
+}
