@@ -3,18 +3,21 @@
  * (with the kubelet's `$(VAR)` expansion and fieldRefs filled in) start a waypoint that answers the
  * manifest's startup/readiness probe and scrape annotation, and on SIGTERM (what the kubelet sends
  * after preStop) it drains and exits within the grace period the manifest leaves it. The same for
- * the ztunnel DaemonSet. Config comes from the local mesh's default directory (relocated), since
- * the cluster's config source is not part of this test.
+ * the ztunnel DaemonSet. Certificates come from the CA the manifests name (`CA_ADDRESS`, Istio's
+ * variable), played by a fake Istio CA on loopback with its root and token files standing in for the
+ * mounted ones (identities are issued on first use, so the probes need no certificate yet); config comes from the local mesh's default directory (relocated), since the
+ * cluster's config source is not part of this test.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { allocateBlock } from '../helpers/addresses.js';
 import { eventually } from '../helpers/eventually.js';
+import { FakeCa } from '../helpers/fake-ca.js';
 import { relocatedConfig, REPO_ROOT, type RelocatedConfig } from '../helpers/relocated-config.js';
 import { KUBE_DIR, one, plainKustomization } from './manifests.js';
 import { expandArgs, specOf, type Container, type PodTemplate, type WorkloadSpec } from './workload-shapes.js';
@@ -73,15 +76,25 @@ describe('the manifests\' command lines run the real CLI', () => {
   const block = allocateBlock();
   let config: RelocatedConfig;
   let state: string;
+  let ca: FakeCa;
+  /** Env the kubelet would not set but the test must: the CA's address, root and the token file. */
+  let caEnv: Record<string, string>;
+  let caArgs: string[];
   const started: Running[] = [];
 
-  before(() => {
+  before(async () => {
     config = relocatedConfig(block);
     state = mkdtempSync(path.join(os.tmpdir(), 'ambient-deploy-state-'));
+    ca = await FakeCa.start('deploy-test-token');
+    writeFileSync(path.join(state, 'root-cert.pem'), ca.rootPem);
+    writeFileSync(path.join(state, 'istio-token'), 'deploy-test-token');
+    caEnv = { CA_ADDRESS: ca.address, CA_ROOT_CA: path.join(state, 'root-cert.pem') };
+    caArgs = ['--token-file', path.join(state, 'istio-token')];
   });
 
   after(() => {
     for (const r of started) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    ca?.close();
     config?.remove();
     if (state) rmSync(state, { recursive: true, force: true });
   });
@@ -92,7 +105,7 @@ describe('the manifests\' command lines run the real CLI', () => {
     const c = pod.spec.containers[0] as Container;
     const fields = { 'metadata.name': 'waypoint-0', 'metadata.namespace': 'default', 'status.podIP': block.waypoint(1), 'spec.serviceAccountName': 'waypoint' };
     // The state directory is an emptyDir in the pod; here a temp directory.
-    const wp = runContainer(pod, fields, { AMBIENT_STATE_DIR: state }, ['--config', config.dir, '--quiet']);
+    const wp = runContainer(pod, fields, { AMBIENT_STATE_DIR: state, ...caEnv }, ['--config', config.dir, '--quiet', ...caArgs]);
     started.push(wp);
     const host = block.waypoint(1);
     const probe = c.readinessProbe?.httpGet;
@@ -113,7 +126,7 @@ describe('the manifests\' command lines run the real CLI', () => {
     const c = pod.spec.containers[0] as Container;
     const node = block.node(1);
     const fields = { 'spec.nodeName': 'node-a', 'status.podIP': node };
-    const zt = runContainer(pod, fields, { AMBIENT_STATE_DIR: state }, ['--config', config.dir, '--quiet']);
+    const zt = runContainer(pod, fields, { AMBIENT_STATE_DIR: state, ...caEnv }, ['--config', config.dir, '--quiet', ...caArgs]);
     started.push(zt);
     const probe = c.readinessProbe?.httpGet;
     await eventually(async () => assert.equal(await status(node, Number(probe?.port), probe?.path ?? ''), 200, zt.output()), 30_000, 100);
