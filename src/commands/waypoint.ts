@@ -19,7 +19,7 @@ import { parseTracing, TRACING_OPTIONS, waypointTracer } from './tracing-options
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, gateway: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, gateway: { type: 'string' }, address: { type: 'string', multiple: true } } });
   const ref = values.gateway;
   if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
   const [namespace = '', gwName = ''] = ref.split('/', 2);
@@ -32,7 +32,14 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     await ctx.close();
     throw new UsageError(`no waypoint Gateway ${ref} in ${values.config}`);
   }
-  const host = wp.addresses[0] ?? '127.0.0.1';
+  // `--address A` (repeatable): run as one replica serving only those of the Gateway's addresses.
+  const only = values.address;
+  const unknown = only?.find((a) => !wp.addresses.includes(a));
+  if (unknown !== undefined) {
+    await ctx.close();
+    throw new UsageError(`--address ${unknown} is not an address of Gateway ${ref}`);
+  }
+  const host = only?.[0] ?? wp.addresses[0] ?? '127.0.0.1';
   const tracer = tracing ? waypointTracer(tracing, namespace, gwName, host) : undefined;
   const readiness = new ReadinessServer();
   await readiness.listen(host);
@@ -47,6 +54,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     view: ctx.store,
     certs: ctx.certs,
     accessLog: telemetry.sink,
+    ...(only ? { onlyAddresses: only } : {}),
     ...(tracer ? { tracer } : {}),
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
@@ -67,7 +75,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     }),
   );
   await observability.listen(host);
-  process.stderr.write(`${name}: ready on ${wp.addresses.map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
+  process.stderr.write(`${name}: ready on ${(only ?? wp.addresses).map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
   return serveUntilSignal({
     name,
     readyName: `waypoint/${ref}`,

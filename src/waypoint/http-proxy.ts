@@ -39,6 +39,10 @@ export class HttpProxy {
   private readonly activeH1 = new Set<http.ServerResponse>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
+  /** Set at the drain deadline: anything still arriving is refused. */
+  private forced = false;
+  /** HTTP/1 tunnels that have served at least one request (idle ones may be closed on drain). */
+  private readonly servedH1 = new WeakSet<Duplex>();
 
   private readonly deps: ExchangeDeps;
 
@@ -71,8 +75,10 @@ export class HttpProxy {
    * sniffing); it is resumed here.
    */
   serve(stream: Duplex, protocol: InnerHttpProtocol, conn: HttpConnection): void {
-    // A tunnel that died while being sniffed never gets a 'close' again: do not track it.
-    if (this.closing || stream.destroyed) {
+    // A tunnel that died while being sniffed never gets a 'close' again: do not track it. One
+    // accepted just before a drain began is still served (its request is likely already on the
+    // wire): HTTP/1 with `connection: close`, HTTP/2 with GOAWAY after its first stream.
+    if (this.forced || stream.destroyed) {
       stream.destroy();
       return;
     }
@@ -105,15 +111,26 @@ export class HttpProxy {
    * with `connection: close`); whatever is left at the deadline is destroyed.
    */
   async close(deadlineMs: number): Promise<void> {
-    this.closing = true;
-    for (const s of this.sessions) s.close();
-    // HTTP/1 has no GOAWAY: responses in flight say `connection: close`, idle tunnels end now.
-    for (const res of this.activeH1) if (!res.headersSent) res.shouldKeepAlive = false;
-    for (const t of this.tunnels) if (this.connections.has(t) && !this.busyH1.has(t)) t.end();
+    this.drain();
     const deadline = Date.now() + deadlineMs;
     while (this.tunnels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.forced = true;
     for (const t of this.tunnels) t.destroy();
     for (const s of this.sessions) s.destroy();
+  }
+
+  /**
+   * Starts draining without a deadline: HTTP/2 sessions get GOAWAY; HTTP/1 has no GOAWAY, so
+   * responses in flight say `connection: close` and tunnels that already served a request and
+   * sit idle end now. A tunnel that has not yet served its first request keeps it: closing it
+   * would drop a request the client may have sent already (it ends after that one response).
+   */
+  drain(): void {
+    if (this.closing) return;
+    this.closing = true;
+    for (const s of this.sessions) if (!s.closed) s.close();
+    for (const res of this.activeH1) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const t of this.tunnels) if (this.servedH1.has(t) && !this.busyH1.has(t)) t.end();
   }
 
   private onExchangeDone(req: DownstreamRequest, res: DownstreamResponse): void {
@@ -126,6 +143,7 @@ export class HttpProxy {
       return;
     }
     this.busyH1.delete(tunnel);
+    this.servedH1.add(tunnel);
     if (this.closing && !tunnel.destroyed) tunnel.end();
   }
 
@@ -153,6 +171,7 @@ export class HttpProxy {
     session.once('close', () => this.sessions.delete(session));
     session.on('error', ignore);
     session.setLocalWindowSize(INNER_H2_CONNECTION_WINDOW);
+    if (this.closing) goawayAfterFirstStream(session);
   };
 
   private readonly onH2Request = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
@@ -163,6 +182,23 @@ export class HttpProxy {
     }
     new HttpExchange(this.deps, conn, req, res, 'HTTP/2').start();
   };
+}
+
+/** How long a session opened during a drain waits for its first stream before GOAWAY. */
+const LATE_SESSION_GRACE_MS = 1000;
+
+/**
+ * A session that began while draining: its first request is probably in the bytes already
+ * read, so GOAWAY goes out once that stream has been taken (or after a short grace), not before.
+ */
+function goawayAfterFirstStream(session: http2.ServerHttp2Session): void {
+  const timer = setTimeout(() => close(), LATE_SESSION_GRACE_MS);
+  timer.unref();
+  const close = (): void => {
+    clearTimeout(timer);
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  session.once('stream', () => setImmediate(close));
 }
 
 /** A request that is not HTTP: answer 400 as Envoy's codec does, then close the tunnel. */

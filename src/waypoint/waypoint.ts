@@ -52,6 +52,12 @@ export interface WaypointOptions {
   /** Options of the default security chains (JWKS trust bundle, cache timings, shadow log). */
   readonly security?: SecurityChainsOptions;
   readonly sniffTimeoutMs?: number;
+  /**
+   * Serve only these of the Gateway's addresses: this process is one replica of a waypoint whose
+   * Gateway lists one address per replica (ztunnel spreads across them and skips a draining one).
+   * Default: all of them.
+   */
+  readonly onlyAddresses?: readonly string[];
   /** Random source for load balancing and weighted backends (tests). */
   readonly random?: () => number;
   readonly onError?: (err: unknown, context: string) => void;
@@ -147,14 +153,21 @@ export class Waypoint {
   }
 
   /**
-   * Stops accepting (admin `POST /drain_listeners`): listeners close and view changes no longer
-   * reopen them; open tunnels carry on until `close`.
+   * Stops accepting and starts draining (admin `POST /drain_listeners`): listeners close and view
+   * changes no longer reopen them, HBONE sessions and inner HTTP/2 sessions get GOAWAY, HTTP/1
+   * responses say `connection: close`; open tunnels finish their requests until `close`.
    */
   async drainListeners(): Promise<void> {
     this.closed = true;
     this.unsubscribe?.();
     await this.syncing.catch(() => undefined);
-    for (const a of this.addresses) await this.server.removeListener(a, this.port);
+    this.server.drain();
+    this.http.drain();
+  }
+
+  /** True once draining has begun (admin, SIGTERM). */
+  get draining(): boolean {
+    return this.server.draining;
   }
 
   /** Drains every part, then forces what is left at the deadline. */
@@ -171,7 +184,8 @@ export class Waypoint {
   private async sync(view: MeshView): Promise<void> {
     if (this.closed) return;
     const wp: WaypointIR | undefined = view.waypoint(this.opts.waypoint.namespace, this.opts.waypoint.name);
-    const want = new Set(wp?.addresses ?? []);
+    const only = this.opts.onlyAddresses;
+    const want = new Set((wp?.addresses ?? []).filter((a) => only === undefined || only.includes(a)));
     const port = wp?.hbonePort ?? this.port;
     this.identity = wp?.identity;
     const portChanged = this.port !== 0 && port !== this.port;

@@ -40,6 +40,7 @@ import type { ConnectionRecordSink } from './connection-record.js';
 import { PendingConnectionRecord } from './connection-record.js';
 import type { Socks5ReplyCode, Socks5Request } from './socks5.js';
 import { SOCKS5_REPLY, writeSocks5Reply } from './socks5.js';
+import type { WaypointAddresses } from './waypoint-addresses.js';
 
 /** What outbound needs from the HBONE client pool (`HbonePool` satisfies it). */
 export interface HboneDialer {
@@ -128,6 +129,8 @@ export interface OutboundOptions {
   readonly recordSink?: ConnectionRecordSink;
   readonly connectTimeoutMs?: number;
   readonly pick?: EndpointPicker;
+  /** Order and health of a waypoint's addresses (replicas); without it only the first is used. */
+  readonly waypointAddresses?: WaypointAddresses;
 }
 
 /**
@@ -184,19 +187,23 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
         rec.complete(0, 0, { error: material.message });
         return;
       }
-      const dialed = await opts.dialer.dial({
-        source: material.value,
-        expectedIdentities: [expected],
-        address: plan.address,
-        port: plan.port,
-        localAddress: source.ip,
-        authority: plan.authority,
-        headers: {
-          forwarded: forwardedHeader(source.ip, clientPort, plan.service?.hostname),
-          baggage: baggageHeader(baggageOf(source)),
-          traceparent: newTraceparent(),
-        },
-      });
+      const headers = {
+        forwarded: forwardedHeader(source.ip, clientPort, plan.service?.hostname),
+        baggage: baggageHeader(baggageOf(source)),
+        traceparent: newTraceparent(),
+      };
+      const dialOne = (address: string): Promise<HboneDialResult> =>
+        opts.dialer.dial({
+          source: material.value,
+          expectedIdentities: [expected],
+          address,
+          port: plan.port,
+          localAddress: source.ip,
+          authority: plan.authority,
+          headers,
+        });
+      const health = plan.kind === 'waypoint' ? opts.waypointAddresses : undefined;
+      const dialed = health && plan.kind === 'waypoint' ? await dialWaypoint(health, plan.waypoint.addresses, plan.port, dialOne, rec) : await dialOne(plan.address);
       if (!dialed.ok) {
         writeSocks5Reply(client, replyForDialFailure(dialed.code, dialed.status));
         rec.complete(0, 0, { code: dialed.code, message: dialed.status ? `${dialed.status}: ${dialed.message}` : dialed.message });
@@ -206,6 +213,33 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
       return;
     }
   }
+}
+
+/**
+ * Tries a waypoint's addresses in the order `health` gives until one answers. Only a transport
+ * failure (nothing listening, connection refused new streams, no answer) moves on: an answer
+ * from a waypoint (400, 401, 503) or an identity mismatch is final, as it would be the same at
+ * every replica.
+ */
+async function dialWaypoint(
+  health: WaypointAddresses,
+  addresses: readonly string[],
+  port: number,
+  dialOne: (address: string) => Promise<HboneDialResult>,
+  rec: PendingConnectionRecord,
+): Promise<HboneDialResult> {
+  let last: HboneDialResult = { ok: false, code: 'NO_HEALTHY_UPSTREAM', message: 'waypoint has no address' };
+  for (const address of health.order(addresses)) {
+    last = await dialOne(address);
+    if (last.ok) {
+      health.succeeded(address);
+      rec.set({ dstAddr: formatAuthority(address, port) });
+      return last;
+    }
+    if (last.status !== undefined || last.code !== 'UPSTREAM_CONNECT_FAILED') return last;
+    health.failed(address);
+  }
+  return last;
 }
 
 /** Sends the success reply and copies both ways; the client's bytes are `bytes_sent`. */

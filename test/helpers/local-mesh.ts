@@ -20,6 +20,7 @@ import { SnapshotStore } from '../../src/state/snapshot-store.js';
 import type { AccessLogSink, AccessRecord } from '../../src/telemetry/access-record.js';
 import type { WaypointTracer } from '../../src/telemetry/waypoint-tracer.js';
 import { Waypoint } from '../../src/waypoint/waypoint.js';
+import type { WaypointOptions } from '../../src/waypoint/waypoint.js';
 import type { ConnectionRecord, ConnectionRecordSink } from '../../src/ztunnel/connection-record.js';
 import { SOCKS5_PORT } from '../../src/ztunnel/ports.js';
 import { Ztunnel } from '../../src/ztunnel/ztunnel.js';
@@ -37,6 +38,11 @@ export interface LocalMesh {
   readonly waypointPool: HbonePool;
   /** The running components (admin and telemetry tests look inside). */
   readonly waypoints: readonly Waypoint[];
+  /**
+   * A rolling restart of one waypoint: drains `waypoints[index]` (up to `drainMs`), then starts
+   * its replacement with the same options. Resolves with the new one, once it listens.
+   */
+  restartWaypoint(index: number, drainMs: number): Promise<Waypoint>;
   readonly ztunnels: ReadonlyMap<string, Ztunnel>;
   readonly ztunnelRecords: ConnectionRecord[];
   readonly waypointRecords: AccessRecord[];
@@ -76,6 +82,8 @@ export interface LocalMeshOptions {
   readonly ztunnelAccessLog?: (node: string) => ConnectionRecordSink | undefined;
   /** Options of every waypoint's security filters (e.g. a JWKS trust bundle from a test CA). */
   readonly waypointSecurity?: SecurityChainsOptions;
+  /** One waypoint per Gateway address (replicas, as in a Deployment) instead of one for all. */
+  readonly waypointReplicas?: boolean;
 }
 
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
@@ -116,10 +124,11 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   }
   const waypointPool = new HbonePool({ trust: certs });
   const waypoints: Waypoint[] = [];
+  const waypointOptions: WaypointOptions[] = [];
   for (const wp of view.snapshot.waypoints.values()) {
     const extra = opts.waypointAccessLog?.({ namespace: wp.namespace, name: wp.name });
     const tracer = opts.waypointTracer?.({ namespace: wp.namespace, name: wp.name });
-    const w = new Waypoint({
+    const base: WaypointOptions = {
       waypoint: { namespace: wp.namespace, name: wp.name },
       view: store,
       certs,
@@ -128,9 +137,14 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       ...(tracer ? { tracer } : {}),
       ...(opts.random ? { random: opts.random } : {}),
       ...(opts.waypointSecurity ? { security: opts.waypointSecurity } : {}),
-    });
-    await w.start();
-    waypoints.push(w);
+    };
+    const replicas = opts.waypointReplicas ? wp.addresses.map((a) => ({ ...base, onlyAddresses: [a] })) : [base];
+    for (const o of replicas) {
+      const w = new Waypoint(o);
+      await w.start();
+      waypoints.push(w);
+      waypointOptions.push(o);
+    }
   }
 
   const pod = (namespace: string, name: string): WorkloadIR => {
@@ -150,6 +164,16 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     pools,
     waypointPool,
     waypoints,
+    restartWaypoint: async (index, drainMs) => {
+      const old = waypoints[index];
+      const o = waypointOptions[index];
+      if (!old || !o) throw new Error(`no waypoint ${index}`);
+      await old.close(drainMs);
+      const w = new Waypoint(o);
+      await w.start();
+      waypoints[index] = w;
+      return w;
+    },
     ztunnels: ztunnelsByNode,
     ztunnelRecords,
     waypointRecords,
