@@ -39,3 +39,30 @@ spec:
   selector: {app: reviews, version: v2}
   ports: [{name: http, port: 9080, targetPort: 9080}]
 `;
+
+/** The default waypoint Gateway with a second address: one per replica. */
+export const TWO_REPLICA_WAYPOINT_YAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: waypoint
+  namespace: default
+  labels:
+    istio.io/waypoint-for: service
+spec:
+  gatewayClassName: istio-waypoint
+  addresses:
+    - type: IPAddress
+      value: 127.2.0.1
+    - type: IPAddress
+      value: 127.2.0.2
+  listeners:
+    - name: mesh
+      port: 15008
+      protocol: HBONE
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: waypoint
+  namespace: default
+`;

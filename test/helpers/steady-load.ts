@@ -49,6 +49,10 @@ export class SteadyLoad {
     this.running = false;
     await Promise.all(this.loops);
     this.loops = [];
+    return this.result();
+  }
+
+  result(): LoadResult {
     return { sent: this.okCount + this.failedCount, ok: this.okCount, failed: this.failedCount, failures: [...this.failures] };
   }
 
@@ -69,4 +73,15 @@ export class SteadyLoad {
     this.failedCount++;
     if (this.failures.length < KEPT_FAILURES) this.failures.push(reason);
   }
+}
+
+/** Runs `body` while a steady load runs; the load is stopped however `body` ends. */
+export async function underLoad(send: SendOne, body: (load: SteadyLoad) => Promise<void>, concurrency = 4): Promise<LoadResult> {
+  const load = new SteadyLoad(send, concurrency).start();
+  try {
+    await body(load);
+  } finally {
+    await load.stop();
+  }
+  return load.result();
 }

@@ -10,34 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/eventually.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
-import { SteadyLoad, type LoadResult } from '../helpers/steady-load.js';
-
-/** The default waypoint Gateway with a second address: one per replica. */
-export const TWO_REPLICA_WAYPOINT_YAML = `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: waypoint
-  namespace: default
-  labels:
-    istio.io/waypoint-for: service
-spec:
-  gatewayClassName: istio-waypoint
-  addresses:
-    - type: IPAddress
-      value: 127.2.0.1
-    - type: IPAddress
-      value: 127.2.0.2
-  listeners:
-    - name: mesh
-      port: 15008
-      protocol: HBONE
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: waypoint
-  namespace: default
-`;
+import { TWO_REPLICA_WAYPOINT_YAML } from '../helpers/mesh-fixtures.js';
+import { underLoad, type LoadResult, type SteadyLoad } from '../helpers/steady-load.js';
 
 const DRAIN_MS = 3000;
 
@@ -68,47 +42,45 @@ describe('hardening: drain under load with two waypoint replicas', () => {
   };
 
   it('spreads connections across both replicas', async () => {
-    const load = new SteadyLoad(sendOne, 4).start();
-    await progress(load, 40);
-    const r = await load.stop();
+    const r = await underLoad(sendOne, (load) => progress(load, 40));
     assert.equal(r.failed, 0, r.failures.join('; '));
     for (const w of mesh.waypoints) assert.ok(w.stats().server.connectionsTotal > 0, 'each replica took connections');
   });
 
   it('a rolling restart of both replicas fails zero requests', async () => {
-    const load = new SteadyLoad(sendOne, 4).start();
-    await progress(load, 20);
-    for (const i of [0, 1]) {
-      const fresh = await mesh.restartWaypoint(i, DRAIN_MS);
-      await progress(load, 30);
-      // The restarted replica is back in rotation (ztunnel's ejection of its address expires).
-      await eventually(() => fresh.stats().server.connectionsTotal > 0, 10_000);
-    }
-    await progress(load, 20);
-    const r = await load.stop();
+    const r = await underLoad(sendOne, async (load) => {
+      await progress(load, 20);
+      for (const i of [0, 1]) {
+        const fresh = await mesh.restartWaypoint(i, DRAIN_MS);
+        await progress(load, 30);
+        // The restarted replica is back in rotation (ztunnel's ejection of its address expires).
+        await eventually(() => fresh.stats().server.connectionsTotal > 0, 10_000);
+      }
+      await progress(load, 20);
+    });
     figures.rollingRestart = r;
     assert.equal(r.failed, 0, r.failures.join('; '));
     assert.ok(r.ok > 100, `sent ${r.sent}`);
   });
 
   it('drain_listeners on one replica: it stops taking connections, slow requests in flight finish, nothing fails', async () => {
-    const load = new SteadyLoad(sendOne, 4).start();
-    await progress(load, 20);
-    const target = mesh.waypoints[0];
-    assert.ok(target);
-    // Requests in flight on the replica being drained: 400 ms at the app.
-    const slow = Array.from({ length: 6 }, () =>
-      mesh.request(mesh.pod('default', 'sleep'), 'http://reviews:9080/slow', { headers: { 'x-echo-delay-ms': '400' } }).then((res) => res.status),
-    );
-    await new Promise((r) => setTimeout(r, 100));
-    await target.drainListeners();
-    assert.equal(target.draining, true);
-    assert.deepEqual(target.listening(), []);
-    const before = target.stats().server.connectionsTotal;
-    await progress(load, 40);
-    assert.equal(target.stats().server.connectionsTotal, before, 'no new HBONE connection to a draining replica');
-    assert.deepEqual(await Promise.all(slow), [200, 200, 200, 200, 200, 200]);
-    const r = await load.stop();
+    const r = await underLoad(sendOne, async (load) => {
+      await progress(load, 20);
+      const target = mesh.waypoints[0];
+      assert.ok(target);
+      // Requests in flight on the replica being drained: 400 ms at the app.
+      const slow = Array.from({ length: 6 }, () =>
+        mesh.request(mesh.pod('default', 'sleep'), 'http://reviews:9080/slow', { headers: { 'x-echo-delay-ms': '400' } }).then((res) => res.status),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      await target.drainListeners();
+      assert.equal(target.draining, true);
+      assert.deepEqual(target.listening(), []);
+      const before = target.stats().server.connectionsTotal;
+      await progress(load, 40);
+      assert.equal(target.stats().server.connectionsTotal, before, 'no new HBONE connection to a draining replica');
+      assert.deepEqual(await Promise.all(slow), [200, 200, 200, 200, 200, 200]);
+    });
     figures.drainListeners = r;
     assert.equal(r.failed, 0, r.failures.join('; '));
     await mesh.restartWaypoint(0, DRAIN_MS);
