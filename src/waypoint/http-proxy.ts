@@ -15,11 +15,10 @@ import type { Duplex } from 'node:stream';
 import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
 import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
 import { HttpExchange } from './http-exchange.js';
+import type { HttpLimits } from './http-limits.js';
+import { acceptableTarget, httpLimits } from './http-limits.js';
 
-/** Envoy's HCM default idle timeout for downstream connections (1 h): keep-alive tunnels stay up. */
-const DOWNSTREAM_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 /** Inner HTTP/2 windows, raised for bulk transfers (perf-baseline pitfall 4: set both). */
-const MAX_REQUEST_HEADERS_BYTES = 60 * 1024;
 const INNER_H2_STREAM_WINDOW = 1024 * 1024;
 const INNER_H2_CONNECTION_WINDOW = 16 * 1024 * 1024;
 
@@ -45,25 +44,40 @@ export class HttpProxy {
   private readonly servedH1 = new WeakSet<Duplex>();
 
   private readonly deps: ExchangeDeps;
+  readonly limits: HttpLimits;
+  /** HTTP/1 tunnels waiting for a request's headers → the timer that answers 408 (slowloris). */
+  private readonly headerTimers = new Map<Duplex, NodeJS.Timeout>();
 
-  constructor(deps: ExchangeDeps) {
+  constructor(deps: ExchangeDeps, limits?: Partial<HttpLimits>) {
     this.deps = { ...deps, onDone: (req, res) => this.onExchangeDone(req, res) };
+    this.limits = httpLimits(limits);
     this.h1 = http.createServer(
       {
-        keepAliveTimeout: DOWNSTREAM_IDLE_TIMEOUT_MS,
+        keepAliveTimeout: this.limits.idleTimeoutMs,
         // Envoy has no request timeout by default; Node's 300 s would cut long uploads.
         requestTimeout: 0,
         // Envoy's default `max_request_headers_kb` (60 KiB); Node's 16 KiB would refuse more.
-        maxHeaderSize: MAX_REQUEST_HEADERS_BYTES,
+        maxHeaderSize: this.limits.maxRequestHeadersBytes,
       },
       this.onH1Request,
     );
+    // Node silently drops headers past this count; one more than the limit lets us see a breach
+    // and refuse it (Envoy answers 431) instead of forwarding a truncated request.
+    this.h1.maxHeadersCount = this.limits.maxHeadersCount + 1;
     // A client that half-closes after its request still gets the response (pitfall 3); without
     // this Node's HTTP server aborts the request on the client's FIN. (Not in @types/node.)
     (this.h1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.h1.on('clientError', onClientError);
     this.h2 = http2.createServer(
-      { settings: { initialWindowSize: INNER_H2_STREAM_WINDOW, maxHeaderListSize: MAX_REQUEST_HEADERS_BYTES } },
+      {
+        settings: {
+          initialWindowSize: INNER_H2_STREAM_WINDOW,
+          maxHeaderListSize: this.limits.maxRequestHeadersBytes,
+          maxConcurrentStreams: this.limits.maxConcurrentStreams,
+        },
+        // Pseudo-headers count here too; past it nghttp2 resets the stream.
+        maxHeaderListPairs: this.limits.maxHeadersCount + 8,
+      },
       this.onH2Request,
     );
     this.h2.on('session', this.onH2Session);
@@ -87,6 +101,7 @@ export class HttpProxy {
     if (protocol === 'http1') {
       this.connections.set(stream, conn);
       this.h1.emit('connection', stream);
+      this.watchHeaders(stream);
     } else {
       this.pendingH2 = conn;
       try {
@@ -147,10 +162,49 @@ export class HttpProxy {
     if (this.closing && !tunnel.destroyed) tunnel.end();
   }
 
+  /**
+   * Slowloris: a request's headers must be complete within `requestHeadersTimeoutMs` of the
+   * tunnel opening, or of the first byte after an idle keep-alive; else 408 and close. (Node's own
+   * `headersTimeout` only runs on servers that listen, and these are fed tunnels.)
+   */
+  private watchHeaders(tunnel: Duplex): void {
+    const arm = (): void => {
+      if (this.headerTimers.has(tunnel) || this.busyH1.has(tunnel) || tunnel.destroyed) return;
+      const t = setTimeout(() => {
+        this.headerTimers.delete(tunnel);
+        if (this.busyH1.has(tunnel) || tunnel.destroyed) return;
+        tunnel.end('HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+        lingerThenReset(tunnel);
+      }, this.limits.requestHeadersTimeoutMs);
+      t.unref();
+      this.headerTimers.set(tunnel, t);
+    };
+    arm();
+    tunnel.on('data', arm);
+    tunnel.once('close', () => this.clearHeaderTimer(tunnel));
+  }
+
+  private clearHeaderTimer(tunnel: Duplex): void {
+    const t = this.headerTimers.get(tunnel);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.headerTimers.delete(tunnel);
+  }
+
   private readonly onH1Request = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const conn = this.connections.get(req.socket);
     if (!conn) {
       res.destroy();
+      return;
+    }
+    this.clearHeaderTimer(req.socket as Duplex);
+    // Codec-level refusals (Envoy's codec answers these before any filter runs).
+    if (req.rawHeaders.length / 2 > this.limits.maxHeadersCount) {
+      refuse(res, 431, 'Request Header Fields Too Large');
+      return;
+    }
+    if (!acceptableTarget(req.method ?? '', req.url ?? '', req.headers.host) || hostLines(req.rawHeaders) > 1) {
+      refuse(res, 400, 'Bad Request');
       return;
     }
     if (this.closing) res.shouldKeepAlive = false;
@@ -180,6 +234,11 @@ export class HttpProxy {
       res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
+    if (req.rawHeaders.length / 2 > this.limits.maxHeadersCount + 4) {
+      res.writeHead(431, { 'content-type': 'text/plain' });
+      res.end('Request Header Fields Too Large');
+      return;
+    }
     new HttpExchange(this.deps, conn, req, res, 'HTTP/2').start();
   };
 }
@@ -201,14 +260,43 @@ function goawayAfterFirstStream(session: http2.ServerHttp2Session): void {
   session.once('stream', () => setImmediate(close));
 }
 
-/** A request that is not HTTP: answer 400 as Envoy's codec does, then close the tunnel. */
+/**
+ * Host header lines. RFC 9112 §3.2: more than one is a 400; Node keeps the first silently, and
+ * a proxy routing on one while an app reads the other is a smuggling vector.
+ */
+function hostLines(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') n++;
+  }
+  return n;
+}
+
+/** A request refused by the codec: answered, never forwarded, and the tunnel closes after it. */
+function refuse(res: http.ServerResponse, status: number, body: string): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': String(body.length), connection: 'close' });
+  res.end(body);
+  // Whatever follows in the tunnel is not parsed as another request.
+  lingerThenReset(res.socket as Duplex);
+}
+
+/**
+ * A request that is not HTTP: answer 400 as Envoy's codec does (431 when the request line and
+ * headers overflow the size limit), then close the tunnel.
+ */
 function onClientError(err: Error & { code?: string }, socket: Duplex): void {
   if (socket.destroyed) return;
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nBad Request');
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+  } else {
+    socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nBad Request');
+  }
   lingerThenReset(socket);
 }
 

@@ -25,6 +25,7 @@ import type { WaypointTracer } from '../telemetry/waypoint-tracer.js';
 import { UpstreamHttpClient } from '../upstream/http-client.js';
 import { LeastRequestBalancer, endpointAddress } from '../upstream/lb.js';
 import { HttpProxy } from './http-proxy.js';
+import type { HttpLimits } from './http-limits.js';
 import type { FilterChainProvider } from './listener.js';
 import { WaypointListener } from './listener.js';
 import type { RouteTableProvider } from './router.js';
@@ -58,6 +59,8 @@ export interface WaypointOptions {
    * Default: all of them.
    */
   readonly onlyAddresses?: readonly string[];
+  /** HTTP limits inside tunnels; Envoy's defaults (src/waypoint/http-limits.ts) when omitted. */
+  readonly httpLimits?: Partial<HttpLimits>;
   /** Random source for load balancing and weighted backends (tests). */
   readonly random?: () => number;
   readonly onError?: (err: unknown, context: string) => void;
@@ -106,7 +109,7 @@ export class Waypoint {
     const localAddress = (): string | undefined => this.addresses.values().next().value;
     const dial = this.pool.dial.bind(this.pool);
     this.upstream = new UpstreamHttpClient({ dial, source, localAddress });
-    this.http = new HttpProxy({ lb: this.balancer, upstream: this.upstream, accessLog: opts.accessLog, tracer: opts.tracer, random });
+    this.http = new HttpProxy({ lb: this.balancer, upstream: this.upstream, accessLog: opts.accessLog, tracer: opts.tracer, random }, opts.httpLimits);
     this.tcp = new TcpProxy({ lb: this.balancer, dial, source, localAddress, accessLog: opts.accessLog, random });
     // Compiled HTTPRoute/VirtualService tables; ports without routes keep the inbound default route.
     const compiled = opts.routes ? undefined : new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random });

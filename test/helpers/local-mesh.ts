@@ -21,6 +21,7 @@ import type { AccessLogSink, AccessRecord } from '../../src/telemetry/access-rec
 import type { WaypointTracer } from '../../src/telemetry/waypoint-tracer.js';
 import { Waypoint } from '../../src/waypoint/waypoint.js';
 import type { WaypointOptions } from '../../src/waypoint/waypoint.js';
+import type { HttpLimits } from '../../src/waypoint/http-limits.js';
 import type { ConnectionRecord, ConnectionRecordSink } from '../../src/ztunnel/connection-record.js';
 import { SOCKS5_PORT } from '../../src/ztunnel/ports.js';
 import { Ztunnel } from '../../src/ztunnel/ztunnel.js';
@@ -82,6 +83,8 @@ export interface LocalMeshOptions {
   readonly ztunnelAccessLog?: (node: string) => ConnectionRecordSink | undefined;
   /** Options of every waypoint's security filters (e.g. a JWKS trust bundle from a test CA). */
   readonly waypointSecurity?: SecurityChainsOptions;
+  /** HTTP limits of every waypoint (tests of timeouts use small ones). */
+  readonly waypointHttpLimits?: Partial<HttpLimits>;
   /** One waypoint per Gateway address (replicas, as in a Deployment) instead of one for all. */
   readonly waypointReplicas?: boolean;
 }
@@ -137,6 +140,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       ...(tracer ? { tracer } : {}),
       ...(opts.random ? { random: opts.random } : {}),
       ...(opts.waypointSecurity ? { security: opts.waypointSecurity } : {}),
+      ...(opts.waypointHttpLimits ? { httpLimits: opts.waypointHttpLimits } : {}),
     };
     const replicas = opts.waypointReplicas ? wp.addresses.map((a) => ({ ...base, onlyAddresses: [a] })) : [base];
     for (const o of replicas) {
