@@ -197,7 +197,7 @@ export class HttpProxy {
       res.destroy();
       return;
     }
-    this.clearHeaderTimer(req.socket as Duplex);
+    this.clearHeaderTimer(req.socket);
     // Codec-level refusals (Envoy's codec answers these before any filter runs).
     if (req.rawHeaders.length / 2 > this.limits.maxHeadersCount) {
       refuse(res, 431, 'Request Header Fields Too Large');
