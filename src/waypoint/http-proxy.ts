@@ -35,7 +35,7 @@ export class HttpProxy {
   /** HTTP/1 tunnels → requests in flight on them; idle ones can be closed at once when draining. */
   private readonly busyH1 = new Map<Duplex, number>();
   /** HTTP/1 responses in flight, so draining can mark them `connection: close`. */
-  private readonly activeH1 = new Set<http.ServerResponse>();
+  private readonly activeH1 = new Map<http.ServerResponse, Duplex>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
   /** Set at the drain deadline: anything still arriving is refused. */
@@ -49,7 +49,7 @@ export class HttpProxy {
   private readonly headerTimers = new Map<Duplex, NodeJS.Timeout>();
 
   constructor(deps: ExchangeDeps, limits?: Partial<HttpLimits>) {
-    this.deps = { ...deps, onDone: (req, res) => this.onExchangeDone(req, res) };
+    this.deps = { ...deps, onDone: (_req, res) => this.onExchangeDone(res) };
     this.limits = httpLimits(limits);
     this.h1 = http.createServer(
       {
@@ -144,14 +144,16 @@ export class HttpProxy {
     if (this.closing) return;
     this.closing = true;
     for (const s of this.sessions) if (!s.closed) s.close();
-    for (const res of this.activeH1) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const res of this.activeH1.keys()) if (!res.headersSent) res.shouldKeepAlive = false;
     for (const t of this.tunnels) if (this.servedH1.has(t) && !this.busyH1.has(t)) t.end();
   }
 
-  private onExchangeDone(req: DownstreamRequest, res: DownstreamResponse): void {
+  private onExchangeDone(res: DownstreamResponse): void {
     // Only HTTP/1 responses are tracked; an HTTP/2 one is simply not in the set.
-    if (!this.activeH1.delete(res as http.ServerResponse)) return;
-    const tunnel = req.socket as Duplex;
+    // The tunnel as recorded at the request: by now Node may have detached `req.socket` (null).
+    const tunnel = this.activeH1.get(res as http.ServerResponse);
+    if (tunnel === undefined) return;
+    this.activeH1.delete(res as http.ServerResponse);
     const n = (this.busyH1.get(tunnel) ?? 1) - 1;
     if (n > 0) {
       this.busyH1.set(tunnel, n);
@@ -210,7 +212,7 @@ export class HttpProxy {
     if (this.closing) res.shouldKeepAlive = false;
     const tunnel = req.socket as Duplex;
     this.busyH1.set(tunnel, (this.busyH1.get(tunnel) ?? 0) + 1);
-    this.activeH1.add(res);
+    this.activeH1.set(res, tunnel);
     new HttpExchange(this.deps, conn, req, res, 'HTTP/1.1').start();
   };
 
