@@ -12,7 +12,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
+import type { DownstreamResponse } from './downstream-request.js';
 import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
 import { HttpExchange } from './http-exchange.js';
 import type { HttpLimits } from './http-limits.js';
