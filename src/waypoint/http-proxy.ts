@@ -202,11 +202,11 @@ export class HttpProxy {
     this.clearHeaderTimer(req.socket);
     // Codec-level refusals (Envoy's codec answers these before any filter runs).
     if (req.rawHeaders.length / 2 > this.limits.maxHeadersCount) {
-      refuse(res, 431, 'Request Header Fields Too Large');
+      refuse(req, res, 431, 'Request Header Fields Too Large');
       return;
     }
     if (!acceptableTarget(req.method ?? '', req.url ?? '', req.headers.host) || hostLines(req.rawHeaders) > 1) {
-      refuse(res, 400, 'Bad Request');
+      refuse(req, res, 400, 'Bad Request');
       return;
     }
     if (this.closing) res.shouldKeepAlive = false;
@@ -276,12 +276,15 @@ function hostLines(raw: readonly string[]): number {
 }
 
 /** A request refused by the codec: answered, never forwarded, and the tunnel closes after it. */
-function refuse(res: http.ServerResponse, status: number, body: string): void {
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, body: string): void {
+  // The request's socket, not the response's: a pipelined request's response is not attached to
+  // the socket until the responses before it finish (res.socket is null then).
+  const tunnel = req.socket as Duplex | null;
   res.shouldKeepAlive = false;
   res.writeHead(status, { 'content-type': 'text/plain', 'content-length': String(body.length), connection: 'close' });
   res.end(body);
   // Whatever follows in the tunnel is not parsed as another request.
-  lingerThenReset(res.socket as Duplex);
+  if (tunnel) lingerThenReset(tunnel);
 }
 
 /**
