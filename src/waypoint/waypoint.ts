@@ -178,7 +178,13 @@ export class Waypoint {
     this.closed = true;
     this.unsubscribe?.();
     await this.syncing.catch(() => undefined);
-    await Promise.all([this.server.close(deadlineMs), this.http.close(deadlineMs), this.tcp.close(deadlineMs)]);
+    // HTTP drains first (idle HTTP/1 tunnels end, GOAWAY inside), then the HBONE server waits for
+    // every tunnel, including ones accepted just before the drain and still being sniffed: the
+    // HTTP proxy does not know those yet, so it must not force-close on its own count first.
+    const started = Date.now();
+    this.http.drain();
+    await Promise.all([this.server.close(deadlineMs), this.tcp.close(deadlineMs)]);
+    await this.http.close(Math.max(0, deadlineMs - (Date.now() - started)));
     await this.upstream.close(deadlineMs);
     if (this.ownsPool) await this.pool.close(deadlineMs);
     await this.security?.close();

@@ -217,7 +217,8 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
 
 /**
  * Tries a waypoint's addresses in the order `health` gives until one answers. Only a transport
- * failure (nothing listening, connection refused new streams, no answer) moves on: an answer
+ * failure (nothing listening, connection refused new streams, stream reset or no answer before
+ * any status) moves on: an answer
  * from a waypoint (400, 401, 503) or an identity mismatch is final, as it would be the same at
  * every replica.
  */
@@ -236,7 +237,9 @@ async function dialWaypoint(
       rec.set({ dstAddr: formatAuthority(address, port) });
       return last;
     }
-    if (last.status !== undefined || last.code !== 'UPSTREAM_CONNECT_FAILED') return last;
+    // No answer at all (connect failed, or the stream was reset before any status): nothing has
+    // flowed yet (the client waits for our SOCKS reply), so another replica may take it.
+    if (last.status !== undefined || (last.code !== 'UPSTREAM_CONNECT_FAILED' && last.code !== 'UPSTREAM_RESET')) return last;
     health.failed(address);
   }
   return last;
