@@ -26,7 +26,10 @@ import { parseTracing, TRACING_OPTIONS } from './tracing-options.js';
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, ...CONTROL_PLANE_OPTIONS, gateway: { type: 'string' }, concurrency: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, ...CONTROL_PLANE_OPTIONS, gateway: { type: 'string' }, concurrency: { type: 'string' }, address: { type: 'string', multiple: true } },
+  });
   const ref = values.gateway;
   if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
   const [namespace = '', gwName = ''] = ref.split('/', 2);
@@ -44,7 +47,14 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     await ctx.close();
     throw new UsageError(`no waypoint Gateway ${ref} in ${values.config}`);
   }
-  const host = wp.addresses[0] ?? '127.0.0.1';
+  // `--address A` (repeatable): run as one replica serving only those of the Gateway's addresses.
+  const only = values.address;
+  const unknown = only?.find((a) => !wp.addresses.includes(a));
+  if (unknown !== undefined) {
+    await ctx.close();
+    throw new UsageError(`--address ${unknown} is not an address of Gateway ${ref}`);
+  }
+  const host = only?.[0] ?? wp.addresses[0] ?? '127.0.0.1';
   if (concurrency > 1 && !cluster.isWorker) {
     await ctx.close();
     return runWorkerCluster({ name, readyName: `waypoint/${ref}`, concurrency, drainMs, host });
@@ -74,6 +84,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
       log: (level, plugin, msg) => logger.log('wasm', LOG_LEVEL_NAMES[level] ?? 'info', msg, { plugin }),
       logLevel: Math.min(5, Math.max(0, LOG_LEVELS.indexOf(logLevel))),
     },
+    ...(only ? { onlyAddresses: only } : {}),
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });
@@ -98,7 +109,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   if (worker === undefined) await observability.listen(host);
   else if (worker === 1) await observability.admin.listen(host);
   process.stderr.write(`${name}: config from ${controlPlane.description}\n`);
-  process.stderr.write(`${name}: ready on ${wp.addresses.map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
+  process.stderr.write(`${name}: ready on ${(only ?? wp.addresses).map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
   return serveUntilSignal({
     name,
     readyName: `waypoint/${ref}`,

@@ -130,14 +130,9 @@ export class HboneServer {
    * in-flight streams finish until `deadlineMs` has passed, then destroys what is left.
    */
   async close(deadlineMs: number): Promise<void> {
-    this.closing = true;
+    this.drain();
     this.unsubscribe();
-    for (const l of this.listeners) l.server.close();
-    this.listeners.clear();
-    for (const s of this.handshaking.values()) s.destroy();
-    this.handshaking.clear();
     const closed = [...this.sessions].map((s) => sessionClosed(s));
-    for (const s of this.sessions) s.close();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, deadlineMs);
@@ -147,6 +142,25 @@ export class HboneServer {
     clearTimeout(timer);
     for (const s of this.sessions) s.destroy();
     await Promise.all(closed);
+  }
+
+  /**
+   * Starts draining without a deadline (admin `POST /drain_listeners`, or the first step of
+   * `close`): listeners close, handshakes in progress are dropped, and every session gets
+   * GOAWAY, so peers open no new streams here while open ones run to completion.
+   */
+  drain(): void {
+    this.closing = true;
+    for (const l of this.listeners) l.server.close();
+    this.listeners.clear();
+    for (const s of this.handshaking.values()) s.destroy();
+    this.handshaking.clear();
+    for (const s of this.sessions) if (!s.closed) s.close();
+  }
+
+  /** True once `drain` or `close` has begun. */
+  get draining(): boolean {
+    return this.closing;
   }
 
   private findListener(host: string, port: number): Listener | undefined {

@@ -12,14 +12,13 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
+import type { DownstreamResponse } from './downstream-request.js';
 import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
 import { HttpExchange } from './http-exchange.js';
+import type { HttpLimits } from './http-limits.js';
+import { acceptableTarget, httpLimits } from './http-limits.js';
 
-/** Envoy's HCM default idle timeout for downstream connections (1 h): keep-alive tunnels stay up. */
-const DOWNSTREAM_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 /** Inner HTTP/2 windows, raised for bulk transfers (perf-baseline pitfall 4: set both). */
-const MAX_REQUEST_HEADERS_BYTES = 60 * 1024;
 const INNER_H2_STREAM_WINDOW = 1024 * 1024;
 const INNER_H2_CONNECTION_WINDOW = 16 * 1024 * 1024;
 
@@ -36,30 +35,49 @@ export class HttpProxy {
   /** HTTP/1 tunnels → requests in flight on them; idle ones can be closed at once when draining. */
   private readonly busyH1 = new Map<Duplex, number>();
   /** HTTP/1 responses in flight, so draining can mark them `connection: close`. */
-  private readonly activeH1 = new Set<http.ServerResponse>();
+  private readonly activeH1 = new Map<http.ServerResponse, Duplex>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
+  /** Set at the drain deadline: anything still arriving is refused. */
+  private forced = false;
+  /** HTTP/1 tunnels that have served at least one request (idle ones may be closed on drain). */
+  private readonly servedH1 = new WeakSet<Duplex>();
 
   private readonly deps: ExchangeDeps;
+  readonly limits: HttpLimits;
+  /** HTTP/1 tunnels waiting for a request's headers → the timer that answers 408 (slowloris). */
+  private readonly headerTimers = new Map<Duplex, NodeJS.Timeout>();
 
-  constructor(deps: ExchangeDeps) {
-    this.deps = { ...deps, onDone: (req, res) => this.onExchangeDone(req, res) };
+  constructor(deps: ExchangeDeps, limits?: Partial<HttpLimits>) {
+    this.deps = { ...deps, onDone: (_req, res) => this.onExchangeDone(res) };
+    this.limits = httpLimits(limits);
     this.h1 = http.createServer(
       {
-        keepAliveTimeout: DOWNSTREAM_IDLE_TIMEOUT_MS,
+        keepAliveTimeout: this.limits.idleTimeoutMs,
         // Envoy has no request timeout by default; Node's 300 s would cut long uploads.
         requestTimeout: 0,
         // Envoy's default `max_request_headers_kb` (60 KiB); Node's 16 KiB would refuse more.
-        maxHeaderSize: MAX_REQUEST_HEADERS_BYTES,
+        maxHeaderSize: this.limits.maxRequestHeadersBytes,
       },
       this.onH1Request,
     );
+    // Node silently drops headers past this count; one more than the limit lets us see a breach
+    // and refuse it (Envoy answers 431) instead of forwarding a truncated request.
+    this.h1.maxHeadersCount = this.limits.maxHeadersCount + 1;
     // A client that half-closes after its request still gets the response (pitfall 3); without
     // this Node's HTTP server aborts the request on the client's FIN. (Not in @types/node.)
     (this.h1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.h1.on('clientError', onClientError);
     this.h2 = http2.createServer(
-      { settings: { initialWindowSize: INNER_H2_STREAM_WINDOW, maxHeaderListSize: MAX_REQUEST_HEADERS_BYTES } },
+      {
+        settings: {
+          initialWindowSize: INNER_H2_STREAM_WINDOW,
+          maxHeaderListSize: this.limits.maxRequestHeadersBytes,
+          maxConcurrentStreams: this.limits.maxConcurrentStreams,
+        },
+        // Pseudo-headers count here too; past it nghttp2 resets the stream.
+        maxHeaderListPairs: this.limits.maxHeadersCount + 8,
+      },
       this.onH2Request,
     );
     this.h2.on('session', this.onH2Session);
@@ -71,8 +89,10 @@ export class HttpProxy {
    * sniffing); it is resumed here.
    */
   serve(stream: Duplex, protocol: InnerHttpProtocol, conn: HttpConnection): void {
-    // A tunnel that died while being sniffed never gets a 'close' again: do not track it.
-    if (this.closing || stream.destroyed) {
+    // A tunnel that died while being sniffed never gets a 'close' again: do not track it. One
+    // accepted just before a drain began is still served (its request is likely already on the
+    // wire): HTTP/1 with `connection: close`, HTTP/2 with GOAWAY after its first stream.
+    if (this.forced || stream.destroyed) {
       stream.destroy();
       return;
     }
@@ -81,6 +101,7 @@ export class HttpProxy {
     if (protocol === 'http1') {
       this.connections.set(stream, conn);
       this.h1.emit('connection', stream);
+      this.watchHeaders(stream);
     } else {
       this.pendingH2 = conn;
       try {
@@ -105,28 +126,71 @@ export class HttpProxy {
    * with `connection: close`); whatever is left at the deadline is destroyed.
    */
   async close(deadlineMs: number): Promise<void> {
-    this.closing = true;
-    for (const s of this.sessions) s.close();
-    // HTTP/1 has no GOAWAY: responses in flight say `connection: close`, idle tunnels end now.
-    for (const res of this.activeH1) if (!res.headersSent) res.shouldKeepAlive = false;
-    for (const t of this.tunnels) if (this.connections.has(t) && !this.busyH1.has(t)) t.end();
+    this.drain();
     const deadline = Date.now() + deadlineMs;
     while (this.tunnels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.forced = true;
     for (const t of this.tunnels) t.destroy();
     for (const s of this.sessions) s.destroy();
   }
 
-  private onExchangeDone(req: DownstreamRequest, res: DownstreamResponse): void {
+  /**
+   * Starts draining without a deadline: HTTP/2 sessions get GOAWAY; HTTP/1 has no GOAWAY, so
+   * responses in flight say `connection: close` and tunnels that already served a request and
+   * sit idle end now. A tunnel that has not yet served its first request keeps it: closing it
+   * would drop a request the client may have sent already (it ends after that one response).
+   */
+  drain(): void {
+    if (this.closing) return;
+    this.closing = true;
+    for (const s of this.sessions) if (!s.closed) s.close();
+    for (const res of this.activeH1.keys()) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const t of this.tunnels) if (this.servedH1.has(t) && !this.busyH1.has(t)) t.end();
+  }
+
+  private onExchangeDone(res: DownstreamResponse): void {
     // Only HTTP/1 responses are tracked; an HTTP/2 one is simply not in the set.
-    if (!this.activeH1.delete(res as http.ServerResponse)) return;
-    const tunnel = req.socket as Duplex;
+    // The tunnel as recorded at the request: by now Node may have detached `req.socket` (null).
+    const tunnel = this.activeH1.get(res as http.ServerResponse);
+    if (tunnel === undefined) return;
+    this.activeH1.delete(res as http.ServerResponse);
     const n = (this.busyH1.get(tunnel) ?? 1) - 1;
     if (n > 0) {
       this.busyH1.set(tunnel, n);
       return;
     }
     this.busyH1.delete(tunnel);
+    this.servedH1.add(tunnel);
     if (this.closing && !tunnel.destroyed) tunnel.end();
+  }
+
+  /**
+   * Slowloris: a request's headers must be complete within `requestHeadersTimeoutMs` of the
+   * tunnel opening, or of the first byte after an idle keep-alive; else 408 and close. (Node's own
+   * `headersTimeout` only runs on servers that listen, and these are fed tunnels.)
+   */
+  private watchHeaders(tunnel: Duplex): void {
+    const arm = (): void => {
+      if (this.headerTimers.has(tunnel) || this.busyH1.has(tunnel) || tunnel.destroyed) return;
+      const t = setTimeout(() => {
+        this.headerTimers.delete(tunnel);
+        if (this.busyH1.has(tunnel) || tunnel.destroyed) return;
+        tunnel.end('HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+        lingerThenReset(tunnel);
+      }, this.limits.requestHeadersTimeoutMs);
+      t.unref();
+      this.headerTimers.set(tunnel, t);
+    };
+    arm();
+    tunnel.on('data', arm);
+    tunnel.once('close', () => this.clearHeaderTimer(tunnel));
+  }
+
+  private clearHeaderTimer(tunnel: Duplex): void {
+    const t = this.headerTimers.get(tunnel);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.headerTimers.delete(tunnel);
   }
 
   private readonly onH1Request = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -135,10 +199,20 @@ export class HttpProxy {
       res.destroy();
       return;
     }
+    this.clearHeaderTimer(req.socket);
+    // Codec-level refusals (Envoy's codec answers these before any filter runs).
+    if (req.rawHeaders.length / 2 > this.limits.maxHeadersCount) {
+      refuse(req, res, 431, 'Request Header Fields Too Large');
+      return;
+    }
+    if (!acceptableTarget(req.method ?? '', req.url ?? '', req.headers.host) || hostLines(req.rawHeaders) > 1) {
+      refuse(req, res, 400, 'Bad Request');
+      return;
+    }
     if (this.closing) res.shouldKeepAlive = false;
     const tunnel = req.socket as Duplex;
     this.busyH1.set(tunnel, (this.busyH1.get(tunnel) ?? 0) + 1);
-    this.activeH1.add(res);
+    this.activeH1.set(res, tunnel);
     new HttpExchange(this.deps, conn, req, res, 'HTTP/1.1').start();
   };
 
@@ -153,6 +227,7 @@ export class HttpProxy {
     session.once('close', () => this.sessions.delete(session));
     session.on('error', ignore);
     session.setLocalWindowSize(INNER_H2_CONNECTION_WINDOW);
+    if (this.closing) goawayAfterFirstStream(session);
   };
 
   private readonly onH2Request = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
@@ -161,18 +236,72 @@ export class HttpProxy {
       res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
+    if (req.rawHeaders.length / 2 > this.limits.maxHeadersCount + 4) {
+      res.writeHead(431, { 'content-type': 'text/plain' });
+      res.end('Request Header Fields Too Large');
+      return;
+    }
     new HttpExchange(this.deps, conn, req, res, 'HTTP/2').start();
   };
 }
 
-/** A request that is not HTTP: answer 400 as Envoy's codec does, then close the tunnel. */
+/** How long a session opened during a drain waits for its first stream before GOAWAY. */
+const LATE_SESSION_GRACE_MS = 1000;
+
+/**
+ * A session that began while draining: its first request is probably in the bytes already
+ * read, so GOAWAY goes out once that stream has been taken (or after a short grace), not before.
+ */
+function goawayAfterFirstStream(session: http2.ServerHttp2Session): void {
+  const timer = setTimeout(() => close(), LATE_SESSION_GRACE_MS);
+  timer.unref();
+  const close = (): void => {
+    clearTimeout(timer);
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  session.once('stream', () => setImmediate(close));
+}
+
+/**
+ * Host header lines. RFC 9112 §3.2: more than one is a 400; Node keeps the first silently, and
+ * a proxy routing on one while an app reads the other is a smuggling vector.
+ */
+function hostLines(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') n++;
+  }
+  return n;
+}
+
+/** A request refused by the codec: answered, never forwarded, and the tunnel closes after it. */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, body: string): void {
+  // The request's socket, not the response's: a pipelined request's response is not attached to
+  // the socket until the responses before it finish (res.socket is null then).
+  const tunnel = req.socket as Duplex | null;
+  res.shouldKeepAlive = false;
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': String(body.length), connection: 'close' });
+  res.end(body);
+  // Whatever follows in the tunnel is not parsed as another request.
+  if (tunnel) lingerThenReset(tunnel);
+}
+
+/**
+ * A request that is not HTTP: answer 400 as Envoy's codec does (431 when the request line and
+ * headers overflow the size limit), then close the tunnel.
+ */
 function onClientError(err: Error & { code?: string }, socket: Duplex): void {
   if (socket.destroyed) return;
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nBad Request');
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+  } else {
+    socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nBad Request');
+  }
   lingerThenReset(socket);
 }
 

@@ -85,7 +85,9 @@ class Flow {
       case 'http':
       case 'http2':
       case 'grpc': {
-        const s = await sniffStream(this.stream);
+        // Bounded like header reading: a tunnel that never sends a byte must not sit here forever
+        // (slowloris). On timeout it goes to the HTTP/1 codec, whose header timer answers 408.
+        const s = await sniffStream(this.stream, { timeoutMs: this.deps.http.limits.requestHeadersTimeoutMs });
         if (this.stream.destroyed) return;
         if (s.endedWith) {
           this.stream.end();

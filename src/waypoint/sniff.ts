@@ -5,7 +5,7 @@
  * timeout: a server-first protocol must not stall forever).
  *
  * Also used on declared HTTP ports to choose between the HTTP/1.1 and HTTP/2 codecs (Envoy's
- * codec `AUTO`), there without a timeout.
+ * codec `AUTO`), there bounded by the HTTP header-read timeout (slowloris).
  *
  * A byte scanner, not a regex: it runs once per connection on untrusted input and stops at a
  * fixed bound.

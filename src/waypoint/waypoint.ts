@@ -30,6 +30,7 @@ import { OutlierDetectors } from '../upstream/outlier-detector.js';
 import { FaultStats } from '../../filters/fault/fault-filter.js';
 import { LeastRequestBalancer, endpointAddress } from '../upstream/lb.js';
 import { HttpProxy } from './http-proxy.js';
+import type { HttpLimits } from './http-limits.js';
 import type { FilterChainProvider } from './listener.js';
 import { WaypointListener } from './listener.js';
 import type { RouteTableProvider } from './router.js';
@@ -62,6 +63,14 @@ export interface WaypointOptions {
   /** Wasm plugin host options (plugin log sink and level, module cache); http_call goes to mesh Services. */
   readonly wasm?: Omit<WasmRuntimeOptions, 'httpCalls' | 'node'>;
   readonly sniffTimeoutMs?: number;
+  /**
+   * Serve only these of the Gateway's addresses: this process is one replica of a waypoint whose
+   * Gateway lists one address per replica (ztunnel spreads across them and skips a draining one).
+   * Default: all of them.
+   */
+  readonly onlyAddresses?: readonly string[];
+  /** HTTP limits inside tunnels; Envoy's defaults (src/waypoint/http-limits.ts) when omitted. */
+  readonly httpLimits?: Partial<HttpLimits>;
   /** Random source for load balancing, weighted backends, retry back-off and faults (tests). */
   readonly random?: () => number;
   /** Envoy `max_active_faults` for the fault filter; unlimited when omitted (Envoy's default). */
@@ -120,16 +129,19 @@ export class Waypoint {
     const localAddress = (): string | undefined => this.addresses.values().next().value;
     const dial = this.pool.dial.bind(this.pool);
     this.upstream = new UpstreamHttpClient({ dial, source, localAddress });
-    this.http = new HttpProxy({
-      lb: this.balancer,
-      upstream: this.upstream,
-      accessLog: opts.accessLog,
-      tracer: opts.tracer,
-      random,
-      breakers: this.breakers,
-      outliers: this.outliers,
-      ...(opts.retryBufferLimitBytes !== undefined ? { replayLimitBytes: opts.retryBufferLimitBytes } : {}),
-    });
+    this.http = new HttpProxy(
+      {
+        lb: this.balancer,
+        upstream: this.upstream,
+        accessLog: opts.accessLog,
+        tracer: opts.tracer,
+        random,
+        breakers: this.breakers,
+        outliers: this.outliers,
+        ...(opts.retryBufferLimitBytes !== undefined ? { replayLimitBytes: opts.retryBufferLimitBytes } : {}),
+      },
+      opts.httpLimits,
+    );
     this.tcp = new TcpProxy({ lb: this.balancer, dial, source, localAddress, accessLog: opts.accessLog, random });
     // Compiled HTTPRoute/VirtualService tables; ports without routes keep the inbound default route.
     const faults = { stats: this.faultStats, ...(opts.maxActiveFaults !== undefined ? { maxActiveFaults: opts.maxActiveFaults } : {}) };
@@ -183,14 +195,21 @@ export class Waypoint {
   }
 
   /**
-   * Stops accepting (admin `POST /drain_listeners`): listeners close and view changes no longer
-   * reopen them; open tunnels carry on until `close`.
+   * Stops accepting and starts draining (admin `POST /drain_listeners`): listeners close and view
+   * changes no longer reopen them, HBONE sessions and inner HTTP/2 sessions get GOAWAY, HTTP/1
+   * responses say `connection: close`; open tunnels finish their requests until `close`.
    */
   async drainListeners(): Promise<void> {
     this.closed = true;
     this.unsubscribe?.();
     await this.syncing.catch(() => undefined);
-    for (const a of this.addresses) await this.server.removeListener(a, this.port);
+    this.server.drain();
+    this.http.drain();
+  }
+
+  /** True once draining has begun (admin, SIGTERM). */
+  get draining(): boolean {
+    return this.server.draining;
   }
 
   /** Drains every part, then forces what is left at the deadline. */
@@ -198,7 +217,13 @@ export class Waypoint {
     this.closed = true;
     this.unsubscribe?.();
     await this.syncing.catch(() => undefined);
-    await Promise.all([this.server.close(deadlineMs), this.http.close(deadlineMs), this.tcp.close(deadlineMs)]);
+    // HTTP drains first (idle HTTP/1 tunnels end, GOAWAY inside), then the HBONE server waits for
+    // every tunnel, including ones accepted just before the drain and still being sniffed: the
+    // HTTP proxy does not know those yet, so it must not force-close on its own count first.
+    const started = Date.now();
+    this.http.drain();
+    await Promise.all([this.server.close(deadlineMs), this.tcp.close(deadlineMs)]);
+    await this.http.close(Math.max(0, deadlineMs - (Date.now() - started)));
     await this.upstream.close(deadlineMs);
     this.outliers.close();
     if (this.ownsPool) await this.pool.close(deadlineMs);
@@ -209,7 +234,8 @@ export class Waypoint {
   private async sync(view: MeshView): Promise<void> {
     if (this.closed) return;
     const wp: WaypointIR | undefined = view.waypoint(this.opts.waypoint.namespace, this.opts.waypoint.name);
-    const want = new Set(wp?.addresses ?? []);
+    const only = this.opts.onlyAddresses;
+    const want = new Set((wp?.addresses ?? []).filter((a) => only === undefined || only.includes(a)));
     const port = wp?.hbonePort ?? this.port;
     this.identity = wp?.identity;
     const portChanged = this.port !== 0 && port !== this.port;

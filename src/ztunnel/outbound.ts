@@ -40,6 +40,7 @@ import type { ConnectionRecordSink } from './connection-record.js';
 import { PendingConnectionRecord } from './connection-record.js';
 import type { Socks5ReplyCode, Socks5Request } from './socks5.js';
 import { SOCKS5_REPLY, writeSocks5Reply } from './socks5.js';
+import type { WaypointAddresses } from './waypoint-addresses.js';
 
 /** What outbound needs from the HBONE client pool (`HbonePool` satisfies it). */
 export interface HboneDialer {
@@ -133,6 +134,8 @@ export interface OutboundOptions {
    * fixed-destination listener) has no handshake to answer: success says nothing, failure resets.
    */
   readonly reply?: (client: Socket, code: Socks5ReplyCode) => void;
+  /** Order and health of a waypoint's addresses (replicas); without it only the first is used. */
+  readonly waypointAddresses?: WaypointAddresses;
 }
 
 /**
@@ -190,19 +193,23 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
         rec.complete(0, 0, { error: material.message });
         return;
       }
-      const dialed = await opts.dialer.dial({
-        source: material.value,
-        expectedIdentities: [expected],
-        address: plan.address,
-        port: plan.port,
-        localAddress: source.ip,
-        authority: plan.authority,
-        headers: {
-          forwarded: forwardedHeader(source.ip, clientPort, plan.service?.hostname),
-          baggage: baggageHeader(baggageOf(source)),
-          traceparent: newTraceparent(),
-        },
-      });
+      const headers = {
+        forwarded: forwardedHeader(source.ip, clientPort, plan.service?.hostname),
+        baggage: baggageHeader(baggageOf(source)),
+        traceparent: newTraceparent(),
+      };
+      const dialOne = (address: string): Promise<HboneDialResult> =>
+        opts.dialer.dial({
+          source: material.value,
+          expectedIdentities: [expected],
+          address,
+          port: plan.port,
+          localAddress: source.ip,
+          authority: plan.authority,
+          headers,
+        });
+      const health = plan.kind === 'waypoint' ? opts.waypointAddresses : undefined;
+      const dialed = health && plan.kind === 'waypoint' ? await dialWaypoint(health, plan.waypoint.addresses, plan.port, dialOne, rec) : await dialOne(plan.address);
       if (!dialed.ok) {
         reply(client, replyForDialFailure(dialed.code, dialed.status));
         rec.complete(0, 0, { code: dialed.code, message: dialed.status ? `${dialed.status}: ${dialed.message}` : dialed.message });
@@ -212,6 +219,36 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
       return;
     }
   }
+}
+
+/**
+ * Tries a waypoint's addresses in the order `health` gives until one answers. Only a transport
+ * failure (nothing listening, connection refused new streams, stream reset or no answer before
+ * any status) moves on: an answer
+ * from a waypoint (400, 401, 503) or an identity mismatch is final, as it would be the same at
+ * every replica.
+ */
+async function dialWaypoint(
+  health: WaypointAddresses,
+  addresses: readonly string[],
+  port: number,
+  dialOne: (address: string) => Promise<HboneDialResult>,
+  rec: PendingConnectionRecord,
+): Promise<HboneDialResult> {
+  let last: HboneDialResult = { ok: false, code: 'NO_HEALTHY_UPSTREAM', message: 'waypoint has no address' };
+  for (const address of health.order(addresses)) {
+    last = await dialOne(address);
+    if (last.ok) {
+      health.succeeded(address);
+      rec.set({ dstAddr: formatAuthority(address, port) });
+      return last;
+    }
+    // No answer at all (connect failed, or the stream was reset before any status): nothing has
+    // flowed yet (the client waits for our SOCKS reply), so another replica may take it.
+    if (last.status !== undefined || (last.code !== 'UPSTREAM_CONNECT_FAILED' && last.code !== 'UPSTREAM_RESET')) return last;
+    health.failed(address);
+  }
+  return last;
 }
 
 /** Sends the success reply and copies both ways; the client's bytes are `bytes_sent`. */

@@ -34,6 +34,7 @@ import { serveInbound } from './inbound.js';
 import { unmapV4 } from '../net/cidr.js';
 import type { HboneDialer } from './outbound.js';
 import { serveOutbound } from './outbound.js';
+import { WaypointAddresses } from './waypoint-addresses.js';
 import { SOCKS5_PORT } from './ports.js';
 import { acceptSocks5, SOCKS5_REPLY, writeSocks5Reply } from './socks5.js';
 
@@ -73,6 +74,8 @@ export class Ztunnel {
   private readonly socksPort: number;
   /** Pod IP → its SOCKS5 server. */
   private readonly socksServers = new Map<string, Server>();
+  /** Health of waypoint replicas' addresses, shared by every outbound connection. */
+  private readonly waypointAddresses = new WaypointAddresses();
   /** Pod IPs with an HBONE listener. */
   private readonly hboneIps = new Set<string>();
   /** Open SOCKS5 client sockets, forced closed at the drain deadline. */
@@ -279,6 +282,7 @@ export class Ztunnel {
       view,
       certs: this.opts.certs,
       dialer: this.pool,
+      waypointAddresses: this.waypointAddresses,
       ...(this.opts.accessLog ? { recordSink: this.opts.accessLog } : {}),
       ...(this.opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
     });

@@ -22,6 +22,8 @@ import type { AccessLogSink, AccessRecord } from '../../src/telemetry/access-rec
 import { followTracingPolicy } from '../../src/telemetry/tracing-policy.js';
 import { WaypointTracer, waypointSpanIdentity } from '../../src/telemetry/waypoint-tracer.js';
 import { Waypoint } from '../../src/waypoint/waypoint.js';
+import type { WaypointOptions } from '../../src/waypoint/waypoint.js';
+import type { HttpLimits } from '../../src/waypoint/http-limits.js';
 import type { ConnectionRecord, ConnectionRecordSink } from '../../src/ztunnel/connection-record.js';
 import { SOCKS5_PORT } from '../../src/ztunnel/ports.js';
 import { Ztunnel } from '../../src/ztunnel/ztunnel.js';
@@ -41,6 +43,11 @@ export interface LocalMesh {
   readonly waypointPool: HbonePool;
   /** The running components (admin and telemetry tests look inside). */
   readonly waypoints: readonly Waypoint[];
+  /**
+   * A rolling restart of one waypoint: drains `waypoints[index]` (up to `drainMs`), then starts
+   * its replacement with the same options. Resolves with the new one, once it listens.
+   */
+  restartWaypoint(index: number, drainMs: number): Promise<Waypoint>;
   readonly ztunnels: ReadonlyMap<string, Ztunnel>;
   readonly ztunnelRecords: ConnectionRecord[];
   readonly waypointRecords: AccessRecord[];
@@ -86,6 +93,10 @@ export interface LocalMeshOptions {
   readonly waypointSecurity?: SecurityChainsOptions;
   /** Config sources besides the directory (xDS, an Envoy bootstrap file), made once addresses are known. */
   readonly sources?: (config: RelocatedConfig) => Promise<readonly ObjectSource[]>;
+  /** HTTP limits of every waypoint (tests of timeouts use small ones). */
+  readonly waypointHttpLimits?: Partial<HttpLimits>;
+  /** One waypoint per Gateway address (replicas, as in a Deployment) instead of one for all. */
+  readonly waypointReplicas?: boolean;
 }
 
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
@@ -128,6 +139,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   const waypointPool = new HbonePool({ trust: certs });
   const waypoints: Waypoint[] = [];
   const stopTracing: ((deadlineMs: number) => Promise<void>)[] = [];
+  const waypointOptions: WaypointOptions[] = [];
   for (const wp of opts.skipWaypoints ? [] : view.snapshot.waypoints.values()) {
     const extra = opts.waypointAccessLog?.({ namespace: wp.namespace, name: wp.name });
     const ref = { namespace: wp.namespace, name: wp.name };
@@ -137,7 +149,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       tracer = new WaypointTracer({ identity: waypointSpanIdentity(wp.namespace, wp.name, wp.addresses[0] ?? '127.0.0.1') });
       stopTracing.push(followTracingPolicy(store, ref, tracer, undefined, `${wp.name}.${wp.namespace}`));
     }
-    const w = new Waypoint({
+    const base: WaypointOptions = {
       waypoint: { namespace: wp.namespace, name: wp.name },
       view: store,
       certs,
@@ -146,9 +158,15 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       tracer,
       ...(opts.random ? { random: opts.random } : {}),
       ...(opts.waypointSecurity ? { security: opts.waypointSecurity } : {}),
-    });
-    await w.start();
-    waypoints.push(w);
+      ...(opts.waypointHttpLimits ? { httpLimits: opts.waypointHttpLimits } : {}),
+    };
+    const replicas = opts.waypointReplicas ? wp.addresses.map((a) => ({ ...base, onlyAddresses: [a] })) : [base];
+    for (const o of replicas) {
+      const w = new Waypoint(o);
+      await w.start();
+      waypoints.push(w);
+      waypointOptions.push(o);
+    }
   }
 
   const pod = (namespace: string, name: string): WorkloadIR => {
@@ -169,6 +187,16 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     pools,
     waypointPool,
     waypoints,
+    restartWaypoint: async (index, drainMs) => {
+      const old = waypoints[index];
+      const o = waypointOptions[index];
+      if (!old || !o) throw new Error(`no waypoint ${index}`);
+      await old.close(drainMs);
+      const w = new Waypoint(o);
+      await w.start();
+      waypoints[index] = w;
+      return w;
+    },
     ztunnels: ztunnelsByNode,
     ztunnelRecords,
     waypointRecords,

@@ -57,3 +57,30 @@ spec:
   containers: [{name: tcp-alt, image: echo, ports: [{name: tcp-echo, containerPort: 9000}]}]
 status: {podIP: 127.1.0.42}
 `;
+
+/** The default waypoint Gateway with a second address: one per replica. */
+export const TWO_REPLICA_WAYPOINT_YAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: waypoint
+  namespace: default
+  labels:
+    istio.io/waypoint-for: service
+spec:
+  gatewayClassName: istio-waypoint
+  addresses:
+    - type: IPAddress
+      value: 127.2.0.1
+    - type: IPAddress
+      value: 127.2.0.2
+  listeners:
+    - name: mesh
+      port: 15008
+      protocol: HBONE
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: waypoint
+  namespace: default
+`;

@@ -7,6 +7,7 @@
 import type { HeaderMutationIR, PathModifierIR, RedirectIR, RewriteIR, RouteFilterIR, ServiceRefIR } from '../ir-routes.js';
 import { readCorsFilter } from './http-route-cors.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
+import { isHeaderValue } from './header-field.js';
 
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 const HEADER_NAME_RE = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
@@ -55,6 +56,7 @@ export function readHeaderModifier(r: ObjectReader, base: FieldPath): HeaderMuta
       const value = r.string([...base, key, i, 'value'], { required: true, allowEmpty: true });
       if (name === undefined || value === undefined) return;
       if (!HEADER_NAME_RE.test(name)) r.error([...base, key, i, 'name'], 'FIELD_INVALID', `${JSON.stringify(name)} is not a valid header name`);
+      else if (!isHeaderValue(value)) r.error([...base, key, i, 'value'], 'FIELD_INVALID', `${JSON.stringify(value)} is not a valid header value (control characters such as CR/LF)`);
       else out.push([name.toLowerCase(), value]);
     });
     return out;
