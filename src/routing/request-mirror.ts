@@ -3,9 +3,10 @@
  * Service, sent with `-shadow` appended to the host as Envoy does, its response discarded and its
  * failures ignored; `percent` of requests are mirrored.
  *
- * Only requests without a body are mirrored: Envoy buffers the body for the shadow, and a copy
- * of a streamed body is not worth its memory here yet (a documented limitation).
+ * A request body is copied to each shadow as it streams (`shadow-body-tee.ts`); a shadow that
+ * falls behind is dropped rather than slowing the real request.
  */
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../filter/api.js';
 import type { Endpoint } from '../state/mesh-view.js';
@@ -14,6 +15,7 @@ import type { LeastRequestBalancer } from '../upstream/lb.js';
 import { upstreamRequestHeaders } from '../waypoint/proxy-headers.js';
 import type { RouteMirror } from '../waypoint/router.js';
 import { splitAuthority } from './path-rewrite.js';
+import { shadowBody, teeToShadows } from './shadow-body-tee.js';
 
 /** What sending a mirror needs from the waypoint. */
 export interface MirrorDeps {
@@ -64,26 +66,31 @@ export class RequestMirror implements RouteMirror {
     private readonly targets: readonly MirrorTarget[],
   ) {}
 
-  send(ctx: RequestContext, version: UpstreamHttpVersion, bodyless: boolean): void {
-    if (!bodyless) return;
+  send(ctx: RequestContext, version: UpstreamHttpVersion, body: Readable | null): Readable | null {
+    const shadows: ReturnType<typeof shadowBody>[] = [];
     for (const t of this.targets) {
       if (t.percent < 100 && this.deps.random() * 100 >= t.percent) continue;
       const ep = this.deps.lb.pick(t.endpoints);
       if (!ep) continue;
       const { host, port } = splitAuthority(ctx.authority);
       const authority = port === undefined ? `${host}-shadow` : `${host}-shadow:${port}`;
+      const copy = body ? shadowBody() : null;
+      // A shadow's body error (it fell behind, the request was reset) only ends the shadow.
+      copy?.on('error', () => {});
       this.deps.lb.begin(ep);
       try {
         this.deps.upstream.dispatch(
           ep,
           version,
-          { method: ctx.method, path: ctx.path, headers: upstreamRequestHeaders(ctx.headers, authority, 1), body: null },
+          { method: ctx.method, path: ctx.path, headers: upstreamRequestHeaders(ctx.headers, authority, 1), body: copy },
           new ShadowHandler(this.deps.lb, ep),
         );
+        if (copy) shadows.push(copy);
       } catch {
         // A shadow must never affect the real request.
         this.deps.lb.end(ep);
       }
     }
+    return body && shadows.length > 0 ? teeToShadows(body, shadows) : body;
   }
 }

@@ -144,15 +144,16 @@ export class HttpExchange implements AttemptOwner {
     if (backend.requestHeaders) applyHeaderMutation(this.ctx.headers, backend.requestHeaders);
     // The upstream (and a mirror) sees the waypoint's span as its parent.
     if (this.span) this.deps.tracer?.inject(this.ctx.headers, this.span);
-    decision.mirror?.send(this.ctx, this.conn.upstreamVersion, this.bodyless);
-    // After the mirror, which must not carry the expected-timeout header of this request.
-    this.timeouts = requestTimeouts(decision, this.ctx.headers);
     let body: Readable | null = null;
     if (!this.bodyless) {
       // A body the ext_authz check read ahead is replayed from its buffer (then the rest streams).
       const src = this.ctx.body?.replay() ?? this.req;
       body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, (reply) => this.onBodyReply(reply)) : src;
     }
+    // Shadows copy the filtered body as it streams (so the real request reads it through the mirror).
+    if (decision.mirror) body = decision.mirror.send(this.ctx, this.conn.upstreamVersion, body);
+    // After the mirror, which must not carry the expected-timeout header of this request.
+    this.timeouts = requestTimeouts(decision, this.ctx.headers);
     this.resilience = new ExchangeResilience(this.deps, decision, backend, this.ctx.headers, body, this.conn.upstreamVersion === 'h2');
     if (!this.resilience.admit()) {
       this.sendLocal(OVERFLOW_REPLY);

@@ -8,6 +8,7 @@
  * `src/routing/`) plug in by implementing {@link RouteTableProvider}: the proxies only consume
  * {@link RouteDecision}s, so they do not change.
  */
+import type { Readable } from 'node:stream';
 import type { CorsPolicy } from '../../filters/cors/cors-filter.js';
 import type { FaultPolicy } from '../../filters/fault/fault-filter.js';
 import type { ServiceIR, ServicePortIR } from '../config/ir.js';
@@ -110,7 +111,11 @@ export interface RequestTransform {
 
 /** Fire-and-forget copies of a request (RequestMirror); never affects the request itself. */
 export interface RouteMirror {
-  send(ctx: RequestContext, version: UpstreamHttpVersion, bodyless: boolean): void;
+  /**
+   * Sends the shadows. Returns the body the real request must read instead of `body` (a stream
+   * that also feeds the shadows), or `body` itself when nothing was mirrored.
+   */
+  send(ctx: RequestContext, version: UpstreamHttpVersion, body: Readable | null): Readable | null;
 }
 
 export interface RouteDecision {

@@ -5,6 +5,7 @@
  * redirects, rewrites, header modifiers and mirrors.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
@@ -136,7 +137,7 @@ spec:
 describe('HTTPRoute through the waypoint', () => {
   let mesh: LocalMesh;
   let recorder: http.Server;
-  const mirrored: { path: string; host: string | undefined }[] = [];
+  const mirrored: { path: string; host: string | undefined; body: Buffer }[] = [];
 
   before(async () => {
     mesh = await startLocalMesh({
@@ -145,8 +146,12 @@ describe('HTTPRoute through the waypoint', () => {
     });
     const pod = mesh.pod('default', 'mirror');
     recorder = http.createServer((req, res) => {
-      mirrored.push({ path: req.url ?? '', host: req.headers.host });
-      res.end('mirror');
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        mirrored.push({ path: req.url ?? '', host: req.headers.host, body: Buffer.concat(chunks) });
+        res.end('mirror');
+      });
     });
     await new Promise<void>((resolve) => recorder.listen(8080, pod.ip, resolve));
   });
@@ -288,5 +293,20 @@ describe('HTTPRoute through the waypoint', () => {
       return m;
     });
     assert.equal(seen.host, 'reviews-shadow:9080');
+  });
+
+  it('mirrors a request body byte for byte while the real request gets it too', async () => {
+    const body = randomBytes(300 * 1024);
+    const res = await mesh.request(mesh.pod('default', 'sleep'), 'http://reviews:9080/mirror/post', { method: 'POST', body });
+    const report = res.json<EchoReport>();
+    assert.equal(report.pod, 'default/reviews-v1');
+    assert.equal(report.body.bytes, body.length);
+    assert.equal(report.body.sha256, createHash('sha256').update(body).digest('hex'));
+    const seen = await eventually(() => {
+      const m = mirrored.find((x) => x.path === '/mirror/post');
+      assert.ok(m);
+      return m;
+    });
+    assert.ok(seen.body.equals(body), `the shadow got ${seen.body.length} bytes`);
   });
 });

@@ -309,12 +309,9 @@ describe('HTTPRoute mirrors and Gateway hostnames', () => {
     const d = route(table(), '/x');
     assert.ok(d?.mirror);
     const ctx = requestContext({ path: '/x' });
-    for (let i = 0; i < 2000; i++) d.mirror.send(ctx, 'h1', true);
+    for (let i = 0; i < 2000; i++) assert.equal(d.mirror.send(ctx, 'h1', null), null);
     assert.ok(Math.abs(sent.length / 2000 - 0.25) < 0.04, `mirrored ${sent.length}`);
     assert.deepEqual(new Set(sent.map((s) => `${s.ep} ${s.host}`)), new Set(['reviews-v2 reviews-shadow:9080']));
-    const before = sent.length;
-    d.mirror.send(ctx, 'h1', false);
-    assert.equal(sent.length - before, 0, 'requests with a body are not mirrored');
   });
 
   it('Gateway-attached routes apply to the Services whose names their hostnames list', () => {
