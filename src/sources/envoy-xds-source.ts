@@ -4,44 +4,24 @@
  * resource is NACKed and its previous version keeps serving; a lost control plane leaves the last
  * good config in place (`status().stale`) while the client reconnects.
  */
-import type * as grpc from '@grpc/grpc-js';
-import type { Diagnostic } from '../config/diagnostics.js';
-import type { TranslatedObject } from '../config/from-k8s/translator.js';
 import { assembleEnvoyConfig } from '../config/from-xds/envoy-config.js';
 import type { EnvoyConfigTarget } from '../config/from-xds/envoy-config.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, EnvoyResourceSet, LISTENER_TYPE, ROUTE_TYPE } from '../config/from-xds/envoy-resources.js';
 import type { EnvoyTypeUrl, ResourceProblem } from '../config/from-xds/envoy-resources.js';
-import type { ObjectSource, ObjectSourceStatus } from '../state/object-source.js';
-import { problemDiagnostic } from './envoy-bootstrap-source.js';
-import type { Backoff } from './xds-backoff.js';
 import { XdsClient } from './xds-client.js';
-import type { SotwTypeHandler, XdsClientEvent, XdsNode } from './xds-client.js';
+import type { SotwTypeHandler, XdsClientOptions } from './xds-client.js';
+import { XdsSourceBase } from './xds-source-base.js';
 
-export interface EnvoyXdsSourceOptions {
-  readonly address: string;
-  readonly credentials: grpc.ChannelCredentials;
-  readonly metadata?: () => Readonly<Record<string, string>>;
-  readonly node: XdsNode;
+export interface EnvoyXdsSourceOptions extends XdsClientOptions {
   readonly waypoint: EnvoyConfigTarget['waypoint'];
-  readonly backoff?: Backoff;
-  readonly onEvent?: (event: XdsClientEvent) => void;
 }
 
-export class EnvoyXdsSource implements ObjectSource {
-  readonly name: string;
+export class EnvoyXdsSource extends XdsSourceBase {
   private readonly set = new EnvoyResourceSet();
   private readonly client: XdsClient;
-  private objs: readonly TranslatedObject[] = [];
-  /** Latest problems per type (a later good push of the type clears them). */
-  private readonly problems = new Map<string, readonly ResourceProblem[]>();
-  private readonly received = new Set<string>();
-  private readonly listeners = new Set<() => void>();
-  private synced = false;
-  private stale = false;
-  private detail = 'connecting';
 
   constructor(private readonly opts: EnvoyXdsSourceOptions) {
-    this.name = `xds ${opts.address}`;
+    super(`xds ${opts.address}`, opts.address, opts.onEvent);
     const handler = (typeUrl: EnvoyTypeUrl, names: () => readonly string[] | undefined, replaceAll: boolean): SotwTypeHandler => ({
       typeUrl,
       names,
@@ -66,26 +46,8 @@ export class EnvoyXdsSource implements ObjectSource {
     this.client.start();
   }
 
-  objects(): readonly TranslatedObject[] {
-    return this.objs;
-  }
-
-  diagnostics(): readonly Diagnostic[] {
-    return [...this.problems.values()].flat().map((p) => problemDiagnostic(p, `xds://${this.opts.address}`));
-  }
-
-  status(): ObjectSourceStatus {
-    return { synced: this.synced, stale: this.stale, detail: this.detail };
-  }
-
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  async close(): Promise<void> {
+  protected stop(): void {
     this.client.close();
-    this.listeners.clear();
   }
 
   private onResources(typeUrl: EnvoyTypeUrl, resources: Parameters<EnvoyResourceSet['apply']>[1], replaceAll: boolean): readonly ResourceProblem[] {
@@ -118,26 +80,4 @@ export class EnvoyXdsSource implements ObjectSource {
     return this.set.routeNames().every((n) => this.set.routes.has(n)) && this.set.endpointNames().every((n) => this.set.endpoints.has(n));
   }
 
-  private onEvent(e: XdsClientEvent): void {
-    switch (e.kind) {
-      case 'connected':
-        this.detail = `connected to ${this.opts.address}`;
-        break;
-      case 'disconnected':
-        this.detail = `control plane ${this.opts.address} unreachable (${e.error}); retrying in ${e.retryInMs} ms`;
-        if (this.synced && !this.stale) {
-          this.stale = true;
-          this.emit();
-        }
-        break;
-      case 'ack':
-      case 'nack':
-        break;
-    }
-    this.opts.onEvent?.(e);
-  }
-
-  private emit(): void {
-    for (const l of [...this.listeners]) l();
-  }
 }

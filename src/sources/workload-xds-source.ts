@@ -4,50 +4,31 @@
  * ztunnel and the waypoint through the IR. A rejected resource is NACKed and its previous version
  * keeps serving; a lost control plane leaves everything in place (`status().stale`).
  */
-import type * as grpc from '@grpc/grpc-js';
-import type { Diagnostic } from '../config/diagnostics.js';
-import type { PolicyDraft, TranslatedObject } from '../config/from-k8s/translator.js';
+import type { PolicyDraft } from '../config/from-k8s/translator.js';
 import type { ResourceProblem } from '../config/from-xds/envoy-resources.js';
 import { translateWdsAddress } from '../config/from-xds/wds-address.js';
 import type { WdsServiceDraft, WdsWorkloadDraft } from '../config/from-xds/wds-address.js';
 import { translateWdsAuthorization } from '../config/from-xds/wds-authorization.js';
 import { assembleWorkloadConfig } from '../config/from-xds/workload-config.js';
 import { XdsReader, XdsRejection } from '../config/from-xds/xds-reader.js';
-import type { ObjectSource, ObjectSourceStatus } from '../state/object-source.js';
-import { problemDiagnostic } from './envoy-bootstrap-source.js';
-import type { Backoff } from './xds-backoff.js';
-import type { XdsClientEvent, XdsNode } from './xds-client.js';
+import type { XdsClientOptions } from './xds-client.js';
 import { DeltaXdsClient } from './xds-delta-client.js';
+import { XdsSourceBase } from './xds-source-base.js';
 
 export const ADDRESS_TYPE = 'type.googleapis.com/istio.workload.Address';
 export const AUTHORIZATION_TYPE = 'type.googleapis.com/istio.security.Authorization';
 
-export interface WorkloadXdsSourceOptions {
-  readonly address: string;
-  readonly credentials: grpc.ChannelCredentials;
-  readonly metadata?: () => Readonly<Record<string, string>>;
-  readonly node: XdsNode;
-  readonly backoff?: Backoff;
-  readonly onEvent?: (event: XdsClientEvent) => void;
-}
+export type WorkloadXdsSourceOptions = XdsClientOptions;
 
-export class WorkloadXdsSource implements ObjectSource {
-  readonly name: string;
+export class WorkloadXdsSource extends XdsSourceBase {
   private readonly client: DeltaXdsClient;
   /** By resource name (the delta `Resource.name`). */
   private readonly workloads = new Map<string, WdsWorkloadDraft>();
   private readonly services = new Map<string, WdsServiceDraft>();
   private readonly authorizations = new Map<string, PolicyDraft>();
-  private readonly problems = new Map<string, readonly ResourceProblem[]>();
-  private readonly received = new Set<string>();
-  private readonly listeners = new Set<() => void>();
-  private objs: readonly TranslatedObject[] = [];
-  private synced = false;
-  private stale = false;
-  private detail = 'connecting';
 
   constructor(private readonly opts: WorkloadXdsSourceOptions) {
-    this.name = `wds ${opts.address}`;
+    super(`wds ${opts.address}`, opts.address, opts.onEvent);
     const source = `xds://${opts.address}`;
     this.client = new DeltaXdsClient(
       {
@@ -80,26 +61,8 @@ export class WorkloadXdsSource implements ObjectSource {
     this.client.start();
   }
 
-  objects(): readonly TranslatedObject[] {
-    return this.objs;
-  }
-
-  diagnostics(): readonly Diagnostic[] {
-    return [...this.problems.values()].flat().map((p) => problemDiagnostic(p, `xds://${this.opts.address}`));
-  }
-
-  status(): ObjectSourceStatus {
-    return { synced: this.synced, stale: this.stale, detail: this.detail };
-  }
-
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  async close(): Promise<void> {
+  protected stop(): void {
     this.client.close();
-    this.listeners.clear();
   }
 
   private applyType(
@@ -125,19 +88,8 @@ export class WorkloadXdsSource implements ObjectSource {
     this.synced ||= this.received.size === 2;
     if (this.synced) this.stale = false;
     this.objs = assembleWorkloadConfig({ workloads: this.workloads, services: this.services, authorizations: this.authorizations }, `xds://${this.opts.address}`);
-    for (const l of [...this.listeners]) l();
+    this.emit();
     return problems;
   }
 
-  private onEvent(e: XdsClientEvent): void {
-    if (e.kind === 'connected') this.detail = `connected to ${this.opts.address}`;
-    if (e.kind === 'disconnected') {
-      this.detail = `control plane ${this.opts.address} unreachable (${e.error}); retrying in ${e.retryInMs} ms`;
-      if (this.synced && !this.stale) {
-        this.stale = true;
-        for (const l of [...this.listeners]) l();
-      }
-    }
-    this.opts.onEvent?.(e);
-  }
 }

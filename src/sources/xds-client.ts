@@ -6,10 +6,12 @@
  * field). On a broken stream it reconnects with backoff and asks again for what it knew, sending
  * the last accepted versions so a control plane can skip unchanged pushes.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { DecodedResource, ResourceProblem } from '../config/from-xds/envoy-resources.js';
 import { formatProblem } from '../config/from-xds/envoy-resources.js';
-import { Backoff } from './xds-backoff.js';
+import type { AdsMethod } from './ads-stream.js';
+import { AdsStream, INVALID_ARGUMENT } from './ads-stream.js';
+import type { Backoff } from './xds-backoff.js';
 import { adsSotwMethod } from './xds-protos.js';
 
 export interface XdsNode {
@@ -53,29 +55,13 @@ interface TypeState {
   sentNames: string | undefined;
 }
 
-const INVALID_ARGUMENT = 3;
-
-export class XdsClient {
-  private readonly client: grpc.Client;
+export class XdsClient extends AdsStream {
   private readonly types = new Map<string, TypeState>();
-  private stream: grpc.ClientDuplexStream<object, Record<string, unknown>> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly backoff: Backoff;
-  private closed = false;
   private sentNode = false;
-  connected = false;
 
-  constructor(
-    private readonly opts: XdsClientOptions,
-    handlers: readonly SotwTypeHandler[],
-  ) {
-    this.client = new grpc.Client(opts.address, opts.credentials);
-    this.backoff = opts.backoff ?? new Backoff();
+  constructor(opts: XdsClientOptions, handlers: readonly SotwTypeHandler[]) {
+    super(opts);
     for (const h of handlers) this.types.set(h.typeUrl, { handler: h, version: '', nonce: '', sentNames: undefined });
-  }
-
-  start(): void {
-    this.connect();
   }
 
   /** Re-sends the request of a type whose names changed (e.g. new RDS names after an LDS push). */
@@ -86,21 +72,11 @@ export class XdsClient {
     if ((names === undefined ? '*' : names.join(',')) !== st.sentNames) this.request(st);
   }
 
-  close(): void {
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.stream?.cancel();
-    this.stream = undefined;
-    this.client.close();
+  protected method(): AdsMethod {
+    return adsSotwMethod();
   }
 
-  private connect(): void {
-    if (this.closed) return;
-    const m = adsSotwMethod();
-    const md = new grpc.Metadata();
-    for (const [k, v] of Object.entries(this.opts.metadata?.() ?? {})) md.set(k, v);
-    const stream = this.client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, md);
-    this.stream = stream;
+  protected onOpen(): void {
     this.sentNode = false;
     // Nonces belong to a stream; versions carry over so the server knows what we hold.
     for (const st of this.types.values()) {
@@ -108,31 +84,9 @@ export class XdsClient {
       st.sentNames = undefined;
       this.request(st);
     }
-    stream.on('data', (res: Record<string, unknown>) => {
-      if (!this.connected) {
-        this.connected = true;
-        this.backoff.reset();
-        this.opts.onEvent?.({ kind: 'connected' });
-      }
-      this.onResponse(res);
-    });
-    stream.on('error', (err: Error) => this.onBroken(stream, err.message));
-    stream.on('end', () => this.onBroken(stream, 'stream ended by the control plane'));
   }
 
-  private onBroken(stream: grpc.ClientDuplexStream<object, Record<string, unknown>>, error: string): void {
-    if (this.stream !== stream) return;
-    this.stream = undefined;
-    this.connected = false;
-    stream.cancel();
-    if (this.closed) return;
-    const retryInMs = this.backoff.next();
-    this.opts.onEvent?.({ kind: 'disconnected', error, retryInMs });
-    this.timer = setTimeout(() => this.connect(), retryInMs);
-    this.timer.unref();
-  }
-
-  private onResponse(res: Record<string, unknown>): void {
+  protected onResponse(res: Record<string, unknown>): void {
     const typeUrl = typeof res['type_url'] === 'string' ? res['type_url'] : '';
     const st = this.types.get(typeUrl);
     if (!st) return;

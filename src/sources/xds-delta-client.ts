@@ -6,11 +6,11 @@
  * the version of every accepted resource and, after a reconnect (with backoff), sends them as
  * `initial_resource_versions` so the control plane only sends what changed meanwhile.
  */
-import * as grpc from '@grpc/grpc-js';
 import type { DecodedResource, ResourceProblem } from '../config/from-xds/envoy-resources.js';
 import { formatProblem } from '../config/from-xds/envoy-resources.js';
-import { Backoff } from './xds-backoff.js';
-import type { XdsClientEvent, XdsNode } from './xds-client.js';
+import type { AdsDuplex, AdsMethod } from './ads-stream.js';
+import { AdsStream, INVALID_ARGUMENT } from './ads-stream.js';
+import type { XdsClientOptions } from './xds-client.js';
 import { adsDeltaMethod } from './xds-protos.js';
 
 export interface DeltaTypeHandler {
@@ -19,59 +19,24 @@ export interface DeltaTypeHandler {
   apply(updated: readonly (DecodedResource & { readonly name: string })[], removed: readonly string[]): readonly ResourceProblem[];
 }
 
-export interface DeltaClientOptions {
-  readonly address: string;
-  readonly credentials: grpc.ChannelCredentials;
-  readonly metadata?: () => Readonly<Record<string, string>>;
-  readonly node: XdsNode;
-  readonly backoff?: Backoff;
-  readonly onEvent?: (event: XdsClientEvent) => void;
-}
-
-const INVALID_ARGUMENT = 3;
-
-export class DeltaXdsClient {
-  private readonly client: grpc.Client;
+export class DeltaXdsClient extends AdsStream {
   private readonly handlers = new Map<string, DeltaTypeHandler>();
   /** Accepted version per resource name, per type. */
   private readonly versions = new Map<string, Map<string, string>>();
-  private stream: grpc.ClientDuplexStream<object, Record<string, unknown>> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly backoff: Backoff;
-  private closed = false;
-  connected = false;
 
-  constructor(
-    private readonly opts: DeltaClientOptions,
-    handlers: readonly DeltaTypeHandler[],
-  ) {
-    this.client = new grpc.Client(opts.address, opts.credentials);
-    this.backoff = opts.backoff ?? new Backoff();
+  constructor(opts: XdsClientOptions, handlers: readonly DeltaTypeHandler[]) {
+    super(opts);
     for (const h of handlers) {
       this.handlers.set(h.typeUrl, h);
       this.versions.set(h.typeUrl, new Map());
     }
   }
 
-  start(): void {
-    this.connect();
+  protected method(): AdsMethod {
+    return adsDeltaMethod();
   }
 
-  close(): void {
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.stream?.cancel();
-    this.stream = undefined;
-    this.client.close();
-  }
-
-  private connect(): void {
-    if (this.closed) return;
-    const m = adsDeltaMethod();
-    const md = new grpc.Metadata();
-    for (const [k, v] of Object.entries(this.opts.metadata?.() ?? {})) md.set(k, v);
-    const stream = this.client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, md);
-    this.stream = stream;
+  protected onOpen(stream: AdsDuplex): void {
     let first = true;
     for (const typeUrl of this.handlers.keys()) {
       const initial = Object.fromEntries(this.versions.get(typeUrl) ?? []);
@@ -84,31 +49,9 @@ export class DeltaXdsClient {
       });
       first = false;
     }
-    stream.on('data', (res: Record<string, unknown>) => {
-      if (!this.connected) {
-        this.connected = true;
-        this.backoff.reset();
-        this.opts.onEvent?.({ kind: 'connected' });
-      }
-      this.onResponse(res);
-    });
-    stream.on('error', (err: Error) => this.onBroken(stream, err.message));
-    stream.on('end', () => this.onBroken(stream, 'stream ended by the control plane'));
   }
 
-  private onBroken(stream: grpc.ClientDuplexStream<object, Record<string, unknown>>, error: string): void {
-    if (this.stream !== stream) return;
-    this.stream = undefined;
-    this.connected = false;
-    stream.cancel();
-    if (this.closed) return;
-    const retryInMs = this.backoff.next();
-    this.opts.onEvent?.({ kind: 'disconnected', error, retryInMs });
-    this.timer = setTimeout(() => this.connect(), retryInMs);
-    this.timer.unref();
-  }
-
-  private onResponse(res: Record<string, unknown>): void {
+  protected onResponse(res: Record<string, unknown>): void {
     const typeUrl = typeof res['type_url'] === 'string' ? res['type_url'] : '';
     const handler = this.handlers.get(typeUrl);
     const nonce = typeof res['nonce'] === 'string' ? res['nonce'] : '';
