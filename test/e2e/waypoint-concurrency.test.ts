@@ -6,11 +6,8 @@
  * aggregated Prometheus endpoint shows per-worker request counts.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Duplex } from 'node:stream';
 import { HbonePool } from '../../src/hbone/pool.js';
@@ -18,22 +15,7 @@ import { eventually } from '../helpers/eventually.js';
 import { mustTunnel } from '../helpers/hbone-tunnel.js';
 import type { LocalMesh } from '../helpers/local-mesh.js';
 import { startLocalMesh } from '../helpers/local-mesh.js';
-import { REPO_ROOT } from '../helpers/relocated-config.js';
-
-const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
-
-function httpText(host: string, port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host, port, path: p }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
+import { CLI, httpText, startRole, workerCounts, type RoleProcess } from '../helpers/role-process.js';
 
 /** One HTTP/1.1 request on a tunnel; resolves with the status line's code. */
 function requestOver(stream: Duplex, host: string, path: string): Promise<number> {
@@ -46,16 +28,9 @@ function requestOver(stream: Duplex, host: string, path: string): Promise<number
   });
 }
 
-function workerCounts(metrics: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const m of metrics.matchAll(/^ambient_worker_http_requests_total\{worker="(\d+)"\} (\d+)/gm)) out.set(m[1] ?? '', Number(m[2]));
-  return out;
-}
-
 describe('waypoint --concurrency 2', () => {
   let mesh: LocalMesh;
-  let child: ChildProcess;
-  let stderr = '';
+  let role: RoleProcess;
   let wpIp = '';
 
   before(async () => {
@@ -63,22 +38,11 @@ describe('waypoint --concurrency 2', () => {
     const wp = [...mesh.store.current().snapshot.waypoints.values()][0];
     assert.ok(wp);
     wpIp = wp.addresses[0] ?? '';
-    child = spawn(process.execPath, [CLI, 'waypoint', '--gateway', `${wp.namespace}/${wp.name}`, '--concurrency', '2', '--config', mesh.config.dir, '--state', mesh.stateDir, '--quiet', '--drain-ms', '1000'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    await eventually(async () => {
-      const r = await httpText(wpIp, 15021, '/healthz/ready').catch(() => ({ status: 0, body: '' }));
-      assert.equal(r.status, 200, stderr);
-    }, 30_000);
+    role = await startRole(['waypoint', '--gateway', `${wp.namespace}/${wp.name}`, '--concurrency', '2', '--config', mesh.config.dir, '--state', mesh.stateDir, '--quiet', '--drain-ms', '1000'], { host: wpIp, port: 15021 });
   });
 
   after(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await role?.stop();
     await mesh?.close();
   });
 
@@ -111,7 +75,7 @@ describe('waypoint --concurrency 2', () => {
     await eventually(async () => {
       const { status, body } = await httpText(wpIp, 15020, '/stats/prometheus');
       assert.equal(status, 200);
-      const counts = workerCounts(body);
+      const counts = workerCounts(body, 'ambient_worker_http_requests_total');
       assert.equal(counts.size, 2, body.slice(-600));
       const total = [...counts.values()].reduce((a, b) => a + b, 0);
       assert.equal(total, CONNECTIONS * PER_CONNECTION);
@@ -126,10 +90,8 @@ describe('waypoint --concurrency 2', () => {
   it('serves the admin API from worker 1 and stops every worker on SIGTERM', async () => {
     const admin = await httpText(wpIp, 15000, '/server_info');
     assert.equal(admin.status, 200);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
-    assert.match(stderr, /2 workers ready/);
+    assert.equal(await role.stop(), 0);
+    assert.match(role.stderr(), /2 workers ready/);
   });
 
   it('stops with exit 1 when its workers cannot start (the HBONE address is taken)', async () => {

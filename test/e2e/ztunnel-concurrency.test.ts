@@ -6,44 +6,20 @@
  * clustered waypoint.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import http from 'node:http';
-import path from 'node:path';
+
 import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import { eventually } from '../helpers/eventually.js';
 import type { LocalMesh } from '../helpers/local-mesh.js';
 import { startLocalMesh } from '../helpers/local-mesh.js';
-import { REPO_ROOT } from '../helpers/relocated-config.js';
+import { httpText as get, startRole, workerCounts, type RoleProcess } from '../helpers/role-process.js';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
 const WAYPOINT_ID = 'spiffe://cluster.local/ns/default/sa/waypoint';
 const FIXED_PORT = 18080;
 
-function get(host: string, port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host, port, path: p, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
-
-function workerCounts(metrics: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const m of metrics.matchAll(/^ambient_worker_tcp_connections_opened_total\{worker="(\d+)"\} (\d+)/gm)) out.set(m[1] ?? '', Number(m[2]));
-  return out;
-}
-
 describe('ztunnel --concurrency 2 with a fixed-destination listener', () => {
   let mesh: LocalMesh;
-  let child: ChildProcess;
-  let stderr = '';
+  let role: RoleProcess;
   let admin = '';
   let sleepIp = '';
 
@@ -51,24 +27,14 @@ describe('ztunnel --concurrency 2 with a fixed-destination listener', () => {
     mesh = await startLocalMesh({ skipNodes: ['node-a'] });
     sleepIp = mesh.pod('default', 'sleep').ip;
     admin = mesh.block.node(9);
-    child = spawn(
-      process.execPath,
-      [CLI, 'ztunnel', '--node', 'node-a', '--admin-address', admin, '--concurrency', '2', '--outbound-fixed', `${sleepIp}:${FIXED_PORT}=default/sleep->reviews:9080`, '--config', mesh.config.dir, '--state', mesh.stateDir, '--quiet', '--drain-ms', '1000'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+    role = await startRole(
+      ['ztunnel', '--node', 'node-a', '--admin-address', admin, '--concurrency', '2', '--outbound-fixed', `${sleepIp}:${FIXED_PORT}=default/sleep->reviews:9080`, '--config', mesh.config.dir, '--state', mesh.stateDir, '--quiet', '--drain-ms', '1000'],
+      { host: admin, port: 15021 },
     );
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    await eventually(async () => {
-      const r = await get(admin, 15021, '/healthz/ready').catch(() => ({ status: 0, body: '' }));
-      assert.equal(r.status, 200, stderr);
-    }, 30_000);
   });
 
   after(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await role?.stop();
     await mesh?.close();
   });
 
@@ -85,7 +51,7 @@ describe('ztunnel --concurrency 2 with a fixed-destination listener', () => {
     await eventually(async () => {
       const { status, body } = await get(admin, 15020, '/stats/prometheus');
       assert.equal(status, 200);
-      const counts = workerCounts(body);
+      const counts = workerCounts(body, 'ambient_worker_tcp_connections_opened_total');
       assert.equal(counts.size, 2, body.slice(-400));
       for (const [w, n] of counts) assert.ok(n > 0, `worker ${w} proxied ${n} connections`);
       assert.equal([...counts.values()].reduce((a, b) => a + b, 0), REQUESTS);
