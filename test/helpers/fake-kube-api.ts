@@ -37,9 +37,9 @@ export class FakeKubeApi {
 
   /** Serves the given collection paths (others answer 404, like a CRD that is not installed). */
   static async start(paths: readonly string[]): Promise<FakeKubeApi> {
-    let api: FakeKubeApi | undefined;
-    const server = http.createServer((req, res) => api!.handle(req, res));
-    api = new FakeKubeApi(server, paths);
+    const server = http.createServer();
+    const api = new FakeKubeApi(server, paths);
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => api.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return api;
   }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
+import { configGate, openControlPlane } from '../../src/commands/control-plane-options.js';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import { KUBE_RESOURCES } from '../../src/sources/kube-resources.js';
 import { KubeWatchSource } from '../../src/sources/kube-watch.js';
@@ -126,5 +127,27 @@ describe('Kubernetes list/watch through the waypoint', () => {
       seen.add(await podOf());
       assert.ok(seen.has('default/reviews-v1') && seen.has('default/reviews-v2'), [...seen].join());
     });
+  });
+});
+
+describe('--kubeconfig selects the Kubernetes source', () => {
+  it('opens a source that syncs (readiness) from the kubeconfig server; a bad kubeconfig is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-flag-'));
+    const api = await FakeKubeApi.start(KUBE_RESOURCES.map((r) => r.path));
+    try {
+      const waypoint = { kind: 'waypoint' as const, waypoint: { namespace: 'default', name: 'waypoint' } };
+      const choice = await openControlPlane({ kubeconfig: api.writeKubeconfig(dir) }, waypoint, {});
+      try {
+        assert.equal(choice.description, `files + kube ${api.url}`);
+        const gate = configGate(choice.sources);
+        await eventually(() => assert.ok(gate().synced));
+      } finally {
+        await Promise.all(choice.sources.map((s) => s.close()));
+      }
+      await assert.rejects(openControlPlane({ kubeconfig: join(dir, 'missing.yaml') }, waypoint, {}), { name: 'UsageError', message: /kubeconfig .*missing\.yaml/ });
+    } finally {
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
