@@ -156,3 +156,16 @@ export function configGate(sources: readonly ObjectSource[]): () => { synced: bo
     return { synced: sources.every((s) => s.status().synced), ...(stale.length > 0 ? { stale: stale.join('; ') } : {}) };
   };
 }
+
+/**
+ * Waits (bounded) until every source synced and `ready()` holds: a role whose own object (the
+ * waypoint's Gateway) comes from the Kubernetes API or xDS cannot start before the first config.
+ */
+export async function waitForControlPlane(sources: readonly ObjectSource[], ready: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (sources.every((s) => s.status().synced) && ready()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

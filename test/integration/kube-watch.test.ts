@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { configGate, openControlPlane } from '../../src/commands/control-plane-options.js';
+import { configGate, openControlPlane, waitForControlPlane } from '../../src/commands/control-plane-options.js';
+import { SnapshotStore } from '../../src/state/snapshot-store.js';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import { KUBE_RESOURCES } from '../../src/sources/kube-resources.js';
 import { KubeWatchSource } from '../../src/sources/kube-watch.js';
@@ -135,12 +136,35 @@ describe('--kubeconfig selects the Kubernetes source', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kube-flag-'));
     const api = await FakeKubeApi.start(KUBE_RESOURCES.map((r) => r.path));
     try {
+      api.set('/apis/gateway.networking.k8s.io/v1/gateways', {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'waypoint', namespace: 'default', labels: { 'istio.io/waypoint-for': 'service' } },
+        spec: { gatewayClassName: 'istio-waypoint', addresses: [{ type: 'IPAddress', value: '10.0.0.9' }], listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+      });
+      api.set('/api/v1/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'api-0', namespace: 'default', labels: { app: 'api' } },
+        spec: { nodeName: 'node-a', containers: [{ name: 'app', image: 'api', ports: [{ containerPort: 8080 }] }] },
+        status: { podIP: '10.1.0.7' },
+      });
       const waypoint = { kind: 'waypoint' as const, waypoint: { namespace: 'default', name: 'waypoint' } };
       const choice = await openControlPlane({ kubeconfig: api.writeKubeconfig(dir) }, waypoint, {});
       try {
         assert.equal(choice.description, `files + kube ${api.url}`);
         const gate = configGate(choice.sources);
-        await eventually(() => assert.ok(gate().synced));
+        // The waypoint's own Gateway and the workloads come from the API alone (empty files dir).
+        const store = await SnapshotStore.open({ dir: mkdtempSync(join(dir, 'files-')), watch: false, sources: choice.sources });
+        try {
+          const found = await waitForControlPlane(choice.sources, () => store.current().waypoint('default', 'waypoint') !== undefined, 10_000);
+          assert.ok(found, JSON.stringify(store.diagnostics()));
+          assert.ok(gate().synced);
+          assert.deepEqual(store.current().waypoint('default', 'waypoint')?.addresses, ['10.0.0.9']);
+          assert.equal([...store.current().snapshot.workloads.values()].find((w) => w.name === 'api-0')?.ip, '10.1.0.7');
+        } finally {
+          await store.close();
+        }
       } finally {
         await Promise.all(choice.sources.map((s) => s.close()));
       }
