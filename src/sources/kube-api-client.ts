@@ -24,6 +24,8 @@ export class KubeApiError extends Error {
   }
 }
 
+const LIST_IDLE_MS = 30_000;
+
 export class KubeApiClient {
   private readonly server: URL;
   private readonly active = new Set<http.ClientRequest>();
@@ -39,7 +41,7 @@ export class KubeApiClient {
   }
 
   async list(path: string): Promise<KubeResponse> {
-    const res = await this.request(path);
+    const res = await this.request(path, LIST_IDLE_MS);
     const text = await readAll(res);
     try {
       return { status: res.statusCode ?? 0, body: JSON.parse(text) as unknown };
@@ -50,10 +52,11 @@ export class KubeApiClient {
 
   /**
    * Streams watch events to `onEvent` until the server ends the stream (resolves) or it fails
-   * (rejects). A non-200 answer resolves to its status without streaming.
+   * (rejects). A non-200 answer resolves to its status without streaming. A stream silent for
+   * `idleMs` (a half-dead connection: no event, no bookmark, no end) fails.
    */
-  async watch(path: string, onEvent: (event: unknown) => void): Promise<number> {
-    const res = await this.request(path);
+  async watch(path: string, onEvent: (event: unknown) => void, idleMs: number): Promise<number> {
+    const res = await this.request(path, idleMs);
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       await readAll(res).catch(() => '');
@@ -92,7 +95,7 @@ export class KubeApiClient {
     this.active.clear();
   }
 
-  private async request(path: string): Promise<http.IncomingMessage> {
+  private async request(path: string, idleMs: number): Promise<http.IncomingMessage> {
     const opts: https.RequestOptions = { headers: { accept: 'application/json' } };
     await this.kc.applyToHTTPSOptions(opts);
     const url = new URL(path, this.server);
@@ -100,6 +103,7 @@ export class KubeApiClient {
     return new Promise((resolve, reject) => {
       const req = mod.request(url, { ...opts, method: 'GET' }, (res) => resolve(res));
       this.active.add(req);
+      req.setTimeout(idleMs, () => req.destroy(new Error(`no data for ${idleMs} ms`)));
       req.on('close', () => this.active.delete(req));
       req.on('error', (err) => reject(new KubeApiError(`GET ${url.pathname}: ${err.message}`)));
       req.end();

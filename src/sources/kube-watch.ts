@@ -192,13 +192,10 @@ export class KubeWatchSource implements ObjectSource {
   /** Watches from the list's resourceVersion, resuming after normal ends, until expired. */
   private async watch(c: Collection): Promise<void> {
     while (!this.closed) {
-      const url = resourceUrl(c.resource, {
-        watch: 'true',
-        allowWatchBookmarks: 'true',
-        resourceVersion: c.resourceVersion,
-        timeoutSeconds: String(this.opts.watchTimeoutSeconds ?? 300),
-      });
-      const status = await this.client.watch(url, (e) => this.onEvent(c, e));
+      const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300;
+      const url = resourceUrl(c.resource, { watch: 'true', allowWatchBookmarks: 'true', resourceVersion: c.resourceVersion, timeoutSeconds: String(timeoutSeconds) });
+      // The server ends the watch after timeoutSeconds; silence well past that means a dead stream.
+      const status = await this.client.watch(url, (e) => this.onEvent(c, e), timeoutSeconds * 1000 + 30_000);
       if (status === 410 || c.expired) return;
       if (status !== 200) throw new Error(`watch ${c.resource.path}: HTTP ${status}`);
     }
