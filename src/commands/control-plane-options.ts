@@ -11,6 +11,8 @@
  * `/var/run/secrets/tokens/istio-token`. `ISTIO_META_*` variables become node metadata, as
  * pilot-agent sends them; `POD_NAME`, `POD_NAMESPACE`, `INSTANCE_IP`, `CLUSTER_ID` /
  * `ISTIO_META_CLUSTER_ID` form the node id. The files directory still applies alongside.
+ * - `--kube` / `--kubeconfig FILE`: list and watch the Kubernetes API; credentials from the file,
+ *   else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account (client-node's order).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -18,6 +20,8 @@ import type { WaypointRef } from '../config/ir.js';
 import { fileToken, IstioCaClient, ISTIO_TOKEN_PATH } from '../identity/ca-client.js';
 import { EnvoyBootstrapSource } from '../sources/envoy-bootstrap-source.js';
 import { EnvoyXdsSource } from '../sources/envoy-xds-source.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeWatchSource } from '../sources/kube-watch.js';
 import type { XdsNode } from '../sources/xds-client.js';
 import { WorkloadXdsSource } from '../sources/workload-xds-source.js';
 import type { ObjectSource } from '../state/object-source.js';
@@ -30,6 +34,8 @@ export const CONTROL_PLANE_OPTIONS = {
   'envoy-bootstrap': { type: 'string' },
   'root-cert': { type: 'string' },
   'token-file': { type: 'string' },
+  kube: { type: 'boolean' },
+  kubeconfig: { type: 'string' },
 } as const;
 
 export interface ControlPlaneValues {
@@ -39,6 +45,8 @@ export interface ControlPlaneValues {
   readonly 'envoy-bootstrap'?: string | undefined;
   readonly 'root-cert'?: string | undefined;
   readonly 'token-file'?: string | undefined;
+  readonly kube?: boolean | undefined;
+  readonly kubeconfig?: string | undefined;
 }
 
 export const DEFAULT_ROOT_CERT = '/var/run/secrets/istio/root-cert.pem';
@@ -88,6 +96,11 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
     }
     parts.push(`xds ${api} ${address}`);
   }
+  if (values.kube || values.kubeconfig) {
+    const source = new KubeWatchSource({ kubeConfig: loadKubeConfig(values.kubeconfig) });
+    sources.push(source);
+    parts.push(source.name);
+  }
   const caRaw = values['ca-address'] ?? env['CA_ADDRESS'];
   let ca: IstioCaClient | undefined;
   if (caRaw) {
@@ -102,6 +115,19 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
     parts.push(`ca ${address}`);
   }
   return { sources, ...(ca ? { ca } : {}), description: parts.length > 0 ? `files + ${parts.join(' + ')}` : 'files' };
+}
+
+function loadKubeConfig(file: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new UsageError(`kubeconfig ${file ?? '(default)'}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const server = kc.getCurrentCluster()?.server;
+  if (!server || !URL.canParse(server)) throw new UsageError(`kubeconfig ${file ?? '(default)'}: no current cluster with a valid server URL`);
+  return kc;
 }
 
 function readRoot(path: string): Buffer {
@@ -129,4 +155,17 @@ export function configGate(sources: readonly ObjectSource[]): () => { synced: bo
     const stale = sources.filter((s) => s.status().stale).map((s) => s.status().detail);
     return { synced: sources.every((s) => s.status().synced), ...(stale.length > 0 ? { stale: stale.join('; ') } : {}) };
   };
+}
+
+/**
+ * Waits (bounded) until every source synced and `ready()` holds: a role whose own object (the
+ * waypoint's Gateway) comes from the Kubernetes API or xDS cannot start before the first config.
+ */
+export async function waitForControlPlane(sources: readonly ObjectSource[], ready: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (sources.every((s) => s.status().synced) && ready()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

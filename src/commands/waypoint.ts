@@ -19,7 +19,7 @@ import { WaypointTelemetry } from '../telemetry/waypoint-telemetry.js';
 import { Waypoint } from '../waypoint/waypoint.js';
 import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary, workerIndex } from '../process/worker-cluster.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
-import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane } from './control-plane-options.js';
+import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane, waitForControlPlane } from './control-plane-options.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { parseTracing, TRACING_OPTIONS } from './tracing-options.js';
@@ -42,6 +42,10 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const tracing = parseTracing(values['tracing-endpoint'], values['tracing-sampling']);
   const controlPlane = await openControlPlane(values, { kind: 'waypoint', waypoint: { namespace, name: gwName } });
   const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
+  // The Gateway may come from the Kubernetes API or xDS rather than the files: wait for the first config.
+  if (!ctx.store.current().waypoint(namespace, gwName) && controlPlane.sources.length > 0) {
+    await waitForControlPlane(controlPlane.sources, () => ctx.store.current().waypoint(namespace, gwName) !== undefined, 30_000);
+  }
   const wp = ctx.store.current().waypoint(namespace, gwName);
   if (!wp) {
     await ctx.close();
