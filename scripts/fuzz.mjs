@@ -18,6 +18,7 @@ const outDir = path.resolve(import.meta.dirname, '..', 'fuzz-findings');
 const perTargetMs = (seconds * 1000 * (values['no-mesh'] ? 1 : 0.75)) / FUZZ_TARGETS.length;
 const summary = [];
 for (const t of FUZZ_TARGETS) {
+  await t.prepare?.();
   const until = Date.now() + perTargetMs;
   let executions = 0;
   const findings = [];
