@@ -316,7 +316,7 @@ function args(m: Mutator, roles: string, mem: WebAssembly.Memory, cursor: { at: 
         last = undefined;
         const p =
           kind === 4 && ptrs.length > 0
-            ? (m.pick(ptrs) as number) + m.int(3) // overlapping another argument
+            ? m.pick(ptrs) + m.int(3) // overlapping another argument
             : m.pick([0, 4, 200, size - 1, size - 4, size - 8, size, size + 4, 0x7fffffff, -1, -4, -8, m.int(size), HEAP_START - 2]);
         out.push(i32(p));
       }
