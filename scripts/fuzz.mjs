@@ -3,21 +3,30 @@
 // fresh seeds, then the HTTP-in-tunnel target through an in-process local mesh. Prints one JSON
 // line per target (executions, findings) and writes findings to fuzz-findings/<target>.json.
 // Build first (`npm run build`). Usage: node scripts/fuzz.mjs [--seconds N] [--seed S] [--no-mesh]
+// [--target NAME] (only that target; `http-tunnel` is the mesh one)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, seed: { type: 'string' }, 'no-mesh': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, seed: { type: 'string' }, 'no-mesh': { type: 'boolean', default: false }, target: { type: 'string' } } });
 const seconds = Number(values.seconds);
 const baseSeed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
 const dist = path.resolve(import.meta.dirname, '..', 'dist', 'test');
-const { FUZZ_TARGETS, runTarget } = await import(path.join(dist, 'fuzz', 'fuzz-targets.js'));
+const { FUZZ_TARGETS: ALL_TARGETS, runTarget } = await import(path.join(dist, 'fuzz', 'fuzz-targets.js'));
+const only = values.target;
+const FUZZ_TARGETS = only === undefined ? ALL_TARGETS : ALL_TARGETS.filter((t) => t.name === only);
+const withMesh = !values['no-mesh'] && (only === undefined || only === 'http-tunnel');
+if (only !== undefined && FUZZ_TARGETS.length === 0 && only !== 'http-tunnel') {
+  console.error(`unknown target ${only}; targets: ${ALL_TARGETS.map((t) => t.name).join(', ')}, http-tunnel`);
+  process.exit(2);
+}
 const outDir = path.resolve(import.meta.dirname, '..', 'fuzz-findings');
 
 // The pure targets share the budget; the mesh target gets a quarter of it on its own.
-const perTargetMs = (seconds * 1000 * (values['no-mesh'] ? 1 : 0.75)) / FUZZ_TARGETS.length;
+const perTargetMs = FUZZ_TARGETS.length === 0 ? 0 : (seconds * 1000 * (withMesh ? 0.75 : 1)) / FUZZ_TARGETS.length;
 const summary = [];
 for (const t of FUZZ_TARGETS) {
+  await t.prepare?.();
   const until = Date.now() + perTargetMs;
   let executions = 0;
   const findings = [];
@@ -28,11 +37,11 @@ for (const t of FUZZ_TARGETS) {
   }
   report(t.name, executions, findings);
 }
-if (!values['no-mesh']) {
+if (withMesh) {
   const { startLocalMesh } = await import(path.join(dist, 'helpers', 'local-mesh.js'));
   const { fuzzHttpTunnel } = await import(path.join(dist, 'fuzz', 'http-tunnel-fuzz.js'));
   const mesh = await startLocalMesh({ waypointHttpLimits: { requestHeadersTimeoutMs: 1000 } });
-  const until = Date.now() + seconds * 250;
+  const until = Date.now() + seconds * (FUZZ_TARGETS.length === 0 ? 1000 : 250);
   let executions = 0;
   const findings = [];
   try {

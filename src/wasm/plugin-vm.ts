@@ -25,6 +25,8 @@ import { ProcExit } from './wasi-imports.js';
 import { FUEL_EXPORT, FUEL_PER_CALLBACK } from './loop-fuel.js';
 import type { RequestContext, ResponseContext } from '../filter/api.js';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Returned by {@link PluginVm.call} when the plugin failed during the call. */
 export const TRAPPED = -1;
 
@@ -268,10 +270,15 @@ export class PluginVm {
     this.tick = undefined;
     if (ms <= 0 || this.failed) return;
     const root = this.rootContextId;
-    this.tick = setInterval(() => {
-      this.call(root, 'proxy_on_tick', root);
-      this.afterCall();
-    }, ms);
+    // Node turns a delay past 2^31-1 ms into 1 ms: a plugin asking for "almost never" (u32 max)
+    // would be ticked a thousand times a second. Clamp to the longest delay Node can keep (~24.8 days).
+    this.tick = setInterval(
+      () => {
+        this.call(root, 'proxy_on_tick', root);
+        this.afterCall();
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
     this.tick.unref();
   }
 

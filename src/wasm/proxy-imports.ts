@@ -6,6 +6,7 @@
  */
 import { MAX_MAP_BYTES, MAX_MAP_PAIRS, Status } from './abi.js';
 import { parsePairs, serializePairs } from './header-pairs.js';
+import { validHeader, validPairs } from './header-validation.js';
 import type { PluginVm } from './plugin-vm.js';
 import { getProperty, setProperty, splitPath } from './properties.js';
 import { sharedImports } from './shared-imports.js';
@@ -100,7 +101,7 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       const raw = m.read(ptr, size);
       if (!raw) return Status.INVALID_MEMORY_ACCESS;
       const pairs = parsePairs(raw);
-      if (!pairs || pairs.length > MAX_MAP_PAIRS) return Status.BAD_ARGUMENT;
+      if (!pairs || pairs.length > MAX_MAP_PAIRS || !validPairs(pairs)) return Status.BAD_ARGUMENT;
       map.setAll(pairs);
       return Status.OK;
     },
@@ -124,6 +125,7 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       const k = m.readString(kPtr, kLen);
       const v = m.readString(vPtr, vLen);
       if (k === undefined || v === undefined) return Status.INVALID_MEMORY_ACCESS;
+      if (!validHeader(k, v)) return Status.BAD_ARGUMENT;
       map.add(k, v);
       return Status.OK;
     },
@@ -133,6 +135,7 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       const k = m.readString(kPtr, kLen);
       const v = m.readString(vPtr, vLen);
       if (k === undefined || v === undefined) return Status.INVALID_MEMORY_ACCESS;
+      if (!validHeader(k, v)) return Status.BAD_ARGUMENT;
       map.replace(k, v);
       return Status.OK;
     },
@@ -194,7 +197,7 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       const rawHeaders = m.read(hPtr, hLen);
       if (details === undefined || !body || !rawHeaders) return Status.INVALID_MEMORY_ACCESS;
       const headers = parsePairs(rawHeaders);
-      if (!headers) return Status.BAD_ARGUMENT;
+      if (!headers || !validPairs(headers, false)) return Status.BAD_ARGUMENT;
       if (status < 100 || status > 999) return Status.BAD_ARGUMENT;
       s.sendLocalReply({ status, details, body, headers: headers.map(([k, v]) => [k.toLowerCase(), v] as const), grpcStatus });
       vm.markDirty(s);
@@ -218,7 +221,7 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       const rawTrailers = m.read(tPtr, tLen);
       if (cluster === undefined || !rawHeaders || !body || !rawTrailers) return Status.INVALID_MEMORY_ACCESS;
       const headers = parsePairs(rawHeaders);
-      if (!headers) return Status.BAD_ARGUMENT;
+      if (!headers || !validPairs(headers)) return Status.BAD_ARGUMENT;
       const names = new Set(headers.map(([k]) => k.toLowerCase()));
       if (!names.has(':method') || !names.has(':path') || !(names.has(':authority') || names.has('host'))) return Status.BAD_ARGUMENT;
       const token = vm.startHttpCall(cluster, headers, body, timeoutMs >>> 0);

@@ -27,6 +27,8 @@ export interface WasiHost {
 type WasiFn = (...args: never[]) => number | void;
 
 const MAX_RANDOM = 64 * 1024;
+/** POSIX IOV_MAX, as WASI runtimes use. */
+const IOV_MAX = 1024;
 const HR_START = process.hrtime.bigint();
 
 export function wasiImports(host: WasiHost): Record<string, WasiFn> {
@@ -35,6 +37,8 @@ export function wasiImports(host: WasiHost): Record<string, WasiFn> {
   return {
     fd_write(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number): number {
       if (fd !== 1 && fd !== 2) return Errno.BADF;
+      // i32 arrives signed, and a count past IOV_MAX would wrap `iovsLen * 8` past 2^32.
+      if (iovsLen < 0 || iovsLen > IOV_MAX) return Errno.INVAL;
       const spec = m.read(iovs, iovsLen * 8);
       if (!spec) return Errno.FAULT;
       let text = '';
@@ -96,7 +100,7 @@ export function wasiImports(host: WasiHost): Record<string, WasiFn> {
       return m.writeU64(ptr, id === 0 ? 1_000_000n : 1n) ? Errno.SUCCESS : Errno.FAULT;
     },
     random_get(ptr: number, len: number): number {
-      if (len > MAX_RANDOM) return Errno.INVAL;
+      if (len < 0 || len > MAX_RANDOM) return Errno.INVAL;
       const b = Buffer.alloc(len);
       randomFillSync(b);
       return m.writeBytes(ptr, b) ? Errno.SUCCESS : Errno.FAULT;

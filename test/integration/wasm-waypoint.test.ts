@@ -14,6 +14,7 @@ import { PrometheusServer } from '../../src/admin/prometheus-server.js';
 import { ProxyMetrics } from '../../src/telemetry/metrics.js';
 import type { WorkloadIR } from '../../src/config/ir.js';
 import { startLocalMesh, type LocalMesh, type MeshResponse } from '../helpers/local-mesh.js';
+import { serializePairs } from '../../src/wasm/header-pairs.js';
 import { compatPath, pluginPath, wat } from '../helpers/wasm-modules.js';
 
 interface Echo {
@@ -45,6 +46,57 @@ spec:
   targetRefs: [{kind: Service, group: "", name: ${svc}}]
   url: file://${url}
 ${extra}`;
+}
+
+/**
+ * A plugin that tries header injection on every request: CR/LF and NUL in values, a name with a
+ * space, a pair list with CR/LF, and a CR/LF response header. It reports the four request-side
+ * statuses in `x-inject-status` (one digit each) and adds `x-resp-ok: 1` to the response.
+ */
+function injectorModule(): string {
+  const data: Array<[string, Buffer]> = [
+    ['evil', Buffer.from('x-evil')],
+    ['crlf', Buffer.from('a\r\nx-injected: 1')],
+    ['nul', Buffer.from('nul\0byte')],
+    ['badname', Buffer.from('bad name')],
+    ['v', Buffer.from('v')],
+    ['pairs', serializePairs([['x-a', 'b\r\nx-injected: 1']])],
+    ['status', Buffer.from('x-inject-status')],
+    ['respok', Buffer.from('x-resp-ok')],
+    ['one', Buffer.from('1')],
+  ];
+  const at = new Map<string, [number, number]>();
+  let off = 64;
+  const segments = data.map(([name, b]) => {
+    at.set(name, [off, b.length]);
+    const seg = `(data (i32.const ${off}) "${[...b].map((x) => '\\' + x.toString(16).padStart(2, '0')).join('')}")`;
+    off += b.length + 1;
+    return seg;
+  });
+  const ref = (n: string): string => {
+    const [p, l] = at.get(n) as [number, number];
+    return `(i32.const ${p}) (i32.const ${l})`;
+  };
+  const digit = (i: number, call: string): string => `(i32.store8 (i32.const ${1000 + i}) (i32.add (i32.const 48) ${call}))`;
+  return `(module
+  (import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_replace_header_map_value" (func $replace (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_set_header_map_pairs" (func $set (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "malloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    ${digit(0, `(call $add (i32.const 0) ${ref('evil')} ${ref('crlf')})`)}
+    ${digit(1, `(call $replace (i32.const 0) ${ref('evil')} ${ref('nul')})`)}
+    ${digit(2, `(call $add (i32.const 0) ${ref('badname')} ${ref('v')})`)}
+    ${digit(3, `(call $set (i32.const 0) ${ref('pairs')})`)}
+    (drop (call $add (i32.const 0) ${ref('status')} (i32.const 1000) (i32.const 4)))
+    (i32.const 0))
+  (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
+    (drop (call $add (i32.const 2) ${ref('evil')} ${ref('crlf')}))
+    (drop (call $add (i32.const 2) ${ref('respok')} ${ref('one')}))
+    (i32.const 0))
+  ${segments.join('\n  ')})`;
 }
 
 describe('WasmPlugin at the waypoint', () => {
@@ -94,6 +146,9 @@ describe('WasmPlugin at the waypoint', () => {
     for (const sdk of ['rust', 'tinygo', 'go-wasip1', 'cpp'] as const) {
       add(`compat-${sdk}`, plugin(`compat-${sdk}`, `compat-${sdk}`, compatPath(sdk), '  vmConfig:\n    env: [{name: COMPAT_MODE, value: strict}]\n  pluginConfig: {mode: test}\n'));
     }
+    const injector = path.join(tmp, 'injector.wasm');
+    writeFileSync(injector, await wat(injectorModule()));
+    add('wasm-inject', plugin('inject', 'wasm-inject', injector));
     mesh = await startLocalMesh({ extraFiles: { '90-wasm.yaml': docs.join('---\n') } });
     sleep = mesh.pod('default', 'sleep');
     const wp = mesh.waypoints[0];
@@ -172,6 +227,21 @@ describe('WasmPlugin at the waypoint', () => {
     assert.match(text, /^wasmcustom_count_b_total 2$/m);
     assert.match(text, /^wasmcustom_count_b_total_current \d+$/m);
     assert.match(text, /^istio_requests_total|^# HELP/m, 'the proxy metrics are still there');
+  });
+
+  it('a plugin injecting CR/LF, NUL or bad names gets BAD_ARGUMENT; the request and the proxy are unharmed', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await get('wasm-inject', { 'x-a': 'kept' });
+      assert.equal(r.status, 200);
+      const echo = r.json<Echo>();
+      assert.equal(echo.headers['x-inject-status'], '2222', 'four BAD_ARGUMENTs');
+      assert.equal(echo.headers['x-evil'], undefined);
+      assert.equal(echo.headers['x-injected'], undefined);
+      assert.equal(echo.headers['x-a'], 'kept', 'the refused set_header_map_pairs changed nothing');
+      assert.equal(r.headers['x-resp-ok'], '1');
+      assert.equal(r.headers['x-evil'], undefined);
+    }
+    assert.equal((await get('wasm-edit')).status, 200, 'the waypoint still serves other services');
   });
 
   it('places plugins by phase, then priority (descending)', async () => {
