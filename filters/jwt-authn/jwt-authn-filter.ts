@@ -13,17 +13,22 @@
  *   the token's header is removed unless `forwardOriginalToken`.
  * - Output headers are always removed from the incoming request first: only a verified token may
  *   set them, so a client cannot forge "verified" claims for the app.
+ * - Verified tokens are cached per provider (verified-token-cache.ts, Envoy's `jwt_cache_config`):
+ *   a repeated token costs a map lookup instead of a signature check, until its `exp` or a change
+ *   of the provider's key set.
  */
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions, JWTVerifyResult } from 'jose';
 import { decodeJwt, jwtVerify } from 'jose';
 import type { FilterFactory, FilterResult, HookResult, RequestContext, StreamFilter } from '../../src/filter/api.js';
 import { CONTINUE, respond } from '../../src/filter/api.js';
+import type { RequestAuth } from '../../src/filter/request-auth.js';
 import { setRequestAuth } from '../../src/filter/request-auth.js';
 import type { JwksCache, KeySetHandle } from './jwks-cache.js';
 import { inlineKeySet } from './jwks-cache.js';
 import type { JwtProvider } from './jwt-provider.js';
 import type { ExtractedToken, LocationEntry } from './token-extractor.js';
 import { extractTokens, locationsOf, stripToken } from './token-extractor.js';
+import { DEFAULT_JWT_CACHE_SIZE, VerifiedTokenCache } from './verified-token-cache.js';
 
 export const JWT_AUTHN_FILTER_NAME = 'envoy.filters.http.jwt_authn';
 /** Envoy's default `clock_skew_seconds`. */
@@ -49,18 +54,41 @@ export class JwtAuthnStats {
   verified = 0;
   rejected = 0;
   missing = 0;
+  /** Tokens accepted from the verified-token cache (no signature check). */
+  cacheHits = 0;
 }
+
+/** jose's `jwtVerify` signature: the seam tests use to count signature checks. */
+export type JwtVerifier = (token: string, keys: JWTVerifyGetKey, options: JWTVerifyOptions) => Promise<Pick<JWTVerifyResult, 'payload'>>;
 
 export interface JwtAuthnOptions {
   readonly providers: readonly JwtProvider[];
   readonly cache: JwksCache;
   readonly stats?: JwtAuthnStats;
+  /** Verified tokens kept per provider; 0 disables the cache. Default: Envoy's 100. */
+  readonly tokenCacheSize?: number;
+  /** Default: jose's `jwtVerify`. */
+  readonly verify?: JwtVerifier;
+  /** Clock in epoch ms, for the cache and the verifier alike. Default: `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** What a verification yields and the cache keeps: computed once per token, not per request. */
+interface Verified {
+  readonly payload: JWTPayload;
+  readonly auth: RequestAuth;
 }
 
 interface CompiledProvider {
   readonly provider: JwtProvider;
   readonly keys: KeySetHandle;
   readonly audience: string[] | undefined;
+  readonly tokens: VerifiedTokenCache<Verified>;
+}
+
+interface Verification {
+  readonly verify: JwtVerifier;
+  readonly now: () => number;
 }
 
 /** `undefined` when there is no provider: the chain then needs no JWT filter. */
@@ -70,7 +98,9 @@ export function createJwtAuthnFactory(opts: JwtAuthnOptions): FilterFactory | un
     provider: p,
     keys: p.jwks.kind === 'inline' ? inlineKeySet(p.jwks.jwks) : opts.cache.remote(p.jwks.uri, p.jwks.timeoutMs, p.jwks.discovery === true),
     audience: p.audiences.length > 0 ? [...p.audiences] : undefined,
+    tokens: new VerifiedTokenCache<Verified>(opts.tokenCacheSize ?? DEFAULT_JWT_CACHE_SIZE),
   }));
+  const verification: Verification = { verify: opts.verify ?? jwtVerify, now: opts.now ?? Date.now };
   const locations = locationsOf(opts.providers);
   const outputHeaders = [...new Set(opts.providers.flatMap((p) => [...(p.outputPayloadToHeader ? [p.outputPayloadToHeader] : []), ...p.outputClaimToHeaders.map((c) => c.header)]))];
   const stats = opts.stats ?? new JwtAuthnStats();
@@ -82,33 +112,39 @@ export function createJwtAuthnFactory(opts: JwtAuthnOptions): FilterFactory | un
         stats.missing++;
         return CONTINUE;
       }
-      return verifyAll(ctx, tokens, providers, stats);
+      return verifyAll(ctx, tokens, providers, stats, verification);
     },
   });
   return { name: JWT_AUTHN_FILTER_NAME, phase: 'JWT_AUTHN', create: () => instance };
 }
 
-async function verifyAll(ctx: RequestContext, tokens: readonly ExtractedToken[], providers: readonly CompiledProvider[], stats: JwtAuthnStats): Promise<FilterResult> {
-  const verified: { token: ExtractedToken; provider: CompiledProvider; payload: JWTPayload }[] = [];
+async function verifyAll(ctx: RequestContext, tokens: readonly ExtractedToken[], providers: readonly CompiledProvider[], stats: JwtAuthnStats, v: Verification): Promise<FilterResult> {
+  const verified: { token: ExtractedToken; provider: CompiledProvider; result: Verified }[] = [];
   for (const t of tokens) {
-    const r = await verifyOne(t.token, t.entry, providers);
+    const hit = await cached(t.token, t.entry, providers, v.now());
+    if (hit) {
+      stats.cacheHits++;
+      verified.push({ token: t, provider: hit.provider, result: hit.result });
+      continue;
+    }
+    const r = await verifyOne(t.token, t.entry, providers, v);
     if (typeof r === 'string') {
       stats.rejected++;
       return rejection(ctx, r);
     }
-    verified.push({ token: t, provider: r.provider, payload: r.payload });
+    verified.push({ token: t, provider: r.provider, result: r.result });
   }
   stats.verified++;
   let first = true;
   for (const v of verified) {
     const p = v.provider.provider;
     if (first) {
-      setRequestAuth(ctx.streamInfo, authOf(v.payload));
+      setRequestAuth(ctx.streamInfo, v.result.auth);
       first = false;
     }
     if (p.outputPayloadToHeader) ctx.headers.set(p.outputPayloadToHeader, v.token.token.split('.')[1] ?? '');
     for (const c of p.outputClaimToHeaders) {
-      const value = claimText(v.payload, c.claim);
+      const value = claimText(v.result.payload, c.claim);
       if (value !== undefined) ctx.headers.set(c.header, value);
     }
     if (!p.forwardOriginalToken) stripToken(ctx, v.token.entry.location);
@@ -116,7 +152,28 @@ async function verifyAll(ctx: RequestContext, tokens: readonly ExtractedToken[],
   return CONTINUE;
 }
 
-async function verifyOne(token: string, entry: LocationEntry, providers: readonly CompiledProvider[]): Promise<JwtStatus | { provider: CompiledProvider; payload: JWTPayload }> {
+/**
+ * A token verified earlier by one of the providers reading its location. Only the provider its
+ * `iss` selects ever stores it, so this finds the same provider a full verification would, without
+ * decoding the token.
+ */
+async function cached(token: string, entry: LocationEntry, providers: readonly CompiledProvider[], nowMs: number): Promise<{ provider: CompiledProvider; result: Verified } | undefined> {
+  for (const i of entry.providers) {
+    const provider = providers[i];
+    if (!provider?.tokens.mayHave(token)) continue;
+    let keys: JWTVerifyGetKey;
+    try {
+      keys = await provider.keys.get();
+    } catch {
+      return undefined; // the full path reports the JWKS failure
+    }
+    const result = provider.tokens.get(token, keys, nowMs);
+    return result ? { provider, result } : undefined;
+  }
+  return undefined;
+}
+
+async function verifyOne(token: string, entry: LocationEntry, providers: readonly CompiledProvider[], v: Verification): Promise<JwtStatus | { provider: CompiledProvider; result: Verified }> {
   if (token.split('.').length !== 3) return JWT_STATUS.badFormat;
   let unverified: JWTPayload;
   try {
@@ -133,22 +190,30 @@ async function verifyOne(token: string, entry: LocationEntry, providers: readonl
   } catch {
     return JWT_STATUS.jwksFetchFailed;
   }
-  let r = await verifyWith(token, keys, provider);
+  let r = await verifyWith(token, keys, provider, v);
   if (r === JWT_STATUS.noMatchingKey) {
     // Key rotation: a new `kid` triggers one refetch (rate-limited by the cache).
     const fresh = await provider.keys.refreshForUnknownKid();
-    if (fresh) r = await verifyWith(token, fresh, provider);
+    if (fresh) {
+      keys = fresh;
+      r = await verifyWith(token, keys, provider, v);
+    }
   }
-  return typeof r === 'string' ? r : { provider, payload: r };
+  if (typeof r === 'string') return r;
+  const payload = deepFreeze(r);
+  const result: Verified = { payload, auth: deepFreeze(authOf(payload)) };
+  provider.tokens.set(token, keys, payload, result);
+  return { provider, result };
 }
 
-async function verifyWith(token: string, keys: JWTVerifyGetKey, p: CompiledProvider): Promise<JwtStatus | JWTPayload> {
+async function verifyWith(token: string, keys: JWTVerifyGetKey, p: CompiledProvider, v: Verification): Promise<JwtStatus | JWTPayload> {
   try {
-    const { payload } = await jwtVerify(token, keys, {
+    const { payload } = await v.verify(token, keys, {
       issuer: p.provider.issuer,
       ...(p.audience ? { audience: p.audience } : {}),
       clockTolerance: CLOCK_SKEW_SECONDS,
       algorithms: ALGORITHMS,
+      currentDate: new Date(v.now()),
     });
     return payload;
   } catch (err) {
@@ -185,6 +250,15 @@ function rejection(ctx: RequestContext, status: JwtStatus): FilterResult {
     headers: { 'www-authenticate': `Bearer realm="${realm}", error="invalid_token"` },
     details: `jwt_authn_access_denied{${status.replaceAll(' ', '_')}}`,
   });
+}
+
+/** A cached payload is shared by every request that presents the token: nobody may change it. */
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 function authOf(payload: JWTPayload): { principal: string; audiences: string[]; presenter?: string; claims: Record<string, unknown> } {

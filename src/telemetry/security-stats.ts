@@ -7,7 +7,7 @@
  * - `envoy_http_rbac_allowed`, `envoy_http_rbac_denied`, `envoy_http_rbac_shadow_allowed`,
  *   `envoy_http_rbac_shadow_denied` (rbac filter: AuthorizationPolicy ALLOW/DENY, dry-run);
  * - `envoy_http_jwt_authn_allowed`, `envoy_http_jwt_authn_denied`, `envoy_http_jwt_authn_jwks_fetch_success`,
- *   `envoy_http_jwt_authn_jwks_fetch_failed` (jwt_authn filter: RequestAuthentication);
+ *   `envoy_http_jwt_authn_jwks_fetch_failed`, `envoy_http_jwt_authn_jwt_cache_hit` (jwt_authn filter: RequestAuthentication);
  * - `envoy_http_ext_authz_ok`, `envoy_http_ext_authz_denied`, `envoy_http_ext_authz_error`,
  *   `envoy_http_ext_authz_failure_mode_allowed` (ext_authz filter: AuthorizationPolicy CUSTOM).
  *
@@ -43,6 +43,7 @@ export function registerSecurityStats(registry: Registry, chains: SecurityChains
   const jwt = chains.jwtStats;
   counter('envoy_http_jwt_authn_allowed', 'Requests RequestAuthentication (jwt_authn) let through: a valid token, or none.', () => jwt.verified + jwt.missing);
   counter('envoy_http_jwt_authn_denied', 'Requests RequestAuthentication (jwt_authn) rejected (invalid token).', () => jwt.rejected);
+  counter('envoy_http_jwt_authn_jwt_cache_hit', 'Tokens accepted from the verified-token cache, without a signature check.', () => jwt.cacheHits);
   const jwks = chains.jwks.stats;
   counter('envoy_http_jwt_authn_jwks_fetch_success', 'Remote JWKS fetches that succeeded.', () => jwks.fetches - jwks.fetchFailures);
   counter('envoy_http_jwt_authn_jwks_fetch_failed', 'Remote JWKS fetches that failed.', () => jwks.fetchFailures);

@@ -128,13 +128,19 @@ describe('waypoint security end to end', () => {
   });
 
   it('JWT required by requestPrincipals: valid 200, invalid 401 with www-authenticate, missing 403', async () => {
-    const good = await mesh.request(notsleep, 'http://reviews.default:9080/jwt/data', { headers: { authorization: `Bearer ${await token()}` } });
-    assert.equal(good.status, 200);
-    const seen = good.json<EchoReport>();
-    assert.equal(seen.headers['authorization'], undefined, 'the token is stripped (forwardOriginalToken: false)');
-    assert.equal(seen.headers['x-jwt-sub'], 'alice');
-    const payload = JSON.parse(Buffer.from(String(seen.headers['x-jwt-payload']), 'base64url').toString()) as { iss?: string };
-    assert.equal(payload.iss, ISS);
+    const goodToken = await token();
+    const hitsBefore = mesh.waypoints[0]?.security?.jwtStats.cacheHits ?? 0;
+    for (let i = 0; i < 2; i++) {
+      // The second time the waypoint answers from its verified-token cache, with the same outputs.
+      const good = await mesh.request(notsleep, 'http://reviews.default:9080/jwt/data', { headers: { authorization: `Bearer ${goodToken}` } });
+      assert.equal(good.status, 200);
+      const seen = good.json<EchoReport>();
+      assert.equal(seen.headers['authorization'], undefined, 'the token is stripped (forwardOriginalToken: false)');
+      assert.equal(seen.headers['x-jwt-sub'], 'alice');
+      const payload = JSON.parse(Buffer.from(String(seen.headers['x-jwt-payload']), 'base64url').toString()) as { iss?: string };
+      assert.equal(payload.iss, ISS);
+    }
+    assert.equal((mesh.waypoints[0]?.security?.jwtStats.cacheHits ?? 0) - hitsBefore, 1, 'the repeated token came from the cache');
 
     const expired = await mesh.request(notsleep, 'http://reviews.default:9080/jwt/data', { headers: { authorization: `Bearer ${await token({}, Math.floor(Date.now() / 1000) - 300)}` } });
     assert.equal(expired.status, 401);

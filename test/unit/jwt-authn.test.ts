@@ -8,70 +8,16 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { CryptoKey, JWK } from 'jose';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import type { JWK } from 'jose';
 import type { FilterResult, RequestContext } from '../../src/filter/api.js';
-import { HeaderMap } from '../../src/filter/header-map.js';
 import { requestAuthOf } from '../../src/filter/request-auth.js';
 import { eventually } from '../helpers/eventually.js';
 import { httpsTestCa } from '../helpers/https-test-ca.js';
-import { HttpRequestContext } from '../../src/filter/request-context.js';
+import type { Key } from '../helpers/jwt-fixtures.js';
+import { ISS, inline, makeKey, now, provider, rejected, request, sign } from '../helpers/jwt-fixtures.js';
 import { JwksCache } from '../../filters/jwt-authn/jwks-cache.js';
 import { JWT_STATUS, createJwtAuthnFactory } from '../../filters/jwt-authn/jwt-authn-filter.js';
 import type { JwtProvider } from '../../filters/jwt-authn/jwt-provider.js';
-
-const ISS = 'https://issuer.test';
-
-interface Key {
-  readonly kid: string;
-  readonly alg: string;
-  readonly privateKey: CryptoKey;
-  readonly jwk: JWK;
-}
-
-async function makeKey(alg: string, kid: string): Promise<Key> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519' } : {});
-  const jwk = { ...(await exportJWK(publicKey)), kid, alg };
-  return { kid, alg, privateKey, jwk };
-}
-
-const now = (): number => Math.floor(Date.now() / 1000);
-
-async function sign(key: Key, claims: Record<string, unknown> = {}, opts: { iss?: string; sub?: string; aud?: string | string[]; exp?: number; nbf?: number } = {}): Promise<string> {
-  const jwt = new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid })
-    .setIssuer(opts.iss ?? ISS)
-    .setSubject(opts.sub ?? 'alice')
-    .setIssuedAt()
-    .setExpirationTime(opts.exp ?? now() + 600);
-  if (opts.aud !== undefined) jwt.setAudience(opts.aud);
-  if (opts.nbf !== undefined) jwt.setNotBefore(opts.nbf);
-  return jwt.sign(key.privateKey);
-}
-
-function provider(jwks: JwtProvider['jwks'], extra: Partial<JwtProvider> = {}): JwtProvider {
-  return { issuer: ISS, audiences: [], jwks, fromHeaders: [], fromParams: [], fromCookies: [], outputClaimToHeaders: [], forwardOriginalToken: false, ...extra };
-}
-
-function inline(...keys: Key[]): JwtProvider['jwks'] {
-  return { kind: 'inline', jwks: JSON.stringify({ keys: keys.map((k) => k.jwk) }) };
-}
-
-function request(headers: Record<string, string> = {}, path = '/api?x=1'): HttpRequestContext {
-  const h = new HeaderMap();
-  h.set('x-forwarded-proto', 'http');
-  for (const [k, v] of Object.entries(headers)) h.set(k, v);
-  return new HttpRequestContext({
-    method: 'GET',
-    authority: 'reviews:9080',
-    path,
-    protocol: 'HTTP/1.1',
-    headers: h,
-    requestId: 'r',
-    source: { address: '127.1.0.5', port: 1 },
-    destination: { hostname: 'reviews.default.svc.cluster.local', name: 'reviews', namespace: 'default', port: 9080, appProtocol: 'http', connectAuthority: '127.100.0.10:9080' },
-  });
-}
 
 const cache = new JwksCache();
 
@@ -81,15 +27,6 @@ async function run(providers: readonly JwtProvider[], ctx: RequestContext, c: Jw
   const r = f.create().onRequestHeaders?.(ctx, true);
   assert.ok(r);
   return r;
-}
-
-function rejected(r: FilterResult, status: string, code = 401): void {
-  assert.equal(r.action, 'respond', `expected a rejection with ${status}`);
-  if (r.action !== 'respond') return;
-  assert.equal(r.reply.status, code);
-  assert.equal(r.reply.body, status);
-  assert.equal(r.reply.details, `jwt_authn_access_denied{${status.replaceAll(' ', '_')}}`);
-  assert.equal(r.reply.headers?.['www-authenticate'], 'Bearer realm="http://reviews:9080/api?x=1", error="invalid_token"');
 }
 
 describe('jwt-authn: inline JWKS', () => {
