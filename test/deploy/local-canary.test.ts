@@ -5,7 +5,6 @@
  * waypoint's `istio_requests_total` by `destination_version` shows the same split as the answers.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
@@ -19,22 +18,10 @@ import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
 import { parseExposition } from '../helpers/prometheus-text.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { DEPLOY_DIR } from './manifests.js';
+import { scrape } from '../helpers/http-text.js';
 
 const CANARY_DIR = path.join(DEPLOY_DIR, 'local', 'canary');
 const ROUTE_FILE = '30-canary-route.yaml';
-
-function scrape(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host, port, path: '/stats/prometheus' }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('deploy/local/canary: canary splitting on the local mesh', () => {
   let mesh: LocalMesh;

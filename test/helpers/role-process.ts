@@ -5,26 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import path from 'node:path';
 import { eventually } from './eventually.js';
+import { httpText } from './http-text.js';
 import { REPO_ROOT } from './relocated-config.js';
 
-export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
+export { httpText };
 
-/** GET over a fresh connection; resolves with the status and the body as text. */
-export function httpText(host: string, port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host, port, path: p, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
+export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
 
 export interface RoleProcess {
   readonly child: ChildProcess;

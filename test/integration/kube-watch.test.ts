@@ -140,14 +140,14 @@ describe('--kubeconfig selects the Kubernetes source', () => {
         apiVersion: 'gateway.networking.k8s.io/v1',
         kind: 'Gateway',
         metadata: { name: 'waypoint', namespace: 'default', labels: { 'istio.io/waypoint-for': 'service' } },
-        spec: { gatewayClassName: 'istio-waypoint', addresses: [{ type: 'IPAddress', value: '10.0.0.9' }], listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+        spec: { gatewayClassName: 'istio-waypoint', addresses: [{ type: 'IPAddress', value: '127.2.250.9' }], listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
       });
       api.set('/api/v1/pods', {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: 'api-0', namespace: 'default', labels: { app: 'api' } },
         spec: { nodeName: 'node-a', containers: [{ name: 'app', image: 'api', ports: [{ containerPort: 8080 }] }] },
-        status: { podIP: '10.1.0.7' },
+        status: { podIP: '127.1.250.7' },
       });
       const waypoint = { kind: 'waypoint' as const, waypoint: { namespace: 'default', name: 'waypoint' } };
       const choice = await openControlPlane({ kubeconfig: api.writeKubeconfig(dir) }, waypoint, {});
@@ -160,8 +160,8 @@ describe('--kubeconfig selects the Kubernetes source', () => {
           const found = await waitForControlPlane(choice.sources, () => store.current().waypoint('default', 'waypoint') !== undefined, 10_000);
           assert.ok(found, JSON.stringify(store.diagnostics()));
           assert.ok(gate().synced);
-          assert.deepEqual(store.current().waypoint('default', 'waypoint')?.addresses, ['10.0.0.9']);
-          assert.equal([...store.current().snapshot.workloads.values()].find((w) => w.name === 'api-0')?.ip, '10.1.0.7');
+          assert.deepEqual(store.current().waypoint('default', 'waypoint')?.addresses, ['127.2.250.9']);
+          assert.equal([...store.current().snapshot.workloads.values()].find((w) => w.name === 'api-0')?.ip, '127.1.250.7');
         } finally {
           await store.close();
         }

@@ -5,7 +5,6 @@
  * `response_flags`, and the Istio text access-log lines show them.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { PrometheusServer } from '../../src/admin/prometheus-server.js';
 import type { MeshView } from '../../src/state/mesh-view.js';
@@ -15,6 +14,7 @@ import { WaypointTelemetry } from '../../src/telemetry/waypoint-telemetry.js';
 import { eventually } from '../helpers/eventually.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
 import { parseExposition } from '../helpers/prometheus-text.js';
+import { scrape } from '../helpers/http-text.js';
 
 const FILES = `apiVersion: v1
 kind: Service
@@ -36,19 +36,6 @@ spec:
     - retries: {attempts: 1, retryOn: 5xx}
       route: [{destination: {host: flaky}}]
 `;
-
-function scrape(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host, port, path: '/stats/prometheus' }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('resilience response flags in metrics and access logs', () => {
   let mesh: LocalMesh;

@@ -22,7 +22,7 @@ describe('control plane selection', () => {
   it('reads XDS_ADDRESS / CA_ADDRESS style env; flags win; http:// is plaintext', async () => {
     const files = await openControlPlane({}, { kind: 'ztunnel', node: 'n1' }, {});
     assert.equal(files.description, 'files');
-    const env = { XDS_ADDRESS: 'http://127.0.0.1:1', POD_NAMESPACE: 'istio-system', POD_NAME: 'ztunnel-abc', INSTANCE_IP: '10.0.0.5', ISTIO_META_CLUSTER_ID: 'Kubernetes' };
+    const env = { XDS_ADDRESS: 'http://127.0.0.1:1', POD_NAMESPACE: 'istio-system', POD_NAME: 'ztunnel-abc', INSTANCE_IP: '127.3.250.5', ISTIO_META_CLUSTER_ID: 'Kubernetes' };
     const viaEnv = await openControlPlane({}, { kind: 'ztunnel', node: 'n1' }, env);
     assert.equal(viaEnv.description, 'files + xds workload 127.0.0.1:1');
     await Promise.all(viaEnv.sources.map((s) => s.close()));
@@ -31,7 +31,7 @@ describe('control plane selection', () => {
     await Promise.all(viaFlag.sources.map((s) => s.close()));
     await assert.rejects(openControlPlane({ 'xds-address': 'istiod:15012' }, { kind: 'ztunnel', node: 'n1' }, {}), /root certificate \/var\/run\/secrets\/istio\/root-cert.pem/);
     const node = nodeOf({ kind: 'ztunnel', node: 'n1' }, env);
-    assert.equal(node.id, 'ztunnel~10.0.0.5~ztunnel-abc.istio-system~istio-system.svc.cluster.local');
+    assert.equal(node.id, 'ztunnel~127.3.250.5~ztunnel-abc.istio-system~istio-system.svc.cluster.local');
     assert.equal(node.metadata?.['CLUSTER_ID'], 'Kubernetes');
   });
 
