@@ -26,6 +26,16 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
     return map ? { status: Status.OK, map } : { status: Status.NOT_FOUND };
   };
   const stream = (): ReturnType<PluginVm['effectiveStream']> => vm.effectiveStream();
+  /** `proxy_continue_stream` / `proxy_close_stream` (and ABI 0.1.0's continue_request/response): 0 request … 3 downstream. */
+  const streamControl = (streamType: number, action: 'continue' | 'close'): number => {
+    if (streamType < 0 || streamType > 3) return Status.BAD_ARGUMENT;
+    const s = stream();
+    if (!s) return Status.NOT_FOUND;
+    if (action === 'continue') s.continueStream(streamType);
+    else s.closeStream(streamType);
+    vm.markDirty(s);
+    return Status.OK;
+  };
 
   return {
     ...sharedImports(vm),
@@ -148,37 +158,11 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       return Status.OK;
     },
 
-    proxy_continue_stream(streamType: number): number {
-      if (streamType < 0 || streamType > 3) return Status.BAD_ARGUMENT;
-      const s = stream();
-      if (!s) return Status.NOT_FOUND;
-      s.continueStream(streamType);
-      vm.markDirty(s);
-      return Status.OK;
-    },
-    proxy_close_stream(streamType: number): number {
-      if (streamType < 0 || streamType > 3) return Status.BAD_ARGUMENT;
-      const s = stream();
-      if (!s) return Status.NOT_FOUND;
-      s.closeStream(streamType);
-      vm.markDirty(s);
-      return Status.OK;
-    },
+    proxy_continue_stream: (streamType: number): number => streamControl(streamType, 'continue'),
+    proxy_close_stream: (streamType: number): number => streamControl(streamType, 'close'),
     // ABI 0.1.0 names, provided to every module (lenient, as the reference suggests).
-    proxy_continue_request(): number {
-      const s = stream();
-      if (!s) return Status.NOT_FOUND;
-      s.continueStream(0);
-      vm.markDirty(s);
-      return Status.OK;
-    },
-    proxy_continue_response(): number {
-      const s = stream();
-      if (!s) return Status.NOT_FOUND;
-      s.continueStream(1);
-      vm.markDirty(s);
-      return Status.OK;
-    },
+    proxy_continue_request: (): number => streamControl(0, 'continue'),
+    proxy_continue_response: (): number => streamControl(1, 'continue'),
     proxy_clear_route_cache: (): number => Status.OK,
     proxy_send_local_response(
       status: number,

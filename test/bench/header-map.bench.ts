@@ -16,7 +16,7 @@ const incoming: Record<string, string | string[]> = {
   cookie: 'session=abc123; theme=dark',
   'x-request-id': '6f1c9a52-8d3e-4c1b-9a7e-2b5d4f3c1a09',
   traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-  'x-forwarded-for': ['10.0.0.1', '10.0.0.2'],
+  'x-forwarded-for': ['127.1.0.2', '127.1.0.3'],
   'content-type': 'application/json',
   'content-length': '0',
 };

@@ -104,7 +104,7 @@ const socks5: FuzzTarget = {
   },
 };
 
-const AUTHORITY_SEEDS = ['127.0.0.1:80', '[::1]:443', 'reviews.default.svc.cluster.local:9080', '10.0.0.1:15008', '[fe80::1]:1'];
+const AUTHORITY_SEEDS = ['127.0.0.1:80', '[::1]:443', 'reviews.default.svc.cluster.local:9080', '127.2.0.1:15008', '[fe80::1]:1'];
 
 const authority: FuzzTarget = {
   name: 'authority',

@@ -8,23 +8,13 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { CryptoKey, JWK } from 'jose';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import type { JWK } from 'jose';
+import { SignJWT } from 'jose';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import { httpsTestCa } from '../helpers/https-test-ca.js';
 import type { LocalMesh } from '../helpers/local-mesh.js';
 import { startLocalMesh } from '../helpers/local-mesh.js';
-
-interface SigningKey {
-  readonly kid: string;
-  readonly key: CryptoKey;
-  readonly jwk: JWK;
-}
-
-async function signingKey(kid: string): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  return { kid, key: privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256' } };
-}
+import { makeKey, type Key } from '../helpers/jwt-fixtures.js';
 
 describe('waypoint JWT with OpenID discovery of the JWKS', () => {
   let mesh: LocalMesh;
@@ -32,16 +22,16 @@ describe('waypoint JWT with OpenID discovery of the JWKS', () => {
   let issuer = '';
   let served: JWK[] = [];
   const hits: string[] = [];
-  let k1: SigningKey;
-  let k2: SigningKey;
+  let k1: Key;
+  let k2: Key;
 
-  const token = (k: SigningKey): Promise<string> =>
-    new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: k.kid }).setIssuer(issuer).setSubject('oidc-user').setExpirationTime('10m').sign(k.key);
+  const token = (k: Key): Promise<string> =>
+    new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: k.kid }).setIssuer(issuer).setSubject('oidc-user').setExpirationTime('10m').sign(k.privateKey);
 
   before(async () => {
     const ca = httpsTestCa();
-    k1 = await signingKey('one');
-    k2 = await signingKey('two');
+    k1 = await makeKey('ES256', 'one');
+    k2 = await makeKey('ES256', 'two');
     served = [k1.jwk];
     server = https.createServer({ cert: ca.certPem, key: ca.keyPem }, (req, res) => {
       hits.push(req.url ?? '');
@@ -82,7 +72,7 @@ spec:
 
   it('discovers jwks_uri, verifies, caches, and refetches only the keys for a rotated kid', async () => {
     const sleep = mesh.pod('default', 'sleep');
-    const call = async (k: SigningKey): Promise<number> =>
+    const call = async (k: Key): Promise<number> =>
       (await mesh.request(sleep, 'http://reviews:9080/oidc', { headers: { authorization: `Bearer ${await token(k)}` } })).status;
     const first = await mesh.request(sleep, 'http://reviews:9080/oidc', { headers: { authorization: `Bearer ${await token(k1)}` } });
     assert.equal(first.status, 200);

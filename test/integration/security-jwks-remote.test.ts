@@ -7,41 +7,31 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { CryptoKey, JWK } from 'jose';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import type { JWK } from 'jose';
+import { SignJWT } from 'jose';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import { httpsTestCa } from '../helpers/https-test-ca.js';
 import type { LocalMesh } from '../helpers/local-mesh.js';
 import { startLocalMesh } from '../helpers/local-mesh.js';
+import { makeKey, type Key } from '../helpers/jwt-fixtures.js';
 
 const ISS = 'https://issuer.remote.test';
-
-interface SigningKey {
-  readonly kid: string;
-  readonly key: CryptoKey;
-  readonly jwk: JWK;
-}
-
-async function signingKey(kid: string): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256');
-  return { kid, key: privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256' } };
-}
 
 describe('waypoint JWT with a remote JWKS over HTTPS', () => {
   let mesh: LocalMesh;
   let server: https.Server;
   let served: JWK[] = [];
   let fetches = 0;
-  let k1: SigningKey;
-  let k2: SigningKey;
+  let k1: Key;
+  let k2: Key;
 
-  const token = (k: SigningKey): Promise<string> =>
-    new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: k.kid }).setIssuer(ISS).setSubject('remote-user').setExpirationTime('10m').sign(k.key);
+  const token = (k: Key): Promise<string> =>
+    new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: k.kid }).setIssuer(ISS).setSubject('remote-user').setExpirationTime('10m').sign(k.privateKey);
 
   before(async () => {
     const ca = httpsTestCa();
-    k1 = await signingKey('one');
-    k2 = await signingKey('two');
+    k1 = await makeKey('RS256', 'one');
+    k2 = await makeKey('RS256', 'two');
     served = [k1.jwk];
     server = https.createServer({ cert: ca.certPem, key: ca.keyPem }, (_req, res) => {
       fetches++;
