@@ -10,6 +10,7 @@ import { ReadinessServer } from '../admin/readiness-server.js';
 import { RoleObservability } from '../admin/role-observability.js';
 import { waypointAdminTarget, waypointHealth } from '../admin/waypoint-admin.js';
 import { followAccessLogPolicy } from '../telemetry/access-log-policy.js';
+import { followMetricsPolicy } from '../telemetry/metrics-policy.js';
 import { followTracingPolicy } from '../telemetry/tracing-policy.js';
 import { WaypointTracer, waypointSpanIdentity } from '../telemetry/waypoint-tracer.js';
 import { LOG_LEVELS, Logger } from '../telemetry/logger.js';
@@ -77,6 +78,8 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const telemetry = new WaypointTelemetry({ metrics, view: ctx.store, format: accessLogFormat });
   // Telemetry API `accessLogging` overrides the flag (the mesh default), except under --quiet.
   const stopPolicy = values.quiet ? undefined : followAccessLogPolicy(ctx.store, { namespace, name: gwName }, telemetry, accessLogFormat);
+  // Telemetry API `metrics` overrides (disabled metrics, tags removed or added), merged down the hierarchy.
+  const stopMetricsPolicy = followMetricsPolicy(ctx.store, { namespace, name: gwName }, metrics);
   const waypoint = new Waypoint({
     waypoint: { namespace, name: gwName },
     view: ctx.store,
@@ -125,6 +128,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
       await stopTracing(500);
       await observability.close(100);
       stopPolicy?.();
+      stopMetricsPolicy();
       await ctx.close();
     },
   });

@@ -2,8 +2,8 @@
  * The telemetry IR: Telemetry API (`telemetry.istio.io/v1 Telemetry`) objects as the waypoint
  * uses them, and the access-log and tracing providers of the mesh config they name. Carried:
  * `accessLogging` (disabled or not, through which provider) and `tracing` (provider, sampling,
- * span reporting); metrics overrides are not translated yet. Kept apart from `ir.ts` so telemetry
- * reads as one unit.
+ * span reporting) and `metrics` (per-metric `disabled` and tag overrides for the Prometheus
+ * provider). Kept apart from `ir.ts` so telemetry reads as one unit.
  */
 import type { Origin } from './ir.js';
 
@@ -58,6 +58,46 @@ export interface MeshTracingIR {
   readonly samplingPercent?: number;
 }
 
+/** Istio's standard metrics, by the Telemetry API's `MetricSelector.IstioMetric` names. */
+export const ISTIO_METRIC_NAMES = [
+  'REQUEST_COUNT',
+  'REQUEST_DURATION',
+  'REQUEST_SIZE',
+  'RESPONSE_SIZE',
+  'TCP_OPENED_CONNECTIONS',
+  'TCP_CLOSED_CONNECTIONS',
+  'TCP_SENT_BYTES',
+  'TCP_RECEIVED_BYTES',
+  'GRPC_REQUEST_MESSAGES',
+  'GRPC_RESPONSE_MESSAGES',
+] as const;
+export type IstioMetricName = (typeof ISTIO_METRIC_NAMES)[number];
+
+/**
+ * A tag value expression, parsed at config time from the CEL subset the waypoint evaluates:
+ * a string literal, an attribute (`request.host`, `request.headers['x-user']`...), or
+ * `has(<attribute>) ? <expr> : <expr>`.
+ */
+export type TagValueIR =
+  | { readonly kind: 'literal'; readonly value: string }
+  | { readonly kind: 'attribute'; readonly path: string; readonly key?: string }
+  | { readonly kind: 'conditional'; readonly test: TagValueIR & { readonly kind: 'attribute' }; readonly then: TagValueIR; readonly else: TagValueIR };
+
+/** One `tagOverrides` entry. */
+export type TagOverrideIR = { readonly tag: string; readonly operation: 'REMOVE' } | { readonly tag: string; readonly operation: 'UPSERT'; readonly value: TagValueIR };
+
+/** One `metrics[].overrides[]` entry that applies to the waypoint (server side). */
+export interface MetricOverrideIR {
+  /** Undefined: every metric (`ALL_METRICS`, the default). */
+  readonly metric?: IstioMetricName;
+  /**
+   * `disabled` (default false). A matching override replaces what less specific ones said, so an
+   * override without it re-enables a metric disabled above (Istio's behaviour since 1.23).
+   */
+  readonly disabled: boolean;
+  readonly tagOverrides: readonly TagOverrideIR[];
+}
+
 /** What a Telemetry object attaches to. */
 export type TelemetryTargetIR =
   /** `targetRefs` to a waypoint Gateway in the object's namespace. */
@@ -72,5 +112,10 @@ export interface TelemetryIR {
   /** The first `accessLogging` entry (Istio applies one per mode; the waypoint is SERVER only). */
   readonly accessLogging?: AccessLoggingIR;
   readonly tracing?: TracingIR;
+  /**
+   * The overrides of the `metrics[]` entries for the Prometheus provider, in order. Undefined when
+   * the object has no `metrics` (inherit); an empty list still counts as set.
+   */
+  readonly metricOverrides?: readonly MetricOverrideIR[];
   readonly origin: Origin;
 }

@@ -71,6 +71,11 @@ export interface AccessRecord {
   /** gRPC messages the client sent / the server answered (length-prefixed frames). */
   readonly requestMessages?: number;
   readonly responseMessages?: number;
+  /**
+   * The request's headers as the filters left them (Envoy's `request.headers` attribute), for
+   * Telemetry tag overrides; a reference, never copied.
+   */
+  readonly requestHeaders?: { get(name: string): string | undefined };
 }
 
 /** Where records go. Must not throw; must not block (buffering is the sink's business). */

@@ -81,7 +81,17 @@ interface Family {
   reset(): void;
 }
 
-export function registerCounterFamily<L extends Labels, S>(registry: Registry, name: string, help: string, set: SeriesSet<L, S>, read: (s: S) => number): void {
+/** Walks a family's series: calls `visit` once per label set with its value. */
+export type SeriesWalk<V> = (visit: (labels: Labels, value: V) => void) => void;
+
+/** A walk over one field of a {@link SeriesSet}. */
+export function walkSet<L extends Labels, S, V>(set: SeriesSet<L, S>, read: (s: S) => V): SeriesWalk<V> {
+  return (visit) => {
+    for (const { labels, data } of set.byKey.values()) visit(labels, read(data));
+  };
+}
+
+export function registerCounterFamily(registry: Registry, name: string, help: string, walk: SeriesWalk<number>, reset: () => void): void {
   const family: Family = {
     name,
     help,
@@ -89,22 +99,15 @@ export function registerCounterFamily<L extends Labels, S>(registry: Registry, n
     aggregator: 'sum',
     get: () => {
       const values: FamilyValue[] = [];
-      for (const { labels, data } of set.byKey.values()) values.push({ value: read(data), labels });
+      walk((labels, value) => values.push({ value, labels }));
       return Promise.resolve({ name, help, type: 'counter', aggregator: 'sum', values });
     },
-    reset: () => set.clear(),
+    reset,
   };
   registry.registerMetric(family as unknown as Parameters<Registry['registerMetric']>[0]);
 }
 
-export function registerHistogramFamily<L extends Labels, S>(
-  registry: Registry,
-  name: string,
-  help: string,
-  bounds: readonly number[],
-  set: SeriesSet<L, S>,
-  read: (s: S) => HistogramData,
-): void {
+export function registerHistogramFamily(registry: Registry, name: string, help: string, bounds: readonly number[], walk: SeriesWalk<HistogramData>, reset: () => void): void {
   const les = [...bounds.map(String), '+Inf'];
   const family: Family = {
     name,
@@ -113,8 +116,7 @@ export function registerHistogramFamily<L extends Labels, S>(
     aggregator: 'sum',
     get: () => {
       const values: FamilyValue[] = [];
-      for (const { labels, data } of set.byKey.values()) {
-        const h = read(data);
+      walk((labels, h) => {
         let cumulative = 0;
         for (let i = 0; i < les.length; i++) {
           cumulative += h.counts[i] ?? 0;
@@ -122,10 +124,10 @@ export function registerHistogramFamily<L extends Labels, S>(
         }
         values.push({ value: h.sum, labels, metricName: `${name}_sum` });
         values.push({ value: h.count, labels, metricName: `${name}_count` });
-      }
+      });
       return Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values });
     },
-    reset: () => set.clear(),
+    reset,
   };
   registry.registerMetric(family as unknown as Parameters<Registry['registerMetric']>[0]);
 }

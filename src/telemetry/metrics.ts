@@ -12,9 +12,14 @@
  * requests cannot grow the number of series. See `istio-labels.ts`.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { IstioMetricName } from '../config/ir-telemetry.js';
+import type { AccessRecord } from './access-record.js';
 import type { IstioTcpLabels, IstioRequestLabels } from './istio-labels.js';
-import type { SeriesKey } from './istio-series.js';
-import { HistogramData, registerCounterFamily, registerHistogramFamily, SeriesSet } from './istio-series.js';
+import type { SeriesKey, SeriesWalk } from './istio-series.js';
+import { HistogramData, registerCounterFamily, registerHistogramFamily, SeriesSet, walkSet } from './istio-series.js';
+import type { MetricsPolicy } from './metrics-policy.js';
+import type { MetricSlot } from './overridden-series.js';
+import { OverriddenSeries } from './overridden-series.js';
 
 /** Istio's `istio_request_duration_milliseconds` buckets (stats plugin defaults), in ms. */
 export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = Object.freeze([
@@ -78,23 +83,81 @@ export class ProxyMetrics {
     const registers = [r];
     const req = this.requests;
     const tcp = this.tcp;
-    registerCounterFamily(r, 'istio_requests_total', 'Requests handled by the proxy.', req, (s) => s.requests);
-    registerHistogramFamily(r, 'istio_request_duration_milliseconds', 'Request duration, first byte in to last byte out, in milliseconds.', ISTIO_DURATION_BUCKETS_MS, req, (s) => s.duration);
-    registerHistogramFamily(r, 'istio_request_bytes', 'Request body sizes in bytes.', ISTIO_BYTES_BUCKETS, req, (s) => s.requestBytes);
-    registerHistogramFamily(r, 'istio_response_bytes', 'Response body sizes in bytes.', ISTIO_BYTES_BUCKETS, req, (s) => s.responseBytes);
-    registerCounterFamily(r, 'istio_request_messages_total', 'gRPC messages sent by clients.', req, (s) => s.requestMessages);
-    registerCounterFamily(r, 'istio_response_messages_total', 'gRPC messages sent by servers.', req, (s) => s.responseMessages);
-    registerCounterFamily(r, 'istio_tcp_sent_bytes_total', 'Bytes sent to the client (response direction) over TCP.', tcp, (s) => s.sent);
-    registerCounterFamily(r, 'istio_tcp_received_bytes_total', 'Bytes received from the client (request direction) over TCP.', tcp, (s) => s.received);
-    registerCounterFamily(r, 'istio_tcp_connections_opened_total', 'TCP connections opened.', tcp, (s) => s.opened);
-    registerCounterFamily(r, 'istio_tcp_connections_closed_total', 'TCP connections closed.', tcp, (s) => s.closed);
+    const counter = (metric: IstioMetricName, name: string, help: string, base: SeriesWalk<number>): void => {
+      const over = this.overridden(metric, undefined);
+      registerCounterFamily(r, name, help, (visit) => {
+        base(visit);
+        for (const { labels, data } of over.set.byKey.values()) visit(labels, data.n);
+      }, () => this.reset());
+    };
+    const histogram = (metric: IstioMetricName, name: string, help: string, bounds: readonly number[], base: SeriesWalk<HistogramData>): void => {
+      const over = this.overridden(metric, bounds);
+      registerHistogramFamily(r, name, help, bounds, (visit) => {
+        base(visit);
+        for (const { labels, data } of over.set.byKey.values()) if (data.h) visit(labels, data.h);
+      }, () => this.reset());
+    };
+    counter('REQUEST_COUNT', 'istio_requests_total', 'Requests handled by the proxy.', walkSet(req, (s) => s.requests));
+    histogram('REQUEST_DURATION', 'istio_request_duration_milliseconds', 'Request duration, first byte in to last byte out, in milliseconds.', ISTIO_DURATION_BUCKETS_MS, walkSet(req, (s) => s.duration));
+    histogram('REQUEST_SIZE', 'istio_request_bytes', 'Request body sizes in bytes.', ISTIO_BYTES_BUCKETS, walkSet(req, (s) => s.requestBytes));
+    histogram('RESPONSE_SIZE', 'istio_response_bytes', 'Response body sizes in bytes.', ISTIO_BYTES_BUCKETS, walkSet(req, (s) => s.responseBytes));
+    counter('GRPC_REQUEST_MESSAGES', 'istio_request_messages_total', 'gRPC messages sent by clients.', walkSet(req, (s) => s.requestMessages));
+    counter('GRPC_RESPONSE_MESSAGES', 'istio_response_messages_total', 'gRPC messages sent by servers.', walkSet(req, (s) => s.responseMessages));
+    counter('TCP_SENT_BYTES', 'istio_tcp_sent_bytes_total', 'Bytes sent to the client (response direction) over TCP.', walkSet(tcp, (s) => s.sent));
+    counter('TCP_RECEIVED_BYTES', 'istio_tcp_received_bytes_total', 'Bytes received from the client (request direction) over TCP.', walkSet(tcp, (s) => s.received));
+    counter('TCP_OPENED_CONNECTIONS', 'istio_tcp_connections_opened_total', 'TCP connections opened.', walkSet(tcp, (s) => s.opened));
+    counter('TCP_CLOSED_CONNECTIONS', 'istio_tcp_connections_closed_total', 'TCP connections closed.', walkSet(tcp, (s) => s.closed));
     this.telemetryErrors = new Counter({ name: `${PROXY_METRIC_PREFIX}telemetry_errors_total`, help: 'Access records that could not be turned into metrics.', registers });
+    this.seriesOverflow = new Counter({ name: `${PROXY_METRIC_PREFIX}metric_series_overflow_total`, help: 'Metric label sets not recorded because an overridden Istio metric holds its maximum.', registers });
     this.filterErrors = new Counter({ name: `${PROXY_METRIC_PREFIX}filter_errors_total`, help: 'Requests answered 500 because an L7 filter threw.', registers });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: PROXY_METRIC_PREFIX });
   }
 
-  /** One finished HTTP request. */
-  observeRequest(k: SeriesKey<IstioRequestLabels>, durationMs: number, requestBytes: number, responseBytes: number, requestMessages = 0, responseMessages = 0): void {
+  /** Telemetry API overrides: the series of each overridden metric, by metric. */
+  private readonly overrides = new Map<IstioMetricName, OverriddenSeries>();
+  /** Whether overrides are in force (a policy applies); else the shared series are fed. */
+  private overriding = false;
+
+  private overridden(metric: IstioMetricName, bounds: readonly number[] | undefined): OverriddenSeries {
+    let o = this.overrides.get(metric);
+    if (!o) {
+      o = new OverriddenSeries(bounds);
+      this.overrides.set(metric, o);
+    }
+    return o;
+  }
+
+  private reset(): void {
+    this.requests.clear();
+    this.tcp.clear();
+    for (const o of this.overrides.values()) o.set.clear();
+  }
+
+  /**
+   * Follows the Telemetry API (`metrics-policy.ts`). While a policy applies, every Istio metric is
+   * fed through its own overridden series (identity for metrics the policy leaves alone); series
+   * recorded before stay exported, as counters must not go back.
+   */
+  setMetricsPolicy(policy: MetricsPolicy): void {
+    this.overriding = policy !== undefined;
+    if (!policy) return;
+    for (const [metric, plan] of policy) this.overrides.get(metric)?.setPlan(plan);
+  }
+
+  /** Label sets an override could not record because the metric holds too many. */
+  readonly seriesOverflow: Counter;
+
+  /** One finished HTTP request; `record` feeds the tag overrides' expressions. */
+  observeRequest(k: SeriesKey<IstioRequestLabels>, durationMs: number, requestBytes: number, responseBytes: number, requestMessages = 0, responseMessages = 0, record?: AccessRecord): void {
+    if (this.overriding) {
+      this.observeOverridden('REQUEST_COUNT', k, record, (s) => (s.n += 1));
+      this.observeOverridden('REQUEST_DURATION', k, record, (s) => s.h?.observe(durationMs));
+      this.observeOverridden('REQUEST_SIZE', k, record, (s) => s.h?.observe(requestBytes));
+      this.observeOverridden('RESPONSE_SIZE', k, record, (s) => s.h?.observe(responseBytes));
+      this.observeOverridden('GRPC_REQUEST_MESSAGES', k, record, (s) => (s.n += requestMessages));
+      this.observeOverridden('GRPC_RESPONSE_MESSAGES', k, record, (s) => (s.n += responseMessages));
+      return;
+    }
     const s = this.requests.get(k);
     s.requests++;
     s.requestMessages += requestMessages;
@@ -109,12 +172,27 @@ export class ProxyMetrics {
    * access record is the only feed (the data path is not touched twice); a connection still
    * open is therefore not yet in `opened`.
    */
-  observeTcp(k: SeriesKey<IstioTcpLabels>, sentBytes: number, receivedBytes: number): void {
+  observeTcp(k: SeriesKey<IstioTcpLabels>, sentBytes: number, receivedBytes: number, record?: AccessRecord): void {
+    if (this.overriding) {
+      this.observeOverridden('TCP_OPENED_CONNECTIONS', k, record, (s) => (s.n += 1));
+      this.observeOverridden('TCP_CLOSED_CONNECTIONS', k, record, (s) => (s.n += 1));
+      this.observeOverridden('TCP_SENT_BYTES', k, record, (s) => (s.n += sentBytes));
+      this.observeOverridden('TCP_RECEIVED_BYTES', k, record, (s) => (s.n += receivedBytes));
+      return;
+    }
     const s = this.tcp.get(k);
     s.opened++;
     s.closed++;
     s.sent += sentBytes;
     s.received += receivedBytes;
+  }
+
+  private observeOverridden(metric: IstioMetricName, k: SeriesKey<Readonly<Record<string, string>>>, record: AccessRecord | undefined, update: (s: MetricSlot) => void): void {
+    const o = this.overrides.get(metric);
+    if (!o) return;
+    const slot = o.slot(k, record);
+    if (slot) update(slot);
+    else if (!o.disabled) this.seriesOverflow.inc();
   }
 
   /** Health gauges read from the component at scrape time. */

@@ -53,11 +53,11 @@ export class WaypointTelemetry {
     try {
       switch (r.kind) {
         case 'http':
-          m.observeRequest(this.labeler.request(r), r.durationMs, r.bytesReceived, r.bytesSent, r.requestMessages, r.responseMessages);
+          m.observeRequest(this.labeler.request(r), r.durationMs, r.bytesReceived, r.bytesSent, r.requestMessages, r.responseMessages, r);
           if (r.responseCodeDetails === FILTER_FAILED_DETAILS) m.filterErrors.inc();
           break;
         case 'tcp':
-          m.observeTcp(this.labeler.tcp(r), r.bytesSent, r.bytesReceived);
+          m.observeTcp(this.labeler.tcp(r), r.bytesSent, r.bytesReceived, r);
           break;
       }
     } catch {

@@ -52,6 +52,7 @@ export function exchangeRecord(ctx: HttpRequestContext, c: ExchangeCounters): Ac
     destinationService: ctx.destination.hostname,
     destinationPrincipal: c.destinationPrincipal,
     ...(c.grpc ? grpcFields(c.grpc) : {}),
+    requestHeaders: h,
   };
 }
 

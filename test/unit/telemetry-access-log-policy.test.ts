@@ -68,7 +68,7 @@ describe('Telemetry accessLogging → access-log format', () => {
     ]);
   });
 
-  it('warns and skips a selector (sidecars), and warns on metrics and custom tags', () => {
+  it('warns and skips a selector (sidecars), and warns on custom tags', () => {
     const { snapshot: s, diagnostics } = snapshot(
       telemetry('sel', 'apps', `  selector:
     matchLabels:
@@ -86,9 +86,10 @@ describe('Telemetry accessLogging → access-log format', () => {
     );
     assert.equal(s.telemetries?.length, 1);
     assert.deepEqual(s.telemetries?.[0]?.tracing, { providers: [], randomSamplingPercentage: 10 });
+    // metrics with no overrides is set (it inherits nothing) and says nothing: no diagnostic.
+    assert.deepEqual(s.telemetries?.[0]?.metricOverrides, []);
     assert.deepEqual(diagnostics.map((d) => [d.code, d.field]), [
       ['UNSUPPORTED', 'spec.selector'],
-      ['UNSUPPORTED', 'spec.metrics'],
       ['UNSUPPORTED', 'spec.tracing[0].customTags'],
     ]);
   });

@@ -12,10 +12,12 @@
  *   (Istio uses the first), `randomSamplingPercentage`, `disableSpanReporting`; unset fields
  *   inherit from less specific Telemetry objects and the mesh config (`tracing-policy.ts`).
  *   `customTags` are warned and not added.
- * - `metrics` is not translated yet: warned.
+ * - `metrics[]`: the Prometheus provider's overrides (`telemetry-metrics.ts`); unlike the other
+ *   fields they merge across levels, mesh → namespace → waypoint (`metrics-policy.ts`).
  */
 import type { AccessLoggingIR, TelemetryIR, TelemetryTargetIR, TracingIR } from '../ir-telemetry.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
+import { readMetricOverrides } from './telemetry-metrics.js';
 import { forEachTargetRef, GATEWAY_GROUP, hasPolicyTargets } from './policy-targets.js';
 import type { Translator } from './translator.js';
 
@@ -30,17 +32,18 @@ export const telemetryTranslator: Translator = {
       r.warn(['spec', 'selector'], 'UNSUPPORTED', 'a selector attaches to sidecars, which this data plane does not run; use targetRefs to the waypoint Gateway');
       return undefined;
     }
-    if (r.list(['spec', 'metrics']).length > 0) r.warn(['spec', 'metrics'], 'UNSUPPORTED', 'Telemetry metrics is not translated yet; accessLogging and tracing apply');
     const targets: TelemetryTargetIR[] = targeted ? readTargets(r, namespace) : [{ kind: 'Namespace' }];
     const accessLogging = readAccessLogging(r);
     const tracing = readTracing(r);
-    if (r.failed || (!accessLogging && !tracing)) return undefined;
+    const metricOverrides = readMetricOverrides(r);
+    if (r.failed || (!accessLogging && !tracing && !metricOverrides)) return undefined;
     const value: TelemetryIR = {
       name: r.id.name,
       namespace,
       targets,
       ...(accessLogging ? { accessLogging } : {}),
       ...(tracing ? { tracing } : {}),
+      ...(metricOverrides ? { metricOverrides } : {}),
       origin: r.origin,
     };
     return { type: 'Telemetry', value };
