@@ -12,6 +12,7 @@
 import type { DestinationRuleIR, HttpRouteIR } from './ir-routes.js';
 import type { ExtAuthzProviderIR, L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
 import type { AccessLogEncodingIR, MeshTracingIR, TelemetryIR } from './ir-telemetry.js';
+import type { LogFormatIR } from './log-format.js';
 import type { WasmPluginIR } from './ir-wasm.js';
 
 export type * from './ir-routes.js';
@@ -219,6 +220,8 @@ export interface MeshIR {
    * JSON, else text). The built-in `envoy` provider is always there (`ir-telemetry.ts`).
    */
   readonly accessLogProviders?: Readonly<Record<string, AccessLogEncodingIR>>;
+  /** Custom line formats of those providers (`logFormat.text`/`labels`; `envoy`: `accessLogFormat`), by name. */
+  readonly accessLogFormats?: Readonly<Record<string, LogFormatIR>>;
   /** `extensionProviders[].opentelemetry`, `defaultProviders.tracing`, `enableTracing`, `defaultConfig.tracing.sampling`. */
   readonly tracing?: MeshTracingIR;
   /** `extensionProviders[]` with `envoyExtAuthzHttp`/`envoyExtAuthzGrpc`, by name (CUSTOM authz). */

@@ -9,6 +9,7 @@ import type { Snapshot, WaypointRef } from '../config/ir.js';
 import type { TelemetryIR } from '../config/ir-telemetry.js';
 import { BUILTIN_ACCESS_LOG_PROVIDERS } from '../config/ir-telemetry.js';
 import type { ViewSource } from '../state/view-source.js';
+import type { LogFormatIR } from '../config/log-format.js';
 import type { AccessLogFormat } from './access-log.js';
 
 /** Istio's default provider when an entry names none. */
@@ -31,38 +32,58 @@ export function telemetryLevels(snapshot: Snapshot, waypoint: WaypointRef): Tele
 
 /** The format the Telemetry objects ask of this waypoint; undefined when none applies. */
 export function accessLogFormatFor(snapshot: Snapshot, waypoint: WaypointRef): AccessLogFormat | undefined {
+  return accessLogChoiceFor(snapshot, waypoint)?.format;
+}
+
+/** A format, and the provider's custom line format when the mesh config gives one. */
+export interface AccessLogChoice {
+  readonly format: AccessLogFormat;
+  readonly custom?: LogFormatIR;
+}
+
+/** What the Telemetry objects ask of this waypoint; undefined when none applies. */
+export function accessLogChoiceFor(snapshot: Snapshot, waypoint: WaypointRef): AccessLogChoice | undefined {
   for (const level of telemetryLevels(snapshot, waypoint)) {
     for (const t of level) {
-      const format = formatOf(t, snapshot);
-      if (format) return format;
+      const choice = choiceOf(t, snapshot);
+      if (choice) return choice;
     }
   }
   return undefined;
 }
 
-/** `disabled` → off; else the first provider the mesh knows decides text or JSON. */
-function formatOf(t: TelemetryIR, snapshot: Snapshot): AccessLogFormat | undefined {
+/** `disabled` → off; else the first provider the mesh knows decides text or JSON, and the line format. */
+function choiceOf(t: TelemetryIR, snapshot: Snapshot): AccessLogChoice | undefined {
   const logging = t.accessLogging;
   if (!logging) return undefined;
-  if (logging.disabled) return 'off';
+  if (logging.disabled) return { format: 'off' };
   const names = logging.providers.length > 0 ? logging.providers : [DEFAULT_PROVIDER];
   for (const name of names) {
     const encoding = snapshot.mesh.accessLogProviders?.[name] ?? BUILTIN_ACCESS_LOG_PROVIDERS[name];
-    if (encoding) return encoding;
+    if (encoding) return providerChoice(snapshot, name, encoding);
   }
   return undefined;
 }
 
+function providerChoice(snapshot: Snapshot, name: string, encoding: AccessLogFormat): AccessLogChoice {
+  const custom = snapshot.mesh.accessLogFormats?.[name];
+  return custom ? { format: custom.kind, custom } : { format: encoding };
+}
+
 export interface AccessLogFormatTarget {
-  setFormat(format: AccessLogFormat): void;
+  setFormat(format: AccessLogFormat, custom?: LogFormatIR): void;
 }
 
 /**
  * Keeps `target`'s format in line with the view: the Telemetry API's when one applies, else
- * `fallback` (the flag). Returns the unsubscribe function.
+ * `fallback` (the flag) — in the mesh config's `accessLogFormat`/`accessLogEncoding` when it sets
+ * them, as Istio's default logging uses them. Returns the unsubscribe function.
  */
 export function followAccessLogPolicy(view: ViewSource, waypoint: WaypointRef, target: AccessLogFormatTarget, fallback: AccessLogFormat): () => void {
-  const apply = (snapshot: Snapshot): void => target.setFormat(accessLogFormatFor(snapshot, waypoint) ?? fallback);
+  const apply = (snapshot: Snapshot): void => {
+    const choice = accessLogChoiceFor(snapshot, waypoint) ?? (fallback === 'off' ? { format: fallback } : providerChoice(snapshot, DEFAULT_PROVIDER, fallback));
+    target.setFormat(choice.format, choice.custom);
+  };
   apply(view.current().snapshot);
   return view.onChange((v) => apply(v.snapshot));
 }

@@ -5,7 +5,9 @@
  */
 import { failureInfo } from '../failures.js';
 import type { ViewSource } from '../state/view-source.js';
+import type { LogFormatIR } from '../config/log-format.js';
 import type { AccessLogSink, AccessRecord } from './access-record.js';
+import { renderLogFormat } from './log-format-render.js';
 import type { AccessLogFormat } from './access-log.js';
 import { formatEnvoyJson, formatEnvoyText } from './access-log.js';
 import { WaypointLabeler } from './istio-labels.js';
@@ -39,9 +41,13 @@ export class WaypointTelemetry {
     this.labeler = new WaypointLabeler(() => opts.view.current());
   }
 
-  /** Switches the access-log format at run time (flag, Telemetry API). */
-  setFormat(format: AccessLogFormat): void {
+  /** A provider's custom line format (mesh config `logFormat`), when one applies. */
+  private custom: LogFormatIR | undefined;
+
+  /** Switches the access-log format at run time (flag, Telemetry API, mesh config). */
+  setFormat(format: AccessLogFormat, custom?: LogFormatIR): void {
     this.format = format;
+    this.custom = custom;
   }
 
   get accessLogFormat(): AccessLogFormat {
@@ -66,10 +72,10 @@ export class WaypointTelemetry {
     }
     switch (this.format) {
       case 'text':
-        this.write(`${formatEnvoyText(r)}\n`);
+        this.write(`${this.custom ? renderLogFormat(this.custom, r) : formatEnvoyText(r)}\n`);
         break;
       case 'json':
-        this.write(`${formatEnvoyJson(r)}\n`);
+        this.write(`${this.custom ? renderLogFormat(this.custom, r) : formatEnvoyJson(r)}\n`);
         break;
       case 'off':
         break;

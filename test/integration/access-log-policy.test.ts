@@ -29,6 +29,11 @@ data:
           path: /dev/stdout
           logFormat:
             labels: {}
+      - name: tenant-line
+        envoyFileAccessLog:
+          path: /dev/stdout
+          logFormat:
+            text: "tenant=%REQ(X-TENANT)% %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %RESPONSE_CODE% %DOWNSTREAM_PEER_URI_SAN%"
 `;
 
 function telemetry(accessLogging: string): string {
@@ -94,6 +99,16 @@ describe('Telemetry accessLogging at a running waypoint', () => {
     const obj = JSON.parse(line) as Record<string, unknown>;
     assert.equal(obj['path'], '/json-1');
     assert.equal(obj['response_code'], 200);
+  });
+
+  it('prints a provider’s custom text format, with request headers', async () => {
+    mesh.config.write('96-telemetry.yaml', telemetry('    - providers:\n        - name: tenant-line'));
+    let probe = 0;
+    await eventually(async () => (await lineFor(`/custom-probe-${++probe}`))?.startsWith('tenant=') === true);
+    const before = mesh.waypointRecords.length;
+    assert.equal((await mesh.request(mesh.pod('default', 'sleep'), 'http://reviews:9080/custom-1', { headers: { 'x-tenant': 'blue' } })).status, 200);
+    await eventually(() => mesh.waypointRecords.length > before);
+    assert.equal(lines.find((l) => l.includes('/custom-1')), 'tenant=blue GET /custom-1 200 spiffe://cluster.local/ns/default/sa/sleep\n');
   });
 
   it('stops logging with disabled: true, and returns to the flag when the Telemetry is gone', async () => {
