@@ -24,12 +24,20 @@ export interface AccessLoggingIR {
   readonly providers: readonly string[];
 }
 
+/** A `tracing[].customTags` value: a literal, an environment variable of the proxy, or a request header. */
+export type CustomTagIR =
+  | { readonly kind: 'literal'; readonly value: string }
+  | { readonly kind: 'environment'; readonly name: string; readonly defaultValue?: string }
+  | { readonly kind: 'header'; readonly name: string; readonly defaultValue?: string };
+
 /** One `spec.tracing[]` entry (the first that applies to the server side); unset fields inherit. */
 export interface TracingIR {
   /** `providers[].name`; Istio uses the first. Empty = inherited (mesh `defaultProviders.tracing`). */
   readonly providers: readonly string[];
   readonly randomSamplingPercentage?: number;
   readonly disableSpanReporting?: boolean;
+  /** Span attributes added to every span, by tag name; inherited as a whole when unset. */
+  readonly customTags?: Readonly<Record<string, CustomTagIR>>;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { AccessRecord } from './access-record.js';
 import type { TraceContext } from './trace-context.js';
+import type { SpanTag } from './tracing-policy.js';
 
 type AttrValue = { readonly stringValue: string } | { readonly intValue: string };
 
@@ -48,7 +49,7 @@ function int(key: string, v: number): OtlpAttribute {
 }
 
 /** One SERVER span for a request through the waypoint. */
-export function spanFromRecord(r: AccessRecord, ctx: TraceContext, id: SpanIdentity): OtlpSpan {
+export function spanFromRecord(r: AccessRecord, ctx: TraceContext, id: SpanIdentity, customTags: readonly SpanTag[] = []): OtlpSpan {
   const startMs = Date.parse(r.startTime);
   const start = BigInt(startMs) * 1_000_000n;
   const end = start + BigInt(Math.max(0, Math.round(r.durationMs * 1e6)));
@@ -76,6 +77,10 @@ export function spanFromRecord(r: AccessRecord, ctx: TraceContext, id: SpanIdent
     str('istio.namespace', id.namespace),
     str('istio.mesh_id', id.meshId ?? 'cluster.local'),
   ].filter((a): a is OtlpAttribute => a !== undefined);
+  for (const t of customTags) {
+    const value = 'value' in t ? t.value : (r.requestHeaders?.get(t.header) ?? t.defaultValue);
+    if (value !== undefined) attrs.push({ key: t.key, value: { stringValue: value } });
+  }
   return {
     traceId: ctx.traceId,
     spanId: ctx.spanId,

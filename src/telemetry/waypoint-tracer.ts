@@ -12,6 +12,7 @@ import type { AccessRecord } from './access-record.js';
 import type { SpanIdentity } from './otlp-span.js';
 import { spanFromRecord } from './otlp-span.js';
 import type { SpanExporter } from './span-exporter.js';
+import type { SpanTag } from './tracing-policy.js';
 import type { IncomingContext, TraceContext } from './trace-context.js';
 import { b3Headers, formatTraceparent, parseB3Multi, parseB3Single, parseTraceparent, startSpan } from './trace-context.js';
 
@@ -26,6 +27,8 @@ export interface TracingTarget {
   readonly exporter: SpanExporter;
   /** Istio's `sampling`: percent of new traces (callers' decisions are followed), 0–100. */
   readonly samplingPercent: number;
+  /** Telemetry `customTags`, added to every span. */
+  readonly customTags?: readonly SpanTag[];
 }
 
 export interface WaypointTracerOptions {
@@ -95,7 +98,8 @@ export class WaypointTracer {
   /** Exports the span when sampled; never throws, never waits. */
   end(record: AccessRecord, span: RequestSpan): void {
     if (!span.ctx.sampled) return;
-    this.target?.exporter.export(spanFromRecord(record, span.ctx, this.opts.identity));
+    const target = this.target;
+    target?.exporter.export(spanFromRecord(record, span.ctx, this.opts.identity, target.customTags));
   }
 }
 

@@ -20,6 +20,8 @@ interface ReceivedSpan {
   readonly spanId: string;
   readonly parentSpanId?: string;
   readonly via: 'grpc' | 'http';
+  /** OTLP/HTTP JSON only. */
+  readonly attributes?: readonly { readonly key: string; readonly value: { readonly stringValue?: string } }[];
 }
 
 const hex = (b: unknown): string => (Buffer.isBuffer(b) ? b.toString('hex') : typeof b === 'string' ? b : '');
@@ -155,6 +157,31 @@ describe('tracing from the mesh config and the Telemetry API', () => {
     const span = spans.find((s) => s.spanId === spanId);
     assert.equal(span?.parentSpanId, '00f067aa0ba902b7');
     assert.ok(httpRequests.every((r) => r.url === '/custom/traces' && r.token === 's3cret'), JSON.stringify(httpRequests));
+  });
+
+  it('adds customTags (literal, request header, environment default) to the spans', async () => {
+    mesh.config.write(
+      '97-waypoint-tracing.yaml',
+      waypointTracing(`providers: [{name: otel-http}]
+      customTags:
+        team: {literal: {value: payments}}
+        tenant: {header: {name: X-Tenant, defaultValue: none}}
+        region: {environment: {name: AMBIENT_TEST_UNSET_REGION, defaultValue: local}}`),
+    );
+    const attrs = await eventually(async () => {
+      const r = await get('/tags', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'x-tenant': 'blue' });
+      const spanId = String(r.headers['traceparent']).split('-')[2];
+      const span = await eventually(() => {
+        const found = spans.find((x) => x.spanId === spanId && x.via === 'http');
+        assert.ok(found);
+        return found;
+      }, 3000);
+      const out = Object.fromEntries((span.attributes ?? []).map((a) => [a.key, a.value.stringValue]));
+      assert.equal(out['team'], 'payments');
+      return out;
+    });
+    assert.equal(attrs['tenant'], 'blue');
+    assert.equal(attrs['region'], 'local');
   });
 
   it('stops reporting with disableSpanReporting while requests keep flowing', async () => {

@@ -68,7 +68,7 @@ describe('Telemetry accessLogging → access-log format', () => {
     ]);
   });
 
-  it('warns and skips a selector (sidecars), and warns on custom tags', () => {
+  it('warns and skips a selector (sidecars); reads custom tags', () => {
     const { snapshot: s, diagnostics } = snapshot(
       telemetry('sel', 'apps', `  selector:
     matchLabels:
@@ -85,13 +85,11 @@ describe('Telemetry accessLogging → access-log format', () => {
     - disabled: true`),
     );
     assert.equal(s.telemetries?.length, 1);
-    assert.deepEqual(s.telemetries?.[0]?.tracing, { providers: [], randomSamplingPercentage: 10 });
+    assert.equal(s.telemetries?.[0]?.tracing?.randomSamplingPercentage, 10);
     // metrics with no overrides is set (it inherits nothing) and says nothing: no diagnostic.
     assert.deepEqual(s.telemetries?.[0]?.metricOverrides, []);
-    assert.deepEqual(diagnostics.map((d) => [d.code, d.field]), [
-      ['UNSUPPORTED', 'spec.selector'],
-      ['UNSUPPORTED', 'spec.tracing[0].customTags'],
-    ]);
+    assert.deepEqual(diagnostics.map((d) => [d.code, d.field]), [['UNSUPPORTED', 'spec.selector']]);
+    assert.deepEqual(s.telemetries?.[0]?.tracing?.customTags, { team: { kind: 'literal', value: 'a' } });
   });
 
   it('is undefined without Telemetry; the built-in envoy provider is text', () => {

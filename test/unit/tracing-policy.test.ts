@@ -58,7 +58,7 @@ describe('mesh tracing settings', () => {
 
 describe('tracingFor', () => {
   it('falls back to the flags, then off', () => {
-    assert.deepEqual(tracingFor(snapshot().snapshot, WP, FLAGS), { kind: 'endpoint', endpoint: FLAGS.endpoint, samplingPercent: 5 });
+    assert.deepEqual(tracingFor(snapshot().snapshot, WP, FLAGS), { kind: 'endpoint', endpoint: FLAGS.endpoint, samplingPercent: 5, customTags: [] });
     assert.equal(tracingFor(snapshot().snapshot, WP, undefined), undefined);
   });
 
@@ -86,5 +86,38 @@ describe('tracingFor', () => {
   it('is off when a Telemetry names a provider the mesh does not define', () => {
     const s = snapshot(mesh(PROVIDERS), telemetry('ns', 'apps', 'providers: [{name: nope}]')).snapshot;
     assert.equal(tracingFor(s, WP, FLAGS), undefined);
+  });
+});
+
+describe('tracing customTags', () => {
+  it('resolves literal and environment tags once, keeps header tags for the span, inherits as a whole', () => {
+    const s = snapshot(
+      mesh(`${PROVIDERS}defaultProviders: {tracing: [grpc]}`),
+      telemetry('root', 'istio-system', `customTags: {team: {literal: {value: mesh}}}`),
+      telemetry(
+        'ns',
+        'apps',
+        `customTags:
+        zone: {environment: {name: ZONE}}
+        missing: {environment: {name: NOPE}}
+        fallback: {environment: {name: NOPE, defaultValue: d}}
+        tenant: {header: {name: X-Tenant}}`,
+      ),
+    ).snapshot;
+    const r = tracingFor(s, WP, undefined, { ZONE: 'z1' });
+    assert.deepEqual(r?.customTags, [
+      { key: 'zone', value: 'z1' },
+      { key: 'fallback', value: 'd' },
+      { key: 'tenant', header: 'x-tenant' },
+    ]);
+    assert.deepEqual(tracingFor(s, { namespace: 'other', name: 'wp' }, undefined, {})?.customTags, [{ key: 'team', value: 'mesh' }]);
+  });
+
+  it('rejects a tag that is not exactly one of literal, environment, header', () => {
+    const { diagnostics } = snapshot(telemetry('bad', 'apps', `customTags: {a: {literal: {value: x}, header: {name: y}}, b: {}}`));
+    assert.deepEqual(diagnostics.map((d) => [d.severity, d.field]), [
+      ['error', 'spec.tracing[0].customTags.a'],
+      ['error', 'spec.tracing[0].customTags.b'],
+    ]);
   });
 });

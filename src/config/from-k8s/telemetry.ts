@@ -9,13 +9,13 @@
  *   side (a waypoint reports as SERVER), is used: `disabled` and `providers[].name`. Provider names
  *   are resolved against the mesh config per view (an unknown one is ignored there).
  * - `tracing[]`: the first entry that applies to the server side, likewise: `providers[].name`
- *   (Istio uses the first), `randomSamplingPercentage`, `disableSpanReporting`; unset fields
- *   inherit from less specific Telemetry objects and the mesh config (`tracing-policy.ts`).
- *   `customTags` are warned and not added.
+ *   (Istio uses the first), `randomSamplingPercentage`, `disableSpanReporting`, `customTags` (literal, environment,
+ *   header); unset fields inherit from less specific Telemetry objects and the mesh config
+ *   (`tracing-policy.ts`).
  * - `metrics[]`: the Prometheus provider's overrides (`telemetry-metrics.ts`); unlike the other
  *   fields they merge across levels, mesh → namespace → waypoint (`metrics-policy.ts`).
  */
-import type { AccessLoggingIR, TelemetryIR, TelemetryTargetIR, TracingIR } from '../ir-telemetry.js';
+import type { AccessLoggingIR, CustomTagIR, TelemetryIR, TelemetryTargetIR, TracingIR } from '../ir-telemetry.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import { readMetricOverrides } from './telemetry-metrics.js';
 import { forEachTargetRef, GATEWAY_GROUP, hasPolicyTargets } from './policy-targets.js';
@@ -93,13 +93,40 @@ function readAccessLogging(r: ObjectReader): AccessLoggingIR | undefined {
 
 function readTracing(r: ObjectReader): TracingIR | undefined {
   return firstServerEntry(r, 'tracing', (path, providers) => {
-    if (r.has([...path, 'customTags'])) r.warn([...path, 'customTags'], 'UNSUPPORTED', 'custom tags are not added to spans');
+    const customTags = readCustomTags(r, [...path, 'customTags']);
     const sampling = r.percentage([...path, 'randomSamplingPercentage']);
     const disable = r.boolean([...path, 'disableSpanReporting']);
     return {
       providers,
       ...(sampling !== undefined ? { randomSamplingPercentage: sampling } : {}),
       ...(disable !== undefined ? { disableSpanReporting: disable } : {}),
+      ...(customTags ? { customTags } : {}),
     };
   });
+}
+
+/** `customTags`: each tag is exactly one of `literal`, `environment` or `header`. */
+function readCustomTags(r: ObjectReader, path: FieldPath): Record<string, CustomTagIR> | undefined {
+  const tags = r.record(path);
+  if (!tags) return undefined;
+  const out: Record<string, CustomTagIR> = {};
+  for (const name of Object.keys(tags)) {
+    const at = [...path, name];
+    if (r.record(at, true) === undefined) continue;
+    const kinds = (['literal', 'environment', 'header'] as const).filter((k) => r.has([...at, k]));
+    if (kinds.length !== 1) {
+      r.error(at, 'FIELD_INVALID', 'must set exactly one of literal, environment or header');
+      continue;
+    }
+    const kind = kinds[0] as 'literal' | 'environment' | 'header';
+    if (kind === 'literal') {
+      const value = r.string([...at, 'literal', 'value'], { required: true, allowEmpty: true });
+      if (value !== undefined) out[name] = { kind, value };
+      continue;
+    }
+    const source = r.string([...at, kind, 'name'], { required: true });
+    const defaultValue = r.string([...at, kind, 'defaultValue']);
+    if (source !== undefined) out[name] = { kind, name: kind === 'header' ? source.toLowerCase() : source, ...(defaultValue !== undefined ? { defaultValue } : {}) };
+  }
+  return out;
 }
