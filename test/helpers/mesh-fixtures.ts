@@ -84,3 +84,22 @@ metadata:
   name: waypoint
   namespace: default
 `;
+
+/** `spec.targetRefs` to the waypoint Gateway `name`, indented for a Telemetry/policy spec. */
+export const waypointTargetRefs = (name = 'waypoint'): string => `  targetRefs:
+    - group: gateway.networking.k8s.io
+      kind: Gateway
+      name: ${name}
+`;
+
+/** A `telemetry.istio.io/v1 Telemetry` document; `spec` is the indented body of `spec:`. */
+export function telemetryYaml(name: string, namespace: string, spec: string): string {
+  return `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata:
+  name: ${name}
+  namespace: ${namespace}
+spec:
+${spec}
+`;
+}

@@ -3,7 +3,7 @@
  * directory with every local-range address moved into this test file's own block, so tests run
  * the same YAML users run, without colliding with each other or a running `npm start`.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,13 @@ export function relocatedConfig(block: AddressBlock, sourceDir = DEFAULT_MESH_DI
   }
   return {
     dir,
-    write: (name, yaml) => writeFileSync(path.join(dir, name), relocate(yaml, block)),
+    // Write then rename: the watcher must never read a half-written file (a truncated YAML can
+    // still parse, as a different config than the test meant). Dot-files are not config.
+    write: (name, yaml) => {
+      const tmp = path.join(dir, `.${name}.tmp`);
+      writeFileSync(tmp, relocate(yaml, block));
+      renameSync(tmp, path.join(dir, name));
+    },
     read: (name) => readFileSync(path.join(dir, name), 'utf8'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

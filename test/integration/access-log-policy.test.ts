@@ -15,6 +15,7 @@ import { ProxyMetrics } from '../../src/telemetry/metrics.js';
 import { WaypointTelemetry } from '../../src/telemetry/waypoint-telemetry.js';
 import { eventually } from '../helpers/eventually.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
+import { telemetryYaml, waypointTargetRefs } from '../helpers/mesh-fixtures.js';
 
 const MESH_PROVIDERS = `apiVersion: v1
 kind: ConfigMap
@@ -36,21 +37,7 @@ data:
             text: "tenant=%REQ(X-TENANT)% %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %RESPONSE_CODE% %DOWNSTREAM_PEER_URI_SAN%"
 `;
 
-function telemetry(accessLogging: string): string {
-  return `apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata:
-  name: waypoint-logs
-  namespace: default
-spec:
-  targetRefs:
-    - group: gateway.networking.k8s.io
-      kind: Gateway
-      name: waypoint
-  accessLogging:
-${accessLogging}
-`;
-}
+const telemetry = (accessLogging: string): string => telemetryYaml('waypoint-logs', 'default', `${waypointTargetRefs()}  accessLogging:\n${accessLogging}`);
 
 describe('Telemetry accessLogging at a running waypoint', () => {
   let mesh: LocalMesh;

@@ -4,6 +4,7 @@ import { MeshView } from '../../src/state/mesh-view.js';
 import type { ViewSource } from '../../src/state/view-source.js';
 import { accessLogFormatFor, followAccessLogPolicy } from '../../src/telemetry/access-log-policy.js';
 import type { AccessLogFormat } from '../../src/telemetry/access-log.js';
+import { telemetryYaml, waypointTargetRefs } from '../helpers/mesh-fixtures.js';
 import { snapshotFromYaml, type YamlSnapshot } from '../helpers/yaml-snapshot.js';
 
 const WP = { namespace: 'apps', name: 'waypoint' };
@@ -31,24 +32,11 @@ data:
           port: 4317
 `;
 
-function telemetry(name: string, namespace: string, spec: string): string {
-  return `apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata:
-  name: ${name}
-  namespace: ${namespace}
-spec:
-${spec}
-`;
-}
+const telemetry = telemetryYaml;
 
 const snapshot = (...docs: string[]): YamlSnapshot => snapshotFromYaml([['t.yaml', docs.join('---\n')]]);
 
-const GATEWAY_TARGET = `  targetRefs:
-    - group: gateway.networking.k8s.io
-      kind: Gateway
-      name: waypoint
-`;
+const GATEWAY_TARGET = waypointTargetRefs();
 
 describe('Telemetry accessLogging → access-log format', () => {
   it('reads envoyFileAccessLog providers from the mesh config (labels = JSON)', () => {

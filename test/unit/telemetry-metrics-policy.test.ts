@@ -14,25 +14,13 @@ import { ProxyMetrics } from '../../src/telemetry/metrics.js';
 import { metricsPolicyFor } from '../../src/telemetry/metrics-policy.js';
 import { tagValue } from '../../src/telemetry/tag-value.js';
 import { parseExposition } from '../helpers/prometheus-text.js';
+import { telemetryYaml, waypointTargetRefs } from '../helpers/mesh-fixtures.js';
 import { snapshotFromYaml } from '../helpers/yaml-snapshot.js';
 
 const WP = { namespace: 'apps', name: 'waypoint' };
 
-function telemetry(name: string, namespace: string, spec: string): string {
-  return `apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata:
-  name: ${name}
-  namespace: ${namespace}
-spec:
-${spec}`;
-}
-
-const TO_WAYPOINT = `  targetRefs:
-    - group: gateway.networking.k8s.io
-      kind: Gateway
-      name: waypoint
-`;
+const telemetry = telemetryYaml;
+const TO_WAYPOINT = waypointTargetRefs();
 
 const RECORD: AccessRecord = {
   kind: 'http',
