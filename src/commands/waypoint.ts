@@ -21,7 +21,7 @@ import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary,
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane, waitForControlPlane } from './control-plane-options.js';
 import { openRoleContext } from './role-context.js';
-import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
+import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { parseTracing, TRACING_OPTIONS } from './tracing-options.js';
 import { UsageError } from './usage-error.js';
 
@@ -39,6 +39,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const worker = workerIndex();
   const name = `waypoint ${ref}${worker !== undefined ? ` [worker ${worker}]` : ''}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
+  const maxConnections = parseMaxConnections(values['max-connections']);
   const tracing = parseTracing(values['tracing-endpoint'], values['tracing-sampling']);
   const controlPlane = await openControlPlane(values, { kind: 'waypoint', waypoint: { namespace, name: gwName } });
   const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
@@ -89,6 +90,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
       logLevel: Math.min(5, Math.max(0, LOG_LEVELS.indexOf(logLevel))),
     },
     ...(only ? { onlyAddresses: only } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });

@@ -77,6 +77,8 @@ export interface WaypointOptions {
   readonly maxActiveFaults?: number;
   /** Request body bytes kept for retries (Envoy's per-request buffer limit, default 1 MiB). */
   readonly retryBufferLimitBytes?: number;
+  /** Open downstream (HBONE) connections kept; more are closed on accept. Unlimited when omitted (Envoy). */
+  readonly maxConnections?: number;
   readonly onError?: (err: unknown, context: string) => void;
 }
 
@@ -169,6 +171,7 @@ export class Waypoint {
       identityFor: (local) => (this.addresses.has(local) ? this.identity : undefined),
       handler: listener.handle,
       onError,
+      ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
     });
   }
 
