@@ -8,7 +8,7 @@
  * | request line + headers size | 60 KiB | `max_request_headers_kb` 60 | 431, close |
  * | header count | 100 | `max_headers_count` 100 | 431, close |
  * | request headers complete within | 60 s | Node's `headersTimeout` (Envoy: `request_headers_timeout`, off by default) | 408, close |
- * | idle HTTP/1 tunnel | 1 h | `idle_timeout` 1 h | closed |
+ * | idle HTTP/1 tunnel, idle inner HTTP/2 session (no stream) | 1 h | `idle_timeout` 1 h | closed (HTTP/2: GOAWAY first) |
  * | inner HTTP/2 concurrent streams | 100 | Istio's `MaxConcurrentStreams` on HBONE | REFUSED_STREAM |
  * | request target | origin-form; absolute-form only naming the Host; `*` only for OPTIONS | RFC 9112 §3.2 | 400, close |
  *
@@ -22,6 +22,7 @@ export interface HttpLimits {
   readonly maxHeadersCount: number;
   /** From the tunnel opening, or the first byte after an idle keep-alive, to complete headers. */
   readonly requestHeadersTimeoutMs: number;
+  /** A tunnel (HTTP/1 keep-alive, or inner HTTP/2 session with no stream) idle this long is closed. */
   readonly idleTimeoutMs: number;
   readonly maxConcurrentStreams: number;
 }

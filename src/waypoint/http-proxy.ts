@@ -17,6 +17,7 @@ import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
 import { HttpExchange } from './http-exchange.js';
 import type { HttpLimits } from './http-limits.js';
 import { acceptableTarget, httpLimits } from './http-limits.js';
+import { closeWhenIdle } from './session-idle-timeout.js';
 
 /** Inner HTTP/2 windows, raised for bulk transfers (perf-baseline pitfall 4: set both). */
 const INNER_H2_STREAM_WINDOW = 1024 * 1024;
@@ -227,6 +228,7 @@ export class HttpProxy {
     session.once('close', () => this.sessions.delete(session));
     session.on('error', ignore);
     session.setLocalWindowSize(INNER_H2_CONNECTION_WINDOW);
+    closeWhenIdle(session, this.limits.idleTimeoutMs);
     if (this.closing) goawayAfterFirstStream(session);
   };
 
