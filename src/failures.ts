@@ -106,6 +106,10 @@ export const FAILURES = Object.freeze({
    * claim). Never sent, never retried (Envoy answers an invalid mutation with 500).
    */
   INVALID_UPSTREAM_REQUEST_HEADERS: failure(500, '-', 'invalid_upstream_request_headers', 'invalid header value'),
+  /** Envoy `stream_idle_timeout` with the request still arriving: 408 `SI`. */
+  STREAM_IDLE_TIMEOUT_REQUEST: failure(408, 'SI', 'stream_idle_timeout', 'stream timeout'),
+  /** Envoy `stream_idle_timeout` with the request complete (waiting on the upstream): 504 `SI`. */
+  STREAM_IDLE_TIMEOUT: failure(504, 'SI', 'stream_idle_timeout', 'stream timeout'),
   /** A local reply's headers cannot be written (same bytes, e.g. from an ext_authz denial): a plain 500 instead. */
   INVALID_LOCAL_REPLY_HEADERS: failure(500, '-', 'invalid_local_reply_headers', 'invalid header value'),
 });
