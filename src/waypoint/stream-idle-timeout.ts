@@ -10,7 +10,6 @@
  * the timer costs no closure per request.
  */
 import http from 'node:http';
-import type http2 from 'node:http2';
 import type { DownstreamResponse } from './downstream-request.js';
 import type { HttpExchange } from './http-exchange.js';
 
@@ -29,7 +28,7 @@ function onIdle(this: Tagged): void {
 export function watchStreamIdle(exchange: HttpExchange, res: DownstreamResponse, idleMs: number): void {
   if (!(idleMs > 0) || !Number.isFinite(idleMs)) return;
   // HTTP/1: 'timeout' is emitted on the response (this = res); HTTP/2: on the stream.
-  const target = (res instanceof http.ServerResponse ? res : (res as http2.Http2ServerResponse).stream) as unknown as Tagged;
+  const target = (res instanceof http.ServerResponse ? res : res.stream) as unknown as Tagged;
   target[kExchange] = exchange;
-  res.setTimeout(idleMs, onIdle as () => void);
+  res.setTimeout(idleMs, onIdle);
 }
