@@ -100,6 +100,18 @@ export const FAILURES = Object.freeze({
   JWT_AUTHN_FAILED: failure(401, '-', 'jwt_authn_access_denied{Jwt_verification_fails}', 'Jwt verification fails'),
   /** The request path cannot be normalized (not absolute, bad `%` escape): refused before filters. */
   PATH_NORMALIZATION_FAILED: failure(400, 'DPE', 'path_normalization_failed', 'Bad Request'),
+  /**
+   * A request header going upstream cannot be written (CR/LF, NUL or another byte HTTP forbids,
+   * put there by a filter from data no config check saw: an ext_authz server's headers, a JWT
+   * claim). Never sent, never retried (Envoy answers an invalid mutation with 500).
+   */
+  INVALID_UPSTREAM_REQUEST_HEADERS: failure(500, '-', 'invalid_upstream_request_headers', 'invalid header value'),
+  /** Envoy `stream_idle_timeout` with the request still arriving: 408 `SI`. */
+  STREAM_IDLE_TIMEOUT_REQUEST: failure(408, 'SI', 'stream_idle_timeout', 'stream timeout'),
+  /** Envoy `stream_idle_timeout` with the request complete (waiting on the upstream): 504 `SI`. */
+  STREAM_IDLE_TIMEOUT: failure(504, 'SI', 'stream_idle_timeout', 'stream timeout'),
+  /** A local reply's headers cannot be written (same bytes, e.g. from an ext_authz denial): a plain 500 instead. */
+  INVALID_LOCAL_REPLY_HEADERS: failure(500, '-', 'invalid_local_reply_headers', 'invalid header value'),
 });
 
 export type FailureCode = keyof typeof FAILURES;

@@ -18,6 +18,7 @@
 import type { FilterFactory, FilterResult, HookResult, RequestContext, Respond, StreamFilter } from '../../src/filter/api.js';
 import { CONTINUE, respond } from '../../src/filter/api.js';
 import type { AuthzPolicy } from '../../src/filter/authz-config.js';
+import { PAYLOAD_TOO_LARGE } from '../../src/filter/buffer-limit.js';
 import type { ExtAuthzProvider } from '../../src/filter/ext-authz-config.js';
 import type { CompiledPolicy, IpInCidr } from '../authz/policy-matcher.js';
 import { compilePolicy } from '../authz/policy-matcher.js';
@@ -75,7 +76,7 @@ class Checker {
     private readonly stats: ExtAuthzStats,
   ) {
     this.errorReply = respond({ status: opts.provider.statusOnError, responseFlag: UAEX, details: 'ext_authz_error' });
-    this.tooLarge = respond({ status: 413, body: 'Payload Too Large', details: 'request_payload_too_large' });
+    this.tooLarge = PAYLOAD_TOO_LARGE;
   }
 
   async run(ctx: RequestContext, endOfStream: boolean): Promise<FilterResult> {

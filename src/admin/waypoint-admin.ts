@@ -73,5 +73,6 @@ export function waypointHealth(waypoint: Waypoint, store: DumpSource): ProxyHeal
     upstreamPool: () => waypoint.stats().pool,
     configGeneration: () => store.current().generation,
     configErrors: () => store.diagnostics().filter((d) => d.severity === 'error').length,
+    downstreamCxOverflow: () => waypoint.stats().server.overflow,
   };
 }

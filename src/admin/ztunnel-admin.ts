@@ -64,5 +64,6 @@ export function ztunnelHealth(ztunnel: Ztunnel, store: DumpSource): ProxyHealthS
     upstreamPool: () => ztunnel.stats().pool ?? { connections: 0, streams: 0 },
     configGeneration: () => store.current().generation,
     configErrors: () => store.diagnostics().filter((d) => d.severity === 'error').length,
+    downstreamCxOverflow: () => ztunnel.stats().server.overflow,
   };
 }

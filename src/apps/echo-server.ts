@@ -17,6 +17,9 @@
  *   read — `how` is a status code (`503`), `reset` (connection/stream reset), `refused` (HTTP/2
  *   REFUSED_STREAM) or `grpc-<code>` (trailers-only gRPC status) — and later ones are answered
  *   normally with `x-echo-attempts` (requests seen for the key) and `x-echo-failed-pods`.
+ * - header `x-echo-progress: <key>` on `GET /bytes/<n>`: how many of the n bytes the response
+ *   stream has accepted so far is readable in-process with {@link echoProgress} (backpressure
+ *   tests: a stalled reader must stop the app from writing).
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -64,6 +67,14 @@ const failing = new Map<string, { seen: number; failedPods: string[] }>();
 const MAX_FAIL_KEYS = 10_000;
 const MAX_DELAY_MS = 60_000;
 const PATTERN = Buffer.alloc(64 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789');
+/** `x-echo-progress` keys → bytes of a `/bytes/<n>` answer accepted so far (process-wide, test-only). */
+const progress = new Map<string, number>();
+const MAX_PROGRESS_KEYS = 1000;
+
+/** Bytes the `/bytes/<n>` answer tagged `x-echo-progress: key` has written so far (0 if unknown). */
+export function echoProgress(key: string): number {
+  return progress.get(key) ?? 0;
+}
 
 export class EchoServer {
   private readonly server: net.Server;
@@ -151,7 +162,7 @@ export class EchoServer {
     stream.on('end', () =>
       reply(() => {
         if (bytesMatch) {
-          sendBytes(res, status, Number(bytesMatch[1]), this.opts.pod);
+          sendBytes(res, status, Number(bytesMatch[1]), this.opts.pod, header(req, 'x-echo-progress'));
           return;
         }
         const body = JSON.stringify(this.report(req, path, bytes, hash.digest('hex')), null, 2) + '\n';
@@ -261,7 +272,9 @@ function echoGrpc(stream: Duplex, res: http.ServerResponse | http2.Http2ServerRe
 }
 
 /** Streams n pattern bytes with backpressure. */
-function sendBytes(res: http.ServerResponse | http2.Http2ServerResponse, status: number, n: number, pod: string): void {
+function sendBytes(res: http.ServerResponse | http2.Http2ServerResponse, status: number, n: number, pod: string, progressKey?: string): void {
+  if (progressKey !== undefined && (progress.size < MAX_PROGRESS_KEYS || progress.has(progressKey))) progress.set(progressKey, 0);
+  const track = progressKey !== undefined && progress.has(progressKey);
   res.writeHead(status, { 'content-type': 'application/octet-stream', 'content-length': n, 'x-echo-pod': pod });
   const w = res as unknown as NodeJS.WritableStream & { once(ev: 'drain', fn: () => void): void };
   let left = n;
@@ -269,6 +282,7 @@ function sendBytes(res: http.ServerResponse | http2.Http2ServerResponse, status:
     while (left > 0) {
       const chunk = PATTERN.subarray(0, Math.min(left, PATTERN.length));
       left -= chunk.length;
+      if (track) progress.set(progressKey, n - left);
       if (!w.write(chunk)) {
         w.once('drain', pump);
         return;

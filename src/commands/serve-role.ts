@@ -24,6 +24,8 @@ export const ROLE_OPTIONS = {
   'access-log': { type: 'string', default: 'text' },
   /** Level of the structured log (stderr) at start; changeable with the admin API's `POST /logging?level=`. */
   'log-level': { type: 'string', default: 'info' },
+  /** Open HBONE connections kept by the role's HBONE listeners; more are closed on accept (default unlimited, as Envoy). */
+  'max-connections': { type: 'string' },
 } as const;
 
 /** `--access-log`, with `--quiet` meaning off. */
@@ -44,6 +46,14 @@ export function parseDrainMs(value: string | undefined, fallback: number): numbe
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new UsageError('--drain-ms must be a non-negative number');
+  return n;
+}
+
+/** `--max-connections N`: undefined when absent (unlimited). */
+export function parseMaxConnections(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-connections must be a positive integer');
   return n;
 }
 

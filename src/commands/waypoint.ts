@@ -22,14 +22,14 @@ import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary,
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane, waitForControlPlane } from './control-plane-options.js';
 import { openRoleContext } from './role-context.js';
-import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
+import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { parseTracing, TRACING_OPTIONS } from './tracing-options.js';
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, ...CONTROL_PLANE_OPTIONS, gateway: { type: 'string' }, concurrency: { type: 'string' }, address: { type: 'string', multiple: true } },
+    options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, ...CONTROL_PLANE_OPTIONS, gateway: { type: 'string' }, concurrency: { type: 'string' }, 'buffer-limit-bytes': { type: 'string' }, 'idle-timeout-ms': { type: 'string' }, address: { type: 'string', multiple: true } },
   });
   const ref = values.gateway;
   if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
@@ -40,6 +40,14 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const worker = workerIndex();
   const name = `waypoint ${ref}${worker !== undefined ? ` [worker ${worker}]` : ''}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
+  const maxConnections = parseMaxConnections(values['max-connections']);
+  const bufferLimit = values['buffer-limit-bytes'];
+  const bufferLimitBytes = bufferLimit === undefined ? undefined : Number(bufferLimit);
+  if (bufferLimitBytes !== undefined && (!Number.isInteger(bufferLimitBytes) || bufferLimitBytes < 1)) throw new UsageError('--buffer-limit-bytes must be a positive integer');
+  // Envoy's HCM `idle_timeout` for tunnels carrying HTTP (default 1 h, src/waypoint/http-limits.ts).
+  const idle = values['idle-timeout-ms'];
+  const idleTimeoutMs = idle === undefined ? undefined : Number(idle);
+  if (idleTimeoutMs !== undefined && (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 1)) throw new UsageError('--idle-timeout-ms must be a positive integer');
   const tracing = parseTracing(values['tracing-endpoint'], values['tracing-sampling']);
   const controlPlane = await openControlPlane(values, { kind: 'waypoint', waypoint: { namespace, name: gwName } });
   const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
@@ -92,6 +100,9 @@ export async function runWaypoint(argv: string[]): Promise<number> {
       logLevel: Math.min(5, Math.max(0, LOG_LEVELS.indexOf(logLevel))),
     },
     ...(only ? { onlyAddresses: only } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(bufferLimitBytes !== undefined ? { bufferLimitBytes } : {}),
+    ...(idleTimeoutMs !== undefined ? { httpLimits: { idleTimeoutMs } } : {}),
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });

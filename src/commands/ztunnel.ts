@@ -18,7 +18,7 @@ import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary,
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane } from './control-plane-options.js';
 import { openRoleContext } from './role-context.js';
-import { parseAccessLogFormat, parseDrainMs, parseLogLevel, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
+import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { UsageError } from './usage-error.js';
 
 export async function runZtunnel(argv: string[]): Promise<number> {
@@ -47,6 +47,7 @@ export async function runZtunnel(argv: string[]): Promise<number> {
   const worker = workerIndex();
   const name = `ztunnel ${node}${worker !== undefined ? ` [worker ${worker}]` : ''}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
+  const maxConnections = parseMaxConnections(values['max-connections']);
   if (concurrency > 1 && !cluster.isWorker) {
     return runWorkerCluster({ name, readyName: `ztunnel/${node}`, concurrency, drainMs, host: values['admin-address'] });
   }
@@ -65,6 +66,7 @@ export async function runZtunnel(argv: string[]): Promise<number> {
     certs: ctx.certs,
     accessLog: telemetry.sink,
     fixedOutbound,
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });

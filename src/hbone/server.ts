@@ -46,6 +46,14 @@ export interface HboneServerOptions {
    * ztunnel's own server uses 200.
    */
   readonly maxConcurrentStreams?: number;
+  /**
+   * Open downstream connections this server keeps across its listeners (TCP accepted, TLS
+   * handshaking or serving); one more is closed as soon as it is accepted and counted in
+   * `overflow` (Envoy's listener `connection_limit` and `downstream_cx_overflow`). Default:
+   * unlimited, as in Envoy, whose per-listener and overload-manager limits are both unset unless
+   * configured.
+   */
+  readonly maxConnections?: number;
   /** Unexpected errors (handler threw, certificate unavailable); default console.error. */
   readonly onError?: (err: unknown, context: string) => void;
 }
@@ -59,6 +67,10 @@ export interface HboneServerStats {
   readonly streams: number;
   /** Connections dropped before a session: no identity for the address, TLS or peer check failed. */
   readonly refused: number;
+  /** Accepted TCP connections still open (handshaking or serving), what `maxConnections` bounds. */
+  readonly accepted: number;
+  /** Connections closed on accept because `maxConnections` were open (Envoy `downstream_cx_overflow`). */
+  readonly overflow: number;
 }
 
 interface Listener {
@@ -81,9 +93,13 @@ export class HboneServer {
   private streams = 0;
   private connectionsTotal = 0;
   private refused = 0;
+  private accepted = 0;
+  private overflow = 0;
+  private readonly maxConnections: number;
 
   constructor(private readonly opts: HboneServerOptions) {
     this.trustDomain = opts.trustDomain ?? opts.certSource.trustDomain;
+    this.maxConnections = opts.maxConnections ?? Number.POSITIVE_INFINITY;
     this.settings = { ...SERVER_SETTINGS, maxConcurrentStreams: opts.maxConcurrentStreams ?? SERVER_SETTINGS.maxConcurrentStreams };
     this.unsubscribe = opts.certSource.onRotate((m) => this.onRotate(m));
   }
@@ -122,7 +138,14 @@ export class HboneServer {
   }
 
   stats(): HboneServerStats {
-    return { connections: this.sessions.size, connectionsTotal: this.connectionsTotal, streams: this.streams, refused: this.refused };
+    return {
+      connections: this.sessions.size,
+      connectionsTotal: this.connectionsTotal,
+      streams: this.streams,
+      refused: this.refused,
+      accepted: this.accepted,
+      overflow: this.overflow,
+    };
   }
 
   /**
@@ -176,6 +199,14 @@ export class HboneServer {
       socket.destroy();
       return;
     }
+    // Checked before any TLS work, so a flood of connections costs an accept and a close each.
+    if (this.accepted >= this.maxConnections) {
+      this.overflow++;
+      socket.destroy();
+      return;
+    }
+    this.accepted++;
+    socket.once('close', () => this.accepted--);
     const local = socket.localAddress === undefined ? undefined : unmapV4(socket.localAddress);
     const identity = local ? this.opts.identityFor(local) : undefined;
     if (!identity) {

@@ -41,6 +41,8 @@ export interface ProxyHealthSource {
   configGeneration(): number;
   /** Diagnostics (severity error) of the latest config rebuild: rejected objects. */
   configErrors(): number;
+  /** HBONE connections closed on accept at the connection limit (Envoy `downstream_cx_overflow`). */
+  downstreamCxOverflow?(): number;
 }
 
 export interface ProxyMetricsOptions {
@@ -215,6 +217,8 @@ export class ProxyMetrics {
     gauge('hbone_pool_streams', 'Upstream HBONE pool streams reserved or open.', () => source.upstreamPool().streams);
     gauge('config_generation', 'Generation of the config snapshot being served.', () => source.configGeneration());
     gauge('config_errors', 'Config objects rejected by the latest rebuild (error diagnostics).', () => source.configErrors());
+    const overflow = source.downstreamCxOverflow?.bind(source);
+    if (overflow) gauge('downstream_cx_overflow', 'HBONE connections closed on accept at the connection limit (Envoy downstream_cx_overflow).', overflow);
   }
 
   /** The Prometheus text exposition and its content type. */

@@ -230,8 +230,13 @@ export interface AttemptFailureInfo {
   readonly status: number;
 }
 
+const INVALID_REQUEST: AttemptFailureInfo = Object.freeze({ code: 'INVALID_UPSTREAM_REQUEST_HEADERS', kind: 'invalid-request', status: 0 });
+
 /** Classifies an undici error for an attempt that had (or had not) been put on a connection. */
 export function attemptFailureOf(err: Error, connected: boolean): AttemptFailureInfo {
+  // undici refuses a request it cannot write (a header value with CR/LF...) before any byte
+  // leaves: the request's fault, not the endpoint's (status 0: outlier detection ignores it).
+  if ((err as Error & { code?: unknown }).code === 'UND_ERR_INVALID_ARG') return INVALID_REQUEST;
   const code = upstreamFailureOf(err, connected);
   let kind: AttemptFailure;
   if (!connected) kind = code === 'UPSTREAM_CONNECT_FAILED' || code === 'UPSTREAM_IDENTITY_MISMATCH' ? 'connect-failure' : 'reset-before-request';

@@ -82,7 +82,9 @@ export type AttemptFailure =
   /** HTTP/2 REFUSED_STREAM from the upstream. */
   | 'refused-stream'
   /** The per-try timeout fired (Envoy treats it as a local reset). */
-  | 'per-try-timeout';
+  | 'per-try-timeout'
+  /** The request itself cannot be written (an invalid header value): never retried. */
+  | 'invalid-request';
 
 /** `retry`: go again; `limit`: a condition held but no retry is left (`URX`); `none`: not retriable. */
 export type RetryDecision = 'retry' | 'limit' | 'none';
@@ -217,6 +219,7 @@ export class RetryState {
 
   private wouldRetryFailure(kind: AttemptFailure): boolean {
     const on = this.on;
+    if (kind === 'invalid-request') return false;
     if (kind === 'connect-failure' && on & ON_CONNECT_FAILURE) return true;
     if ((kind === 'connect-failure' || kind === 'reset-before-request') && on & ON_RESET_BEFORE_REQUEST) return true;
     if (on & (ON_5XX | ON_GATEWAY_ERROR | ON_RESET)) return true;

@@ -12,6 +12,7 @@
  */
 import type { FilterResult, HookResult, LocalReply, RequestContext, ResponseContext } from '../filter/api.js';
 import { CONTINUE, replaceBody, respond } from '../filter/api.js';
+import { DEFAULT_BUFFER_LIMIT_BYTES, PAYLOAD_TOO_LARGE, RESPONSE_PAYLOAD_TOO_LARGE } from '../filter/buffer-limit.js';
 import type { WasmStreamHooks } from '../../filters/wasm/wasm-filter.js';
 import { Action } from './abi.js';
 import type { HeaderAccess } from './header-access.js';
@@ -50,6 +51,8 @@ export class WasmHttpStream implements StreamSide, WasmStreamHooks {
     private readonly failed: FilterResult,
     /** Told when a stream ends without the VM failing (resets the rebuild backoff). */
     private readonly onClean: () => void = () => undefined,
+    /** Body bytes held while the plugin pauses a body (Envoy's buffer limit, src/filter/buffer-limit.ts). */
+    private readonly bufferLimitBytes: number = DEFAULT_BUFFER_LIMIT_BYTES,
   ) {}
 
   // --- StreamSide: what ABI calls see ---
@@ -116,6 +119,9 @@ export class WasmHttpStream implements StreamSide, WasmStreamHooks {
   onRequestBody(_ctx: RequestContext, chunk: Buffer, endOfStream: boolean): HookResult {
     if (this.id === 0 || this.vmDown) return this.vmDown ? this.failed : CONTINUE;
     const b = this.requestBody;
+    // Held only while the plugin keeps the body paused; past the limit the request cannot be
+    // buffered as the plugin asked (Envoy: 413), checked before the copy that would exceed it.
+    if (b.data.length + chunk.length > this.bufferLimitBytes) return PAYLOAD_TOO_LARGE;
     b.data = b.data.length === 0 ? chunk : Buffer.concat([b.data, chunk]);
     this.continued[0] = false;
     const a = this.vm.call(this.id, 'proxy_on_request_body', this.id, b.data.length, endOfStream ? 1 : 0);
@@ -136,6 +142,7 @@ export class WasmHttpStream implements StreamSide, WasmStreamHooks {
     if (this.id === 0 || this.replied) return CONTINUE;
     if (this.vmDown) return this.failed;
     const b = this.responseBody;
+    if (b.data.length + chunk.length > this.bufferLimitBytes) return RESPONSE_PAYLOAD_TOO_LARGE;
     b.data = b.data.length === 0 ? chunk : Buffer.concat([b.data, chunk]);
     this.continued[1] = false;
     const a = this.vm.call(this.id, 'proxy_on_response_body', this.id, b.data.length, endOfStream ? 1 : 0);

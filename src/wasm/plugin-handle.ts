@@ -16,7 +16,10 @@ import { WasmHttpStream } from './http-stream.js';
 import type { PluginVmOptions } from './plugin-vm.js';
 import { PluginVm } from './plugin-vm.js';
 
-export type PluginVmSettings = Omit<PluginVmOptions, 'compiled'>;
+export type PluginVmSettings = Omit<PluginVmOptions, 'compiled'> & {
+  /** Body bytes a stream may hold while the plugin pauses it; default 1 MiB (Envoy). */
+  readonly bufferLimitBytes?: number;
+};
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -72,7 +75,7 @@ export class PluginHandle implements WasmPluginRuntime {
 
   openStream(failed: FilterResult): WasmStreamHooks | undefined {
     const vm = this.liveVm();
-    return vm ? new WasmHttpStream(vm, failed, this.onClean) : undefined;
+    return vm ? new WasmHttpStream(vm, failed, this.onClean, this.settings.bufferLimitBytes) : undefined;
   }
 
   private readonly onClean = (): void => {

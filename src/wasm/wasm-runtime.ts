@@ -39,6 +39,8 @@ export interface WasmRuntimeOptions {
   readonly loadModule?: (req: ModuleRequest) => Promise<Uint8Array>;
   /** Instrument loops so a plugin that spins forever traps (`loop-fuel.ts`); default true. */
   readonly loopFuel?: boolean;
+  /** Body bytes a stream may hold while a plugin pauses it (413 past it); default 1 MiB, Envoy's buffer limit. */
+  readonly bufferLimitBytes?: number;
 }
 
 const PHASE: Readonly<Record<WasmPhaseIR, FilterPhase>> = {
@@ -115,6 +117,7 @@ export class WasmRuntime {
           node: this.opts.node ?? DEFAULT_NODE,
           log,
           logLevel: this.opts.logLevel ?? 2,
+          ...(this.opts.bufferLimitBytes !== undefined ? { bufferLimitBytes: this.opts.bufferLimitBytes } : {}),
         },
         load,
       );

@@ -21,6 +21,8 @@ export interface ResponseWriter {
   write(chunk: Buffer): boolean;
   end(chunk?: string): unknown;
   addTrailers(headers: OutgoingHttpHeaders): void;
+  getHeaderNames(): string[];
+  removeHeader(name: string): void;
   destroy(err?: Error): unknown;
   readonly headersSent: boolean;
   readonly writableFinished: boolean;

@@ -104,6 +104,8 @@ export class ExchangeResilience {
 
   /** One attempt's outcome, for outlier detection: its status, or what a local failure stands for. */
   outcome(ep: Endpoint, status: number): void {
+    // 0: the attempt failed before reaching the endpoint through no fault of its own.
+    if (status === 0) return;
     if (this.outlier && this.outlierSettings) this.outlier.record(this.outlierSettings, endpointAddress(ep), status, this.backend.endpoints.length);
   }
 

@@ -369,6 +369,18 @@ export class HttpExchange implements AttemptOwner {
     } else this.relay.reset();
   }
 
+  /** Envoy's stream idle timeout: nothing moved either way (408 while the request arrives, else 504; reset once answering). */
+  onStreamIdle(): void {
+    // An HTTP/2 request reads as complete only once its body was consumed; a bodyless one is.
+    const requestComplete = this.bodyless || this.req.complete;
+    if (this.state === 'done') return;
+    this.abandonAttempt('stream idle timeout');
+    if (this.relay.headersSent) {
+      this.ctx.streamInfo.addResponseFlag('SI');
+      this.relay.reset();
+    } else this.sendLocal(failureReply(requestComplete ? 'STREAM_IDLE_TIMEOUT' : 'STREAM_IDLE_TIMEOUT_REQUEST'));
+  }
+
   /** A rejected hook promise is already turned into a reply by the chain; this is a last resort. */
   onInternalError(): void {
     if (this.state === 'done') return;

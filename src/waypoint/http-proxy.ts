@@ -17,6 +17,8 @@ import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
 import { HttpExchange } from './http-exchange.js';
 import type { HttpLimits } from './http-limits.js';
 import { acceptableTarget, httpLimits } from './http-limits.js';
+import { closeWhenIdle } from './session-idle-timeout.js';
+import { watchStreamIdle } from './stream-idle-timeout.js';
 
 /** Inner HTTP/2 windows, raised for bulk transfers (perf-baseline pitfall 4: set both). */
 const INNER_H2_STREAM_WINDOW = 1024 * 1024;
@@ -213,7 +215,9 @@ export class HttpProxy {
     const tunnel = req.socket as Duplex;
     this.busyH1.set(tunnel, (this.busyH1.get(tunnel) ?? 0) + 1);
     this.activeH1.set(res, tunnel);
-    new HttpExchange(this.deps, conn, req, res, 'HTTP/1.1').start();
+    const exchange = new HttpExchange(this.deps, conn, req, res, 'HTTP/1.1');
+    watchStreamIdle(exchange, res, this.limits.streamIdleTimeoutMs);
+    exchange.start();
   };
 
   private readonly onH2Session = (session: http2.ServerHttp2Session): void => {
@@ -227,6 +231,7 @@ export class HttpProxy {
     session.once('close', () => this.sessions.delete(session));
     session.on('error', ignore);
     session.setLocalWindowSize(INNER_H2_CONNECTION_WINDOW);
+    closeWhenIdle(session, this.limits.idleTimeoutMs);
     if (this.closing) goawayAfterFirstStream(session);
   };
 
@@ -241,7 +246,9 @@ export class HttpProxy {
       res.end('Request Header Fields Too Large');
       return;
     }
-    new HttpExchange(this.deps, conn, req, res, 'HTTP/2').start();
+    const exchange = new HttpExchange(this.deps, conn, req, res, 'HTTP/2');
+    watchStreamIdle(exchange, res, this.limits.streamIdleTimeoutMs);
+    exchange.start();
   };
 }
 

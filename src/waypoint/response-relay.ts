@@ -6,6 +6,8 @@
  */
 import type { FilterResult, LocalReply } from '../filter/api.js';
 import { isAsync } from '../filter/api.js';
+import type { HeaderMap } from '../filter/header-map.js';
+import { isHeaderName, isHeaderValue } from '../config/from-k8s/header-field.js';
 import type { ChainRun } from '../filter/chain.js';
 import type { HttpRequestContext } from '../filter/request-context.js';
 import type { AccessRecord } from '../telemetry/access-record.js';
@@ -40,6 +42,17 @@ export interface RecordExtras {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** True when every name is a token and every value a legal field value (what both codecs can write). */
+function writableHeaders(headers: HeaderMap): boolean {
+  for (const [name, value] of headers) {
+    if (!isHeaderName(name)) return false;
+    if (typeof value === 'string') {
+      if (!isHeaderValue(value)) return false;
+    } else for (const v of value) if (!isHeaderValue(v)) return false;
+  }
+  return true;
+}
 const kRelay = Symbol('relay');
 type Tagged = { [kRelay]?: ResponseRelay };
 
@@ -175,7 +188,15 @@ export class ResponseRelay {
     if (rawTrailers && rawTrailers.length > 0) {
       const trailers = responseHeadersFromRaw(rawTrailers);
       this.grpc?.observeStatus(trailers.get('grpc-status'));
-      if (this.protocol === 'HTTP/2') this.res.addTrailers(downstreamResponseHeaders(trailers, undefined));
+      if (this.protocol === 'HTTP/2') {
+        try {
+          this.res.addTrailers(downstreamResponseHeaders(trailers, undefined));
+        } catch {
+          // A trailer the codec refuses: the response cannot end as the upstream meant it.
+          this.reset();
+          return;
+        }
+      }
     }
     this.owner.markLocal();
     this.res.end();
@@ -211,10 +232,37 @@ export class ResponseRelay {
       this.reset();
       return;
     }
+    // Checked here (local replies are rare) because Node's HTTP/2 writes CR/LF in a value
+    // without complaint, a malformed response (RFC 9113 §8.2.1) an HTTP/1 hop behind the
+    // client could split; HTTP/1 throws instead, which the catch below turns into the same 500.
+    if (!writableHeaders(resp.headers)) {
+      this.writeInvalidLocalReply();
+      return;
+    }
+    try {
+      this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, undefined));
+    } catch {
+      // A header value the codec refuses (CR/LF from an ext_authz denial...): Node throws, and
+      // the request would never be answered. A plain 500 with our own headers instead.
+      this.writeInvalidLocalReply();
+      return;
+    }
     this.response = resp;
     this.bytesSent += Buffer.byteLength(resp.localBody);
     // The waypoint's own gRPC replies are trailers-only: the status is in the headers.
     this.grpc?.observeStatus(resp.headers.get('grpc-status'));
+    this.res.end(resp.localBody);
+  }
+
+  private writeInvalidLocalReply(): void {
+    const reply = failureReply('INVALID_LOCAL_REPLY_HEADERS');
+    const info = this.ctx.streamInfo;
+    info.responseCodeDetails = reply.details ?? 'invalid_local_reply_headers';
+    const resp = localResponse(reply);
+    // Headers a failed writeHead may have stored on the response before it threw.
+    for (const name of this.res.getHeaderNames()) this.res.removeHeader(name);
+    this.response = resp;
+    this.bytesSent += Buffer.byteLength(resp.localBody);
     this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, undefined));
     this.res.end(resp.localBody);
   }

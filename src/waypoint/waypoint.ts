@@ -77,6 +77,14 @@ export interface WaypointOptions {
   readonly maxActiveFaults?: number;
   /** Request body bytes kept for retries (Envoy's per-request buffer limit, default 1 MiB). */
   readonly retryBufferLimitBytes?: number;
+  /**
+   * Envoy's per-connection buffer limit (default 1 MiB, src/filter/buffer-limit.ts): the most body
+   * a Wasm plugin may hold paused (413 past it), and the retry buffer when `retryBufferLimitBytes`
+   * is not given.
+   */
+  readonly bufferLimitBytes?: number;
+  /** Open downstream (HBONE) connections kept; more are closed on accept. Unlimited when omitted (Envoy). */
+  readonly maxConnections?: number;
   readonly onError?: (err: unknown, context: string) => void;
 }
 
@@ -138,7 +146,7 @@ export class Waypoint {
         random,
         breakers: this.breakers,
         outliers: this.outliers,
-        ...(opts.retryBufferLimitBytes !== undefined ? { replayLimitBytes: opts.retryBufferLimitBytes } : {}),
+        ...((opts.retryBufferLimitBytes ?? opts.bufferLimitBytes) !== undefined ? { replayLimitBytes: opts.retryBufferLimitBytes ?? opts.bufferLimitBytes } : {}),
       },
       opts.httpLimits,
     );
@@ -146,7 +154,12 @@ export class Waypoint {
     // Compiled HTTPRoute/VirtualService tables; ports without routes keep the inbound default route.
     const faults = { stats: this.faultStats, ...(opts.maxActiveFaults !== undefined ? { maxActiveFaults: opts.maxActiveFaults } : {}) };
     const compiled = opts.routes ? undefined : new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random }, faults);
-    const wasm = new WasmRuntime({ ...opts.wasm, httpCalls: new MeshHttpCalls({ view: opts.view, lb: this.balancer, upstream: this.upstream }), node: waypointNode(opts) });
+    const wasm = new WasmRuntime({
+      ...opts.wasm,
+      ...(opts.bufferLimitBytes !== undefined ? { bufferLimitBytes: opts.bufferLimitBytes } : {}),
+      httpCalls: new MeshHttpCalls({ view: opts.view, lb: this.balancer, upstream: this.upstream }),
+      node: waypointNode(opts),
+    });
     this.wasm = wasm;
     // Route policies (CORS, fault) act as filters in their phases, so the compiled tables add them
     // to the chains; WasmPlugins join the same way, each in its WASM_* phase.
@@ -169,6 +182,7 @@ export class Waypoint {
       identityFor: (local) => (this.addresses.has(local) ? this.identity : undefined),
       handler: listener.handle,
       onError,
+      ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
     });
   }
 

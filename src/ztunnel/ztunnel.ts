@@ -56,6 +56,8 @@ export interface ZtunnelOptions {
   readonly onError?: (err: unknown, context: string) => void;
   /** Fixed-destination outbound listeners (see fixed-outbound.ts); bound at start, failing it if one cannot be. */
   readonly fixedOutbound?: readonly FixedOutboundSpec[];
+  /** Open inbound HBONE connections kept across pods; more are closed on accept. Unlimited when omitted. */
+  readonly maxConnections?: number;
 }
 
 export interface ZtunnelStats {
@@ -109,6 +111,7 @@ export class Ztunnel {
         );
       },
       ...(opts.onError ? { onError: opts.onError } : {}),
+      ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
     });
   }
 

@@ -4,7 +4,8 @@
  * record every check they receive and decide by the original path:
  * - `/ext/allow*` allow (adding headers for the upstream), `/ext/deny*` deny with a custom status,
  *   headers and body, `/ext/slow*` never answer (timeouts), `/ext/boom*` fail (HTTP 500 / gRPC
- *   INTERNAL), `/ext/body*` allow only when the body contains `let-me-in`.
+ *   INTERNAL), `/ext/body*` allow only when the body contains `let-me-in`; gRPC only:
+ *   `/ext/badheader-allow*` and `/ext/badheader-deny*` answer with CR/LF in a header value.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -93,6 +94,11 @@ export async function startGrpcAuthzServer(): Promise<GrpcAuthzServer> {
         status: { code: 7 },
         denied_response: { status: { code: 429 }, headers: [{ header: { key: 'retry-after', value: '7' } }], body: 'slow down' },
       });
+    } else if (p.startsWith('/ext/badheader-allow')) {
+      // Header values a gRPC string may carry but HTTP may not (hardening: fail fast, never hang).
+      cb(null, { status: { code: 0 }, ok_response: { headers: [{ header: { key: 'x-grpc-authz', value: 'ok\r\nx-injected: 1' } }] } });
+    } else if (p.startsWith('/ext/badheader-deny')) {
+      cb(null, { status: { code: 7 }, denied_response: { status: { code: 403 }, headers: [{ header: { key: 'x-deny', value: 'no\r\nx-injected: 1' } }], body: 'denied' } });
     } else if (p.startsWith('/ext/default-deny')) {
       cb(null, { status: { code: 7 } });
     } else if (p.startsWith('/ext/slow')) {
