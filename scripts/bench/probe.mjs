@@ -79,7 +79,7 @@ try {
     const ready = rss();
     await new Promise((r) => setTimeout(r, 3000));
     if (argv.includes('--hold')) {
-      process.stderr.write(`holding: pids ${JSON.stringify(pid('ztunnel-a', 'ztunnel-b', 'waypoint'))}; Ctrl-C or kill ${process.pid} to stop\n`);
+      process.stderr.write(`holding: pids ${JSON.stringify(pid("ztunnel-a", "ztunnel-b", "waypoint"))} l4 http://${a.client}:${FIXED.l4}/ waypoint http://${a.client}:${FIXED.waypoint}/ bulk http://${a.client}:${FIXED.sinkL4}/bytes/N direct http://${a.backend}:9080/; Ctrl-C or kill ${process.pid} to stop\n`);
       await new Promise((r) => process.once('SIGTERM', r).once('SIGINT', r));
     }
     const memory = {};
@@ -107,7 +107,7 @@ try {
         ['waypoint', `http://${a.client}:${FIXED.waypoint}/`, ['ztunnel-a', 'waypoint', 'ztunnel-b']],
       ]) {
         await runWrk({ url, seconds: 1, connections: 16, cpus: LOAD });
-        const m = await measure(pid(...names), () => runFixedRate({ url, seconds, rate, connections: 16, cpus: LOAD }));
+        const m = await measure(pid(...names), () => runFixedRate({ url, seconds, rate, connections: 20, cpus: LOAD, generator: opt('generator', 'auto') }));
         const r = m.result;
         out({ scenario, rate, ok: r.ok, achieved: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, generator: r.generator, cpuUsPerRequest: perRequest(m.procs, r.requests ?? 1) });
       }
