@@ -4,6 +4,7 @@
 // own children are folded in when they are reaped). "Others" = machine − bench, in cores.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { clearInterval, setInterval } from 'node:timers';
 
 const TICKS_PER_SECOND = 100;
 
