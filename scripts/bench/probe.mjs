@@ -28,6 +28,7 @@ const opt = (name, dflt) => {
 const positional = argv.filter((x, i) => !x.startsWith('--') && !(i > 0 && argv[i - 1].startsWith('--')));
 const [what = 'rest', param] = positional;
 const cli = path.resolve(opt('cli', path.join(root, 'dist/src/cli.js')));
+// Added after the flags `ambient up` gives the roles (processes.mjs), so they can override them.
 const nodeArgs = (opt('node-args', '') ?? '').split(' ').filter(Boolean);
 const seconds = Number(opt('seconds', '5'));
 const runs = Number(opt('runs', '1'));
