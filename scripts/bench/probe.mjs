@@ -6,14 +6,15 @@
 //                                                CPU seconds per GiB per ztunnel, MiB/s
 //   node scripts/bench/probe.mjs fixed [rate]    fixed-rate latency, direct vs the waypoint path
 //   node scripts/bench/probe.mjs wrk             saturation through the waypoint: CPU µs/request
+//   node scripts/bench/probe.mjs features        the same through the features waypoint (no Wasm)
 // Options: --cli PATH (another build's dist/src/cli.js, for A/B), --node-args "ARGS" (V8 flags
 // for the roles), --seconds N, --runs N. Prints one JSON line per measurement.
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
-import { writeBenchConfig } from './mesh-config.mjs';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { ISSUER, writeBenchConfig } from './mesh-config.mjs';
 import { hasTaskset, runCurlBulk, runFixedRate, runWrk } from './load.mjs';
 import { measure, rssOfTree } from './proc-stats.mjs';
 import { startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './processes.mjs';
@@ -41,11 +42,12 @@ const third = 200 + Math.floor(Math.random() * 50);
 const work = mkdtempSync(path.join(os.tmpdir(), 'ambient-probe-'));
 const cfg = path.join(work, 'config');
 mkdirSync(cfg);
-const { publicKey } = await generateKeyPair('ES256');
+const { publicKey, privateKey } = await generateKeyPair('ES256');
+const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setIssuer(ISSUER).setSubject('bench').setExpirationTime('1d').sign(privateKey);
 const a = writeBenchConfig(cfg, third, { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }, {});
 const common = ['--config', cfg, '--state', path.join(work, 'state'), '--quiet'];
-const FIXED = { l4: 18081, waypoint: 18082, sinkL4: 18086 };
-const fixedArgs = [`${a.client}:${FIXED.l4}=default/client->backend-l4:9080`, `${a.client}:${FIXED.waypoint}=default/client->backend:9080`, `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`].flatMap((s) => [
+const FIXED = { l4: 18081, waypoint: 18082, full: 18083, sinkL4: 18086 };
+const fixedArgs = [`${a.client}:${FIXED.l4}=default/client->backend-l4:9080`, `${a.client}:${FIXED.waypoint}=default/client->backend:9080`, `${a.client}:${FIXED.full}=default/client->backend-full:9080`, `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`].flatMap((s) => [
   '--outbound-fixed',
   s,
 ]);
@@ -71,7 +73,7 @@ try {
   const t0 = Date.now();
   roles['ztunnel-a'] = await startRole(cli, 'ztunnel-a', MESH, ['ztunnel', '--node', 'node-a', '--admin-address', a.nodeA, ...common, ...fixedArgs], a.nodeA, nodeArgs);
   roles['ztunnel-b'] = await startRole(cli, 'ztunnel-b', MESH, ['ztunnel', '--node', 'node-b', '--admin-address', a.nodeB, ...common], a.nodeB, nodeArgs);
-  roles.waypoint = await startRole(cli, 'waypoint', MESH, ['waypoint', '--gateway', 'default/waypoint', ...common], a.waypoint, nodeArgs);
+  if (what !== 'features') roles.waypoint = await startRole(cli, 'waypoint', MESH, ['waypoint', '--gateway', 'default/waypoint', ...common], a.waypoint, nodeArgs);
   const startMs = Date.now() - t0;
   const pid = (...n) => Object.fromEntries(n.map((x) => [x, roles[x].pid]));
   const rss = () => Object.fromEntries(['ztunnel-a', 'ztunnel-b', 'waypoint'].map((n) => [n, Math.round(rssOfTree(roles[n].pid))]));
@@ -113,16 +115,21 @@ try {
         out({ scenario, rate, ok: r.ok, achieved: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, generator: r.generator, cpuUsPerRequest: perRequest(m.procs, r.requests ?? 1) });
       }
     }
-  } else if (what === 'wrk') {
-    const url = `http://${a.client}:${FIXED.waypoint}/`;
-    await runWrk({ url, seconds: 2, connections: 50, cpus: LOAD });
+  } else if (what === 'wrk' || what === 'features') {
+    // `features`: the waypoint with 50 routes, authz and JWT (no Wasm plugin), as the bench's row.
+    const full = what === 'features';
+    if (full) roles.waypoint = await startRole(cli, 'waypoint-full', MESH, ['waypoint', '--gateway', 'default/waypoint-full', ...common], a.waypointFull, nodeArgs);
+    const url = `http://${a.client}:${full ? FIXED.full : FIXED.waypoint}/`;
+    const headers = full ? { authorization: `Bearer ${token}` } : {};
+    const warm = await runWrk({ url, seconds: 2, connections: 50, headers, cpus: LOAD });
+    if (!warm.ok) out({ warmUp: warm.message.slice(0, 200) });
     for (let i = 0; i < runs; i++) {
-      const m = await measure(pid('ztunnel-a', 'waypoint', 'ztunnel-b'), () => runWrk({ url, seconds, connections: 50, cpus: LOAD }));
+      const m = await measure(pid('ztunnel-a', 'waypoint', 'ztunnel-b'), () => runWrk({ url, seconds, connections: 50, headers, cpus: LOAD }));
       const pr = perRequest(m.procs, m.result.requests);
       out({ rps: m.result.rps, p50: m.result.p50, usPerRequest: Object.fromEntries(Object.entries(pr).map(([n, p]) => [n, p.usPerRequest])), rssPeakMiB: Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, p.rssPeakMiB])) });
     }
   } else {
-    throw new Error(`unknown probe '${what}' (rest, bulk, fixed, wrk)`);
+    throw new Error(`unknown probe '${what}' (rest, bulk, fixed, wrk, features)`);
   }
 } finally {
   await stopAll();
