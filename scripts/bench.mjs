@@ -144,8 +144,8 @@ async function loadScenario(list, scenario, url, procNames, { headers = {}, h2 }
     ? (o) => runH2load({ ...o, clients: h2Clients, streams: h2Streams, dataFile: h2.dataFile, headers: { ...headers, ...h2.headers } })
     : (o) => runWrk({ ...o, connections, headers });
   let warm = await sat({ url, seconds: warmSeconds, cpus: LOAD });
-  // A cold role on a busy machine may answer nothing within a 1 s warm-up (the features
-  // waypoint's first requests compile its Wasm plugin and routes): give it one longer try.
+  // On a busy machine the features row has twice answered nothing within a 1 s warm-up (cause
+  // not pinned down; a 2 s warm-up served it): give a silent warm-up one longer try.
   if (!warm.ok) warm = await sat({ url, seconds: warmSeconds * 3, cpus: LOAD });
   if (!warm.ok) return skip(scenario, warm.message);
   const s = await measure(procs, () => sat({ url, seconds, cpus: LOAD }));
