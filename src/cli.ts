@@ -16,12 +16,13 @@ const USAGE = `ambient: an Istio-ambient data plane (waypoint + ztunnel) on Node
 
 Usage:
   ambient up [--config DIR] [--state DIR] [--drain-ms N] [--quiet] [--node-subnet 127.3.0]
-            [--access-log text|json|off] [--log-level LEVEL]
+            [--access-log text|json|off] [--log-level LEVEL] [--concurrency N]
             [--tracing-endpoint URL] [--tracing-sampling PCT]
       Run the local mesh described by DIR (default: the embedded deploy/local/default):
       one ztunnel per node, each waypoint, and the demo apps, as separate processes.
       Every waypoint and ztunnel serves the admin API on <its address>:15000 and
       Prometheus metrics on <its address>:15020 and :15090 (/stats/prometheus).
+      --concurrency N runs every waypoint and ztunnel as N worker processes.
       --tracing-endpoint sends waypoint spans to an OTLP/HTTP collector (URL/v1/traces),
       sampling PCT percent of new traces (default 1).
   ambient curl --from [NS/]POD [-X METHOD] [-H 'name: value']... [-d DATA] [-i] [-s] URL

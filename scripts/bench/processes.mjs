@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { pinned } from './load.mjs';
 
 const started = [];
@@ -71,11 +72,22 @@ export async function waitFor(what, check, proc, timeoutMs = 60_000) {
   throw new Error(`${what}: not ready in ${timeoutMs} ms${proc ? `: ${proc.stderr().slice(-800)}` : ''}`);
 }
 
-/** An ambient role; resolves once its readiness endpoint answers 200. */
+/**
+ * An ambient role; resolves once its readiness endpoint answers 200. Node gets the flags `ambient
+ * up` gives data-plane roles (src/runner/role-node-flags.ts, read from the build next to `cli`),
+ * then `nodeArgs` (V8 takes the last value of a repeated flag, so these can override them).
+ */
 export async function startRole(cli, name, cpus, args, readyHost, nodeArgs = []) {
-  const p = startProcess(name, cpus, process.execPath, [...nodeArgs, cli, ...args]);
+  const p = startProcess(name, cpus, process.execPath, [...(await roleNodeFlags(cli)), ...nodeArgs, cli, ...args]);
   await waitFor(name, async () => (await httpStatus(readyHost, 15021, '/healthz/ready')) === 200, p);
   return p;
+}
+
+async function roleNodeFlags(cli) {
+  const file = path.join(path.dirname(cli), 'runner', 'role-node-flags.js');
+  if (!existsSync(file)) return [];
+  const { DATA_PLANE_NODE_FLAGS } = await import(pathToFileURL(file).href);
+  return [...DATA_PLANE_NODE_FLAGS];
 }
 
 export function nginxBinary() {

@@ -14,16 +14,15 @@
  * - `--kube` / `--kubeconfig FILE`: list and watch the Kubernetes API; credentials from the file,
  *   else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account (client-node's order).
  */
+// Every control-plane client below is imported when its mode is selected, not at start-up:
+// @kubernetes/client-node alone costs ~75 MiB of RSS and ~0.8 s to load, @grpc/grpc-js ~12 MiB,
+// and a role reading only files (the local mesh, the bench) needs none of them.
 import { existsSync, readFileSync } from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { WaypointRef } from '../config/ir.js';
-import { fileToken, IstioCaClient, ISTIO_TOKEN_PATH } from '../identity/ca-client.js';
-import { EnvoyBootstrapSource } from '../sources/envoy-bootstrap-source.js';
-import { EnvoyXdsSource } from '../sources/envoy-xds-source.js';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeWatchSource } from '../sources/kube-watch.js';
+import type { IstioCaClient } from '../identity/ca-client.js';
+import { ISTIO_TOKEN_PATH } from '../identity/istio-token-path.js';
 import type { XdsNode } from '../sources/xds-client.js';
-import { WorkloadXdsSource } from '../sources/workload-xds-source.js';
 import type { ObjectSource } from '../state/object-source.js';
 import { UsageError } from './usage-error.js';
 
@@ -74,10 +73,10 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
   const sources: ObjectSource[] = [];
   const parts: string[] = [];
   const tokenPath = values['token-file'] ?? ISTIO_TOKEN_PATH;
-  const token = (): Readonly<Record<string, string>> => (existsSync(tokenPath) ? { authorization: `Bearer ${fileToken(tokenPath)()}` } : {});
   const bootstrap = values['envoy-bootstrap'];
   if (bootstrap) {
     if (role.kind !== 'waypoint' || !role.waypoint) throw new UsageError('--envoy-bootstrap configures a waypoint');
+    const { EnvoyBootstrapSource } = await import('../sources/envoy-bootstrap-source.js');
     sources.push(await EnvoyBootstrapSource.open({ file: bootstrap, waypoint: role.waypoint, watch: true }));
     parts.push(`envoy bootstrap ${bootstrap}`);
   }
@@ -86,18 +85,24 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
     const { address, plaintext } = parseAddress(xdsRaw);
     const api = values['xds-api'] ?? (role.kind === 'waypoint' ? 'envoy' : 'workload');
     if (api !== 'envoy' && api !== 'workload') throw new UsageError('--xds-api must be envoy or workload');
+    const grpc = await import('@grpc/grpc-js');
+    const { fileToken } = await import('../identity/ca-client.js');
+    const token = (): Readonly<Record<string, string>> => (existsSync(tokenPath) ? { authorization: `Bearer ${fileToken(tokenPath)()}` } : {});
     const credentials = plaintext ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(readRoot(values['root-cert'] ?? env['XDS_ROOT_CA'] ?? DEFAULT_ROOT_CERT));
     const node = nodeOf(role, env);
     if (api === 'envoy') {
       if (!role.waypoint) throw new UsageError('--xds-api envoy configures a waypoint');
+      const { EnvoyXdsSource } = await import('../sources/envoy-xds-source.js');
       sources.push(new EnvoyXdsSource({ address, credentials, node, waypoint: role.waypoint, metadata: token }));
     } else {
+      const { WorkloadXdsSource } = await import('../sources/workload-xds-source.js');
       sources.push(new WorkloadXdsSource({ address, credentials, node, metadata: token }));
     }
     parts.push(`xds ${api} ${address}`);
   }
   if (values.kube || values.kubeconfig) {
-    const source = new KubeWatchSource({ kubeConfig: loadKubeConfig(values.kubeconfig) });
+    const { KubeWatchSource } = await import('../sources/kube-watch.js');
+    const source = new KubeWatchSource({ kubeConfig: await loadKubeConfig(values.kubeconfig) });
     sources.push(source);
     parts.push(source.name);
   }
@@ -105,6 +110,7 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
   let ca: IstioCaClient | undefined;
   if (caRaw) {
     const { address } = parseAddress(caRaw);
+    const { fileToken, IstioCaClient } = await import('../identity/ca-client.js');
     const clusterId = env['CLUSTER_ID'] ?? env['ISTIO_META_CLUSTER_ID'];
     ca = new IstioCaClient({
       address,
@@ -117,7 +123,8 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
   return { sources, ...(ca ? { ca } : {}), description: parts.length > 0 ? `files + ${parts.join(' + ')}` : 'files' };
 }
 
-function loadKubeConfig(file: string | undefined): KubeConfig {
+async function loadKubeConfig(file: string | undefined): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
     if (file) kc.loadFromFile(file);

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { runUntilSignal } from '../process/lifecycle.js';
+import { parseConcurrency } from '../process/worker-cluster.js';
 import { desiredProcesses } from '../runner/desired-processes.js';
 import { Supervisor } from '../runner/supervisor.js';
 import type { MeshView } from '../state/mesh-view.js';
@@ -46,11 +47,16 @@ export async function runUp(argv: string[]): Promise<number> {
       'access-log': { type: 'string' },
       'log-level': { type: 'string' },
       'node-subnet': { type: 'string', default: '127.3.0' },
+      concurrency: { type: 'string' },
       ...TRACING_OPTIONS,
     },
   });
   const stateDir = values.state ?? defaultStateDir();
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
+  // Worker processes per waypoint and ztunnel (src/process/worker-cluster.ts); apps stay single.
+  const concurrency = parseConcurrency(values.concurrency);
+  if (concurrency === undefined) throw new UsageError('--concurrency must be an integer from 1 to 64');
+  const dataPlaneArgs = concurrency > 1 ? ['--concurrency', String(concurrency)] : [];
   const out = (line: string): void => void process.stdout.write(line + '\n');
 
   const store = await SnapshotStore.open({
@@ -82,7 +88,7 @@ export async function runUp(argv: string[]): Promise<number> {
   ];
   const waypointArgs = tracingArgs(parseTracing(values['tracing-endpoint'], values['tracing-sampling']));
   const specsFor = (view: MeshView) =>
-    desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs, waypointArgs });
+    desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs, waypointArgs, dataPlaneArgs });
   const supervisor = new Supervisor({ entry: CLI_ENTRY, drainMs, out });
 
   await supervisor.reconcile(specsFor(initial));

@@ -105,8 +105,7 @@ export class IstioCaClient implements CertIssuer {
   }
 }
 
-/** Istio's standard token path inside a pod (a projected token with audience `istio-ca`). */
-export const ISTIO_TOKEN_PATH = '/var/run/secrets/tokens/istio-token';
+export { ISTIO_TOKEN_PATH } from './istio-token-path.js';
 
 export function fileToken(path: string): () => string {
   return () => readFileSync(path, 'utf8').trim();

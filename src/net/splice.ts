@@ -34,8 +34,23 @@ export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
     };
 
     const wire = (from: Duplex, to: Duplex, count: (n: number) => void): void => {
+      // Chunks that arrive in one turn of the event loop leave in one write: an HTTP/2 session
+      // delivers a TLS read's worth of DATA frames as several ~8 KiB chunks back to back, and
+      // writing each to a TCP socket was one syscall apiece (most of a ztunnel's CPU per GiB).
+      // Corked until this loop iteration's check phase, they go out as one writev.
+      let corked = false;
+      const uncork = (): void => {
+        corked = false;
+        if (!to.destroyed) to.uncork();
+      };
       from.on('data', (chunk: Buffer) => {
         count(chunk.length);
+        if (!corked && !to.writableEnded) {
+          corked = true;
+          to.cork();
+          // Not nextTick: Node drains the tick queue after each native callback, i.e. per chunk.
+          setImmediate(uncork);
+        }
         if (!to.write(chunk)) from.pause();
       });
       to.on('drain', () => from.resume());

@@ -30,6 +30,8 @@ export interface DesiredOptions {
   readonly extraArgs?: readonly string[];
   /** Arguments for waypoints only (tracing flags, which other roles do not take). */
   readonly waypointArgs?: readonly string[];
+  /** Arguments for the data-plane roles, waypoints and ztunnels (`--concurrency N`), not apps. */
+  readonly dataPlaneArgs?: readonly string[];
 }
 
 export function desiredProcesses(view: MeshView, opts: DesiredOptions): ProcessSpec[] {
@@ -42,10 +44,10 @@ export function desiredProcesses(view: MeshView, opts: DesiredOptions): ProcessS
   }
   const nodes = [...new Set(workloads.filter((w) => w.protocol === 'HBONE').map((w) => w.node))].sort();
   for (const node of nodes) {
-    out.push({ name: `ztunnel/${node}`, role: 'ztunnel', args: ['ztunnel', '--node', node, '--admin-address', opts.nodeAddress(node), ...common] });
+    out.push({ name: `ztunnel/${node}`, role: 'ztunnel', args: ['ztunnel', '--node', node, '--admin-address', opts.nodeAddress(node), ...common, ...(opts.dataPlaneArgs ?? [])] });
   }
   for (const wp of view.snapshot.waypoints.values()) {
-    out.push({ name: `waypoint/${wp.namespace}/${wp.name}`, role: 'waypoint', args: ['waypoint', '--gateway', `${wp.namespace}/${wp.name}`, ...common, ...(opts.waypointArgs ?? [])] });
+    out.push({ name: `waypoint/${wp.namespace}/${wp.name}`, role: 'waypoint', args: ['waypoint', '--gateway', `${wp.namespace}/${wp.name}`, ...common, ...(opts.dataPlaneArgs ?? []), ...(opts.waypointArgs ?? [])] });
   }
   return out.sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
 }

@@ -4,6 +4,7 @@
  * order on shutdown (waypoints first, so their in-flight requests still find ztunnels and apps).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { DATA_PLANE_NODE_FLAGS } from './role-node-flags.js';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { ROLE_ORDER, type ProcessSpec } from './desired-processes.js';
@@ -80,6 +81,8 @@ export class Supervisor {
       // children in order. A child whose supervisor dies sees its IPC channel close and drains.
       detached: true,
       env: { ...process.env, ...this.opts.env },
+      // Data-plane roles get their V8 flags (their --concurrency workers inherit them).
+      execArgv: spec.role === 'app' ? process.execArgv : [...process.execArgv, ...DATA_PLANE_NODE_FLAGS],
     });
     let onExit!: () => void;
     const exited = new Promise<void>((r) => (onExit = r));

@@ -20,8 +20,7 @@ import { cidrContains } from '../net/cidr.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { CheckClient } from '../../filters/ext-authz/check-client.js';
 import { ExtAuthzStats, createExtAuthzFactory } from '../../filters/ext-authz/ext-authz-filter.js';
-import { GrpcCheckClient } from '../../filters/ext-authz/grpc-check-client.js';
-import { HttpCheckClient } from '../../filters/ext-authz/http-check-client.js';
+import { DeferredCheckClient } from '../../filters/ext-authz/deferred-check-client.js';
 
 export interface CustomSplit {
   /** The ext_authz filter, when a CUSTOM policy names a configured provider. */
@@ -80,7 +79,12 @@ export class ExtAuthzRuntime {
     const key = JSON.stringify(provider);
     let c = this.clients.get(key);
     if (!c) {
-      c = provider.kind === 'http' ? new HttpCheckClient(provider) : new GrpcCheckClient(provider);
+      // Loaded on first use: the clients' dependencies (grpc-js, proto-loader) cost RSS and start-up time.
+      c = new DeferredCheckClient(async () =>
+        provider.kind === 'http'
+          ? new (await import('../../filters/ext-authz/http-check-client.js')).HttpCheckClient(provider)
+          : new (await import('../../filters/ext-authz/grpc-check-client.js')).GrpcCheckClient(provider),
+      );
       this.clients.set(key, c);
     }
     return c;

@@ -9,9 +9,9 @@
 import type { Snapshot, WaypointRef } from '../config/ir.js';
 import type { CustomTagIR, TracingIR, TracingProviderIR } from '../config/ir-telemetry.js';
 import type { ViewSource } from '../state/view-source.js';
-import { OtlpGrpcExporter } from './otlp-grpc-transport.js';
+import { DeferredSpanTransport } from './deferred-span-transport.js';
 import { OtlpHttpExporter } from './otlp-http-transport.js';
-import type { SpanExporter } from './span-exporter.js';
+import { SpanExporter } from './span-exporter.js';
 import { telemetryLevels } from './access-log-policy.js';
 import type { WaypointTracer } from './waypoint-tracer.js';
 
@@ -93,7 +93,11 @@ function resolveTags(tags: Readonly<Record<string, CustomTagIR>> | undefined, en
 function exporterFor(r: ResolvedTracing, serviceName: string): SpanExporter {
   if (r.kind === 'endpoint') return new OtlpHttpExporter({ endpoint: r.endpoint, serviceName });
   const p = r.provider;
-  if (p.protocol === 'grpc') return new OtlpGrpcExporter({ address: `${p.service}:${p.port}`, serviceName, headers: p.headers, ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}) });
+  if (p.protocol === 'grpc') {
+    const opts = { address: `${p.service}:${p.port}`, serviceName, headers: p.headers, ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}) };
+    // grpc-js and proto-loader load only when a gRPC collector is configured.
+    return new SpanExporter(new DeferredSpanTransport(`grpc://${opts.address}`, async () => new (await import('./otlp-grpc-transport.js')).OtlpGrpcTransport(opts)));
+  }
   return new OtlpHttpExporter({
     endpoint: `http://${p.service}:${p.port}`,
     serviceName,

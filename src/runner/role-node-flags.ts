@@ -1,0 +1,12 @@
+/**
+ * V8 flags for the data-plane roles (waypoint, ztunnel) when `ambient up` or the bench starts them.
+ *
+ * `--max-semi-space-size=4` (MiB; V8's default on 64-bit is 16): the young generation stops
+ * growing to 3 × 16 MiB under load. Measured with scripts/bench/probe.mjs, two interleaved pairs
+ * under wrk: RSS peak waypoint 113 → 92 MiB, ztunnels 91–105 → 82–86 MiB; main-thread GC share of
+ * busy time 3.6 → 3.8 % (waypoint) and 5.0–5.8 → 5.2–5.7 % (ztunnels) in CPU profiles. The
+ * per-request objects of an exchange die young, so smaller semi-spaces mean more but cheaper
+ * scavenges. docs/performance.md has the numbers; pass other flags with NODE_OPTIONS or node
+ * itself to compare.
+ */
+export const DATA_PLANE_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=4']);
