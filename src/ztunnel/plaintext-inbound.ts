@@ -93,7 +93,10 @@ export async function servePlaintextInbound(socket: Socket, target: PlaintextTar
       appSocket.destroy();
     },
   });
-  const result = await splice(socket, appSocket);
+  const copying = splice(socket, appSocket);
+  // The header reader paused the socket explicitly, and a 'data' listener alone does not undo that.
+  socket.resume();
+  const result = await copying;
   untrack?.();
   if (lateRejection !== undefined) rec.complete(result.aToB, result.bToA, { code: 'L4_POLICY_LATE_REJECTION', message: lateRejection });
   else rec.complete(result.aToB, result.bToA, result.error ? { error: result.error.message } : undefined);
@@ -117,6 +120,7 @@ export function readProxyHeader(socket: Socket, timeoutMs = PROXY_HEADER_TIMEOUT
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
+      socket.off('end', onClose);
       socket.off('error', onClose);
       socket.pause();
       resolve(r);
@@ -133,11 +137,13 @@ export function readProxyHeader(socket: Socket, timeoutMs = PROXY_HEADER_TIMEOUT
       done({ ok: true, header: p.header });
       if (rest.length > 0) socket.unshift(rest);
     };
-    const onClose = (): void => done({ ok: false, reason: 'CLOSED', message: 'closed before a complete PROXY header' });
+    const onClose = (): void => done({ ok: false, reason: 'CLOSED', message: 'ended before a complete PROXY header' });
     const timer = setTimeout(() => done({ ok: false, reason: 'TIMEOUT', message: `no complete PROXY header within ${timeoutMs} ms` }), timeoutMs);
     timer.unref();
     socket.on('data', onData);
     socket.once('close', onClose);
+    // The client's FIN (half-open sockets see 'end', not 'close').
+    socket.once('end', onClose);
     socket.once('error', onClose);
   });
 }

@@ -116,3 +116,19 @@ describe('PeerAuthentication precedence', () => {
     assert.equal(decision.policy, 'apps/w2');
   });
 });
+
+describe('--inbound-fixed', () => {
+  it('parses <ip>:<port>=<ns/pod or podIP>:<port> and rejects the rest with a clear message', async () => {
+    const { parseFixedInbound } = await import('../../src/ztunnel/fixed-inbound.js');
+    assert.deepEqual(parseFixedInbound('127.0.0.1:18090=default/reviews-v1:9080'), {
+      ok: true,
+      value: { listenHost: '127.0.0.1', listenPort: 18090, pod: 'default/reviews-v1', port: 9080 },
+    });
+    assert.equal(parseFixedInbound('127.0.0.1:0=127.1.0.9:80').ok, true);
+    for (const bad of ['127.0.0.1:18090', 'localhost:1=default/a:80', '127.0.0.1:1=default/a:0', '127.0.0.1:1=a:80']) {
+      const r = parseFixedInbound(bad);
+      assert.equal(r.ok, false, bad);
+      if (!r.ok) assert.match(r.message, /^--inbound-fixed /);
+    }
+  });
+});
