@@ -112,6 +112,16 @@ export const FAILURES = Object.freeze({
   STREAM_IDLE_TIMEOUT: failure(504, 'SI', 'stream_idle_timeout', 'stream timeout'),
   /** A local reply's headers cannot be written (same bytes, e.g. from an ext_authz denial): a plain 500 instead. */
   INVALID_LOCAL_REPLY_HEADERS: failure(500, '-', 'invalid_local_reply_headers', 'invalid header value'),
+
+  // --- Security (ztunnel plaintext inbound: PeerAuthentication, PROXY protocol; policy re-check) ---
+  /** PeerAuthentication `STRICT` applies to the port: plaintext inbound is closed (ztunnel: RBAC deny). */
+  MTLS_REQUIRED: failure(401, 'DENY', 'mtls_required', 'connection closed: PeerAuthentication STRICT requires mTLS'),
+  /** The plaintext inbound listener got no valid PROXY protocol v2 header (the reason names the defect). */
+  PROXY_PROTOCOL_INVALID: failure(400, 'DPE', 'proxy_protocol_invalid', 'invalid PROXY protocol v2 header'),
+  /** The PROXY header's original destination is not the pod (and port owner) of this listener. */
+  PROXY_DESTINATION_MISMATCH: failure(400, 'DPE', 'proxy_destination_mismatch', 'original destination does not match the listener pod'),
+  /** An open inbound connection that a changed L4 policy (or PeerAuthentication) now denies. */
+  L4_POLICY_LATE_REJECTION: failure(401, 'DENY', 'connection_closed_due_to_policy_change', 'connection closed due to policy change'),
 });
 
 export type FailureCode = keyof typeof FAILURES;

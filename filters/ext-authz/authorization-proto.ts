@@ -62,6 +62,9 @@ export interface CheckResponseMessage {
   readonly ok_response?: {
     readonly headers?: readonly HeaderValueOptionMessage[];
     readonly headers_to_remove?: readonly string[];
+    readonly response_headers_to_add?: readonly HeaderValueOptionMessage[];
+    readonly query_parameters_to_set?: readonly { readonly key?: string; readonly value?: string }[];
+    readonly query_parameters_to_remove?: readonly string[];
   } | null;
 }
 

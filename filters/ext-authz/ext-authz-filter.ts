@@ -15,7 +15,8 @@
  * With `includeRequestBodyInCheck` the body is read before the check (and still forwarded): a body
  * over `maxRequestBytes` gets 413 unless `allowPartialMessage`.
  */
-import type { FilterFactory, FilterResult, HookResult, RequestContext, Respond, StreamFilter } from '../../src/filter/api.js';
+import type { FilterFactory, FilterResult, HookResult, RequestContext, Respond, ResponseContext, StreamFilter } from '../../src/filter/api.js';
+import type { HeaderMap } from '../../src/filter/header-map.js';
 import { CONTINUE, respond } from '../../src/filter/api.js';
 import type { AuthzPolicy } from '../../src/filter/authz-config.js';
 import { PAYLOAD_TOO_LARGE } from '../../src/filter/buffer-limit.js';
@@ -24,7 +25,8 @@ import type { CompiledPolicy, IpInCidr } from '../authz/policy-matcher.js';
 import { compilePolicy } from '../authz/policy-matcher.js';
 import { RequestAttributes } from '../authz/request-attributes.js';
 import type { BufferedRequestBody } from '../../src/filter/api.js';
-import type { CheckClient, CheckDecision } from './check-client.js';
+import type { CheckClient, CheckDecision, HeaderToAdd } from './check-client.js';
+import { mutateQuery } from './query-mutation.js';
 
 export const EXT_AUTHZ_FILTER_NAME = 'envoy.filters.http.ext_authz';
 /** Envoy's response flag for a request the external authorizer did not allow. */
@@ -53,12 +55,39 @@ export function createExtAuthzFactory(opts: ExtAuthzFilterOptions): FilterFactor
   if (opts.policies.length === 0) return undefined;
   const compiled = opts.policies.map((p) => compilePolicy(p, opts.ipInCidr));
   const check = new Checker(opts, opts.stats ?? new ExtAuthzStats());
-  const instance: StreamFilter = Object.freeze({
-    onRequestHeaders(ctx: RequestContext, endOfStream: boolean): HookResult {
-      return matchesAny(compiled, new RequestAttributes(ctx)) ? check.run(ctx, endOfStream) : CONTINUE;
-    },
-  });
-  return { name: EXT_AUTHZ_FILTER_NAME, phase: 'CUSTOM_AUTHZ', create: () => instance };
+  return { name: EXT_AUTHZ_FILTER_NAME, phase: 'CUSTOM_AUTHZ', create: () => new ExtAuthzStream(compiled, check) };
+}
+
+/** Per stream: the authorizer's `response_headers_to_add` wait here for the response. */
+class ExtAuthzStream implements StreamFilter {
+  private responseHeaders: readonly HeaderToAdd[] | undefined;
+
+  constructor(
+    private readonly compiled: readonly CompiledPolicy[],
+    private readonly check: Checker,
+  ) {}
+
+  onRequestHeaders(ctx: RequestContext, endOfStream: boolean): HookResult {
+    if (!matchesAny(this.compiled, new RequestAttributes(ctx))) return CONTINUE;
+    return this.check.run(ctx, endOfStream, (h) => (this.responseHeaders = h));
+  }
+
+  onResponseHeaders(_ctx: RequestContext, response: ResponseContext): HookResult {
+    if (this.responseHeaders) applyHeaders(response.headers, this.responseHeaders);
+    return CONTINUE;
+  }
+}
+
+/** Envoy's order: set/append/add-if-absent/overwrite-if-exists, as each header says. */
+function applyHeaders(target: HeaderMap, headers: readonly HeaderToAdd[]): void {
+  for (const h of headers) {
+    if (h.append) target.append(h.name, h.value);
+    else if (h.only === 'absent') {
+      if (!target.has(h.name)) target.set(h.name, h.value);
+    } else if (h.only === 'present') {
+      if (target.has(h.name)) target.set(h.name, h.value);
+    } else target.set(h.name, h.value);
+  }
 }
 
 function matchesAny(policies: readonly CompiledPolicy[], a: RequestAttributes): boolean {
@@ -79,7 +108,7 @@ class Checker {
     this.tooLarge = PAYLOAD_TOO_LARGE;
   }
 
-  async run(ctx: RequestContext, endOfStream: boolean): Promise<FilterResult> {
+  async run(ctx: RequestContext, endOfStream: boolean, onResponseHeaders: (h: readonly HeaderToAdd[]) => void): Promise<FilterResult> {
     const settings = this.opts.provider.body;
     let body: BufferedRequestBody | undefined;
     if (settings && !endOfStream && ctx.body) {
@@ -93,18 +122,18 @@ class Checker {
       addresses.length === 0
         ? { kind: 'error', reason: `no endpoints for ${this.opts.provider.service}:${this.opts.provider.port}` }
         : await this.opts.client.check({ ctx, address: addresses[this.next++ % addresses.length] as string, ...(body ? { body } : {}) });
-    return this.apply(ctx, decision);
+    return this.apply(ctx, decision, onResponseHeaders);
   }
 
-  private apply(ctx: RequestContext, d: CheckDecision): FilterResult {
+  private apply(ctx: RequestContext, d: CheckDecision, onResponseHeaders: (h: readonly HeaderToAdd[]) => void): FilterResult {
     switch (d.kind) {
       case 'ok':
         this.stats.ok++;
+        // Envoy's order: headers to set/append first, then removals, then the query.
+        applyHeaders(ctx.headers, d.headers);
         for (const name of d.remove) if (name !== 'host' && !name.startsWith(':')) ctx.headers.delete(name);
-        for (const h of d.headers) {
-          if (h.append) ctx.headers.append(h.name, h.value);
-          else ctx.headers.set(h.name, h.value);
-        }
+        if (d.queryToSet?.length || d.queryToRemove?.length) ctx.path = mutateQuery(ctx.path, d.queryToSet ?? [], d.queryToRemove ?? []);
+        if (d.responseHeaders && d.responseHeaders.length > 0) onResponseHeaders(d.responseHeaders);
         return CONTINUE;
       case 'denied': {
         this.stats.denied++;

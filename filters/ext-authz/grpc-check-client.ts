@@ -19,6 +19,7 @@ import type { CheckRequestMessage, CheckResponseMessage, HeaderValueOptionMessag
 import { CHECK_METHOD_PATH, checkMethod } from './authorization-proto.js';
 import type { CheckClient, CheckDecision, CheckInput, HeaderToAdd } from './check-client.js';
 import { PARTIAL_BODY_HEADER } from './check-client.js';
+import type { QueryParameter } from './query-mutation.js';
 
 export class GrpcCheckClient implements CheckClient {
   private readonly clients = new Map<string, Client>();
@@ -113,12 +114,16 @@ function splitHostPort(authority: string): { host: string; port: number } {
 function decisionOf(res: CheckResponseMessage): CheckDecision {
   if ((res.status?.code ?? 0) === 0) {
     const ok = res.ok_response;
-    const headers: HeaderToAdd[] = [];
-    for (const h of ok?.headers ?? []) {
-      const pair = headerPair(h);
-      if (pair) headers.push({ name: pair[0], value: pair[1], append: appends(h) });
-    }
-    return { kind: 'ok', headers, remove: (ok?.headers_to_remove ?? []).map((n) => n.toLowerCase()) };
+    const queryToSet: QueryParameter[] = [];
+    for (const q of ok?.query_parameters_to_set ?? []) if (q.key) queryToSet.push({ key: q.key, value: q.value ?? '' });
+    return {
+      kind: 'ok',
+      headers: headersToAdd(ok?.headers),
+      remove: (ok?.headers_to_remove ?? []).map((n) => n.toLowerCase()),
+      responseHeaders: headersToAdd(ok?.response_headers_to_add),
+      queryToSet,
+      queryToRemove: (ok?.query_parameters_to_remove ?? []).filter((k) => k !== ''),
+    };
   }
   const denied = res.denied_response;
   const status = denied?.status?.code;
@@ -138,10 +143,29 @@ function headerPair(h: HeaderValueOptionMessage): [string, string] | undefined {
   return [key.toLowerCase(), value];
 }
 
+function headersToAdd(list: readonly HeaderValueOptionMessage[] | undefined): HeaderToAdd[] {
+  const out: HeaderToAdd[] = [];
+  for (const h of list ?? []) {
+    const pair = headerPair(h);
+    if (pair) out.push({ name: pair[0], value: pair[1], ...appendOf(h) });
+  }
+  return out;
+}
+
 /**
- * Only `append: true` appends: `append_action`'s default (APPEND_IF_EXISTS_OR_ADD = 0) cannot be
- * told from "unset" in proto3, and Envoy's ext_authz sets (overwrites) unless `append` is true.
+ * In ext_authz responses `append` defaults to false (set, overwriting): a present `append` decides.
+ * Without it, a non-default `append_action` does: ADD_IF_ABSENT (1) adds only a missing header,
+ * OVERWRITE_IF_EXISTS_OR_ADD (2) sets, OVERWRITE_IF_EXISTS (3) replaces only a present one. The
+ * default APPEND_IF_EXISTS_OR_ADD (0) cannot be told from "unset" in proto3, so it means set.
  */
-function appends(h: HeaderValueOptionMessage): boolean {
-  return h.append?.value === true;
+function appendOf(h: HeaderValueOptionMessage): Pick<HeaderToAdd, 'append' | 'only'> {
+  if (h.append !== undefined && h.append !== null) return { append: h.append.value === true };
+  switch (h.append_action) {
+    case 1:
+      return { append: false, only: 'absent' };
+    case 3:
+      return { append: false, only: 'present' };
+    default:
+      return { append: false };
+  }
 }

@@ -40,7 +40,12 @@ export function ztunnelAdminTarget(o: ZtunnelAdminOptions): AdminTarget {
     clusters: () => [],
     listeners: () => {
       const l = o.ztunnel.listening();
-      return [...l.hbone.map((a) => listenerStatus('hbone_inbound', a)), ...l.socks.map((a) => listenerStatus('socks5_outbound', a))];
+      return [
+        ...l.hbone.map((a) => listenerStatus('hbone_inbound', a)),
+        ...l.socks.map((a) => listenerStatus('socks5_outbound', a)),
+        ...l.plaintext.map((a) => listenerStatus('plaintext_inbound', a)),
+        ...o.ztunnel.fixedInboundAddresses().map((a) => listenerStatus('fixed_plaintext_inbound', a)),
+      ];
     },
     certs: async (): Promise<CertChainStatus[]> => {
       const local = o.store.current().workloadsOnNode(o.node).filter((w) => w.protocol === 'HBONE');

@@ -14,6 +14,8 @@ import { ZtunnelTelemetry } from '../telemetry/ztunnel-telemetry.js';
 import { Ztunnel } from '../ztunnel/ztunnel.js';
 import type { FixedOutboundSpec } from '../ztunnel/fixed-outbound.js';
 import { parseFixedOutbound } from '../ztunnel/fixed-outbound.js';
+import type { FixedInboundSpec } from '../ztunnel/fixed-inbound.js';
+import { parseFixedInbound } from '../ztunnel/fixed-inbound.js';
 import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary, workerIndex } from '../process/worker-cluster.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane } from './control-plane-options.js';
@@ -31,6 +33,8 @@ export async function runZtunnel(argv: string[]): Promise<number> {
       'admin-address': { type: 'string', default: '127.0.0.1' },
       /** `<listenHost>:<port>=<ns/pod>-><host>:<port>`: a port that acts as a captured outbound connection (src/ztunnel/fixed-outbound.ts). */
       'outbound-fixed': { type: 'string', multiple: true },
+      /** `<listenHost>:<port>=<ns/pod>:<port>`: a port that acts as captured plaintext inbound to that pod port (src/ztunnel/fixed-inbound.ts). */
+      'inbound-fixed': { type: 'string', multiple: true },
       concurrency: { type: 'string' },
     },
   });
@@ -41,6 +45,12 @@ export async function runZtunnel(argv: string[]): Promise<number> {
     const parsed = parseFixedOutbound(text);
     if (!parsed.ok) throw new UsageError(parsed.message);
     fixedOutbound.push(parsed.value);
+  }
+  const fixedInbound: FixedInboundSpec[] = [];
+  for (const text of values['inbound-fixed'] ?? []) {
+    const parsed = parseFixedInbound(text);
+    if (!parsed.ok) throw new UsageError(parsed.message);
+    fixedInbound.push(parsed.value);
   }
   const concurrency = parseConcurrency(values.concurrency);
   if (concurrency === undefined) throw new UsageError('--concurrency must be an integer from 1 to 64');
@@ -67,6 +77,7 @@ export async function runZtunnel(argv: string[]): Promise<number> {
     accessLog: telemetry.sink,
     fixedOutbound,
     ...(maxConnections !== undefined ? { maxConnections } : {}),
+    fixedInbound,
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });

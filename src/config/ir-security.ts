@@ -115,3 +115,28 @@ export interface RequestAuthnIR {
  * filter's contract type (`src/filter/ext-authz-config.ts`).
  */
 export type ExtAuthzProviderIR = ExtAuthzProvider;
+
+/**
+ * PeerAuthentication `mtls.mode`. `UNSET` inherits from the parent level (workload → namespace →
+ * mesh); a mesh level that is unset (or absent) means `PERMISSIVE`, Istio's default.
+ */
+export type MtlsModeIR = 'UNSET' | 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+/** Which workloads a PeerAuthentication covers (Istio: root namespace → mesh, no selector → namespace). */
+export type PeerAuthnScopeIR =
+  | { readonly kind: 'mesh' }
+  | { readonly kind: 'namespace' }
+  | { readonly kind: 'selector'; readonly matchLabels: Readonly<Record<string, string>> };
+
+/** A `security.istio.io/v1 PeerAuthentication`, enforced by the destination ztunnel on plaintext inbound. */
+export interface PeerAuthnIR {
+  readonly name: string;
+  readonly namespace: string;
+  readonly scope: PeerAuthnScopeIR;
+  readonly mode: MtlsModeIR;
+  /** `portLevelMtls` (selector policies only): workload (target) port → mode; `UNSET` inherits the policy's effective mode. */
+  readonly portLevel: Readonly<Record<number, MtlsModeIR>>;
+  /** `metadata.creationTimestamp` in ms, 0 when absent: among equals the oldest wins. */
+  readonly createdAt: number;
+  readonly origin: Origin;
+}

@@ -10,7 +10,7 @@
  */
 
 import type { DestinationRuleIR, HttpRouteIR } from './ir-routes.js';
-import type { ExtAuthzProviderIR, L7PolicyIR, PathNormalizationIR, RequestAuthnIR } from './ir-security.js';
+import type { ExtAuthzProviderIR, L7PolicyIR, PathNormalizationIR, PeerAuthnIR, RequestAuthnIR } from './ir-security.js';
 import type { AccessLogEncodingIR, MeshTracingIR, TelemetryIR } from './ir-telemetry.js';
 import type { LogFormatIR } from './log-format.js';
 import type { WasmPluginIR } from './ir-wasm.js';
@@ -256,6 +256,8 @@ export interface Snapshot {
   readonly telemetries?: readonly TelemetryIR[];
   /** WasmPlugins attached to waypoints by targetRefs, see `ir-wasm.ts`. Absent = none. */
   readonly wasmPlugins?: readonly WasmPluginIR[];
+  /** PeerAuthentications (mTLS mode of plaintext inbound at the ztunnel), see `ir-security.ts`. Absent = none. */
+  readonly peerAuthns?: readonly PeerAuthnIR[];
 }
 
 export const DEFAULT_MESH: MeshIR = Object.freeze({

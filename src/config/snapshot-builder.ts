@@ -23,6 +23,7 @@ import type {
 } from './ir.js';
 import { objectKey } from './ir.js';
 import { resolveMesh } from './mesh-config.js';
+import { buildPeerAuthns } from './peer-authn-scope.js';
 import type { FieldPath } from './from-k8s/object-reader.js';
 import { formatPath } from './from-k8s/object-reader.js';
 import type { MeshSettingsDraft, ObjectRef, PodDraft, PolicyDraft, ServiceDraft, TranslatedObject, WaypointDraft } from './from-k8s/translator.js';
@@ -123,6 +124,7 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
   const telemetries = ofType('Telemetry').map((o) => o.value);
   // Which waypoint and service a WasmPlugin applies to is resolved per view (src/wasm/wasm-runtime.ts).
   const wasmPlugins = ofType('WasmPlugin').map((o) => o.value);
+  const peerAuthns = buildPeerAuthns(ofType('PeerAuthn'), mesh, report);
 
   const snapshot: Snapshot = deepFreeze({
     generation,
@@ -138,6 +140,7 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
     requestAuthns,
     telemetries,
     wasmPlugins,
+    peerAuthns,
   });
   return { snapshot, diagnostics, rejected };
 }

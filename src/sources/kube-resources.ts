@@ -29,6 +29,7 @@ export const KUBE_RESOURCES: readonly KubeResource[] = [
   group('networking.istio.io/v1', 'DestinationRule', 'destinationrules'),
   group('security.istio.io/v1', 'AuthorizationPolicy', 'authorizationpolicies'),
   group('security.istio.io/v1', 'RequestAuthentication', 'requestauthentications'),
+  group('security.istio.io/v1', 'PeerAuthentication', 'peerauthentications'),
   group('telemetry.istio.io/v1', 'Telemetry', 'telemetries'),
   group('extensions.istio.io/v1alpha1', 'WasmPlugin', 'wasmplugins'),
 ];

@@ -21,19 +21,42 @@ import type { SecurityChains } from '../security/security-chains.js';
 /** The `envoy_http_conn_manager_prefix` label value of the waypoint's connection manager. */
 export const WAYPOINT_HCM_PREFIX = 'waypoint';
 
-export function registerSecurityStats(registry: Registry, chains: SecurityChains): void {
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({
+/**
+ * A counter whose value is read from a filter's running total. `reset()` (the admin's
+ * `POST /reset_counters`, through `registry.resetMetrics()`) moves the baseline to the current
+ * total, so the counter restarts from zero as Envoy's do, without touching the filters.
+ */
+class FilterTotalCounter extends Counter<'envoy_http_conn_manager_prefix'> {
+  private baseline = 0;
+
+  constructor(name: string, help: string, registry: Registry, private readonly read: () => number) {
+    super({
       name,
       help,
       labelNames: ['envoy_http_conn_manager_prefix'],
       registers: [registry],
-      collect(this: Counter) {
-        // Counters only go up: the filters' totals are set as the value on each scrape.
-        this.reset();
-        this.inc({ envoy_http_conn_manager_prefix: WAYPOINT_HCM_PREFIX }, read());
+      collect(this: Counter<'envoy_http_conn_manager_prefix'>) {
+        (this as FilterTotalCounter).refresh();
       },
     });
+  }
+
+  override reset(): void {
+    super.reset();
+    // prom-client's constructor calls reset() before `read` is assigned.
+    if (typeof this.read === 'function') this.baseline = this.read();
+  }
+
+  private refresh(): void {
+    // Counters only go up: the total since the last reset is set as the value on each scrape.
+    super.reset();
+    this.inc({ envoy_http_conn_manager_prefix: WAYPOINT_HCM_PREFIX }, Math.max(0, this.read() - this.baseline));
+  }
+}
+
+export function registerSecurityStats(registry: Registry, chains: SecurityChains): void {
+  const counter = (name: string, help: string, read: () => number): void => {
+    new FilterTotalCounter(name, help, registry, read);
   };
   const rbac = chains.authzStats;
   counter('envoy_http_rbac_allowed', 'Requests AuthorizationPolicy (rbac) allowed.', () => rbac.allowed);

@@ -17,6 +17,7 @@ import type { ConnectionRecordSink } from './connection-record.js';
 import { PendingConnectionRecord } from './connection-record.js';
 import type { L4DryRunResult } from './l4-authz.js';
 import { evaluateL4 } from './l4-authz.js';
+import type { InboundConnections } from './inbound-connections.js';
 
 export interface InboundOptions {
   /** This ztunnel's node: only workloads scheduled here are served. */
@@ -28,6 +29,8 @@ export interface InboundOptions {
   readonly connectTimeoutMs?: number;
   /** Dry-run policy results (log only). */
   readonly onDryRun?: (result: L4DryRunResult, connect: HboneConnect) => void;
+  /** Open connections, re-authorized when policies change (inbound-connections.ts). */
+  readonly tracker?: InboundConnections;
 }
 
 /** Source addresses we may bind for the app connection: all of 127/8 is local on Linux. */
@@ -69,9 +72,10 @@ export async function serveInbound(connect: HboneConnect, opts: InboundOptions):
     return;
   }
 
+  const facts = { sourceIdentity: connection.peerIdentity, sourceIp: peerIp, destIp: local.ip, destPort: authority.port };
   const decision = evaluateL4(
     view.l4PoliciesFor(local),
-    { sourceIdentity: connection.peerIdentity, sourceIp: peerIp, destIp: local.ip, destPort: authority.port },
+    facts,
     opts.onDryRun ? (r) => opts.onDryRun?.(r, connect) : undefined,
   );
   if (!decision.allowed) {
@@ -92,18 +96,31 @@ export async function serveInbound(connect: HboneConnect, opts: InboundOptions):
     return;
   }
   const stream = connect.accept();
+  let lateRejection: string | undefined;
+  const untrack = opts.tracker?.add({
+    workloadUid: local.uid,
+    facts,
+    plaintext: false,
+    close: (why) => {
+      lateRejection = why;
+      stream.destroy();
+      appSocket.destroy();
+    },
+  });
   const result = await splice(stream, appSocket);
-  rec.complete(result.aToB, result.bToA, result.error ? { error: result.error.message } : undefined);
+  untrack?.();
+  if (lateRejection !== undefined) rec.complete(result.aToB, result.bToA, { code: 'L4_POLICY_LATE_REJECTION', message: lateRejection });
+  else rec.complete(result.aToB, result.bToA, result.error ? { error: result.error.message } : undefined);
 }
 
-type AppConnect = { readonly ok: true; readonly value: Socket } | { readonly ok: false; readonly message: string };
+export type AppConnect = { readonly ok: true; readonly value: Socket } | { readonly ok: false; readonly message: string };
 
 /**
  * Connects to the app, binding the peer's address as source when it is loopback, so the app sees
  * the real client (or waypoint) IP as ztunnel's transparent proxying does. If the bind itself
  * fails (a platform without all of 127/8), connect again unbound rather than failing the tunnel.
  */
-async function connectApp(ip: string, port: number, peerIp: string, timeoutMs: number): Promise<AppConnect> {
+export async function connectApp(ip: string, port: number, peerIp: string, timeoutMs: number): Promise<AppConnect> {
   const spoof = SPOOFABLE !== undefined && cidrContains(SPOOFABLE, peerIp);
   if (spoof) {
     const bound = await connectTcp({ host: ip, port, localAddress: peerIp, timeoutMs });

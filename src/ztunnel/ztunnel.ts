@@ -35,7 +35,12 @@ import { unmapV4 } from '../net/cidr.js';
 import type { HboneDialer } from './outbound.js';
 import { serveOutbound } from './outbound.js';
 import { WaypointAddresses } from './waypoint-addresses.js';
-import { SOCKS5_PORT } from './ports.js';
+import { INBOUND_PLAINTEXT_PORT, SOCKS5_PORT } from './ports.js';
+import { InboundConnections } from './inbound-connections.js';
+import type { FixedInboundSpec } from './fixed-inbound.js';
+import { FixedInboundListener } from './fixed-inbound.js';
+import type { PlaintextListenerContext } from './proxy-inbound-listeners.js';
+import { ProxyInboundListeners } from './proxy-inbound-listeners.js';
 import { acceptSocks5, SOCKS5_REPLY, writeSocks5Reply } from './socks5.js';
 
 export interface ZtunnelOptions {
@@ -58,6 +63,10 @@ export interface ZtunnelOptions {
   readonly fixedOutbound?: readonly FixedOutboundSpec[];
   /** Open inbound HBONE connections kept across pods; more are closed on accept. Unlimited when omitted. */
   readonly maxConnections?: number;
+  /** Per-pod plaintext inbound port (PROXY protocol v2, proxy-inbound-listeners.ts); default 15006. */
+  readonly plaintextPort?: number;
+  /** Fixed-destination plaintext inbound listeners (fixed-inbound.ts); bound at start. */
+  readonly fixedInbound?: readonly FixedInboundSpec[];
 }
 
 export interface ZtunnelStats {
@@ -83,6 +92,11 @@ export class Ztunnel {
   /** Open SOCKS5 client sockets, forced closed at the drain deadline. */
   private readonly socksClients = new Set<Socket>();
   private readonly fixed: FixedOutboundListener[] = [];
+  private readonly fixedIn: FixedInboundListener[] = [];
+  /** Open inbound connections, re-authorized when L4 policy or PeerAuthentication changes. */
+  private readonly inboundConnections = new InboundConnections();
+  private readonly plaintext: ProxyInboundListeners;
+  private readonly plaintextCtx: PlaintextListenerContext;
   /** Outstanding connection handlers, awaited by close(). */
   private readonly inflight = new Set<Promise<void>>();
   /** Reconciles run one at a time, in order of view changes. */
@@ -107,17 +121,34 @@ export class Ztunnel {
             ...(opts.accessLog ? { recordSink: opts.accessLog } : {}),
             ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
             onDryRun: opts.onDryRun ?? ((r, c) => logDryRun(opts.node, r, c)),
+            tracker: this.inboundConnections,
           }),
         );
       },
       ...(opts.onError ? { onError: opts.onError } : {}),
       ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
     });
+    this.plaintextCtx = {
+      node: opts.node,
+      view: () => this.opts.view.current(),
+      inbound: {
+        tracker: this.inboundConnections,
+        ...(opts.accessLog ? { recordSink: opts.accessLog } : {}),
+        ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+      },
+      track: (p) => this.track(p),
+      clients: this.socksClients,
+      onError: (err, context) => this.report(err, context),
+    };
+    this.plaintext = new ProxyInboundListeners(opts.plaintextPort ?? INBOUND_PLAINTEXT_PORT, this.plaintextCtx);
   }
 
   /** Opens the listeners of the current view's local pods; rejects if one cannot be bound. */
   async start(): Promise<void> {
+    this.inboundConnections.onView(this.opts.view.current());
     this.unsubscribe = this.opts.view.onChange((view) => {
+      // Before listeners change: open connections a new policy denies close now (Istio's ztunnel).
+      this.inboundConnections.onView(view);
       this.reconciling = this.reconciling
         .then(() => this.reconcile(view, false))
         .catch((err: unknown) => this.report(err, 'applying a view change'));
@@ -141,6 +172,16 @@ export class Ztunnel {
       await l.listen();
       this.fixed.push(l);
     }
+    for (const spec of this.opts.fixedInbound ?? []) {
+      const l = new FixedInboundListener(spec, this.plaintextCtx);
+      await l.listen();
+      this.fixedIn.push(l);
+    }
+  }
+
+  /** Where the fixed-destination inbound listeners are bound (`host:port`). */
+  fixedInboundAddresses(): string[] {
+    return this.fixedIn.map((l) => l.address()).filter((a): a is string => a !== undefined);
   }
 
   /** Where the fixed-destination outbound listeners are bound (`host:port`). */
@@ -149,8 +190,9 @@ export class Ztunnel {
   }
 
   /** Addresses currently listened on, for admin pages and tests. */
-  listening(): { readonly hbone: readonly string[]; readonly socks: readonly string[] } {
+  listening(): { readonly hbone: readonly string[]; readonly socks: readonly string[]; readonly plaintext: readonly string[] } {
     return {
+      plaintext: this.plaintext.addresses(),
       hbone: [...this.hboneIps].map((ip) => `${ip}:${this.hbonePort}`),
       socks: [...this.socksServers.keys()].map((ip) => `${ip}:${this.socksPort}`),
     };
@@ -175,6 +217,8 @@ export class Ztunnel {
     for (const server of this.socksServers.values()) server.close();
     this.socksServers.clear();
     for (const l of this.fixed) l.stopAccepting();
+    for (const l of this.fixedIn) l.stopAccepting();
+    this.plaintext.stopAccepting();
     for (const ip of this.hboneIps) await this.hbone.removeListener(ip, this.hbonePort);
     this.hboneIps.clear();
   }
@@ -200,7 +244,12 @@ export class Ztunnel {
     this.socksServers.clear();
     this.hboneIps.clear();
     const hboneClosed = this.hbone.close(deadlineMs);
-    const socksClosed = Promise.all([...socks.map((s) => closeTcpServer(s, deadlineMs)), ...this.fixed.map((l) => l.close(deadlineMs))]);
+    const socksClosed = Promise.all([
+      ...socks.map((s) => closeTcpServer(s, deadlineMs)),
+      ...this.fixed.map((l) => l.close(deadlineMs)),
+      ...this.fixedIn.map((l) => l.close(deadlineMs)),
+      this.plaintext.close(deadlineMs),
+    ]);
     await bounded(Promise.all([...this.inflight]), deadlineMs);
     // Forced: reset, so a client sees its connection aborted rather than a clean end of data.
     for (const c of this.socksClients) resetSocket(c);
@@ -255,6 +304,7 @@ export class Ztunnel {
         this.report(err, `SOCKS5 listener ${ip}:${this.socksPort}`);
       }
     }
+    errors.push(...(await this.plaintext.reconcile(wantHbone)));
     if (failHard && errors.length > 0) {
       throw new Error(`ztunnel ${this.opts.node}: ${errors.length} listener(s) failed: ${errors.map(String).join('; ')}`);
     }

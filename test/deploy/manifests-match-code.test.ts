@@ -36,6 +36,7 @@ const WATCHED: readonly (readonly [string, string])[] = [
   ['networking.istio.io', 'destinationrules'],
   ['security.istio.io', 'authorizationpolicies'],
   ['security.istio.io', 'requestauthentications'],
+  ['security.istio.io', 'peerauthentications'],
   ['extensions.istio.io', 'wasmplugins'],
 ];
 

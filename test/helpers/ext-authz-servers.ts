@@ -81,7 +81,28 @@ export async function startGrpcAuthzServer(): Promise<GrpcAuthzServer> {
   const check = (call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, cb: sendUnaryData<CheckResponseMessage>): void => {
     seen.push(call.request);
     const p = originalOf(call.request.attributes.request.http.path);
-    if (p.startsWith('/ext/allow')) {
+    if (p.startsWith('/ext/mutate')) {
+      cb(null, {
+        status: { code: 0 },
+        ok_response: {
+          headers: [
+            { header: { key: 'x-set-then-removed', value: 'no' } },
+            { header: { key: 'x-if-absent', value: 'authz' }, append_action: 1 },
+            { header: { key: 'x-if-absent-new', value: 'authz' }, append_action: 1 },
+            { header: { key: 'x-if-present', value: 'authz' }, append_action: 3 },
+            { header: { key: 'x-if-present-missing', value: 'authz' }, append_action: 3 },
+            { header: { key: 'x-overwrite', value: 'authz' }, append: { value: false } },
+          ],
+          headers_to_remove: ['x-set-then-removed'],
+          response_headers_to_add: [
+            { header: { key: 'x-authz-decision', value: 'allowed' } },
+            { header: { key: 'x-authz-trace', value: 'a' }, append: { value: true } },
+          ],
+          query_parameters_to_set: [{ key: 'token', value: 'replaced value' }, { key: 'added', value: '1' }],
+          query_parameters_to_remove: ['secret'],
+        },
+      });
+    } else if (p.startsWith('/ext/allow')) {
       cb(null, {
         status: { code: 0 },
         ok_response: {

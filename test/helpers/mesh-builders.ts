@@ -23,6 +23,7 @@ import type {
   WaypointRef,
   WorkloadIR,
 } from '../../src/config/ir.js';
+import type { MtlsModeIR, PeerAuthnIR, PeerAuthnScopeIR } from '../../src/config/ir-security.js';
 import { DEFAULT_MESH, HBONE_PORT, objectKey } from '../../src/config/ir.js';
 import { parseCidr } from '../../src/net/cidr.js';
 import { MeshView } from '../../src/state/mesh-view.js';
@@ -235,6 +236,8 @@ export interface SnapshotSpec {
   readonly services?: readonly ServiceIR[];
   readonly waypoints?: readonly WaypointIR[];
   readonly policies?: readonly L4PolicyIR[];
+  /** PeerAuthentications, in precedence order (oldest first, as the snapshot builder sorts them). */
+  readonly peerAuthns?: readonly PeerAuthnIR[];
   readonly namespaces?: readonly NamespaceIR[];
   readonly mesh?: Partial<MeshIR>;
   readonly generation?: number;
@@ -253,6 +256,7 @@ export function snapshot(spec: SnapshotSpec): Snapshot {
     services: new Map((spec.services ?? []).map((s) => [objectKey(s.namespace, s.name), s])),
     waypoints: new Map((spec.waypoints ?? []).map((w) => [objectKey(w.namespace, w.name), w])),
     l4Policies: Object.freeze([...(spec.policies ?? [])]),
+    ...(spec.peerAuthns ? { peerAuthns: Object.freeze([...spec.peerAuthns]) } : {}),
   });
 }
 
@@ -279,4 +283,32 @@ export function mutableViewSource(initial: MeshView): MutableViewSource {
       for (const l of [...listeners]) l(view);
     },
   };
+}
+
+export interface PeerAuthnSpec {
+  readonly name: string;
+  readonly namespace?: string;
+  /** Shorthand: a selector ⇒ selector scope; none ⇒ namespace scope (mesh in the root namespace). */
+  readonly selector?: Readonly<Record<string, string>>;
+  readonly mode?: MtlsModeIR;
+  readonly portLevel?: Readonly<Record<number, MtlsModeIR>>;
+  readonly createdAt?: number;
+}
+
+export function peerAuthn(spec: PeerAuthnSpec): PeerAuthnIR {
+  const namespace = spec.namespace ?? 'default';
+  const scope: PeerAuthnScopeIR = spec.selector
+    ? { kind: 'selector', matchLabels: Object.freeze({ ...spec.selector }) }
+    : namespace === DEFAULT_MESH.rootNamespace
+      ? { kind: 'mesh' }
+      : { kind: 'namespace' };
+  return Object.freeze({
+    name: spec.name,
+    namespace,
+    scope,
+    mode: spec.mode ?? 'UNSET',
+    portLevel: Object.freeze({ ...(spec.portLevel ?? {}) }),
+    createdAt: spec.createdAt ?? 0,
+    origin: TEST_ORIGIN,
+  });
 }

@@ -236,6 +236,7 @@ describe('admin API', () => {
     const l = await call(zHost, zPort, 'GET', '/listeners');
     assert.match(l.body, new RegExp(`^hbone_inbound::${sleep.ip.replace(/\./g, '\\.')}:15008$`, 'm'));
     assert.match(l.body, new RegExp(`^socks5_outbound::${sleep.ip.replace(/\./g, '\\.')}:15080$`, 'm'));
+    assert.match(l.body, new RegExp(`^plaintext_inbound::${sleep.ip.replace(/\./g, '\\.')}:15006$`, 'm'));
     assert.equal((await call(zHost, zPort, 'GET', '/clusters')).body, '');
     const certs = (JSON.parse((await call(zHost, zPort, 'GET', '/certs')).body) as { certificates: { cert_chain: { subject_alt_names: { uri: string }[] }[] }[] }).certificates;
     assert.ok(certs.some((c) => c.cert_chain[0]?.subject_alt_names[0]?.uri === sleep.identity));

@@ -229,6 +229,24 @@ describe('AuthorizationPolicy CUSTOM (ext_authz) through the waypoint', () => {
       assert.equal(a.request.http.headers[':method'], 'GET');
     });
 
+    it('OK response: append_action, set-then-remove order, query parameters to set/remove, response headers to the client', async () => {
+      const res = await get('/ext/mutate?keep=1&secret=s&token=old&token=dup&z=%2F', {
+        headers: { 'x-if-absent': 'client', 'x-if-present': 'client', 'x-overwrite': 'client' },
+      });
+      assert.equal(res.status, 200);
+      const echo = res.json<EchoReport>();
+      assert.equal(echo.path, '/ext/mutate?keep=1&token=replaced%20value&z=%2F&added=1', 'secret removed, token replaced once, added appended');
+      assert.equal(echo.headers['x-set-then-removed'], undefined, 'removal comes after the set');
+      assert.equal(echo.headers['x-if-absent'], 'client', 'ADD_IF_ABSENT keeps the client value');
+      assert.equal(echo.headers['x-if-absent-new'], 'authz');
+      assert.equal(echo.headers['x-if-present'], 'authz', 'OVERWRITE_IF_EXISTS replaces');
+      assert.equal(echo.headers['x-if-present-missing'], undefined, 'OVERWRITE_IF_EXISTS does not add');
+      assert.equal(echo.headers['x-overwrite'], 'authz');
+      assert.equal(res.headers['x-authz-decision'], 'allowed', 'response_headers_to_add reach the client');
+      assert.equal(res.headers['x-authz-trace'], 'a');
+      assert.equal(grpcAuthz.seen.at(-1)?.attributes.request.http.path, '/ext/mutate?keep=1&secret=s&token=old&token=dup&z=%2F', 'the check saw the original');
+    });
+
     it('denies with DeniedHttpResponse status, headers and body; default 403 without one', async () => {
       const res = await get('/ext/deny');
       assert.equal(res.status, 429);
@@ -308,6 +326,23 @@ describe('AuthorizationPolicy CUSTOM (ext_authz) through the waypoint', () => {
       const prom = await adminGet(host, port, '/stats/prometheus');
       assert.match(prom, /# TYPE envoy_http_ext_authz_denied counter/);
       assert.ok(prom.includes(`envoy_http_rbac_denied${prefix} ${sec.authzStats.denied}`), prom);
+    });
+
+    it('POST /reset_counters zeroes the rbac, jwt_authn and ext_authz counters; they count on from zero', async () => {
+      const reset = await fetch(`http://${host}:${port}/reset_counters`, { method: 'POST' });
+      assert.equal(reset.status, 200);
+      const read = async (name: string): Promise<number> => {
+        const text = await adminGet(host, port, '/stats');
+        const m = new RegExp(`^${name}\\{[^}]*\\}: (\\d+)$`, 'm').exec(text);
+        assert.ok(m, `${name} in /stats`);
+        return Number(m[1]);
+      };
+      for (const name of ['envoy_http_rbac_allowed', 'envoy_http_rbac_denied', 'envoy_http_jwt_authn_denied', 'envoy_http_ext_authz_ok', 'envoy_http_ext_authz_denied', 'envoy_http_ext_authz_error']) {
+        assert.equal(await read(name), 0, name);
+      }
+      assert.equal((await get('/ext/deny')).status, 429);
+      assert.equal(await read('envoy_http_ext_authz_denied'), 1);
+      assert.equal(await read('envoy_http_ext_authz_ok'), 0);
     });
   });
 });

@@ -12,6 +12,7 @@ import { socks5Connect, Socks5Error } from '../../src/net/socks5-client.js';
 import type { MeshView } from '../../src/state/mesh-view.js';
 import type { ConnectionRecord } from '../../src/ztunnel/connection-record.js';
 import { Ztunnel } from '../../src/ztunnel/ztunnel.js';
+import type { ZtunnelOptions } from '../../src/ztunnel/ztunnel.js';
 import { mutableViewSource } from '../helpers/mesh-builders.js';
 import type { MutableViewSource } from '../helpers/mesh-builders.js';
 import { createTestCa } from '../helpers/test-ca.js';
@@ -156,7 +157,8 @@ export interface ZtunnelMesh {
   close(): Promise<void>;
 }
 
-export async function startMesh(initial: MeshView, nodes: readonly string[]): Promise<ZtunnelMesh> {
+/** `extra` adds per-node Ztunnel options (fixed listeners...). */
+export async function startMesh(initial: MeshView, nodes: readonly string[], extra?: (node: string) => Partial<ZtunnelOptions>): Promise<ZtunnelMesh> {
   const ca = await createTestCa();
   const view = mutableViewSource(initial);
   const records: ConnectionRecord[] = [];
@@ -172,6 +174,7 @@ export async function startMesh(initial: MeshView, nodes: readonly string[]): Pr
       socksHandshakeTimeoutMs: 2000,
       connectTimeoutMs: 3000,
       onError: (err) => errors.push(err),
+      ...extra?.(node),
     });
     await z.start();
     ztunnels.set(node, z);

@@ -17,6 +17,7 @@ import { namespaceTranslator } from './namespace.js';
 import { ObjectReader } from './object-reader.js';
 import { parseManifests } from './parse-manifests.js';
 import type { ManifestDocument } from './parse-manifests.js';
+import { peerAuthenticationTranslator } from './peer-authentication.js';
 import { podTranslator } from './pod.js';
 import { requestAuthenticationTranslator } from './request-authentication.js';
 import { serviceAccountTranslator } from './service-account.js';
@@ -44,6 +45,7 @@ export const TRANSLATORS: readonly Translator[] = [
   destinationRuleTranslator,
   telemetryTranslator,
   wasmPluginTranslator,
+  peerAuthenticationTranslator,
 ];
 
 const REGISTRY: ReadonlyMap<string, Translator> = (() => {

@@ -16,7 +16,7 @@ import type {
   WorkloadIR,
 } from '../ir.js';
 import type { ReferenceGrantIR } from '../ir-routes.js';
-import type { L7PolicyIR, RequestAuthnIR } from '../ir-security.js';
+import type { L7PolicyIR, PeerAuthnIR, RequestAuthnIR } from '../ir-security.js';
 import type { TelemetryIR } from '../ir-telemetry.js';
 import type { WasmPluginIR } from '../ir-wasm.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
@@ -46,6 +46,12 @@ export type PolicyDraft = Omit<L4PolicyIR, 'scope'> & {
 
 /** An L7 (waypoint) AuthorizationPolicy; complete as translated (targets are resolved per view). */
 export type L7PolicyDraft = L7PolicyIR;
+
+/** A PeerAuthentication, before its scope (mesh needs the root namespace) is known. */
+export type PeerAuthnDraft = Omit<PeerAuthnIR, 'scope'> & {
+  /** `spec.selector.matchLabels`; `undefined` when the policy has no selector. */
+  readonly selector: Readonly<Record<string, string>> | undefined;
+};
 
 /** A RequestAuthentication attached to waypoints by targetRefs. */
 export type RequestAuthnDraft = RequestAuthnIR;
@@ -77,7 +83,9 @@ export type TranslatedValue =
   /** Telemetry API (`accessLogging`), see `ir-telemetry.ts`. */
   | { readonly type: 'Telemetry'; readonly value: TelemetryIR }
   /** Istio WasmPlugin attached by targetRefs, see `ir-wasm.ts`. */
-  | { readonly type: 'WasmPlugin'; readonly value: WasmPluginIR };
+  | { readonly type: 'WasmPlugin'; readonly value: WasmPluginIR }
+  /** PeerAuthentication, see `peer-authentication.ts`. */
+  | { readonly type: 'PeerAuthn'; readonly value: PeerAuthnDraft };
 
 /** Which object a translated value came from, for keys, diagnostics and last-good bookkeeping. */
 export interface ObjectRef {
