@@ -140,6 +140,12 @@ export interface RequestContext {
    * Set by the engine for requests that have a body; absent in contexts without one.
    */
   readonly body?: RequestBodyAccess;
+  /**
+   * Only during the last request-body hook (`endOfStream` true) of a request without trailers:
+   * creates the trailer map sent upstream after the body (Envoy's `addDecodedTrailers`, which
+   * is allowed only there). `undefined` anywhere else, or when the request has trailers already.
+   */
+  addTrailers?(): HeaderMap | undefined;
 }
 
 /** A request body prefix read ahead of the upstream request. */
@@ -166,6 +172,12 @@ export interface ResponseContext {
   readonly headers: HeaderMap;
   /** True when this is a local reply (from a filter or the engine), not the upstream's answer. */
   readonly local: boolean;
+  /**
+   * Only during the last response-body hook (`endOfStream` true) of a response without trailers:
+   * creates the trailer map sent downstream after the body (Envoy's `addEncodedTrailers`).
+   * `undefined` anywhere else.
+   */
+  addTrailers?(): HeaderMap | undefined;
 }
 
 /**
@@ -185,6 +197,18 @@ export interface StreamFilter {
   onResponseHeaders?(ctx: RequestContext, response: ResponseContext, endOfStream: boolean): HookResult;
   /** A response body chunk. `respond` here resets the stream (headers already left). */
   onResponseBody?(ctx: RequestContext, response: ResponseContext, chunk: Buffer, endOfStream: boolean): HookResult;
+  /**
+   * The request's trailers (called only when the request has some; its last body hook then had
+   * `endOfStream` false, as in Envoy). Edit the map in place: it is what goes upstream. A
+   * `Continue.body` here is body data the filter held back (a paused body); it goes upstream
+   * before the trailers, without passing through the later filters' body hooks.
+   */
+  onRequestTrailers?(ctx: RequestContext, trailers: HeaderMap): HookResult;
+  /**
+   * The response's trailers (only when it has some), filters in reverse order as for bodies.
+   * Edits go downstream. `respond` here resets the stream; `Continue.body` as for requests.
+   */
+  onResponseTrailers?(ctx: RequestContext, response: ResponseContext, trailers: HeaderMap): HookResult;
   /** The stream is over (completed, reset or failed): release resources, record stats. */
   onStreamComplete?(ctx: RequestContext): void;
 }

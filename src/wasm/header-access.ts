@@ -57,6 +57,30 @@ export class PairsAccess implements HeaderAccess {
   }
 }
 
+/** A plain header map (trailers): no pseudo-headers, edits in place. */
+export class MapAccess implements HeaderAccess {
+  constructor(private readonly map: HeaderMap) {}
+  pairs(): Pair[] {
+    return mapPairs(this.map, []);
+  }
+  get(name: string): string | undefined {
+    return this.map.getAll(name.toLowerCase())[0];
+  }
+  add(name: string, value: string): void {
+    this.map.append(name.toLowerCase(), value);
+  }
+  replace(name: string, value: string): void {
+    this.map.set(name.toLowerCase(), value);
+  }
+  remove(name: string): void {
+    this.map.delete(name.toLowerCase());
+  }
+  setAll(pairs: readonly Pair[]): void {
+    clearMap(this.map);
+    for (const [k, v] of pairs) this.add(k, v);
+  }
+}
+
 /** Request headers: `:authority` and `:path` are editable fields, `:method`/`:scheme` read-only. */
 export class RequestHeadersAccess implements HeaderAccess {
   constructor(private readonly ctx: RequestContext) {}

@@ -20,6 +20,9 @@ export type PluginVmSettings = Omit<PluginVmOptions, 'compiled'>;
 
 const MAX_BACKOFF_MS = 30_000;
 
+/** Callbacks that need bodies or trailers passed through the plugin. */
+const STREAM_DATA_CALLBACKS = ['proxy_on_request_body', 'proxy_on_response_body', 'proxy_on_request_trailers', 'proxy_on_response_trailers'];
+
 export class PluginHandle implements WasmPluginRuntime {
   private compiled: CompiledPlugin | undefined;
   private loadError: string | undefined;
@@ -67,7 +70,9 @@ export class PluginHandle implements WasmPluginRuntime {
 
   get wantsBodies(): boolean {
     const e = this.compiled?.exports;
-    return e !== undefined && (e.has('proxy_on_request_body') || e.has('proxy_on_response_body'));
+    if (e === undefined) return false;
+    for (const name of STREAM_DATA_CALLBACKS) if (e.has(name)) return true;
+    return false;
   }
 
   openStream(failed: FilterResult): WasmStreamHooks | undefined {

@@ -112,3 +112,41 @@ export function downstreamResponseHeaders(headers: HeaderMap, upstreamServiceTim
   if (upstreamServiceTimeMs !== undefined) out['x-envoy-upstream-service-time'] = String(upstreamServiceTimeMs);
   return out;
 }
+
+/**
+ * Trailers as sent on either side: the map minus connection-specific names and pseudo-headers
+ * (HTTP/2 forbids both in trailers; Node throws on them).
+ */
+export function upstreamTrailerHeaders(trailers: HeaderMap): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of trailers) {
+    if (HOP_BY_HOP.has(name) || name === 'te' || name.charCodeAt(0) === 0x3a) continue;
+    out[name] = typeof value === 'string' ? value : [...value];
+  }
+  return out;
+}
+
+/** Response trailers written downstream: the same rules as request trailers going upstream. */
+export const downstreamTrailerHeaders = upstreamTrailerHeaders;
+
+/**
+ * The upstream response's trailers, or undefined when there are none. undici reports them as a
+ * raw `[name, value, ...]` list over HTTP/1.1 but as Node's header object over HTTP/2 (its
+ * HTTP/2 client passes the 'trailers' event's object through), so both are accepted.
+ */
+export function upstreamTrailersOf(raw: readonly (Buffer | string)[] | Readonly<Record<string, unknown>> | null): HeaderMap | undefined {
+  if (!raw) return undefined;
+  if (Array.isArray(raw)) return raw.length > 0 ? responseHeadersFromRaw(raw as readonly (Buffer | string)[]) : undefined;
+  const map = new HeaderMap();
+  const obj = raw as Readonly<Record<string, unknown>>;
+  for (const name in obj) {
+    if (!Object.hasOwn(obj, name)) continue;
+    const lower = name.toLowerCase();
+    if (lower.charCodeAt(0) === 0x3a || HOP_BY_HOP.has(lower) || lower === 'te') continue;
+    const v = obj[name];
+    if (typeof v === 'string') map.append(lower, v);
+    else if (Array.isArray(v)) for (const x of v) map.append(lower, String(x));
+    else if (typeof v === 'number') map.append(lower, String(v));
+  }
+  return map.size > 0 ? map : undefined;
+}

@@ -15,7 +15,8 @@ import { exchangeRecord } from './exchange-record.js';
 import { failureReply, localResponse } from './local-reply.js';
 import type { ResponseState } from './local-reply.js';
 import { grpcLocalResponse, isGrpcRequest } from './grpc-local-reply.js';
-import { downstreamResponseHeaders, responseHeadersFromRaw } from './proxy-headers.js';
+import type { HeaderMap } from '../filter/header-map.js';
+import { downstreamResponseHeaders, downstreamTrailerHeaders, upstreamTrailersOf } from './proxy-headers.js';
 
 /** What the relay needs from its exchange. */
 export interface RelayOwner {
@@ -59,6 +60,7 @@ export class ResponseRelay {
   private readonly originalPath: string;
   private response: ResponseState | undefined;
   private responseBodyHooks = false;
+  private responseTrailerHooks = false;
   private bytesSent = 0;
   private serviceTimeMs: number | undefined;
 
@@ -110,12 +112,22 @@ export class ResponseRelay {
     return this.res.write(chunk);
   }
 
-  upstreamComplete(rawTrailers: Buffer[] | string[] | null): void {
-    if (this.responseBodyHooks) {
+  /**
+   * The upstream response ended. With trailers, they pass the trailer hooks (body hooks never
+   * saw `endOfStream`, as in Envoy); without, body hooks get the final empty chunk and may add
+   * trailers then.
+   */
+  upstreamComplete(rawTrailers: Buffer[] | string[] | Record<string, unknown> | null): void {
+    const trailers = upstreamTrailersOf(rawTrailers);
+    if (trailers && this.responseTrailerHooks) {
+      this.filterResponseTrailers(trailers);
+      return;
+    }
+    if (!trailers && this.responseBodyHooks) {
       this.filterResponseBody(EMPTY, true);
       return;
     }
-    this.endResponse(rawTrailers);
+    this.endResponse(trailers);
   }
 
   private afterResponseFilters(resp: ResponseState, r: FilterResult): boolean {
@@ -140,13 +152,17 @@ export class ResponseRelay {
     }
     this.response = resp;
     this.responseBodyHooks = this.run?.wantsResponseBody ?? false;
+    this.responseTrailerHooks = this.run?.wantsResponseTrailers ?? false;
     // A trailers-only gRPC response carries its status in the headers.
     this.grpc?.observeStatus(resp.headers.get('grpc-status'));
     return true;
   }
 
   private filterResponseBody(chunk: Buffer, end: boolean): boolean {
-    const r = (this.run as ChainRun).responseBody(this.response as ResponseState, chunk, end);
+    const resp = this.response as ResponseState;
+    resp.trailersAddable = end;
+    const r = (this.run as ChainRun).responseBody(resp, chunk, end);
+    resp.trailersAddable = false;
     if (isAsync(r)) {
       r.then((x) => {
         if (this.deliverResponseBody(x, chunk, end)) this.owner.resumeUpstream();
@@ -167,15 +183,36 @@ export class ResponseRelay {
     this.bytesSent += out.length;
     this.grpc?.response.push(out);
     const more = out.length > 0 ? this.res.write(out) : true;
-    if (end) this.endResponse(null);
+    if (end) this.endResponse((this.response as ResponseState).addedTrailers);
     return more;
   }
 
-  private endResponse(rawTrailers: Buffer[] | string[] | null): void {
-    if (rawTrailers && rawTrailers.length > 0) {
-      const trailers = responseHeadersFromRaw(rawTrailers);
+  private filterResponseTrailers(trailers: HeaderMap): void {
+    const r = (this.run as ChainRun).responseTrailers(this.response as ResponseState, trailers);
+    if (isAsync(r)) r.then((x) => this.deliverResponseTrailers(x, trailers), () => this.owner.onInternalError());
+    else this.deliverResponseTrailers(r, trailers);
+  }
+
+  private deliverResponseTrailers(r: FilterResult, trailers: HeaderMap): void {
+    if (!this.owner.streaming) return;
+    if (r.action === 'respond') {
+      this.reset();
+      return;
+    }
+    // Body data a filter held back until the trailers goes out before them.
+    if (r.body && r.body.length > 0) {
+      this.bytesSent += r.body.length;
+      this.grpc?.response.push(r.body);
+      this.res.write(r.body);
+    }
+    this.endResponse(trailers);
+  }
+
+  /** Trailers go downstream on HTTP/2 only: Envoy's HTTP/1 codec drops them by default. */
+  private endResponse(trailers: HeaderMap | undefined): void {
+    if (trailers && trailers.size > 0) {
       this.grpc?.observeStatus(trailers.get('grpc-status'));
-      if (this.protocol === 'HTTP/2') this.res.addTrailers(downstreamResponseHeaders(trailers, undefined));
+      if (this.protocol === 'HTTP/2') this.res.addTrailers(downstreamTrailerHeaders(trailers));
     }
     this.owner.markLocal();
     this.res.end();

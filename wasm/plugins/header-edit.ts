@@ -1,9 +1,14 @@
 // Sample plugin: edits request and response headers and, when configured, bodies.
 // pluginConfig (JSON, all optional):
 //   {"requestHeader": "x-wasm-request", "responseHeader": "x-wasm-response", "value": "hello",
-//    "removeRequestHeader": "x-remove-me", "appendRequestBody": "...", "appendResponseBody": "..."}
+//    "removeRequestHeader": "x-remove-me", "appendRequestBody": "...", "appendResponseBody": "...",
+//    "requestTrailer": "x-wasm-request-trailer", "responseTrailerSuffix": "-wasm",
+//    "removeResponseTrailer": "x-drop-me", "addResponseTrailer": "x-wasm-added"}
+// Trailers: request trailers get `requestTrailer: <number of trailers seen>`; response trailers
+// whose name starts with `x-` get the suffix appended and `x-wasm-trailers-seen: <n>` is added;
+// `addResponseTrailer` is added from the last response body callback (responses without trailers).
 // Also answers a local reply 418 when the request carries `x-wasm-teapot`.
-import { Action, BufferType, HttpContext, LogLevel, MapType, RootContext, addHeader, appendBuffer, log, pluginConfiguration, registerRootContext, removeHeader, replaceHeader, getHeader, sendLocalResponse } from "../sdk/index";
+import { Action, BufferType, HttpContext, LogLevel, MapType, RootContext, addHeader, appendBuffer, getHeaderPairs, log, pluginConfiguration, registerRootContext, removeHeader, replaceHeader, getHeader, sendLocalResponse } from "../sdk/index";
 import { JsonConfig } from "./json-config";
 export * from "../sdk/exports";
 
@@ -47,10 +52,31 @@ class HeaderEdit extends HttpContext {
     return Action.Continue;
   }
   onResponseBody(_size: u32, eos: bool): Action {
-    const extra = (this.root as HeaderEditRoot).config.get("appendResponseBody", "");
+    const cfg = (this.root as HeaderEditRoot).config;
+    const added = cfg.get("addResponseTrailer", "");
+    if (eos && added.length > 0) addHeader(MapType.ResponseTrailers, added, cfg.get("value", "wasm"));
+    const extra = cfg.get("appendResponseBody", "");
     if (extra.length == 0) return Action.Continue;
     if (!eos) return Action.Pause;
     appendBuffer(BufferType.ResponseBody, String.UTF8.encode(extra));
+    return Action.Continue;
+  }
+  onRequestTrailers(n: u32): Action {
+    const name = (this.root as HeaderEditRoot).config.get("requestTrailer", "");
+    if (name.length > 0) addHeader(MapType.RequestTrailers, name, n.toString());
+    return Action.Continue;
+  }
+  onResponseTrailers(_n: u32): Action {
+    const cfg = (this.root as HeaderEditRoot).config;
+    const suffix = cfg.get("responseTrailerSuffix", "");
+    if (suffix.length == 0) return Action.Continue;
+    const pairs = getHeaderPairs(MapType.ResponseTrailers);
+    for (let i = 0; i < pairs.length; i++) {
+      if (pairs[i][0].startsWith("x-")) replaceHeader(MapType.ResponseTrailers, pairs[i][0], pairs[i][1] + suffix);
+    }
+    addHeader(MapType.ResponseTrailers, "x-wasm-trailers-seen", pairs.length.toString());
+    const drop = cfg.get("removeResponseTrailer", "");
+    if (drop.length > 0) removeHeader(MapType.ResponseTrailers, drop);
     return Action.Continue;
   }
 }
