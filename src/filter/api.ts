@@ -33,6 +33,12 @@ export interface LocalReply {
   readonly responseFlag?: string;
   /** Envoy `%RESPONSE_CODE_DETAILS%` (e.g. `rbac_access_denied_matched_policy[none]`). */
   readonly details?: string;
+  /**
+   * Reset the downstream stream instead of answering (Envoy's `resetStream()` from a filter):
+   * HTTP/2 RST_STREAM, the connection closed on HTTP/1.1. Nothing is sent; `status` and `body`
+   * are unused, `details` and `responseFlag` still go to the access record.
+   */
+  readonly reset?: boolean;
 }
 
 /** Go on to the next filter. */

@@ -24,7 +24,8 @@ import type { BodyRef, PluginLocalReply, PluginVm, StreamSide } from './plugin-v
 import { TRAPPED } from './plugin-vm.js';
 
 const EMPTY = Buffer.alloc(0);
-const CLOSED = respond({ status: 503, body: 'stream closed by wasm plugin', details: 'wasm_fail_stream' });
+/** `proxy_close_stream`: Envoy resets the stream (details `wasm_fail_stream`), it does not answer. */
+const CLOSED = respond({ status: 503, reset: true, details: 'wasm_fail_stream' });
 
 interface Waiter {
   readonly streamType: 0 | 1;

@@ -225,6 +225,11 @@ export class ResponseRelay {
     const info = this.ctx.streamInfo;
     if (reply.responseFlag) info.addResponseFlag(reply.responseFlag);
     info.responseCodeDetails = reply.details ?? 'direct_response';
+    if (reply.reset) {
+      // No response path: nothing is sent that filters could see.
+      this.reset();
+      return;
+    }
     // gRPC clients get errors as grpc-status (Envoy); redirects stay HTTP.
     const grpc = isGrpcRequest(this.ctx) && (reply.status >= 400 || reply.headers?.['grpc-status'] !== undefined);
     const resp = grpc ? grpcLocalResponse(reply) : localResponse(reply);
@@ -256,10 +261,13 @@ export class ResponseRelay {
     this.res.end(resp.localBody);
   }
 
-  /** Resets the downstream stream: the response cannot be completed. */
+  /**
+   * Resets the downstream stream (HTTP/2 RST_STREAM; HTTP/1.1 has no stream reset, so the
+   * connection closes): the response cannot be completed, or a filter asked for it.
+   */
   reset(): void {
     this.owner.markLocal();
-    this.res.destroy(new Error('upstream reset after response started'));
+    this.res.destroy(new Error('stream reset by the waypoint'));
   }
 
   // --- end ---

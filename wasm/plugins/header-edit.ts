@@ -7,8 +7,10 @@
 // Trailers: request trailers get `requestTrailer: <number of trailers seen>`; response trailers
 // whose name starts with `x-` get the suffix appended and `x-wasm-trailers-seen: <n>` is added;
 // `addResponseTrailer` is added from the last response body callback (responses without trailers).
-// Also answers a local reply 418 when the request carries `x-wasm-teapot`.
-import { Action, BufferType, HttpContext, LogLevel, MapType, RootContext, addHeader, appendBuffer, getHeaderPairs, log, pluginConfiguration, registerRootContext, removeHeader, replaceHeader, getHeader, sendLocalResponse } from "../sdk/index";
+// Also answers a local reply 418 when the request carries `x-wasm-teapot`, and resets the stream
+// (`proxy_close_stream`) on request headers with `x-wasm-reset`, on response headers with
+// `x-wasm-reset-response`.
+import { Action, BufferType, HttpContext, LogLevel, MapType, RootContext, StreamType, addHeader, appendBuffer, closeStream, getHeaderPairs, log, pluginConfiguration, registerRootContext, removeHeader, replaceHeader, getHeader, sendLocalResponse } from "../sdk/index";
 import { JsonConfig } from "./json-config";
 export * from "../sdk/exports";
 
@@ -25,8 +27,14 @@ class HeaderEditRoot extends RootContext {
 }
 
 class HeaderEdit extends HttpContext {
+  resetResponse: bool = false;
   onRequestHeaders(_n: u32, _eos: bool): Action {
     const cfg = (this.root as HeaderEditRoot).config;
+    if (getHeader(MapType.RequestHeaders, "x-wasm-reset") != null) {
+      closeStream(StreamType.Request);
+      return Action.Pause;
+    }
+    this.resetResponse = getHeader(MapType.RequestHeaders, "x-wasm-reset-response") != null;
     if (getHeader(MapType.RequestHeaders, "x-wasm-teapot") != null) {
       sendLocalResponse(418, "wasm_teapot", "short and stout\n", [["x-wasm-local", "1"]]);
       return Action.Pause;
@@ -47,6 +55,10 @@ class HeaderEdit extends HttpContext {
   }
   onResponseHeaders(_n: u32, _eos: bool): Action {
     const cfg = (this.root as HeaderEditRoot).config;
+    if (this.resetResponse) {
+      closeStream(StreamType.Response);
+      return Action.Pause;
+    }
     addHeader(MapType.ResponseHeaders, cfg.get("responseHeader", "x-wasm-response"), cfg.get("value", "wasm"));
     if (cfg.get("appendResponseBody", "").length > 0) removeHeader(MapType.ResponseHeaders, "content-length");
     return Action.Continue;
