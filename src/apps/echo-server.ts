@@ -38,6 +38,8 @@ export interface EchoReport {
   readonly method: string;
   readonly path: string;
   readonly authority: string;
+  /** `:scheme` (HTTP/2 only). */
+  readonly scheme?: string;
   readonly headers: Readonly<Record<string, string | string[]>>;
   readonly body: { readonly bytes: number; readonly sha256: string };
   /** Request trailers received (only when there were some). */
@@ -233,6 +235,7 @@ export class EchoServer {
       method: req.method ?? '',
       path,
       authority,
+      ...(isH2 ? { scheme: header(req, ':scheme') ?? '' } : {}),
       headers,
       body: { bytes, sha256 },
       ...(Object.keys(trailers).length > 0 ? { trailers } : {}),

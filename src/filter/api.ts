@@ -125,12 +125,14 @@ export interface StreamInfo {
 
 /** The request as filters see it. Headers are mutable; pseudo-header fields are separate. */
 export interface RequestContext {
-  readonly method: string;
+  /** `:method`. Mutable: a filter (a Wasm plugin) may change it; the upstream request uses it. */
+  method: string;
   /** `:authority` / `Host`. Mutable: a filter may rewrite it before routing. */
   authority: string;
   /** `:path` including the query. Mutable: a filter may rewrite it before routing. */
   path: string;
-  readonly scheme: 'http' | 'https';
+  /** `:scheme`. Mutable: sent as the upstream `:scheme` on HTTP/2 (HTTP/1.1 has no scheme on the wire). */
+  scheme: 'http' | 'https';
   readonly protocol: 'HTTP/1.1' | 'HTTP/2';
   /** Request headers without pseudo-headers; changes are sent upstream. */
   readonly headers: HeaderMap;

@@ -55,10 +55,10 @@ export interface TrailerSink {
 }
 
 export class HttpRequestContext implements RequestContext {
-  readonly method: string;
+  method: string;
   authority: string;
   path: string;
-  readonly scheme: 'http' | 'https';
+  scheme: 'http' | 'https';
   readonly protocol: 'HTTP/1.1' | 'HTTP/2';
   readonly headers: HeaderMap;
   readonly requestId: string;

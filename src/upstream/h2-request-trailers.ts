@@ -11,6 +11,8 @@
  * trailers ends with an empty DATA frame carrying END_STREAM (what Node sends for empty
  * trailers), so nothing else changes on the wire.
  *
+ * The same hook sets the upstream `:scheme` ({@link UPSTREAM_SCHEME_HEADER}).
+ *
  * The session is found through undici's own `http2Session` symbol on its client. If a future
  * undici renames it, sessions stay unadjusted: requests flow as before, without trailers (the
  * integration test `wasm-trailers` would catch it).
@@ -18,6 +20,13 @@
 import type http2 from 'node:http2';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
+
+/**
+ * A request header the waypoint adds (HTTP/2 upstreams only) when the request's `:scheme` is not
+ * undici's fixed `http`; the adjusted session turns it back into `:scheme` before the stream opens,
+ * so a plugin's `:scheme` edit reaches the upstream. It never goes on the wire.
+ */
+export const UPSTREAM_SCHEME_HEADER = 'x-ambient-internal-scheme';
 
 /** Set on a request body stream: where its trailers come from once it has ended. */
 export const REQUEST_TRAILERS = Symbol('ambient.requestTrailers');
@@ -52,6 +61,11 @@ function onPoolConnect(_origin: URL, targets: readonly Dispatcher[]): void {
   adjusted.add(session);
   const request = session.request.bind(session);
   session.request = (headers, options) => {
+    const scheme = headers?.[UPSTREAM_SCHEME_HEADER];
+    if (headers && scheme !== undefined) {
+      delete headers[UPSTREAM_SCHEME_HEADER];
+      headers[':scheme'] = scheme;
+    }
     // A stream ended with its headers has no DATA frames, hence no trailers to wait for.
     if (options?.endStream) return request(headers, options);
     // undici never ends a stream whose body it measured as empty (its writeBuffer(null) path

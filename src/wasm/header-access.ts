@@ -81,7 +81,14 @@ export class MapAccess implements HeaderAccess {
   }
 }
 
-/** Request headers: `:authority` and `:path` are editable fields, `:method`/`:scheme` read-only. */
+/** An HTTP method token (RFC 9110 §9.1): what Node and undici accept on the wire. */
+const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Request headers: the pseudo-headers are the request context's fields, edited in place, so an
+ * edit by a plugin is what goes upstream (Envoy lets plugins set all four). A `:method` that is
+ * not a token and a `:scheme` other than http/https are ignored (neither codec could send them).
+ */
 export class RequestHeadersAccess implements HeaderAccess {
   constructor(private readonly ctx: RequestContext) {}
   pairs(): Pair[] {
@@ -112,7 +119,12 @@ export class RequestHeadersAccess implements HeaderAccess {
   private pseudo(name: string, value: string): boolean {
     if (name === ':authority') this.ctx.authority = value;
     else if (name === ':path') this.ctx.path = value;
-    // `:method` and `:scheme` are fixed once the request is parsed here; edits are ignored.
+    else if (name === ':method') {
+      if (METHOD_TOKEN.test(value)) this.ctx.method = value;
+    } else if (name === ':scheme') {
+      const scheme = value.toLowerCase();
+      if (scheme === 'http' || scheme === 'https') this.ctx.scheme = scheme;
+    }
     return name.charCodeAt(0) === 0x3a;
   }
   add(name: string, value: string): void {

@@ -194,7 +194,7 @@ export class HttpExchange implements AttemptOwner {
       {
         method: this.ctx.method,
         path: this.ctx.path,
-        headers: upstreamRequestHeaders(this.ctx.headers, this.ctx.authority, a.number),
+        headers: upstreamRequestHeaders(this.ctx.headers, this.ctx.authority, a.number, this.conn.upstreamVersion === 'h2' ? this.ctx.scheme : undefined),
         body,
       },
       a,

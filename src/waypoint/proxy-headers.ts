@@ -6,6 +6,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { HeaderMap } from '../filter/header-map.js';
+import { UPSTREAM_SCHEME_HEADER } from '../upstream/h2-request-trailers.js';
 
 /**
  * RFC 9110 §7.6.1 connection-scoped headers, plus `proxy-connection`; HTTP/2 forbids them outright
@@ -24,7 +25,7 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 /** Headers the proxy sets itself, so a client's copy is replaced, not duplicated. */
-const SET_UPSTREAM: ReadonlySet<string> = new Set(['host', 'x-envoy-attempt-count']);
+const SET_UPSTREAM: ReadonlySet<string> = new Set(['host', 'x-envoy-attempt-count', UPSTREAM_SCHEME_HEADER]);
 const SET_DOWNSTREAM: ReadonlySet<string> = new Set(['server', 'x-envoy-upstream-service-time']);
 
 export const SERVER_HEADER = 'istio-envoy';
@@ -54,7 +55,7 @@ function keepTe(value: string): boolean {
  * The header list sent upstream, flat `[name, value, ...]` as undici takes it: the request's
  * headers minus hop-by-hop ones, plus `host` (from `:authority`) and `x-envoy-attempt-count`.
  */
-export function upstreamRequestHeaders(headers: HeaderMap, authority: string, attempt: number): string[] {
+export function upstreamRequestHeaders(headers: HeaderMap, authority: string, attempt: number, h2Scheme?: string): string[] {
   const out: string[] = [];
   const connection = headers.get('connection');
   for (const [name, value] of headers) {
@@ -68,6 +69,8 @@ export function upstreamRequestHeaders(headers: HeaderMap, authority: string, at
     }
   }
   out.push('host', authority, 'x-envoy-attempt-count', attempt === 1 ? '1' : String(attempt));
+  // undici always sends `:scheme: http`; another one is carried to the HTTP/2 session's hook.
+  if (h2Scheme !== undefined && h2Scheme !== 'http') out.push(UPSTREAM_SCHEME_HEADER, h2Scheme);
   return out;
 }
 

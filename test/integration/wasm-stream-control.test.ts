@@ -19,6 +19,7 @@ interface H2Outcome {
   /** RST_STREAM code when the stream was reset. */
   readonly rstCode?: number;
   readonly error?: string;
+  readonly body?: string;
 }
 
 let ip = 70;
@@ -47,6 +48,13 @@ spec:
 `;
 }
 
+interface Echo {
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly scheme?: string;
+}
+
 /** One HTTP/2 GET from a pod, reporting a reset instead of throwing. */
 async function h2Get(mesh: LocalMesh, from: WorkloadIR, host: string, headers: http2.OutgoingHttpHeaders): Promise<H2Outcome> {
   const socket = await mesh.connectFrom(from, host, 9080);
@@ -57,8 +65,9 @@ async function h2Get(mesh: LocalMesh, from: WorkloadIR, host: string, headers: h
       const req = session.request({ ':path': '/probe', ...headers });
       let status: number | undefined;
       req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', () => undefined);
-      req.on('end', () => resolve({ status }));
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString() }));
       req.on('error', (err: Error) => resolve({ ...(status !== undefined ? { status } : {}), rstCode: req.rstCode, error: err.message }));
     });
   } finally {
@@ -77,6 +86,10 @@ describe('plugins controlling the stream', () => {
       plugin('ctl-h2', 'ctl-h2', 'header-edit'),
       service('ctl-h1', 'http'),
       plugin('ctl-h1', 'ctl-h1', 'header-edit'),
+      service('ctl-pseudo'),
+      plugin('ctl-pseudo', 'ctl-pseudo', 'header-edit', '{method: PUT, scheme: https, path: "/rewritten?by=wasm", authority: rewritten.example}'),
+      service('ctl-pseudo-h1', 'http'),
+      plugin('ctl-pseudo-h1', 'ctl-pseudo-h1', 'header-edit', '{method: DELETE, path: /h1-rewritten, authority: h1.example}'),
     ];
     mesh = await startLocalMesh({ extraFiles: { '90-stream-control.yaml': docs.join('---\n') } });
     sleep = mesh.pod('default', 'sleep');
@@ -109,5 +122,24 @@ describe('plugins controlling the stream', () => {
     await assert.rejects(mesh.request(sleep, 'http://ctl-h1:9080/probe', { headers: { 'x-wasm-reset': '1' } }));
     const ok = await mesh.request(sleep, 'http://ctl-h1:9080/probe');
     assert.equal(ok.status, 200);
+  });
+
+  it('pseudo-header edits on request headers reach the HTTP/2 upstream', { timeout: 10_000 }, async () => {
+    const r = await h2Get(mesh, sleep, 'ctl-pseudo', {});
+    assert.equal(r.status, 200);
+    const echo = JSON.parse(r.body ?? '') as Echo;
+    assert.equal(echo.method, 'PUT');
+    assert.equal(echo.scheme, 'https');
+    assert.equal(echo.path, '/rewritten?by=wasm');
+    assert.equal(echo.authority, 'rewritten.example');
+  });
+
+  it('pseudo-header edits reach an HTTP/1.1 upstream (method, path, Host)', { timeout: 10_000 }, async () => {
+    const r = await mesh.request(sleep, 'http://ctl-pseudo-h1:9080/probe');
+    assert.equal(r.status, 200);
+    const echo = r.json<Echo>();
+    assert.equal(echo.method, 'DELETE');
+    assert.equal(echo.path, '/h1-rewritten');
+    assert.equal(echo.authority, 'h1.example');
   });
 });

@@ -4,6 +4,8 @@
 //    "removeRequestHeader": "x-remove-me", "appendRequestBody": "...", "appendResponseBody": "...",
 //    "requestTrailer": "x-wasm-request-trailer", "responseTrailerSuffix": "-wasm",
 //    "removeResponseTrailer": "x-drop-me", "addResponseTrailer": "x-wasm-added"}
+// Pseudo-headers: "method", "scheme", "path", "authority" replace `:method`, `:scheme`, `:path`,
+// `:authority` on request headers.
 // Trailers: request trailers get `requestTrailer: <number of trailers seen>`; response trailers
 // whose name starts with `x-` get the suffix appended and `x-wasm-trailers-seen: <n>` is added;
 // `addResponseTrailer` is added from the last response body callback (responses without trailers).
@@ -41,6 +43,11 @@ class HeaderEdit extends HttpContext {
     }
     const value = cfg.get("value", "wasm");
     replaceHeader(MapType.RequestHeaders, cfg.get("requestHeader", "x-wasm-request"), value);
+    const pseudo = [":method", ":scheme", ":path", ":authority"];
+    for (let i = 0; i < pseudo.length; i++) {
+      const v = cfg.get(pseudo[i].substring(1), "");
+      if (v.length > 0) replaceHeader(MapType.RequestHeaders, pseudo[i], v);
+    }
     const remove = cfg.get("removeRequestHeader", "");
     if (remove.length > 0) removeHeader(MapType.RequestHeaders, remove);
     if (cfg.get("appendRequestBody", "").length > 0) removeHeader(MapType.RequestHeaders, "content-length");
