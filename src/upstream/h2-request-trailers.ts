@@ -43,9 +43,10 @@ type TrailerStream = http2.ClientHttp2Stream & { [REQUEST_TRAILERS]?: RequestTra
 const adjusted = new WeakSet<object>();
 const NO_TRAILERS: OutgoingHttpHeaders = Object.freeze({});
 
-/** Marks `body` as carrying the trailers `source` will give once it ends. */
-export function attachRequestTrailers(body: object, source: RequestTrailerSource): void {
-  (body as TaggedBody)[REQUEST_TRAILERS] = source;
+/** Marks `body` as carrying the trailers `source` will give once it ends; returns `body`. */
+export function attachRequestTrailers<B extends object | null>(body: B, source: RequestTrailerSource | undefined): B {
+  if (body && source) (body as TaggedBody)[REQUEST_TRAILERS] = source;
+  return body;
 }
 
 /** Makes every HTTP/2 session of `pool` able to send request trailers. Call once per pool. */

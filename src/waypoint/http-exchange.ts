@@ -153,8 +153,8 @@ export class HttpExchange implements AttemptOwner {
     if (!this.bodyless) {
       // A body the ext_authz check read ahead is replayed from its buffer (then the rest streams).
       const src = this.ctx.body?.replay() ?? this.req;
-      const run = this.run;
-      body = run && (run.wantsRequestBody || run.wantsRequestTrailers) ? new FilteredRequestBody(src, run, (reply) => this.onBodyReply(reply), this.trailers as RequestTrailers) : src;
+      const run = this.run?.wantsRequestBody || this.run?.wantsRequestTrailers ? this.run : undefined;
+      body = run ? new FilteredRequestBody(src, run, (reply) => this.onBodyReply(reply), this.trailers as RequestTrailers) : src;
     }
     // Shadows copy the filtered body as it streams (so the real request reads it through the mirror).
     if (decision.mirror) body = decision.mirror.send(this.ctx, this.conn.upstreamVersion, body);
@@ -186,8 +186,7 @@ export class HttpExchange implements AttemptOwner {
     // BYTES_RECEIVED is what reached the upstream: the last attempt's count.
     this.bytesReceived = 0;
     this.timers.startTry(this.timeouts.perTryMs);
-    const body = resilience.bodyFor();
-    if (body && this.trailers) attachRequestTrailers(body, this.trailers);
+    const body = attachRequestTrailers(resilience.bodyFor(), this.trailers);
     this.deps.upstream.dispatch(
       ep,
       this.conn.upstreamVersion,
