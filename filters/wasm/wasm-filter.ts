@@ -10,7 +10,7 @@
  *   while handling a stream, FAIL_CLOSE answers 503 (details `wasm_fail_stream`, as Envoy's
  *   `CHECK_FAIL_HTTP`) and FAIL_OPEN skips the plugin for that stream.
  */
-import type { FilterFactory, FilterPhase, FilterResult, HookResult, RequestContext, ResponseContext, StreamFilter } from '../../src/filter/api.js';
+import type { FilterFactory, FilterPhase, FilterResult, HeaderMap, HookResult, RequestContext, ResponseContext, StreamFilter } from '../../src/filter/api.js';
 import { CONTINUE, respond } from '../../src/filter/api.js';
 
 export type FailStrategy = 'FAIL_CLOSE' | 'FAIL_OPEN';
@@ -21,6 +21,8 @@ export interface WasmStreamHooks {
   onRequestBody(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): HookResult;
   onResponseHeaders(ctx: RequestContext, response: ResponseContext, endOfStream: boolean): HookResult;
   onResponseBody(ctx: RequestContext, response: ResponseContext, chunk: Buffer, endOfStream: boolean): HookResult;
+  onRequestTrailers(ctx: RequestContext, trailers: HeaderMap): HookResult;
+  onResponseTrailers(ctx: RequestContext, response: ResponseContext, trailers: HeaderMap): HookResult;
   onStreamComplete(ctx: RequestContext): void;
 }
 
@@ -30,7 +32,10 @@ export interface WasmPluginRuntime {
   state(): 'loading' | 'ready' | 'failed';
   /** Settles when loading ends (either way). */
   loaded(): Promise<void>;
-  /** True when the plugin exports body callbacks (only then does the proxy pass bodies through it). */
+  /**
+   * True when the plugin exports body or trailer callbacks: only then does the proxy pass bodies
+   * and trailers through it.
+   */
   readonly wantsBodies: boolean;
   /**
    * A new stream on a live VM, or undefined when no VM can run now (start-up failed, rebuild
@@ -91,7 +96,16 @@ class WasmFilter implements StreamFilter {
   }
 }
 
+/** Bodies and trailers too: trailer hooks also release a body the plugin held back. */
 class WasmBodyFilter extends WasmFilter {
+  onRequestTrailers(ctx: RequestContext, trailers: HeaderMap): HookResult {
+    return this.hooks ? this.hooks.onRequestTrailers(ctx, trailers) : CONTINUE;
+  }
+
+  onResponseTrailers(ctx: RequestContext, response: ResponseContext, trailers: HeaderMap): HookResult {
+    return this.hooks ? this.hooks.onResponseTrailers(ctx, response, trailers) : CONTINUE;
+  }
+
   onRequestBody(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): HookResult {
     return this.hooks ? this.hooks.onRequestBody(ctx, chunk, endOfStream) : CONTINUE;
   }

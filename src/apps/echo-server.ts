@@ -12,6 +12,9 @@
  * - header `x-echo-delay-ms: <ms>`: waits before answering (bounded to 60 s).
  * - `content-type: application/grpc*`: a gRPC-shaped echo: the request's message frames come
  *   back as they are, then trailers `grpc-status: 0` (or the `x-echo-grpc-status` header's value).
+ * - header `x-echo-trailers: <name>=<value>[;<name>=<value>...]`: the JSON report ends with those
+ *   response trailers (HTTP/2; on HTTP/1.1 the report is then chunked). Request trailers the
+ *   echo received are in the report's `trailers`.
  * - header `x-echo-fail: <key>,<n>,<how>`: the first n requests carrying that key (counted across
  *   every echo of this process, so retries to other pods count too) fail after their body was
  *   read — `how` is a status code (`503`), `reset` (connection/stream reset), `refused` (HTTP/2
@@ -38,8 +41,12 @@ export interface EchoReport {
   readonly method: string;
   readonly path: string;
   readonly authority: string;
+  /** `:scheme` (HTTP/2 only). */
+  readonly scheme?: string;
   readonly headers: Readonly<Record<string, string | string[]>>;
   readonly body: { readonly bytes: number; readonly sha256: string };
+  /** Request trailers received (only when there were some). */
+  readonly trailers?: Readonly<Record<string, string | string[]>>;
   readonly peer: {
     readonly address: string;
     readonly port: number;
@@ -166,12 +173,17 @@ export class EchoServer {
           return;
         }
         const body = JSON.stringify(this.report(req, path, bytes, hash.digest('hex')), null, 2) + '\n';
+        const trailers = responseTrailers(header(req, 'x-echo-trailers'));
         res.writeHead(status, {
           'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
+          // Trailers need chunked encoding on HTTP/1.1.
+          ...(trailers ? {} : { 'content-length': Buffer.byteLength(body) }),
           'x-echo-pod': this.opts.pod,
         });
-        res.end(body);
+        if (trailers) {
+          res.addTrailers(trailers);
+          (res as http.ServerResponse).end(body);
+        } else res.end(body);
       }),
     );
   }
@@ -223,6 +235,8 @@ export class EchoServer {
     const address = unmapV4(socket.remoteAddress ?? '');
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !k.startsWith(':')) headers[k] = v;
+    const trailers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.trailers ?? {})) if (v !== undefined && !k.startsWith(':')) trailers[k] = v;
     const isH2 = req.httpVersionMajor === 2;
     const authority = (isH2 ? header(req, ':authority') : header(req, 'host')) ?? '';
     return {
@@ -232,8 +246,10 @@ export class EchoServer {
       method: req.method ?? '',
       path,
       authority,
+      ...(isH2 ? { scheme: header(req, ':scheme') ?? '' } : {}),
       headers,
       body: { bytes, sha256 },
+      ...(Object.keys(trailers).length > 0 ? { trailers } : {}),
       peer: { address, port: socket.remotePort ?? 0, ...this.whoIs(address) },
       local: { address: unmapV4(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
     };
@@ -253,6 +269,19 @@ export class EchoServer {
 function header(req: http.IncomingMessage | http2.Http2ServerRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** `a=1;b=2` → response trailers (at most 16), or undefined. */
+function responseTrailers(spec: string | undefined): Record<string, string> | undefined {
+  if (!spec) return undefined;
+  const out: Record<string, string> = {};
+  let n = 0;
+  for (const part of spec.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || ++n > 16) continue;
+    out[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim();
+  }
+  return n > 0 ? out : undefined;
 }
 
 function clampStatus(v: string | undefined): number {

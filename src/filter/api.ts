@@ -33,6 +33,12 @@ export interface LocalReply {
   readonly responseFlag?: string;
   /** Envoy `%RESPONSE_CODE_DETAILS%` (e.g. `rbac_access_denied_matched_policy[none]`). */
   readonly details?: string;
+  /**
+   * Reset the downstream stream instead of answering (Envoy's `resetStream()` from a filter):
+   * HTTP/2 RST_STREAM, the connection closed on HTTP/1.1. Nothing is sent; `status` and `body`
+   * are unused, `details` and `responseFlag` still go to the access record.
+   */
+  readonly reset?: boolean;
 }
 
 /** Go on to the next filter. */
@@ -119,12 +125,14 @@ export interface StreamInfo {
 
 /** The request as filters see it. Headers are mutable; pseudo-header fields are separate. */
 export interface RequestContext {
-  readonly method: string;
+  /** `:method`. Mutable: a filter (a Wasm plugin) may change it; the upstream request uses it. */
+  method: string;
   /** `:authority` / `Host`. Mutable: a filter may rewrite it before routing. */
   authority: string;
   /** `:path` including the query. Mutable: a filter may rewrite it before routing. */
   path: string;
-  readonly scheme: 'http' | 'https';
+  /** `:scheme`. Mutable: sent as the upstream `:scheme` on HTTP/2 (HTTP/1.1 has no scheme on the wire). */
+  scheme: 'http' | 'https';
   readonly protocol: 'HTTP/1.1' | 'HTTP/2';
   /** Request headers without pseudo-headers; changes are sent upstream. */
   readonly headers: HeaderMap;
@@ -140,6 +148,12 @@ export interface RequestContext {
    * Set by the engine for requests that have a body; absent in contexts without one.
    */
   readonly body?: RequestBodyAccess;
+  /**
+   * Only during the last request-body hook (`endOfStream` true) of a request without trailers:
+   * creates the trailer map sent upstream after the body (Envoy's `addDecodedTrailers`, which
+   * is allowed only there). `undefined` anywhere else, or when the request has trailers already.
+   */
+  addTrailers?(): HeaderMap | undefined;
 }
 
 /** A request body prefix read ahead of the upstream request. */
@@ -166,6 +180,12 @@ export interface ResponseContext {
   readonly headers: HeaderMap;
   /** True when this is a local reply (from a filter or the engine), not the upstream's answer. */
   readonly local: boolean;
+  /**
+   * Only during the last response-body hook (`endOfStream` true) of a response without trailers:
+   * creates the trailer map sent downstream after the body (Envoy's `addEncodedTrailers`).
+   * `undefined` anywhere else.
+   */
+  addTrailers?(): HeaderMap | undefined;
 }
 
 /**
@@ -185,6 +205,18 @@ export interface StreamFilter {
   onResponseHeaders?(ctx: RequestContext, response: ResponseContext, endOfStream: boolean): HookResult;
   /** A response body chunk. `respond` here resets the stream (headers already left). */
   onResponseBody?(ctx: RequestContext, response: ResponseContext, chunk: Buffer, endOfStream: boolean): HookResult;
+  /**
+   * The request's trailers (called only when the request has some; its last body hook then had
+   * `endOfStream` false, as in Envoy). Edit the map in place: it is what goes upstream. A
+   * `Continue.body` here is body data the filter held back (a paused body); it goes upstream
+   * before the trailers, without passing through the later filters' body hooks.
+   */
+  onRequestTrailers?(ctx: RequestContext, trailers: HeaderMap): HookResult;
+  /**
+   * The response's trailers (only when it has some), filters in reverse order as for bodies.
+   * Edits go downstream. `respond` here resets the stream; `Continue.body` as for requests.
+   */
+  onResponseTrailers?(ctx: RequestContext, response: ResponseContext, trailers: HeaderMap): HookResult;
   /** The stream is over (completed, reset or failed): release resources, record stats. */
   onStreamComplete?(ctx: RequestContext): void;
 }

@@ -18,46 +18,13 @@
  */
 import { failureInfo } from '../failures.js';
 import type { FilterFactory, FilterResult, HookResult, RequestContext, ResponseContext, Respond, StreamFilter } from './api.js';
-import { CONTINUE, isAsync, respond } from './api.js';
+import { CONTINUE, isAsync, replaceBody, respond } from './api.js';
+import type { FilterErrorReporter, HookName } from './filter-error-counter.js';
+import type { HeaderMap } from './header-map.js';
 import { sortByPhase } from './phases.js';
 
-export type HookName = 'create' | 'onRequestHeaders' | 'onRequestBody' | 'onResponseHeaders' | 'onResponseBody' | 'onStreamComplete';
-
-/** Where filter failures go: counted, and logged once. */
-export interface FilterErrorReporter {
-  filterFailed(filter: string, hook: HookName, error: unknown): void;
-}
-
-/**
- * Counts failures per filter and logs the first one of each filter with its stack: a broken
- * filter fails every request, and one log line per request would bury everything else.
- */
-export class FilterErrorCounter implements FilterErrorReporter {
-  private readonly counts = new Map<string, number>();
-
-  constructor(private readonly log: (line: string) => void = (line) => console.error(line)) {}
-
-  filterFailed(filter: string, hook: HookName, error: unknown): void {
-    const n = (this.counts.get(filter) ?? 0) + 1;
-    this.counts.set(filter, n);
-    if (n === 1) {
-      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      this.log(`filter ${filter} failed in ${hook} (further failures of this filter are only counted): ${detail}`);
-    }
-  }
-
-  /** Failures of one filter so far (metrics, tests). */
-  count(filter: string): number {
-    return this.counts.get(filter) ?? 0;
-  }
-
-  /** All failures so far. */
-  total(): number {
-    let t = 0;
-    for (const n of this.counts.values()) t += n;
-    return t;
-  }
-}
+export type { FilterErrorReporter, HookName } from './filter-error-counter.js';
+export { FilterErrorCounter } from './filter-error-counter.js';
 
 const FAILED_INFO = failureInfo('FILTER_FAILED');
 
@@ -137,6 +104,18 @@ export class ChainRun {
   /** True when some filter that saw the response wants its body chunks. */
   get wantsResponseBody(): boolean {
     for (let i = Math.min(this.bodyTop, this.filters.length - 1); i >= 0; i--) if (this.filters[i]?.onResponseBody) return true;
+    return false;
+  }
+
+  /** True when some filter wants request trailers (the body then passes through the chain). */
+  get wantsRequestTrailers(): boolean {
+    for (const f of this.filters) if (f.onRequestTrailers) return true;
+    return false;
+  }
+
+  /** True when some filter that saw the response wants its trailers. */
+  get wantsResponseTrailers(): boolean {
+    for (let i = Math.min(this.bodyTop, this.filters.length - 1); i >= 0; i--) if (this.filters[i]?.onResponseTrailers) return true;
     return false;
   }
 
@@ -303,6 +282,64 @@ export class ChainRun {
     const next = await this.responseBodyFrom(i - 1, response, r.body ?? chunk, endOfStream);
     if (next.action === 'respond' || next.body || !r.body) return next;
     return { action: 'continue', body: r.body };
+  }
+
+  /**
+   * Passes the request trailers (edited in place) through every filter that ran. A returned
+   * `Continue.body` is held-back body data to send before the trailers.
+   */
+  requestTrailers(trailers: HeaderMap): HookResult {
+    return this.trailersFrom(0, 1, trailers, undefined, undefined);
+  }
+
+  /** Passes the response trailers through the filters that saw the final headers, in reverse. */
+  responseTrailers(response: ResponseContext, trailers: HeaderMap): HookResult {
+    return this.trailersFrom(this.bodyTop, -1, trailers, response, undefined);
+  }
+
+  /** One walk for both directions: `step` 1 (request, up to `reached`) or -1 (response, down to 0). */
+  private trailersFrom(start: number, step: 1 | -1, trailers: HeaderMap, response: ResponseContext | undefined, held: Buffer | undefined): HookResult {
+    let out = held;
+    const hook: HookName = response ? 'onResponseTrailers' : 'onRequestTrailers';
+    for (let i = start; step === 1 ? i < this.reached : i >= 0; i += step) {
+      const f = this.filters[i] as StreamFilter;
+      let r: HookResult;
+      try {
+        if (response) {
+          if (!f.onResponseTrailers) continue;
+          r = f.onResponseTrailers(this.ctx, response, trailers);
+        } else {
+          if (!f.onRequestTrailers) continue;
+          r = f.onRequestTrailers(this.ctx, trailers);
+        }
+      } catch (err) {
+        return this.failed(i, hook, err);
+      }
+      if (isAsync(r)) return this.resumeTrailers(r, i, step, trailers, response, out);
+      if (r.action === 'respond') return r;
+      if (r.body && r.body.length > 0) out = out ? Buffer.concat([out, r.body]) : r.body;
+    }
+    return out ? replaceBody(out) : CONTINUE;
+  }
+
+  private async resumeTrailers(
+    p: Promise<FilterResult>,
+    i: number,
+    step: 1 | -1,
+    trailers: HeaderMap,
+    response: ResponseContext | undefined,
+    held: Buffer | undefined,
+  ): Promise<FilterResult> {
+    let r: FilterResult;
+    try {
+      r = await p;
+    } catch (err) {
+      return this.failed(i, response ? 'onResponseTrailers' : 'onRequestTrailers', err);
+    }
+    if (r.action === 'respond') return r;
+    let out = held;
+    if (r.body && r.body.length > 0) out = out ? Buffer.concat([out, r.body]) : r.body;
+    return this.trailersFrom(i + step, step, trailers, response, out);
   }
 
   /** The stream is over: tells every filter that ran, once. Never throws. */

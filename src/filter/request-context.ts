@@ -49,11 +49,16 @@ export interface ReplayableBody extends RequestBodyAccess {
   replay(): Readable | undefined;
 }
 
+/** The engine's side of {@link RequestContext.addTrailers}. */
+export interface TrailerSink {
+  add(): HeaderMap | undefined;
+}
+
 export class HttpRequestContext implements RequestContext {
-  readonly method: string;
+  method: string;
   authority: string;
   path: string;
-  readonly scheme: 'http' | 'https';
+  scheme: 'http' | 'https';
   readonly protocol: 'HTTP/1.1' | 'HTTP/2';
   readonly headers: HeaderMap;
   readonly requestId: string;
@@ -62,6 +67,8 @@ export class HttpRequestContext implements RequestContext {
   readonly streamInfo = new StreamInfoState();
   readonly startTime: number;
   body?: ReplayableBody;
+  /** Set by the engine for requests with a body: where added trailers go. */
+  trailerSink?: TrailerSink;
 
   constructor(init: RequestContextInit) {
     this.method = init.method;
@@ -74,5 +81,9 @@ export class HttpRequestContext implements RequestContext {
     this.source = init.source;
     this.destination = init.destination;
     this.startTime = init.startTime ?? Date.now();
+  }
+
+  addTrailers(): HeaderMap | undefined {
+    return this.trailerSink?.add();
   }
 }

@@ -23,6 +23,7 @@ import type { HboneDial, HboneDialResult } from '../hbone/types.js';
 import type { TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp } from '../net/sockets.js';
 import type { Endpoint } from '../state/mesh-view.js';
+import { sendRequestTrailers } from './h2-request-trailers.js';
 import { endpointAddress } from './lb.js';
 import type { AttemptFailure } from './retry-state.js';
 
@@ -144,6 +145,7 @@ export class UpstreamHttpClient implements UpstreamDispatcher {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
+    if (version === 'h2') sendRequestTrailers(pool);
     if (this.closed) void pool.destroy();
     else this.pools.set(key, { pool, address });
     return pool;

@@ -54,6 +54,13 @@ export class GuestMemory {
     return Buffer.from(this.buffer(), ptr >>> 0, len >>> 0).toString('utf8');
   }
 
+  /** Bytes as a latin1 string (one char per byte): how header values are held. */
+  readBytesString(ptr: number, len: number): string | undefined {
+    if (len === 0) return '';
+    if (!this.inRange(ptr, len)) return undefined;
+    return Buffer.from(this.buffer(), ptr >>> 0, len >>> 0).toString('latin1');
+  }
+
   writeU32(ptr: number, value: number): boolean {
     if (!this.inRange(ptr, 4)) return false;
     this.view().setUint32(ptr >>> 0, value >>> 0, true);

@@ -57,7 +57,38 @@ export class PairsAccess implements HeaderAccess {
   }
 }
 
-/** Request headers: `:authority` and `:path` are editable fields, `:method`/`:scheme` read-only. */
+/** A plain header map (trailers): no pseudo-headers, edits in place. */
+export class MapAccess implements HeaderAccess {
+  constructor(private readonly map: HeaderMap) {}
+  pairs(): Pair[] {
+    return mapPairs(this.map, []);
+  }
+  get(name: string): string | undefined {
+    return this.map.getAll(name.toLowerCase())[0];
+  }
+  add(name: string, value: string): void {
+    this.map.append(name.toLowerCase(), value);
+  }
+  replace(name: string, value: string): void {
+    this.map.set(name.toLowerCase(), value);
+  }
+  remove(name: string): void {
+    this.map.delete(name.toLowerCase());
+  }
+  setAll(pairs: readonly Pair[]): void {
+    clearMap(this.map);
+    for (const [k, v] of pairs) this.add(k, v);
+  }
+}
+
+/** An HTTP method token (RFC 9110 §9.1): what Node and undici accept on the wire. */
+const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Request headers: the pseudo-headers are the request context's fields, edited in place, so an
+ * edit by a plugin is what goes upstream (Envoy lets plugins set all four). A `:method` that is
+ * not a token and a `:scheme` other than http/https are ignored (neither codec could send them).
+ */
 export class RequestHeadersAccess implements HeaderAccess {
   constructor(private readonly ctx: RequestContext) {}
   pairs(): Pair[] {
@@ -88,7 +119,12 @@ export class RequestHeadersAccess implements HeaderAccess {
   private pseudo(name: string, value: string): boolean {
     if (name === ':authority') this.ctx.authority = value;
     else if (name === ':path') this.ctx.path = value;
-    // `:method` and `:scheme` are fixed once the request is parsed here; edits are ignored.
+    else if (name === ':method') {
+      if (METHOD_TOKEN.test(value)) this.ctx.method = value;
+    } else if (name === ':scheme') {
+      const scheme = value.toLowerCase();
+      if (scheme === 'http' || scheme === 'https') this.ctx.scheme = scheme;
+    }
     return name.charCodeAt(0) === 0x3a;
   }
   add(name: string, value: string): void {

@@ -2,9 +2,11 @@
  * What a plugin may put in a header map, checked at the host so a bad edit is answered with
  * BAD_ARGUMENT at the call (Envoy rejects invalid header strings in its host functions) instead of
  * throwing later inside Node's http when the headers are written. Names are RFC 9110 tokens, or a
- * `:`-prefixed token for pseudo-headers; values follow Node's own rule (no CR, LF, NUL or other
- * control bytes except tab, nothing above U+00FF, which Node cannot write); `:path` and
- * `:authority` also take no spaces and may not be empty.
+ * `:`-prefixed token for pseudo-headers. Values are bytes (latin1 strings, see header-pairs.ts):
+ * any byte from 0x80 up passes through as in Envoy, while CR, LF and NUL are refused (Envoy's
+ * rule) and so are the other control bytes except tab, which Node's http codec cannot write (it
+ * would throw when the headers go out). `:path` and `:authority` also take no spaces and may not
+ * be empty.
  */
 import type { Pair } from './header-pairs.js';
 

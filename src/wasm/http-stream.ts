@@ -8,20 +8,25 @@
  *   here (nothing is passed on) and the whole buffer goes on at CONTINUE, edits included;
  * - a local reply wins over the return value, and the plugin does not see its own reply on the
  *   response path (Envoy's behaviour is unspecified; no SDK example relies on it);
+ * - trailers (maps 1 and 3) exist only when the stream has them, and `proxy_on_*_trailers` runs
+ *   only then; with trailers the last body callback had `end_of_stream` false (Envoy). In the
+ *   last body callback of a stream without trailers, reaching for the trailer map creates it
+ *   (Envoy's `addDecodedTrailers`/`addEncodedTrailers` from `getMap`), and it is sent after the body;
  * - a VM failure (trap) gives the filter's fail result, immediately or to a waiting stream.
  */
-import type { FilterResult, HookResult, LocalReply, RequestContext, ResponseContext } from '../filter/api.js';
+import type { FilterResult, HeaderMap, HookResult, LocalReply, RequestContext, ResponseContext } from '../filter/api.js';
 import { CONTINUE, replaceBody, respond } from '../filter/api.js';
 import { DEFAULT_BUFFER_LIMIT_BYTES, PAYLOAD_TOO_LARGE, RESPONSE_PAYLOAD_TOO_LARGE } from '../filter/buffer-limit.js';
 import type { WasmStreamHooks } from '../../filters/wasm/wasm-filter.js';
 import { Action } from './abi.js';
 import type { HeaderAccess } from './header-access.js';
-import { RequestHeadersAccess, ResponseHeadersAccess } from './header-access.js';
+import { MapAccess, RequestHeadersAccess, ResponseHeadersAccess } from './header-access.js';
 import type { BodyRef, PluginLocalReply, PluginVm, StreamSide } from './plugin-vm.js';
 import { TRAPPED } from './plugin-vm.js';
 
 const EMPTY = Buffer.alloc(0);
-const CLOSED = respond({ status: 503, body: 'stream closed by wasm plugin', details: 'wasm_fail_stream' });
+/** `proxy_close_stream`: Envoy resets the stream (details `wasm_fail_stream`), it does not answer. */
+const CLOSED = respond({ status: 503, reset: true, details: 'wasm_fail_stream' });
 
 interface Waiter {
   readonly streamType: 0 | 1;
@@ -36,6 +41,10 @@ export class WasmHttpStream implements StreamSide, WasmStreamHooks {
   private id = 0;
   private requestHeaders: HeaderAccess | undefined;
   private responseHeaders: HeaderAccess | undefined;
+  private requestTrailers: HeaderAccess | undefined;
+  private responseTrailers: HeaderAccess | undefined;
+  /** Set during the last body callback (0 request, 1 response) of a stream without trailers. */
+  private lastBody: 0 | 1 | -1 = -1;
   private readonly requestBody: BodyRef = { data: EMPTY, writable: true };
   private readonly responseBody: BodyRef = { data: EMPTY, writable: true };
   private reply: PluginLocalReply | undefined;
@@ -60,8 +69,16 @@ export class WasmHttpStream implements StreamSide, WasmStreamHooks {
   map(type: number): HeaderAccess | undefined {
     if (type === 0) return this.requestHeaders;
     if (type === 2) return this.responseHeaders;
-    // Trailers are not passed through the filter API yet: NOT_FOUND, as for a stream without them.
+    if (type === 1) return (this.requestTrailers ??= this.addedTrailers(0));
+    if (type === 3) return (this.responseTrailers ??= this.addedTrailers(1));
     return undefined;
+  }
+
+  /** Trailers created from the last body callback; undefined (NOT_FOUND) anywhere else. */
+  private addedTrailers(side: 0 | 1): HeaderAccess | undefined {
+    if (this.lastBody !== side) return undefined;
+    const map = side === 0 ? this.request?.addTrailers?.() : this.response?.addTrailers?.();
+    return map ? new MapAccess(map) : undefined;
   }
 
   body(type: number): BodyRef | undefined {
@@ -124,8 +141,28 @@ export class WasmHttpStream implements StreamSide, WasmStreamHooks {
     if (b.data.length + chunk.length > this.bufferLimitBytes) return PAYLOAD_TOO_LARGE;
     b.data = b.data.length === 0 ? chunk : Buffer.concat([b.data, chunk]);
     this.continued[0] = false;
+    if (endOfStream) this.lastBody = 0;
     const a = this.vm.call(this.id, 'proxy_on_request_body', this.id, b.data.length, endOfStream ? 1 : 0);
+    this.lastBody = -1;
     return this.outcome(a, 0, true, endOfStream);
+  }
+
+  onRequestTrailers(_ctx: RequestContext, trailers: HeaderMap): HookResult {
+    if (this.id === 0 || this.vmDown) return this.vmDown ? this.failed : CONTINUE;
+    this.requestTrailers = new MapAccess(trailers);
+    this.continued[0] = false;
+    const a = this.vm.call(this.id, 'proxy_on_request_trailers', this.id, trailers.size);
+    // A body the plugin held back goes on with the trailers' result.
+    return this.outcome(a, 0, true, true);
+  }
+
+  onResponseTrailers(_ctx: RequestContext, _response: ResponseContext, trailers: HeaderMap): HookResult {
+    if (this.id === 0 || this.replied) return CONTINUE;
+    if (this.vmDown) return this.failed;
+    this.responseTrailers = new MapAccess(trailers);
+    this.continued[1] = false;
+    const a = this.vm.call(this.id, 'proxy_on_response_trailers', this.id, trailers.size);
+    return this.outcome(a, 1, true, true);
   }
 
   onResponseHeaders(_ctx: RequestContext, response: ResponseContext, endOfStream: boolean): HookResult {
@@ -145,7 +182,9 @@ export class WasmHttpStream implements StreamSide, WasmStreamHooks {
     if (b.data.length + chunk.length > this.bufferLimitBytes) return RESPONSE_PAYLOAD_TOO_LARGE;
     b.data = b.data.length === 0 ? chunk : Buffer.concat([b.data, chunk]);
     this.continued[1] = false;
+    if (endOfStream) this.lastBody = 1;
     const a = this.vm.call(this.id, 'proxy_on_response_body', this.id, b.data.length, endOfStream ? 1 : 0);
+    this.lastBody = -1;
     return this.outcome(a, 1, true, endOfStream);
   }
 

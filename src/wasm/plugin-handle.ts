@@ -8,6 +8,11 @@
  * survive). A plugin that keeps failing is rebuilt with a growing delay (0, then 100 ms doubling
  * up to 30 s, reset by a stream that completes cleanly), during which the fail strategy applies —
  * the crash-loop rate limit the spec asks for.
+ *
+ * Load: a module that could not be fetched or compiled is tried again in the background (when
+ * the handle was given a loader, not a fixed result) after 1 s, doubling up to 5 min, so a
+ * registry that was briefly down does not leave the plugin failed until its WasmPlugin changes.
+ * Meanwhile the fail strategy applies (Istio's agent also retries its downloads).
  */
 import type { FilterResult } from '../filter/api.js';
 import type { WasmPluginRuntime, WasmStreamHooks } from '../../filters/wasm/wasm-filter.js';
@@ -22,6 +27,14 @@ export type PluginVmSettings = Omit<PluginVmOptions, 'compiled'> & {
 };
 
 const MAX_BACKOFF_MS = 30_000;
+const LOAD_RETRY_BASE_MS = 1000;
+const LOAD_RETRY_MAX_MS = 5 * 60_000;
+
+/** How a handle gets its module: a result, or a loader it may call again after a failure. */
+export type PluginLoad = Promise<CompileResult> | (() => Promise<CompileResult>);
+
+/** Callbacks that need bodies or trailers passed through the plugin. */
+const STREAM_DATA_CALLBACKS = ['proxy_on_request_body', 'proxy_on_response_body', 'proxy_on_request_trailers', 'proxy_on_response_trailers'];
 
 export class PluginHandle implements WasmPluginRuntime {
   private compiled: CompiledPlugin | undefined;
@@ -32,18 +45,35 @@ export class PluginHandle implements WasmPluginRuntime {
   private lastFailure: string | undefined;
   private nextBuildAt = 0;
   private closed = false;
+  private loadAttempts = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
   /** VMs built so far (tests, admin). */
   builds = 0;
 
   constructor(
     readonly settings: PluginVmSettings,
-    load: Promise<CompileResult>,
+    private readonly load: PluginLoad,
     private readonly now: () => number = Date.now,
+    /** First delay before a failed load is tried again (doubling, capped at 5 min). */
+    private readonly loadRetryBaseMs: number = LOAD_RETRY_BASE_MS,
   ) {
-    this.loading = load.then(
+    this.loading = this.attemptLoad();
+  }
+
+  /** Module loads attempted so far (tests, admin). */
+  get loadsAttempted(): number {
+    return this.loadAttempts;
+  }
+
+  private attemptLoad(): Promise<void> {
+    this.loadAttempts++;
+    const pending = typeof this.load === 'function' ? this.load() : this.load;
+    return pending.then(
       (r) => {
-        if (r.ok) this.compiled = r.plugin;
-        else this.fail(`module load failed: ${r.error}`);
+        if (r.ok) {
+          this.compiled = r.plugin;
+          this.loadError = undefined;
+        } else this.fail(`module load failed: ${r.error}`);
       },
       (err: unknown) => this.fail(`module load failed: ${err instanceof Error ? err.message : String(err)}`),
     );
@@ -51,7 +81,15 @@ export class PluginHandle implements WasmPluginRuntime {
 
   private fail(reason: string): void {
     this.loadError = reason;
-    this.settings.log(5, this.settings.pluginName, reason);
+    const retry = typeof this.load === 'function' && !this.closed;
+    const delay = Math.min(LOAD_RETRY_MAX_MS, this.loadRetryBaseMs * 2 ** (this.loadAttempts - 1));
+    this.settings.log(5, this.settings.pluginName, retry ? `${reason} (trying again in ${delay} ms)` : reason);
+    if (!retry) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closed) void this.attemptLoad();
+    }, delay);
+    this.retryTimer.unref();
   }
 
   state(): 'loading' | 'ready' | 'failed' {
@@ -70,7 +108,9 @@ export class PluginHandle implements WasmPluginRuntime {
 
   get wantsBodies(): boolean {
     const e = this.compiled?.exports;
-    return e !== undefined && (e.has('proxy_on_request_body') || e.has('proxy_on_response_body'));
+    if (e === undefined) return false;
+    for (const name of STREAM_DATA_CALLBACKS) if (e.has(name)) return true;
+    return false;
   }
 
   openStream(failed: FilterResult): WasmStreamHooks | undefined {
@@ -114,6 +154,7 @@ export class PluginHandle implements WasmPluginRuntime {
 
   close(): void {
     this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.vm?.dispose();
     this.vm = undefined;
   }

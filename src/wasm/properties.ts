@@ -129,7 +129,7 @@ export function getProperty(scope: PropertyScope, path: readonly string[]): Buff
       if (key === 'cluster') return str(scope.node.cluster);
       if (key === 'metadata') {
         if (sub !== undefined) return optional(scope.node.metadata[sub]);
-        return serializePairs(Object.entries(scope.node.metadata));
+        return serializePairs(Object.entries(scope.node.metadata), 'utf8');
       }
       return undefined;
     case 'request':

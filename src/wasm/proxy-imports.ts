@@ -127,13 +127,13 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       if (key === undefined) return Status.INVALID_MEMORY_ACCESS;
       const v = map.get(key);
       if (v === undefined) return Status.NOT_FOUND;
-      return m.copyOut(Buffer.from(v, 'utf8'), ptrPtr, sizePtr);
+      return m.copyOut(Buffer.from(v, 'latin1'), ptrPtr, sizePtr);
     },
     proxy_add_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
       const { status, map } = mapOf(type);
       if (!map) return status;
       const k = m.readString(kPtr, kLen);
-      const v = m.readString(vPtr, vLen);
+      const v = m.readBytesString(vPtr, vLen);
       if (k === undefined || v === undefined) return Status.INVALID_MEMORY_ACCESS;
       if (!validHeader(k, v)) return Status.BAD_ARGUMENT;
       map.add(k, v);
@@ -143,7 +143,7 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       const { status, map } = mapOf(type);
       if (!map) return status;
       const k = m.readString(kPtr, kLen);
-      const v = m.readString(vPtr, vLen);
+      const v = m.readBytesString(vPtr, vLen);
       if (k === undefined || v === undefined) return Status.INVALID_MEMORY_ACCESS;
       if (!validHeader(k, v)) return Status.BAD_ARGUMENT;
       map.replace(k, v);

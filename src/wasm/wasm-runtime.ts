@@ -16,6 +16,7 @@ import { appliesTo } from '../security/security-chains.js';
 import { createWasmFilterFactory } from '../../filters/wasm/wasm-filter.js';
 import { LOG_LEVEL_NAMES } from './abi.js';
 import { compilePlugin } from './compiled-plugin.js';
+import type { CompileResult } from './compiled-plugin.js';
 import { instrumentLoops } from './loop-fuel.js';
 import type { HttpCallDispatcher } from './http-call.js';
 import { NO_HTTP_CALLS } from './http-call.js';
@@ -87,8 +88,9 @@ export class WasmRuntime {
       const req: ModuleRequest = { url: p.url, ...(p.sha256 !== undefined ? { sha256: p.sha256 } : {}), pullPolicy: p.imagePullPolicy };
       const pluginName = `${p.namespace}.${p.name}`;
       const log = this.opts.log ?? defaultPluginLog;
-      const fetched = (this.opts.loadModule ?? ((r: ModuleRequest) => fetchModule(r, this.opts.fetch)))(req);
-      const load = fetched.then(async (bytes) => {
+      const fetchBytes = this.opts.loadModule ?? ((r: ModuleRequest) => fetchModule(r, this.opts.fetch));
+      // A function, so the handle can try again after a failed fetch or compile.
+      const load = (): Promise<CompileResult> => fetchBytes(req).then(async (bytes) => {
         if (this.opts.loopFuel === false) return compilePlugin(bytes);
         // Checked before instrumenting, so a broken module is reported as itself.
         const plain = compilePlugin(bytes);

@@ -3,6 +3,10 @@
  * when some filter has such a hook; otherwise the downstream request stream goes to the upstream
  * client untouched (no extra stream, no copies).
  *
+ * At the end of the body, a request with trailers passes them through the trailer hooks (the
+ * last chunk then went with `endOfStream` false, as in Envoy); one without gets the final empty
+ * chunk with `endOfStream` true, during which filters may add trailers.
+ *
  * Backpressure: the source is paused while the upstream cannot take more (`push` returned false)
  * and while an asynchronous hook is pending, so chunks stay in order and memory stays bounded.
  */
@@ -10,6 +14,7 @@ import { Readable } from 'node:stream';
 import type { FilterResult, Respond } from '../filter/api.js';
 import { isAsync } from '../filter/api.js';
 import type { ChainRun } from '../filter/chain.js';
+import type { RequestTrailers } from './request-trailers.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -24,6 +29,7 @@ export class FilteredRequestBody extends Readable {
     private readonly source: Readable,
     private readonly run: ChainRun,
     private readonly onReply: (reply: Respond) => void,
+    private readonly trailers: RequestTrailers,
   ) {
     super();
     source.on('data', this.onData);
@@ -57,7 +63,14 @@ export class FilteredRequestBody extends Readable {
 
   private readonly onEnd = (): void => {
     this.ended = true;
-    const r = this.run.requestBody(EMPTY, true);
+    const received = this.trailers.received();
+    let r;
+    if (received) r = this.run.requestTrailers(received);
+    else {
+      this.trailers.allowAdding(true);
+      r = this.run.requestBody(EMPTY, true);
+      this.trailers.allowAdding(false);
+    }
     if (isAsync(r)) {
       r.then((res) => this.finish(res), this.onSourceError);
       return;

@@ -21,6 +21,7 @@ import type { ChainRun } from '../filter/chain.js';
 import type { HttpRequestContext } from '../filter/request-context.js';
 import { GrpcStats } from '../telemetry/grpc-stats.js';
 import type { RequestSpan } from '../telemetry/waypoint-tracer.js';
+import { attachRequestTrailers } from '../upstream/h2-request-trailers.js';
 import { attemptFailureOf } from '../upstream/http-client.js';
 import { endpointAddress } from '../upstream/lb.js';
 import type { AttemptFailure } from '../upstream/retry-state.js';
@@ -34,6 +35,7 @@ import { FilteredRequestBody } from './filtered-body.js';
 import { isGrpcRequest } from './grpc-local-reply.js';
 import { ResponseState, failureReply } from './local-reply.js';
 import { responseHeadersFromRaw, upstreamRequestHeaders } from './proxy-headers.js';
+import { RequestTrailers } from './request-trailers.js';
 import { ResponseRelay } from './response-relay.js';
 import type { RouteBackend, RouteDecision } from './router.js';
 import { applyHeaderMutation, selectBackend } from './router.js';
@@ -58,6 +60,8 @@ export class HttpExchange implements AttemptOwner {
   /** The path could not be normalized: answered 400 without running filters. */
   private readonly badPath: boolean;
   private readonly bodyless: boolean;
+  /** Requests with a body only: their trailers, if any, follow it upstream. */
+  private readonly trailers: RequestTrailers | undefined;
   private state: State = 'request';
   private decision: RouteDecision | undefined;
   private backend: RouteBackend | undefined;
@@ -88,6 +92,7 @@ export class HttpExchange implements AttemptOwner {
     this.badPath = normalized === undefined;
     if (normalized !== undefined) this.ctx.path = normalized;
     this.bodyless = isBodyless(req, protocol);
+    if (!this.bodyless) this.ctx.trailerSink = this.trailers = new RequestTrailers(req);
     this.grpc = isGrpcRequest(this.ctx) ? new GrpcStats() : undefined;
     // Read before filters run, as Envoy's HCM does: denied and local replies get spans too.
     this.span = deps.tracer?.begin(this.ctx.headers);
@@ -148,7 +153,8 @@ export class HttpExchange implements AttemptOwner {
     if (!this.bodyless) {
       // A body the ext_authz check read ahead is replayed from its buffer (then the rest streams).
       const src = this.ctx.body?.replay() ?? this.req;
-      body = this.run?.wantsRequestBody ? new FilteredRequestBody(src, this.run, (reply) => this.onBodyReply(reply)) : src;
+      const run = this.run?.wantsRequestBody || this.run?.wantsRequestTrailers ? this.run : undefined;
+      body = run ? new FilteredRequestBody(src, run, (reply) => this.onBodyReply(reply), this.trailers as RequestTrailers) : src;
     }
     // Shadows copy the filtered body as it streams (so the real request reads it through the mirror).
     if (decision.mirror) body = decision.mirror.send(this.ctx, this.conn.upstreamVersion, body);
@@ -180,14 +186,15 @@ export class HttpExchange implements AttemptOwner {
     // BYTES_RECEIVED is what reached the upstream: the last attempt's count.
     this.bytesReceived = 0;
     this.timers.startTry(this.timeouts.perTryMs);
+    const body = attachRequestTrailers(resilience.bodyFor(), this.trailers);
     this.deps.upstream.dispatch(
       ep,
       this.conn.upstreamVersion,
       {
         method: this.ctx.method,
         path: this.ctx.path,
-        headers: upstreamRequestHeaders(this.ctx.headers, this.ctx.authority, a.number),
-        body: resilience.bodyFor(),
+        headers: upstreamRequestHeaders(this.ctx.headers, this.ctx.authority, a.number, this.conn.upstreamVersion === 'h2' ? this.ctx.scheme : undefined),
+        body,
       },
       a,
       (this.backend as RouteBackend).resilience?.pool,

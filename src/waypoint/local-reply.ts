@@ -9,6 +9,11 @@ import type { LocalReply, ResponseContext } from '../filter/api.js';
 import { HeaderMap } from '../filter/header-map.js';
 
 export class ResponseState implements ResponseContext {
+  /** Trailers a filter created in the last body hook ({@link addTrailers}). */
+  addedTrailers: HeaderMap | undefined;
+  /** True only while the last body chunk of a response without trailers passes the filters. */
+  trailersAddable = false;
+
   constructor(
     public status: number,
     readonly headers: HeaderMap,
@@ -16,6 +21,11 @@ export class ResponseState implements ResponseContext {
     /** The body of a local reply (upstream bodies stream instead). */
     readonly localBody = '',
   ) {}
+
+  addTrailers(): HeaderMap | undefined {
+    if (!this.trailersAddable) return undefined;
+    return (this.addedTrailers ??= new HeaderMap());
+  }
 }
 
 const BY_CODE = new Map<FailureCode, LocalReply>();

@@ -6,6 +6,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { HeaderMap } from '../filter/header-map.js';
+import { UPSTREAM_SCHEME_HEADER } from '../upstream/h2-request-trailers.js';
 
 /**
  * RFC 9110 §7.6.1 connection-scoped headers, plus `proxy-connection`; HTTP/2 forbids them outright
@@ -24,7 +25,7 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 /** Headers the proxy sets itself, so a client's copy is replaced, not duplicated. */
-const SET_UPSTREAM: ReadonlySet<string> = new Set(['host', 'x-envoy-attempt-count']);
+const SET_UPSTREAM: ReadonlySet<string> = new Set(['host', 'x-envoy-attempt-count', UPSTREAM_SCHEME_HEADER]);
 const SET_DOWNSTREAM: ReadonlySet<string> = new Set(['server', 'x-envoy-upstream-service-time']);
 
 export const SERVER_HEADER = 'istio-envoy';
@@ -54,7 +55,7 @@ function keepTe(value: string): boolean {
  * The header list sent upstream, flat `[name, value, ...]` as undici takes it: the request's
  * headers minus hop-by-hop ones, plus `host` (from `:authority`) and `x-envoy-attempt-count`.
  */
-export function upstreamRequestHeaders(headers: HeaderMap, authority: string, attempt: number): string[] {
+export function upstreamRequestHeaders(headers: HeaderMap, authority: string, attempt: number, h2Scheme?: string): string[] {
   const out: string[] = [];
   const connection = headers.get('connection');
   for (const [name, value] of headers) {
@@ -68,6 +69,8 @@ export function upstreamRequestHeaders(headers: HeaderMap, authority: string, at
     }
   }
   out.push('host', authority, 'x-envoy-attempt-count', attempt === 1 ? '1' : String(attempt));
+  // undici always sends `:scheme: http`; another one is carried to the HTTP/2 session's hook.
+  if (h2Scheme !== undefined && h2Scheme !== 'http') out.push(UPSTREAM_SCHEME_HEADER, h2Scheme);
   return out;
 }
 
@@ -111,4 +114,42 @@ export function downstreamResponseHeaders(headers: HeaderMap, upstreamServiceTim
   out['server'] = SERVER_HEADER;
   if (upstreamServiceTimeMs !== undefined) out['x-envoy-upstream-service-time'] = String(upstreamServiceTimeMs);
   return out;
+}
+
+/**
+ * Trailers as sent on either side: the map minus connection-specific names and pseudo-headers
+ * (HTTP/2 forbids both in trailers; Node throws on them).
+ */
+export function upstreamTrailerHeaders(trailers: HeaderMap): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of trailers) {
+    if (HOP_BY_HOP.has(name) || name === 'te' || name.charCodeAt(0) === 0x3a) continue;
+    out[name] = typeof value === 'string' ? value : [...value];
+  }
+  return out;
+}
+
+/** Response trailers written downstream: the same rules as request trailers going upstream. */
+export const downstreamTrailerHeaders = upstreamTrailerHeaders;
+
+/**
+ * The upstream response's trailers, or undefined when there are none. undici reports them as a
+ * raw `[name, value, ...]` list over HTTP/1.1 but as Node's header object over HTTP/2 (its
+ * HTTP/2 client passes the 'trailers' event's object through), so both are accepted.
+ */
+export function upstreamTrailersOf(raw: readonly (Buffer | string)[] | Readonly<Record<string, unknown>> | null): HeaderMap | undefined {
+  if (!raw) return undefined;
+  if (Array.isArray(raw)) return raw.length > 0 ? responseHeadersFromRaw(raw as readonly (Buffer | string)[]) : undefined;
+  const map = new HeaderMap();
+  const obj = raw as Readonly<Record<string, unknown>>;
+  for (const name in obj) {
+    if (!Object.hasOwn(obj, name)) continue;
+    const lower = name.toLowerCase();
+    if (lower.charCodeAt(0) === 0x3a || HOP_BY_HOP.has(lower) || lower === 'te') continue;
+    const v = obj[name];
+    if (typeof v === 'string') map.append(lower, v);
+    else if (Array.isArray(v)) for (const x of v) map.append(lower, String(x));
+    else if (typeof v === 'number') map.append(lower, String(v));
+  }
+  return map.size > 0 ? map : undefined;
 }

@@ -17,7 +17,7 @@ import { exchangeRecord } from './exchange-record.js';
 import { failureReply, localResponse } from './local-reply.js';
 import type { ResponseState } from './local-reply.js';
 import { grpcLocalResponse, isGrpcRequest } from './grpc-local-reply.js';
-import { downstreamResponseHeaders, responseHeadersFromRaw } from './proxy-headers.js';
+import { downstreamResponseHeaders, downstreamTrailerHeaders, upstreamTrailersOf } from './proxy-headers.js';
 
 /** What the relay needs from its exchange. */
 export interface RelayOwner {
@@ -72,6 +72,7 @@ export class ResponseRelay {
   private readonly originalPath: string;
   private response: ResponseState | undefined;
   private responseBodyHooks = false;
+  private responseTrailerHooks = false;
   private bytesSent = 0;
   private serviceTimeMs: number | undefined;
 
@@ -123,12 +124,22 @@ export class ResponseRelay {
     return this.res.write(chunk);
   }
 
-  upstreamComplete(rawTrailers: Buffer[] | string[] | null): void {
-    if (this.responseBodyHooks) {
+  /**
+   * The upstream response ended. With trailers, they pass the trailer hooks (body hooks never
+   * saw `endOfStream`, as in Envoy); without, body hooks get the final empty chunk and may add
+   * trailers then.
+   */
+  upstreamComplete(rawTrailers: Buffer[] | string[] | Record<string, unknown> | null): void {
+    const trailers = upstreamTrailersOf(rawTrailers);
+    if (trailers && this.responseTrailerHooks) {
+      this.filterResponseTrailers(trailers);
+      return;
+    }
+    if (!trailers && this.responseBodyHooks) {
       this.filterResponseBody(EMPTY, true);
       return;
     }
-    this.endResponse(rawTrailers);
+    this.endResponse(trailers);
   }
 
   private afterResponseFilters(resp: ResponseState, r: FilterResult): boolean {
@@ -153,13 +164,17 @@ export class ResponseRelay {
     }
     this.response = resp;
     this.responseBodyHooks = this.run?.wantsResponseBody ?? false;
+    this.responseTrailerHooks = this.run?.wantsResponseTrailers ?? false;
     // A trailers-only gRPC response carries its status in the headers.
     this.grpc?.observeStatus(resp.headers.get('grpc-status'));
     return true;
   }
 
   private filterResponseBody(chunk: Buffer, end: boolean): boolean {
-    const r = (this.run as ChainRun).responseBody(this.response as ResponseState, chunk, end);
+    const resp = this.response as ResponseState;
+    resp.trailersAddable = end;
+    const r = (this.run as ChainRun).responseBody(resp, chunk, end);
+    resp.trailersAddable = false;
     if (isAsync(r)) {
       r.then((x) => {
         if (this.deliverResponseBody(x, chunk, end)) this.owner.resumeUpstream();
@@ -180,17 +195,38 @@ export class ResponseRelay {
     this.bytesSent += out.length;
     this.grpc?.response.push(out);
     const more = out.length > 0 ? this.res.write(out) : true;
-    if (end) this.endResponse(null);
+    if (end) this.endResponse((this.response as ResponseState).addedTrailers);
     return more;
   }
 
-  private endResponse(rawTrailers: Buffer[] | string[] | null): void {
-    if (rawTrailers && rawTrailers.length > 0) {
-      const trailers = responseHeadersFromRaw(rawTrailers);
+  private filterResponseTrailers(trailers: HeaderMap): void {
+    const r = (this.run as ChainRun).responseTrailers(this.response as ResponseState, trailers);
+    if (isAsync(r)) r.then((x) => this.deliverResponseTrailers(x, trailers), () => this.owner.onInternalError());
+    else this.deliverResponseTrailers(r, trailers);
+  }
+
+  private deliverResponseTrailers(r: FilterResult, trailers: HeaderMap): void {
+    if (!this.owner.streaming) return;
+    if (r.action === 'respond') {
+      this.reset();
+      return;
+    }
+    // Body data a filter held back until the trailers goes out before them.
+    if (r.body && r.body.length > 0) {
+      this.bytesSent += r.body.length;
+      this.grpc?.response.push(r.body);
+      this.res.write(r.body);
+    }
+    this.endResponse(trailers);
+  }
+
+  /** Trailers go downstream on HTTP/2 only: Envoy's HTTP/1 codec drops them by default. */
+  private endResponse(trailers: HeaderMap | undefined): void {
+    if (trailers && trailers.size > 0) {
       this.grpc?.observeStatus(trailers.get('grpc-status'));
       if (this.protocol === 'HTTP/2') {
         try {
-          this.res.addTrailers(downstreamResponseHeaders(trailers, undefined));
+          this.res.addTrailers(downstreamTrailerHeaders(trailers));
         } catch {
           // A trailer the codec refuses: the response cannot end as the upstream meant it.
           this.reset();
@@ -209,6 +245,11 @@ export class ResponseRelay {
     const info = this.ctx.streamInfo;
     if (reply.responseFlag) info.addResponseFlag(reply.responseFlag);
     info.responseCodeDetails = reply.details ?? 'direct_response';
+    if (reply.reset) {
+      // No response path: nothing is sent that filters could see.
+      this.reset();
+      return;
+    }
     // gRPC clients get errors as grpc-status (Envoy); redirects stay HTTP.
     const grpc = isGrpcRequest(this.ctx) && (reply.status >= 400 || reply.headers?.['grpc-status'] !== undefined);
     const resp = grpc ? grpcLocalResponse(reply) : localResponse(reply);
@@ -267,10 +308,13 @@ export class ResponseRelay {
     this.res.end(resp.localBody);
   }
 
-  /** Resets the downstream stream: the response cannot be completed. */
+  /**
+   * Resets the downstream stream (HTTP/2 RST_STREAM; HTTP/1.1 has no stream reset, so the
+   * connection closes): the response cannot be completed, or a filter asked for it.
+   */
   reset(): void {
     this.owner.markLocal();
-    this.res.destroy(new Error('upstream reset after response started'));
+    this.res.destroy(new Error('stream reset by the waypoint'));
   }
 
   // --- end ---

@@ -263,3 +263,67 @@ describe('FilterChain', () => {
     assert.equal(FilterChain.EMPTY.isEmpty, true);
   });
 });
+
+describe('trailer hooks', () => {
+  const trailerFilter = (name: string, phase: FilterPhase, log: string[], s: Partial<StreamFilter>): FilterFactory => ({
+    name,
+    phase,
+    create: (): StreamFilter => ({ onRequestHeaders: (): HookResult => CONTINUE, ...s }),
+  });
+
+  it('request trailers run in phase order, edits accumulate, held body is released before them', async () => {
+    const log: string[] = [];
+    const chain = new FilterChain(
+      [
+        trailerFilter('b', 'WASM_STATS', log, {
+          onRequestTrailers: (_c, t): HookResult => {
+            log.push(`b:${t.get('x-a') ?? ''}`);
+            t.set('x-b', '2');
+            return Promise.resolve(replaceBody(Buffer.from('held')));
+          },
+        }),
+        trailerFilter('a', 'WASM_AUTHN', log, {
+          onRequestTrailers: (_c, t): HookResult => {
+            log.push('a');
+            t.set('x-a', '1');
+            return CONTINUE;
+          },
+        }),
+      ],
+      silent(),
+    );
+    const run = chain.start(ctx());
+    assert.equal(run.wantsRequestTrailers, true);
+    assert.equal(run.wantsRequestBody, false);
+    run.requestHeaders(false);
+    const trailers = new HeaderMap();
+    const r = await run.requestTrailers(trailers);
+    assert.deepEqual(log, ['a', 'b:1']);
+    assert.equal(trailers.get('x-b'), '2');
+    assert.equal(r.action, 'continue');
+    assert.equal(r.action === 'continue' ? r.body?.toString() : '', 'held');
+  });
+
+  it('response trailers run in reverse for the filters that saw the response; a throwing hook is a 500', () => {
+    const log: string[] = [];
+    const chain = new FilterChain(
+      [
+        trailerFilter('first', 'WASM_AUTHN', log, { onResponseTrailers: (): HookResult => (log.push('first'), CONTINUE) }),
+        trailerFilter('second', 'WASM_STATS', log, {
+          onResponseTrailers: (): HookResult => {
+            log.push('second');
+            throw new Error('boom');
+          },
+        }),
+      ],
+      silent(),
+    );
+    const run = chain.start(ctx());
+    run.requestHeaders(true);
+    run.responseHeaders(response(), false);
+    assert.equal(run.wantsResponseTrailers, true);
+    const r = run.responseTrailers(response(), new HeaderMap());
+    assert.deepEqual(log, ['second']);
+    assert.equal(r, FILTER_FAILED_RESULT);
+  });
+});

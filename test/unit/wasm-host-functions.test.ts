@@ -143,6 +143,26 @@ describe('proxy-wasm host functions', () => {
     assert.ok(allocations() >= 1);
   });
 
+  it('header values are bytes (Envoy): non-Latin-1 UTF-8 passes through unchanged; CR, LF, NUL are refused', () => {
+    const { vm, f, put, out } = setup();
+    const { ctx } = withStream(vm);
+    const [k, kn] = put('x-name');
+    const utf8 = Buffer.from('Zoë 北京', 'utf8');
+    const [v, vn] = put(utf8);
+    assert.equal(f('proxy_replace_header_map_value')(0, k, kn, v, vn), Status.OK);
+    assert.deepEqual(Buffer.from(ctx.headers.get('x-name') ?? '', 'latin1'), utf8, 'held as the same bytes, as Node writes them');
+    assert.equal(f('proxy_get_header_map_value')(0, k, kn, 200, 204), Status.OK);
+    assert.deepEqual(out(), utf8, 'read back byte for byte');
+    ctx.headers.set('x-in', Buffer.from('café', 'utf8').toString('latin1'));
+    const [ik, ikn] = put('x-in');
+    assert.equal(f('proxy_get_header_map_value')(0, ik, ikn, 200, 204), Status.OK);
+    assert.equal(out().toString('utf8'), 'café', 'bytes that arrived from the client reach the plugin unchanged');
+    for (const evil of ['a\rb', 'a\nb', 'a\0b']) {
+      const [e, en] = put(evil);
+      assert.equal(f('proxy_add_header_map_value')(0, k, kn, e, en), Status.BAD_ARGUMENT, JSON.stringify(evil));
+    }
+  });
+
   it('empty results write (0, 0) without allocating', () => {
     const { vm, f, u32, allocations } = setup();
     withStream(vm, {});

@@ -51,6 +51,14 @@ export function proxy_on_response_body(id: u32, size: u32, eos: bool): Action {
   return streams.has(id) ? streams.get(id).onResponseBody(size, eos) : Action.Continue;
 }
 
+export function proxy_on_request_trailers(id: u32, trailers: u32): Action {
+  return streams.has(id) ? streams.get(id).onRequestTrailers(trailers) : Action.Continue;
+}
+
+export function proxy_on_response_trailers(id: u32, trailers: u32): Action {
+  return streams.has(id) ? streams.get(id).onResponseTrailers(trailers) : Action.Continue;
+}
+
 export function proxy_on_log(id: u32): void {
   if (streams.has(id)) streams.get(id).onLog();
 }

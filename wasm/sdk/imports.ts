@@ -17,6 +17,8 @@ export declare function proxy_get_buffer_status(type: u32, retSize: usize, retFl
 export declare function proxy_set_buffer_bytes(type: u32, start: u32, size: u32, ptr: usize, len: usize): u32;
 @external("env", "proxy_get_header_map_pairs")
 export declare function proxy_get_header_map_pairs(map: u32, retPtr: usize, retSize: usize): u32;
+@external("env", "proxy_set_header_map_pairs")
+export declare function proxy_set_header_map_pairs(map: u32, ptr: usize, size: usize): u32;
 @external("env", "proxy_get_header_map_value")
 export declare function proxy_get_header_map_value(map: u32, kPtr: usize, kLen: usize, retPtr: usize, retSize: usize): u32;
 @external("env", "proxy_add_header_map_value")
@@ -27,6 +29,8 @@ export declare function proxy_replace_header_map_value(map: u32, kPtr: usize, kL
 export declare function proxy_remove_header_map_value(map: u32, kPtr: usize, kLen: usize): u32;
 @external("env", "proxy_continue_stream")
 export declare function proxy_continue_stream(type: u32): u32;
+@external("env", "proxy_close_stream")
+export declare function proxy_close_stream(type: u32): u32;
 @external("env", "proxy_send_local_response")
 export declare function proxy_send_local_response(status: u32, dPtr: usize, dLen: usize, bPtr: usize, bLen: usize, hPtr: usize, hLen: usize, grpc: i32): u32;
 @external("env", "proxy_http_call")

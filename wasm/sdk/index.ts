@@ -49,6 +49,11 @@ export function continueStream(t: StreamType): void {
   host.proxy_continue_stream(t);
 }
 
+/** Resets the stream (`proxy_close_stream`): HTTP/2 RST_STREAM, or the HTTP/1.1 connection closed. */
+export function closeStream(t: StreamType): void {
+  host.proxy_close_stream(t);
+}
+
 // --- headers ---
 
 export function getHeader(map: MapType, name: string): string | null {
@@ -72,6 +77,33 @@ export function replaceHeader(map: MapType, name: string, value: string): void {
 export function removeHeader(map: MapType, name: string): void {
   const k = utf8(name);
   host.proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength);
+}
+
+/** Every pair of a map (`proxy_get_header_map_pairs`); empty when the map is absent. */
+export function getHeaderPairs(map: MapType): string[][] {
+  const out = new Array<string[]>();
+  if (host.proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE) != Status.Ok) return out;
+  const data = takeReturned();
+  if (data.byteLength < 4) return out;
+  const base = changetype<usize>(data);
+  const n = load<u32>(base);
+  let off: usize = 4 + <usize>n * 8;
+  for (let i: u32 = 0; i < n; i++) {
+    const kLen = load<u32>(base + 4 + <usize>i * 8);
+    const vLen = load<u32>(base + 8 + <usize>i * 8);
+    const k = String.UTF8.decodeUnsafe(base + off, kLen);
+    off += kLen + 1;
+    const v = String.UTF8.decodeUnsafe(base + off, vLen);
+    off += vLen + 1;
+    out.push([k, v]);
+  }
+  return out;
+}
+
+/** Replaces a whole map (`proxy_set_header_map_pairs`). */
+export function setHeaderPairs(map: MapType, pairs: string[][]): Status {
+  const b = serializeHeaders(pairs);
+  return host.proxy_set_header_map_pairs(map, changetype<usize>(b), b.byteLength) as Status;
 }
 
 /** Serializes header pairs (u32 count, u32 lengths, NUL-terminated bytes). */
@@ -200,6 +232,8 @@ export class HttpContext {
   onRequestBody(_size: u32, _endOfStream: bool): Action { return Action.Continue; }
   onResponseHeaders(_headers: u32, _endOfStream: bool): Action { return Action.Continue; }
   onResponseBody(_size: u32, _endOfStream: bool): Action { return Action.Continue; }
+  onRequestTrailers(_trailers: u32): Action { return Action.Continue; }
+  onResponseTrailers(_trailers: u32): Action { return Action.Continue; }
   onLog(): void {}
   onDone(): bool { return true; }
 }
