@@ -5,7 +5,7 @@
  * - `--envoy-bootstrap FILE`: Envoy `static_resources` (waypoint);
  * - `--xds-address` / `XDS_ADDRESS`: istiod over gRPC — Envoy v3 ADS for a waypoint, the workload
  *   API (delta ADS) for a ztunnel (`--xds-api envoy|workload` overrides);
- * - `--ca-address` / `CA_ADDRESS`: certificates from Istio's CA instead of the local CA.
+ * - `--ca-address` / `CA_ADDRESS` (or pilot-agent's `CA_ADDR`): certificates from Istio's CA instead of the local CA.
  * TLS to istiod and the CA trusts `XDS_ROOT_CA` / `CA_ROOT_CA` (ztunnel's names; default
  * `/var/run/secrets/istio/root-cert.pem`) and authenticates with the service-account token in
  * `/var/run/secrets/tokens/istio-token`. `ISTIO_META_*` variables become node metadata, as
@@ -101,7 +101,8 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
     sources.push(source);
     parts.push(source.name);
   }
-  const caRaw = values['ca-address'] ?? env['CA_ADDRESS'];
+  // CA_ADDRESS is ztunnel's name, CA_ADDR pilot-agent's (Istio's waypoint template sets CA_ADDR).
+  const caRaw = values['ca-address'] ?? env['CA_ADDRESS'] ?? env['CA_ADDR'];
   let ca: IstioCaClient | undefined;
   if (caRaw) {
     const { address } = parseAddress(caRaw);
