@@ -12,7 +12,8 @@
  * pilot-agent sends them; `POD_NAME`, `POD_NAMESPACE`, `INSTANCE_IP`, `CLUSTER_ID` /
  * `ISTIO_META_CLUSTER_ID` form the node id. The files directory still applies alongside.
  * - `--kube` / `--kubeconfig FILE`: list and watch the Kubernetes API; credentials from the file,
- *   else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account (client-node's order).
+ *   else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account (client-node's order);
+ *   scoped by `--kube-namespaces` ({@link kubeNamespaces}).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -22,6 +23,7 @@ import { EnvoyBootstrapSource } from '../sources/envoy-bootstrap-source.js';
 import { EnvoyXdsSource } from '../sources/envoy-xds-source.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeWatchSource } from '../sources/kube-watch.js';
+import { scopedResources } from '../sources/kube-resources.js';
 import type { XdsNode } from '../sources/xds-client.js';
 import { WorkloadXdsSource } from '../sources/workload-xds-source.js';
 import type { ObjectSource } from '../state/object-source.js';
@@ -36,6 +38,8 @@ export const CONTROL_PLANE_OPTIONS = {
   'token-file': { type: 'string' },
   kube: { type: 'boolean' },
   kubeconfig: { type: 'string' },
+  /** Namespaces the Kubernetes watch covers (comma-separated, or `*`); see {@link kubeNamespaces}. */
+  'kube-namespaces': { type: 'string' },
 } as const;
 
 export interface ControlPlaneValues {
@@ -47,6 +51,7 @@ export interface ControlPlaneValues {
   readonly 'token-file'?: string | undefined;
   readonly kube?: boolean | undefined;
   readonly kubeconfig?: string | undefined;
+  readonly 'kube-namespaces'?: string | undefined;
 }
 
 export const DEFAULT_ROOT_CERT = '/var/run/secrets/istio/root-cert.pem';
@@ -97,7 +102,8 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
     parts.push(`xds ${api} ${address}`);
   }
   if (values.kube || values.kubeconfig) {
-    const source = new KubeWatchSource({ kubeConfig: loadKubeConfig(values.kubeconfig) });
+    const namespaces = kubeNamespaces(values['kube-namespaces'], role);
+    const source = new KubeWatchSource({ kubeConfig: loadKubeConfig(values.kubeconfig), ...(namespaces ? { resources: scopedResources(namespaces) } : {}) });
     sources.push(source);
     parts.push(source.name);
   }
@@ -116,6 +122,27 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
     parts.push(`ca ${address}`);
   }
   return { sources, ...(ca ? { ca } : {}), description: parts.length > 0 ? `files + ${parts.join(' + ')}` : 'files' };
+}
+
+/** Istio's default root namespace: mesh-wide policies, Telemetry and WasmPlugins live there. */
+export const ROOT_NAMESPACE = 'istio-system';
+
+/**
+ * Which namespaces the Kubernetes watch covers; undefined = the whole cluster. A waypoint watches
+ * its own namespace (the Services a namespace waypoint serves, its Gateway, routes, policies) and
+ * the root namespace; `--kube-namespaces a,b` adds namespaces it also serves or routes to (Services
+ * using a waypoint from another namespace, cross-namespace backends), `*` watches everything. A
+ * ztunnel (a node agent for every pod) watches the whole cluster unless told otherwise.
+ */
+export function kubeNamespaces(flag: string | undefined, role: RoleIdentity): readonly string[] | undefined {
+  if (flag !== undefined) {
+    if (flag.trim() === '*') return undefined;
+    const list = flag.split(',').map((n) => n.trim()).filter((n) => n !== '');
+    const bad = list.find((n) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n));
+    if (list.length === 0 || bad !== undefined) throw new UsageError(`--kube-namespaces: ${bad !== undefined ? `${JSON.stringify(bad)} is not a namespace name` : 'give namespaces, or *'}`);
+    return [...new Set([...(role.waypoint ? [role.waypoint.namespace] : []), ...list, ROOT_NAMESPACE])];
+  }
+  return role.waypoint ? [...new Set([role.waypoint.namespace, ROOT_NAMESPACE])] : undefined;
 }
 
 function loadKubeConfig(file: string | undefined): KubeConfig {

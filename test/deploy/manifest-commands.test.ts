@@ -121,7 +121,8 @@ describe('the manifests\' command lines run the real CLI', () => {
     assert.equal(await status(host, scrapePort, pod.metadata.annotations?.['prometheus.io/path'] ?? ''), 200);
     assert.match(wp.output(), /config from files \+ kube http:\/\/127\.0\.0\.1:\d+/);
     assert.match(wp.output(), new RegExp(`ready on ${block.waypoint(1).replace(/\./g, '\\.')}:15008 \\(--bind instance-ip; Gateway addresses waypoint\\.default\\.svc\\.cluster\\.local\\)`));
-    assert.ok(api.requests.some((r) => r.url.startsWith('/apis/gateway.networking.k8s.io/v1/gateways') && r.authorization === 'Bearer fake-token'));
+    // Scoped to the waypoint's namespace (and the root namespace), with the kubeconfig's token.
+    assert.ok(api.requests.some((r) => r.url.startsWith('/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways') && r.authorization === 'Bearer fake-token'));
 
     const preStop = Number(c.lifecycle?.preStop?.exec?.command?.[1]);
     const budgetMs = ((pod.spec.terminationGracePeriodSeconds ?? 30) - preStop) * 1000;
