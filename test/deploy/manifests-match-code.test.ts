@@ -21,26 +21,14 @@ import { findHelm, findKustomize } from './deploy-tools.js';
 import { byKey, CHART_DIR, helmTemplate, KUBE_DIR, kustomizeBuild, one, plainKustomization, type K8sObject } from './manifests.js';
 import { gatewayRef, parseWaypointArgs, waypointBind } from '../../src/commands/waypoint-options.js';
 import { ZTUNNEL_OPTIONS } from '../../src/commands/ztunnel.js';
+import { KUBE_RESOURCES } from '../../src/sources/kube-resources.js';
 import { parseArgs } from 'node:util';
 import { argValue, expandArgs, kubeletEnv, mebibytes, specOf, type Container, type GatewaySpec, type PodTemplate, type RoleRule, type ServiceSpec, type WorkloadSpec } from './workload-shapes.js';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** What the waypoint's Kubernetes watch reads (issue 8), by API group. */
-const WATCHED: readonly (readonly [string, string])[] = [
-  ['', 'namespaces'],
-  ['', 'services'],
-  ['', 'pods'],
-  ['discovery.k8s.io', 'endpointslices'],
-  ['gateway.networking.k8s.io', 'gateways'],
-  ['gateway.networking.k8s.io', 'httproutes'],
-  ['gateway.networking.k8s.io', 'grpcroutes'],
-  ['networking.istio.io', 'virtualservices'],
-  ['networking.istio.io', 'destinationrules'],
-  ['security.istio.io', 'authorizationpolicies'],
-  ['security.istio.io', 'requestauthentications'],
-  ['extensions.istio.io', 'wasmplugins'],
-];
+/** What the Kubernetes watch reads (the code's own list), by API group and resource. */
+const WATCHED: readonly (readonly [string, string])[] = KUBE_RESOURCES.map((r) => [r.apiVersion.includes('/') ? (r.apiVersion.split('/')[0] ?? '') : '', r.path.split('/').pop() ?? '']);
 
 function includesAll(labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>> | undefined): boolean {
   return selector !== undefined && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
