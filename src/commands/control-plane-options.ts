@@ -5,14 +5,15 @@
  * - `--envoy-bootstrap FILE`: Envoy `static_resources` (waypoint);
  * - `--xds-address` / `XDS_ADDRESS`: istiod over gRPC — Envoy v3 ADS for a waypoint, the workload
  *   API (delta ADS) for a ztunnel (`--xds-api envoy|workload` overrides);
- * - `--ca-address` / `CA_ADDRESS`: certificates from Istio's CA instead of the local CA.
+ * - `--ca-address` / `CA_ADDRESS` (or pilot-agent's `CA_ADDR`): certificates from Istio's CA instead of the local CA.
  * TLS to istiod and the CA trusts `XDS_ROOT_CA` / `CA_ROOT_CA` (ztunnel's names; default
  * `/var/run/secrets/istio/root-cert.pem`) and authenticates with the service-account token in
  * `/var/run/secrets/tokens/istio-token`. `ISTIO_META_*` variables become node metadata, as
  * pilot-agent sends them; `POD_NAME`, `POD_NAMESPACE`, `INSTANCE_IP`, `CLUSTER_ID` /
  * `ISTIO_META_CLUSTER_ID` form the node id. The files directory still applies alongside.
  * - `--kube` / `--kubeconfig FILE`: list and watch the Kubernetes API; credentials from the file,
- *   else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account (client-node's order).
+ *   else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account (client-node's order);
+ *   scoped by `--kube-namespaces` ({@link kubeNamespaces}).
  */
 // Every control-plane client below is imported when its mode is selected, not at start-up:
 // @kubernetes/client-node alone costs ~75 MiB of RSS and ~0.8 s to load, @grpc/grpc-js ~12 MiB,
@@ -35,6 +36,8 @@ export const CONTROL_PLANE_OPTIONS = {
   'token-file': { type: 'string' },
   kube: { type: 'boolean' },
   kubeconfig: { type: 'string' },
+  /** Namespaces the Kubernetes watch covers (comma-separated, or `*`); see {@link kubeNamespaces}. */
+  'kube-namespaces': { type: 'string' },
 } as const;
 
 export interface ControlPlaneValues {
@@ -46,6 +49,7 @@ export interface ControlPlaneValues {
   readonly 'token-file'?: string | undefined;
   readonly kube?: boolean | undefined;
   readonly kubeconfig?: string | undefined;
+  readonly 'kube-namespaces'?: string | undefined;
 }
 
 export const DEFAULT_ROOT_CERT = '/var/run/secrets/istio/root-cert.pem';
@@ -102,11 +106,14 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
   }
   if (values.kube || values.kubeconfig) {
     const { KubeWatchSource } = await import('../sources/kube-watch.js');
-    const source = new KubeWatchSource({ kubeConfig: await loadKubeConfig(values.kubeconfig) });
+    const { scopedResources } = await import('../sources/kube-resources.js');
+    const namespaces = kubeNamespaces(values['kube-namespaces'], role);
+    const source = new KubeWatchSource({ kubeConfig: await loadKubeConfig(values.kubeconfig), ...(namespaces ? { resources: scopedResources(namespaces) } : {}) });
     sources.push(source);
     parts.push(source.name);
   }
-  const caRaw = values['ca-address'] ?? env['CA_ADDRESS'];
+  // CA_ADDRESS is ztunnel's name, CA_ADDR pilot-agent's (Istio's waypoint template sets CA_ADDR).
+  const caRaw = values['ca-address'] ?? env['CA_ADDRESS'] ?? env['CA_ADDR'];
   let ca: IstioCaClient | undefined;
   if (caRaw) {
     const { address } = parseAddress(caRaw);
@@ -121,6 +128,27 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
     parts.push(`ca ${address}`);
   }
   return { sources, ...(ca ? { ca } : {}), description: parts.length > 0 ? `files + ${parts.join(' + ')}` : 'files' };
+}
+
+/** Istio's default root namespace: mesh-wide policies, Telemetry and WasmPlugins live there. */
+export const ROOT_NAMESPACE = 'istio-system';
+
+/**
+ * Which namespaces the Kubernetes watch covers; undefined = the whole cluster. A waypoint watches
+ * its own namespace (the Services a namespace waypoint serves, its Gateway, routes, policies) and
+ * the root namespace; `--kube-namespaces a,b` adds namespaces it also serves or routes to (Services
+ * using a waypoint from another namespace, cross-namespace backends), `*` watches everything. A
+ * ztunnel (a node agent for every pod) watches the whole cluster unless told otherwise.
+ */
+export function kubeNamespaces(flag: string | undefined, role: RoleIdentity): readonly string[] | undefined {
+  if (flag !== undefined) {
+    if (flag.trim() === '*') return undefined;
+    const list = flag.split(',').map((n) => n.trim()).filter((n) => n !== '');
+    const bad = list.find((n) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n));
+    if (list.length === 0 || bad !== undefined) throw new UsageError(`--kube-namespaces: ${bad !== undefined ? `${JSON.stringify(bad)} is not a namespace name` : 'give namespaces, or *'}`);
+    return [...new Set([...(role.waypoint ? [role.waypoint.namespace] : []), ...list, ROOT_NAMESPACE])];
+  }
+  return role.waypoint ? [...new Set([role.waypoint.namespace, ROOT_NAMESPACE])] : undefined;
 }
 
 async function loadKubeConfig(file: string | undefined): Promise<KubeConfig> {

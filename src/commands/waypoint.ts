@@ -1,11 +1,11 @@
 /**
  * `ambient waypoint --gateway NS/NAME`: one waypoint. It listens for HBONE on each of the Gateway's
- * addresses (`:15008`), serves the Services bound to it, and answers readiness on
- * `<first address>:15021`, the admin API on `:15000` and Prometheus on `:15020`/`:15090` there.
+ * addresses (`:15008`), or on the pod's IP / a wildcard (`--bind`, see waypoint-options.ts), serves
+ * the Services bound to it, and answers readiness on `<first address>:15021`, the admin API on
+ * `:15000` and Prometheus on `:15020`/`:15090` there (admin on `--admin-address` when `--bind` is used).
  */
 import cluster from 'node:cluster';
 import { registerSecurityStats } from '../telemetry/security-stats.js';
-import { parseArgs } from 'node:util';
 import { ReadinessServer } from '../admin/readiness-server.js';
 import { RoleObservability } from '../admin/role-observability.js';
 import { waypointAdminTarget, waypointHealth } from '../admin/waypoint-admin.js';
@@ -20,20 +20,22 @@ import { WaypointTelemetry } from '../telemetry/waypoint-telemetry.js';
 import { Waypoint } from '../waypoint/waypoint.js';
 import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary, workerIndex } from '../process/worker-cluster.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
-import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane, waitForControlPlane } from './control-plane-options.js';
+import { configGate, openControlPlane, waitForControlPlane } from './control-plane-options.js';
 import { openRoleContext } from './role-context.js';
-import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
-import { parseTracing, TRACING_OPTIONS } from './tracing-options.js';
+import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, serveUntilSignal } from './serve-role.js';
+import { parseTracing } from './tracing-options.js';
+import { configDirFor } from './cluster-config-dir.js';
+import { formatAuthority } from '../hbone/authority.js';
+import { gatewayRef, parseWaypointArgs, waypointBind } from './waypoint-options.js';
+import { ADMIN_PORT } from '../admin/admin-server.js';
+import { DEFAULT_OBSERVABILITY_PORTS } from '../admin/role-observability.js';
 import { UsageError } from './usage-error.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { ...ROLE_OPTIONS, ...TRACING_OPTIONS, ...CONTROL_PLANE_OPTIONS, gateway: { type: 'string' }, concurrency: { type: 'string' }, 'buffer-limit-bytes': { type: 'string' }, 'idle-timeout-ms': { type: 'string' }, address: { type: 'string', multiple: true } },
-  });
-  const ref = values.gateway;
-  if (!ref || !ref.includes('/')) throw new UsageError('waypoint needs --gateway NAMESPACE/NAME');
-  const [namespace = '', gwName = ''] = ref.split('/', 2);
+  const values = parseWaypointArgs(argv);
+  const { namespace, name: gwName } = gatewayRef(values);
+  const ref = `${namespace}/${gwName}`;
+  const bind = waypointBind(values.bind, values['admin-address']);
   const concurrency = parseConcurrency(values.concurrency);
   if (concurrency === undefined) throw new UsageError('--concurrency must be an integer from 1 to 64');
   // In a --concurrency worker, readiness and Prometheus belong to the primary (src/process/worker-cluster.ts).
@@ -50,7 +52,9 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   if (idleTimeoutMs !== undefined && (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 1)) throw new UsageError('--idle-timeout-ms must be a positive integer');
   const tracing = parseTracing(values['tracing-endpoint'], values['tracing-sampling']);
   const controlPlane = await openControlPlane(values, { kind: 'waypoint', waypoint: { namespace, name: gwName } });
-  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
+  const stateDir = values.state ?? defaultStateDir();
+  const configDir = configDirFor(values.config, controlPlane.sources.length > 0, stateDir);
+  const ctx = await openRoleContext({ configDir, stateDir, name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
   // The Gateway may come from the Kubernetes API or xDS rather than the files: wait for the first config.
   if (!ctx.store.current().waypoint(namespace, gwName) && controlPlane.sources.length > 0) {
     await waitForControlPlane(controlPlane.sources, () => ctx.store.current().waypoint(namespace, gwName) !== undefined, 30_000);
@@ -58,16 +62,23 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const wp = ctx.store.current().waypoint(namespace, gwName);
   if (!wp) {
     await ctx.close();
-    throw new UsageError(`no waypoint Gateway ${ref} in ${values.config}`);
+    throw new UsageError(`no waypoint Gateway ${ref} in ${controlPlane.sources.length > 0 ? controlPlane.description : configDir}`);
   }
   // `--address A` (repeatable): run as one replica serving only those of the Gateway's addresses.
   const only = values.address;
   const unknown = only?.find((a) => !wp.addresses.includes(a));
-  if (unknown !== undefined) {
+  if (unknown !== undefined || (only && bind.kind !== 'gateway')) {
     await ctx.close();
-    throw new UsageError(`--address ${unknown} is not an address of Gateway ${ref}`);
+    throw new UsageError(only && bind.kind !== 'gateway' ? '--address selects Gateway addresses: use it with --bind gateway' : `--address ${unknown} is not an address of Gateway ${ref}`);
   }
-  const host = only?.[0] ?? wp.addresses[0] ?? '127.0.0.1';
+  if (bind.kind === 'gateway' && wp.addresses.length === 0) {
+    await ctx.close();
+    throw new UsageError(`Gateway ${ref} has no IP address to bind (${(wp.hostnames ?? []).join(', ')}): run with --bind instance-ip (INSTANCE_IP) or --bind wildcard`);
+  }
+  const listenOn = bind.kind === 'addresses' ? bind.addresses : (only ?? wp.addresses);
+  const host = listenOn[0] ?? '127.0.0.1';
+  // The admin API is local to the pod outside the local mesh (Envoy's admin in Istio's proxies).
+  const adminHost = bind.kind === 'addresses' ? bind.adminHost : host;
   if (concurrency > 1 && !cluster.isWorker) {
     await ctx.close();
     return runWorkerCluster({ name, readyName: `waypoint/${ref}`, concurrency, drainMs, host });
@@ -103,6 +114,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     ...(maxConnections !== undefined ? { maxConnections } : {}),
     ...(bufferLimitBytes !== undefined ? { bufferLimitBytes } : {}),
     ...(idleTimeoutMs !== undefined ? { httpLimits: { idleTimeoutMs } } : {}),
+    ...(bind.kind === 'addresses' ? { bindAddresses: bind.addresses } : {}),
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });
@@ -124,10 +136,12 @@ export async function runWaypoint(argv: string[]): Promise<number> {
       quit: worker !== undefined ? quitCluster : () => process.kill(process.pid, 'SIGTERM'),
     }),
   );
-  if (worker === undefined) await observability.listen(host);
-  else if (worker === 1) await observability.admin.listen(host);
+  if (worker === undefined) {
+    await observability.admin.listen(adminHost, ADMIN_PORT);
+    await observability.prometheus.listen(host, DEFAULT_OBSERVABILITY_PORTS.metrics);
+  } else if (worker === 1) await observability.admin.listen(adminHost);
   process.stderr.write(`${name}: config from ${controlPlane.description}\n`);
-  process.stderr.write(`${name}: ready on ${(only ?? wp.addresses).map((a) => `${a}:${wp.hbonePort}`).join(', ')}\n`);
+  process.stderr.write(`${name}: ready on ${listenOn.map((a) => `${formatAuthority(a, wp.hbonePort)}`).join(', ')}${bind.kind === 'addresses' ? ` (--bind ${values.bind}; Gateway addresses ${[...wp.addresses, ...(wp.hostnames ?? [])].join(', ')})` : ''}\n`);
   return serveUntilSignal({
     name,
     readyName: `waypoint/${ref}`,

@@ -23,21 +23,21 @@ import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { UsageError } from './usage-error.js';
 
+/** `ambient ztunnel`'s option table (exported so the deploy tests parse the DaemonSet's args with it). */
+export const ZTUNNEL_OPTIONS = {
+  ...ROLE_OPTIONS,
+  ...CONTROL_PLANE_OPTIONS,
+  node: { type: 'string' },
+  'admin-address': { type: 'string', default: '127.0.0.1' },
+  /** `<listenHost>:<port>=<ns/pod>-><host>:<port>`: a port that acts as a captured outbound connection (src/ztunnel/fixed-outbound.ts). */
+  'outbound-fixed': { type: 'string', multiple: true },
+  /** `<listenHost>:<port>=<ns/pod>:<port>`: a port that acts as captured plaintext inbound to that pod port (src/ztunnel/fixed-inbound.ts). */
+  'inbound-fixed': { type: 'string', multiple: true },
+  concurrency: { type: 'string' },
+} as const;
+
 export async function runZtunnel(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...ROLE_OPTIONS,
-      ...CONTROL_PLANE_OPTIONS,
-      node: { type: 'string' },
-      'admin-address': { type: 'string', default: '127.0.0.1' },
-      /** `<listenHost>:<port>=<ns/pod>-><host>:<port>`: a port that acts as a captured outbound connection (src/ztunnel/fixed-outbound.ts). */
-      'outbound-fixed': { type: 'string', multiple: true },
-      /** `<listenHost>:<port>=<ns/pod>:<port>`: a port that acts as captured plaintext inbound to that pod port (src/ztunnel/fixed-inbound.ts). */
-      'inbound-fixed': { type: 'string', multiple: true },
-      concurrency: { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options: ZTUNNEL_OPTIONS });
   const node = values.node;
   if (!node) throw new UsageError('ztunnel needs --node NAME');
   const fixedOutbound: FixedOutboundSpec[] = [];

@@ -142,6 +142,12 @@ export interface WaypointIR {
   readonly namespace: string;
   /** Addresses the waypoint listens on (Gateway `spec.addresses`); local mesh: 127.2.0.0/16. */
   readonly addresses: readonly string[];
+  /**
+   * Hostname addresses of the Gateway (`type: Hostname`, in a cluster the waypoint's own Service,
+   * `waypoint.ns.svc.cluster.local`): nothing to bind; the waypoint then listens on its pod's IP
+   * (`ambient waypoint --bind instance-ip`). Absent or empty when every address is an IP.
+   */
+  readonly hostnames?: readonly string[];
   /** The HBONE port of the `mesh` listener (15008). */
   readonly hbonePort: number;
   /** The waypoint's identity: Istio runs a waypoint under a ServiceAccount named after its Gateway. */

@@ -7,6 +7,12 @@
  * last good objects keep serving (`status().stale`). An object that fails translation keeps its
  * previous version. Synced once every collection has been listed once; a collection the server
  * does not have (404: the CRD is not installed) counts as empty and is retried slowly.
+ *
+ * Every `resyncMs` (default 10 minutes) each collection is listed afresh even when its watch is
+ * healthy (the watch is asked to end then), so an event lost on the way (a dropped connection
+ * between a write and its event, a proxy that cut the stream silently) cannot leave a stale object
+ * serving for ever. EndpointSlices are not translated on their own: their addresses become the
+ * endpoints of the selector-less Service they name (src/config/from-k8s/endpoint-slice.ts).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Diagnostic } from '../config/diagnostics.js';
@@ -15,6 +21,8 @@ import type { ManifestDocument } from '../config/from-k8s/parse-manifests.js';
 import { translateDocument } from '../config/from-k8s/translate.js';
 import type { TranslateContext, TranslatedObject } from '../config/from-k8s/translator.js';
 import type { ObjectSource, ObjectSourceStatus } from '../state/object-source.js';
+import { readEndpointSlice, withSliceEndpoints } from '../config/from-k8s/endpoint-slice.js';
+import type { SliceEndpoints } from '../config/from-k8s/endpoint-slice.js';
 import { KubeApiClient } from './kube-api-client.js';
 import { KUBE_RESOURCES, resourceUrl } from './kube-resources.js';
 import type { KubeResource } from './kube-resources.js';
@@ -31,6 +39,8 @@ export interface KubeWatchSourceOptions {
   readonly notFoundRetryMs?: number;
   /** Objects of a real cluster are not held to the local-mesh address ranges. */
   readonly context?: TranslateContext;
+  /** Full re-list period per collection, watch or not (default 10 minutes). */
+  readonly resyncMs?: number;
 }
 
 interface Entry {
@@ -48,6 +58,10 @@ interface Collection {
   error: string | undefined;
   /** Set by an ERROR event: the stream is over and must re-list. */
   expired: boolean;
+  /** When the last full list completed (resync counts from it). */
+  listedAt: number;
+  /** EndpointSlices of this collection, by key (EndpointSlice collections only). */
+  slices: Map<string, SliceEndpoints>;
 }
 
 export class KubeWatchSource implements ObjectSource {
@@ -75,6 +89,8 @@ export class KubeWatchSource implements ObjectSource {
       listed: false,
       error: undefined,
       expired: false,
+      listedAt: 0,
+      slices: new Map(),
     }));
     for (const c of this.collections) void this.run(c);
   }
@@ -115,8 +131,10 @@ export class KubeWatchSource implements ObjectSource {
   private view(): { objects: readonly TranslatedObject[]; diagnostics: readonly Diagnostic[] } {
     if (!this.cache) {
       const entries = this.collections.flatMap((c) => [...c.entries.values()]);
+      const slices = this.collections.flatMap((c) => [...c.slices.values()]);
+      const withSlices = (o: TranslatedObject): TranslatedObject => (o.type === 'Service' && slices.length > 0 ? { ...o, value: withSliceEndpoints(o.value, slices) } : o);
       this.cache = {
-        objects: entries.flatMap((e) => (e.object ? [e.object] : [])),
+        objects: entries.flatMap((e) => (e.object ? [withSlices(e.object)] : [])),
         diagnostics: entries.flatMap((e) => e.diagnostics),
       };
     }
@@ -174,6 +192,7 @@ export class KubeWatchSource implements ObjectSource {
     }
     const previous = c.entries;
     c.entries = new Map();
+    c.slices = new Map();
     for (const item of res.body['items'] as unknown[]) this.put(c, item, previous);
     const meta = res.body['metadata'];
     c.resourceVersion = isRecord(meta) && typeof meta['resourceVersion'] === 'string' ? meta['resourceVersion'] : '';
@@ -183,6 +202,7 @@ export class KubeWatchSource implements ObjectSource {
 
   private listed(c: Collection): void {
     c.listed = true;
+    c.listedAt = Date.now();
     c.error = undefined;
     c.expired = false;
     c.backoff.reset();
@@ -191,8 +211,12 @@ export class KubeWatchSource implements ObjectSource {
 
   /** Watches from the list's resourceVersion, resuming after normal ends, until expired. */
   private async watch(c: Collection): Promise<void> {
+    const resyncMs = this.opts.resyncMs ?? 600_000;
     while (!this.closed) {
-      const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300;
+      const untilResync = c.listedAt + resyncMs - Date.now();
+      if (untilResync <= 0) return;
+      // The server ends the watch by the next resync at the latest (whole seconds, at least one).
+      const timeoutSeconds = Math.max(1, Math.min(this.opts.watchTimeoutSeconds ?? 300, Math.ceil(untilResync / 1000)));
       const url = resourceUrl(c.resource, { watch: 'true', allowWatchBookmarks: 'true', resourceVersion: c.resourceVersion, timeoutSeconds: String(timeoutSeconds) });
       // The server ends the watch after timeoutSeconds; silence well past that means a dead stream.
       const status = await this.client.watch(url, (e) => this.onEvent(c, e), timeoutSeconds * 1000 + 30_000);
@@ -216,7 +240,10 @@ export class KubeWatchSource implements ObjectSource {
     if (typeof rv === 'string') c.resourceVersion = rv;
     if (type === 'BOOKMARK') return;
     if (type === 'ADDED' || type === 'MODIFIED') this.put(c, obj, c.entries);
-    else if (type === 'DELETED') c.entries.delete(entryKey(obj));
+    else if (type === 'DELETED') {
+      c.entries.delete(entryKey(obj));
+      c.slices.delete(entryKey(obj));
+    }
     else return;
     this.emit();
   }
@@ -229,6 +256,12 @@ export class KubeWatchSource implements ObjectSource {
     if (typeof name !== 'string' || name === '' || !isRecord(meta)) return;
     const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : undefined;
     const key = entryKey(raw);
+    if (c.resource.kind === 'EndpointSlice') {
+      const slice = readEndpointSlice(raw);
+      if (slice) c.slices.set(key, slice);
+      else c.slices.delete(key);
+      return;
+    }
     const root = { ...raw, apiVersion: c.resource.apiVersion, kind: c.resource.kind };
     const file = `kube:${c.resource.kind}/${namespace === undefined ? name : `${namespace}/${name}`}`;
     const doc: ManifestDocument = { root, apiVersion: c.resource.apiVersion, kind: c.resource.kind, name, metadataNamespace: namespace, source: { file, line: 1, lineOf: () => undefined } };

@@ -69,6 +69,12 @@ export interface WaypointOptions {
    * Default: all of them.
    */
   readonly onlyAddresses?: readonly string[];
+  /**
+   * Listen on these addresses instead of the Gateway's (pod-IP mode, for a cluster where the
+   * Gateway's address is its Service's hostname): the pod's IP, or a wildcard (`0.0.0.0`, `::`)
+   * that accepts on every local address. The Gateway still gives the identity and HBONE port.
+   */
+  readonly bindAddresses?: readonly string[];
   /** HTTP limits inside tunnels; Envoy's defaults (src/waypoint/http-limits.ts) when omitted. */
   readonly httpLimits?: Partial<HttpLimits>;
   /** Random source for load balancing, weighted backends, retry back-off and faults (tests). */
@@ -115,6 +121,8 @@ export class Waypoint {
   private readonly server: HboneServer;
   /** Addresses listened on, for `identityFor` (per connection) and re-sync. */
   private addresses = new Set<string>();
+  /** Bound to a wildcard: every local address is this waypoint's. */
+  private readonly wildcard: boolean;
   private identity: SpiffeUri | undefined;
   private port = 0;
   private unsubscribe: (() => void) | undefined;
@@ -125,6 +133,7 @@ export class Waypoint {
   constructor(private readonly opts: WaypointOptions) {
     const onError = opts.onError ?? ((err: unknown, context: string) => console.error(`waypoint ${opts.waypoint.namespace}/${opts.waypoint.name}: ${context}:`, err));
     this.onError = onError;
+    this.wildcard = (opts.bindAddresses ?? []).some(isWildcard);
     const random = opts.random ?? Math.random;
     this.ownsPool = opts.pool === undefined;
     this.pool = opts.pool ?? new HbonePool({ trust: opts.certs });
@@ -133,8 +142,12 @@ export class Waypoint {
       if (!this.identity) return Promise.reject(new Error('waypoint identity unknown (waypoint not in the view)'));
       return opts.certs.certificate(this.identity);
     };
-    // Upstream connections leave from the waypoint's own address, so destinations see it (as in Istio).
-    const localAddress = (): string | undefined => this.addresses.values().next().value;
+    // Upstream connections leave from the waypoint's own address, so destinations see it (as in
+    // Istio); from a wildcard bind the kernel picks the source.
+    const localAddress = (): string | undefined => {
+      const a: string | undefined = this.addresses.values().next().value;
+      return a === undefined || isWildcard(a) ? undefined : a;
+    };
     const dial = this.pool.dial.bind(this.pool);
     this.upstream = new UpstreamHttpClient({ dial, source, localAddress });
     this.http = new HttpProxy(
@@ -179,7 +192,7 @@ export class Waypoint {
     });
     this.server = new HboneServer({
       certSource: opts.certs,
-      identityFor: (local) => (this.addresses.has(local) ? this.identity : undefined),
+      identityFor: (local) => (this.addresses.has(local) || this.wildcard ? this.identity : undefined),
       handler: listener.handle,
       onError,
       ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
@@ -249,7 +262,9 @@ export class Waypoint {
     if (this.closed) return;
     const wp: WaypointIR | undefined = view.waypoint(this.opts.waypoint.namespace, this.opts.waypoint.name);
     const only = this.opts.onlyAddresses;
-    const want = new Set((wp?.addresses ?? []).filter((a) => only === undefined || only.includes(a)));
+    const bind = this.opts.bindAddresses;
+    // Pod-IP mode listens only while the Gateway exists (it gives the identity and the port).
+    const want = new Set(bind ? (wp ? bind : []) : (wp?.addresses ?? []).filter((a) => only === undefined || only.includes(a)));
     const port = wp?.hbonePort ?? this.port;
     this.identity = wp?.identity;
     const portChanged = this.port !== 0 && port !== this.port;
@@ -262,6 +277,10 @@ export class Waypoint {
     for (const a of want) await this.server.addListener(a, port);
     if (wp) this.upstream.retain(liveEndpoints(view, wp));
   }
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
 }
 
 /** Endpoint addresses of every service port this waypoint fronts. */
@@ -277,7 +296,8 @@ function liveEndpoints(view: MeshView, wp: WaypointIR): Set<string> {
 function waypointNode(opts: WaypointOptions): NodeInfo {
   const { namespace, name } = opts.waypoint;
   const view = opts.view.current();
-  const ip = view.waypoint(namespace, name)?.addresses[0] ?? '127.0.0.1';
+  const bound = opts.bindAddresses?.find((a) => !isWildcard(a));
+  const ip = bound ?? view.waypoint(namespace, name)?.addresses[0] ?? '127.0.0.1';
   const domain = view.snapshot.mesh.clusterDomain;
   return {
     id: `waypoint~${ip}~${name}.${namespace}~${namespace}.svc.${domain}`,

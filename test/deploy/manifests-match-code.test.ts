@@ -18,27 +18,17 @@ import { ProxyMetrics } from '../../src/telemetry/metrics.js';
 import { ADMIN_PORT, HBONE_PORT, METRICS_PORT, READINESS_PORT } from '../../src/ztunnel/ports.js';
 import { REPO_ROOT } from '../helpers/relocated-config.js';
 import { findHelm, findKustomize } from './deploy-tools.js';
-import { CHART_DIR, helmTemplate, KUBE_DIR, kustomizeBuild, one, plainKustomization, type K8sObject } from './manifests.js';
-import { argValue, mebibytes, specOf, type Container, type GatewaySpec, type PodTemplate, type RoleRule, type ServiceSpec, type WorkloadSpec } from './workload-shapes.js';
+import { byKey, CHART_DIR, helmTemplate, KUBE_DIR, kustomizeBuild, one, plainKustomization, type K8sObject } from './manifests.js';
+import { gatewayRef, parseWaypointArgs, waypointBind } from '../../src/commands/waypoint-options.js';
+import { ZTUNNEL_OPTIONS } from '../../src/commands/ztunnel.js';
+import { KUBE_RESOURCES } from '../../src/sources/kube-resources.js';
+import { parseArgs } from 'node:util';
+import { argValue, expandArgs, kubeletEnv, mebibytes, specOf, type Container, type GatewaySpec, type PodTemplate, type RoleRule, type ServiceSpec, type WorkloadSpec } from './workload-shapes.js';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** What the waypoint's Kubernetes watch reads (issue 8), by API group. */
-const WATCHED: readonly (readonly [string, string])[] = [
-  ['', 'namespaces'],
-  ['', 'services'],
-  ['', 'pods'],
-  ['discovery.k8s.io', 'endpointslices'],
-  ['gateway.networking.k8s.io', 'gateways'],
-  ['gateway.networking.k8s.io', 'httproutes'],
-  ['gateway.networking.k8s.io', 'grpcroutes'],
-  ['networking.istio.io', 'virtualservices'],
-  ['networking.istio.io', 'destinationrules'],
-  ['security.istio.io', 'authorizationpolicies'],
-  ['security.istio.io', 'requestauthentications'],
-  ['security.istio.io', 'peerauthentications'],
-  ['extensions.istio.io', 'wasmplugins'],
-];
+/** What the Kubernetes watch reads (the code's own list), by API group and resource. */
+const WATCHED: readonly (readonly [string, string])[] = KUBE_RESOURCES.map((r) => [r.apiVersion.includes('/') ? (r.apiVersion.split('/')[0] ?? '') : '', r.path.split('/').pop() ?? '']);
 
 function includesAll(labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>> | undefined): boolean {
   return selector !== undefined && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -102,6 +92,14 @@ function checkWaypointInstall(objects: readonly K8sObject[], what: string): void
   assert.equal(args[0], 'waypoint');
   assert.equal(argValue(args, '--gateway'), `$(POD_NAMESPACE)/${gateway.metadata.name}`);
   assert.ok(c.env?.some((e) => e.name === 'POD_NAMESPACE' && e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace'));
+  assert.ok(c.env?.some((e) => e.name === 'INSTANCE_IP' && e.valueFrom?.fieldRef?.fieldPath === 'status.podIP'), `${m} INSTANCE_IP from the downward API`);
+  // The CLI accepts these args and env: parsed by its own option table (strict), resolved as at start.
+  const env = kubeletEnv(c, { 'metadata.name': 'waypoint-0', 'metadata.namespace': ns, 'status.podIP': '10.244.1.7', 'spec.serviceAccountName': pod.spec.serviceAccountName ?? '' });
+  const values = parseWaypointArgs(expandArgs(args, env).slice(1));
+  assert.deepEqual(gatewayRef(values, env), { namespace: ns, name: gateway.metadata.name }, `${m} serves its Gateway`);
+  assert.deepEqual(waypointBind(values.bind, values['admin-address'], env), { kind: 'addresses', addresses: ['10.244.1.7'], adminHost: '127.0.0.1' }, `${m} listens on the pod IP`);
+  assert.ok(values.kube === true || env['XDS_ADDRESS'] !== undefined, `${m} a cluster config source is selected`);
+  assert.equal(values.config, undefined, `${m} no files directory in a cluster`);
   const drainMs = Number(argValue(args, '--drain-ms'));
   assert.ok(Number.isFinite(drainMs) && drainMs > 0, `${m} --drain-ms`);
   const preStop = c.lifecycle?.preStop?.exec?.command ?? [];
@@ -184,6 +182,17 @@ function checkWaypointInstall(objects: readonly K8sObject[], what: string): void
   assert.ok(heap && Number(heap[1]) < mebibytes(limit) * 0.9, `${m} heap ${heap?.[1]} MiB well below the ${limit} limit`);
 }
 
+/** The waypoint container's args and env, resolved by the CLI's own parser. */
+function checkWaypointInstallArgs(objects: readonly K8sObject[], want: { readonly xds?: string; readonly bind: readonly string[] }): void {
+  const c = specOf<WorkloadSpec>(one(objects, 'Deployment')).template.spec.containers[0] as Container;
+  const env = kubeletEnv(c, { 'metadata.name': 'w-0', 'metadata.namespace': 'team-a', 'status.podIP': '10.244.1.7', 'spec.serviceAccountName': 'waypoint' });
+  const values = parseWaypointArgs(expandArgs(c.args ?? [], env).slice(1));
+  const bind = waypointBind(values.bind, values['admin-address'], env);
+  assert.deepEqual(bind.kind === 'addresses' ? bind.addresses : [], want.bind);
+  assert.equal(env['XDS_ADDRESS'], want.xds);
+  assert.equal(values.kube, true);
+}
+
 describe('deploy manifests agree with the code', () => {
   const base = plainKustomization(path.join(KUBE_DIR, 'base'));
 
@@ -200,7 +209,14 @@ describe('deploy manifests agree with the code', () => {
   it('the overlays', async (t) => {
     const k = await findKustomize();
     if ('skip' in k) return t.skip(k.skip);
-    for (const d of ['overlays/bookinfo', 'overlays/production']) checkWaypointInstall(await kustomizeBuild(k.bin, path.join(KUBE_DIR, d)), d);
+    for (const d of ['overlays/bookinfo', 'overlays/production', 'overlays/istiod-xds']) checkWaypointInstall(await kustomizeBuild(k.bin, path.join(KUBE_DIR, d)), d);
+    // The xDS overlay equals the chart's switch.
+    const h = await findHelm();
+    if (!('skip' in h)) {
+      const overlay = await kustomizeBuild(k.bin, path.join(KUBE_DIR, 'overlays', 'istiod-xds'));
+      checkWaypointInstallArgs(overlay, { xds: 'istiod.istio-system.svc:15012', bind: ['10.244.1.7'] });
+      assert.deepEqual(byKey(overlay), byKey(await helmTemplate(h.bin, 'default', ['controlPlane.xdsAddress=istiod.istio-system.svc:15012'])));
+    }
   });
 
   it('the chart, with default and other values', async (t) => {
@@ -211,6 +227,10 @@ describe('deploy manifests agree with the code', () => {
     checkWaypointInstall(edge, 'chart name=edge');
     const c = specOf<WorkloadSpec>(one(edge, 'Deployment')).template.spec.containers[0] as Container;
     assert.equal(argValue(c.args ?? [], '--drain-ms'), '20000');
+    // The control-plane switch: xDS from istiod next to the API, or another bind mode.
+    const xds = await helmTemplate(h.bin, 'team-a', ['controlPlane.xdsAddress=istiod.istio-system.svc:15012', 'bind=wildcard']);
+    checkWaypointInstallArgs(xds, { xds: 'istiod.istio-system.svc:15012', bind: ['0.0.0.0'] });
+    await assert.rejects(helmTemplate(h.bin, 'team-a', ['bind=pod']), /bind/);
     const bare = await helmTemplate(h.bin, 'team-a', ['autoscaling.enabled=false', 'podDisruptionBudget.enabled=false', 'enrollNamespace=false']);
     assert.deepEqual(bare.map((o) => o.kind).filter((k) => ['HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Namespace'].includes(k)), []);
   });
@@ -222,6 +242,10 @@ describe('deploy manifests agree with the code', () => {
     const c = pod.spec.containers[0] as Container;
     assert.equal(c.args?.[0], 'ztunnel');
     assert.equal(argValue(c.args ?? [], '--node'), '$(NODE_NAME)');
+    // Accepted by the ztunnel's own option table (strict: an unknown flag throws).
+    const env = kubeletEnv(c, { 'spec.nodeName': 'node-a', 'status.podIP': '10.244.1.2', 'metadata.name': 'ztunnel-x', 'metadata.namespace': 'ambient-system', 'spec.serviceAccountName': 'ztunnel', 'status.hostIP': '10.0.0.2' });
+    const { values } = parseArgs({ args: expandArgs(c.args ?? [], env).slice(1), options: ZTUNNEL_OPTIONS, strict: true });
+    assert.equal(values.node, 'node-a');
     assert.ok(c.env?.some((e) => e.name === 'NODE_NAME' && e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName'));
     assert.equal(Number(argValue(c.args ?? [], '--drain-ms')), DEFAULT_DRAIN_MS);
     assert.ok((pod.spec.terminationGracePeriodSeconds ?? 30) >= DEFAULT_DRAIN_MS / 1000 + 1);

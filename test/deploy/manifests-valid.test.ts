@@ -46,7 +46,19 @@ describe('deploy manifests: schema validation', () => {
       { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'g' }, spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008 }] } },
       { apiVersion: 'extensions.istio.io/v1alpha1', kind: 'WasmPlugin', metadata: { name: 'w' }, spec: { url: 'oci://x/y:1', phase: 'SOMETIME' } },
       { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' } },
+      // Unknown (misspelt) fields, which the generated validators alone let through.
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'c', image: 'i', imagePullPolicyy: 'Always' }] } } } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 80, targetPorts: 8080 }] } },
+      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'g' }, spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE', tls: { mode: 'Terminate', bogus: 1 } }] } },
+      { apiVersion: 'extensions.istio.io/v1alpha1', kind: 'WasmPlugin', metadata: { name: 'w' }, spec: { url: 'oci://x/y:1', phase: 'AUTHN', imagePullPolicyy: 'Always' } },
     ];
+    const strict = await schemaErrors(bad[5] as K8sObject);
+    assert.deepEqual(strict, ['spec.template.spec.containers[0].imagePullPolicyy: unknown field']);
+    // Maps and free-form fields take any key.
+    assert.deepEqual(
+      await schemaErrors({ apiVersion: 'extensions.istio.io/v1alpha1', kind: 'WasmPlugin', metadata: { name: 'w', labels: { anything: 'x' } }, spec: { url: 'oci://x/y:1', pluginConfig: { any: { nested: [1] } } } }),
+      [],
+    );
     for (const o of bad) assert.notDeepEqual(await schemaErrors(o), [], `${objectKey(o)} should be invalid`);
   });
 
@@ -88,11 +100,11 @@ describe('deploy manifests: schema validation', () => {
       const built = byKey(await kustomizeBuild(k.bin, path.join(KUBE_DIR, d)));
       assert.deepEqual(built, byKey(plainKustomization(path.join(KUBE_DIR, d))), `kubectl kustomize ${d} equals its files`);
     }
-    for (const d of ['overlays/bookinfo', 'overlays/production']) {
+    for (const [d, ns] of [['overlays/bookinfo', 'bookinfo'], ['overlays/production', 'bookinfo'], ['overlays/istiod-xds', 'default']] as const) {
       const objects = await kustomizeBuild(k.bin, path.join(KUBE_DIR, d));
       await assertValid(objects, d);
       for (const o of objects) {
-        if (o.metadata.namespace !== undefined) assert.equal(o.metadata.namespace, 'bookinfo', `${d}: ${objectKey(o)}`);
+        if (o.metadata.namespace !== undefined) assert.equal(o.metadata.namespace, ns, `${d}: ${objectKey(o)}`);
       }
     }
   });

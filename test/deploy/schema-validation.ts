@@ -2,9 +2,11 @@
  * Validates an object against the published Kubernetes, Gateway API and Istio schemas, as
  * generated validators in the kubernetes-models packages (core from the Kubernetes OpenAPI spec,
  * the others from the CRDs' Go types). One class per apiVersion/kind; an object of a kind none of
- * the packages knows is an error, never a silent pass.
+ * the packages knows is an error, never a silent pass. Unknown fields are errors too
+ * (strict-fields.ts), as with `kubectl apply --validate=strict`.
  */
 import type { K8sObject } from './manifests.js';
+import { unknownFields } from './strict-fields.js';
 
 interface Validatable {
   validate(): void;
@@ -12,7 +14,7 @@ interface Validatable {
 type ModelClass = new (data: unknown) => Validatable;
 
 /** The module that holds the class for an apiVersion. */
-function modulePath(apiVersion: string, kind: string): string | undefined {
+export function modulePath(apiVersion: string, kind: string): string | undefined {
   const slash = apiVersion.indexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
   if (group === '') return `kubernetes-models/${apiVersion}/${kind}`;
@@ -48,8 +50,9 @@ export async function schemaErrors(o: K8sObject): Promise<string[]> {
   if (!Model) return [`no schema for ${o.apiVersion} ${o.kind}`];
   try {
     new Model(o).validate();
-    return [];
   } catch (err) {
     return [err instanceof Error ? err.message : String(err)];
   }
+  // The generated validators allow unknown fields; the kind's interface does not (strict-fields.ts).
+  return unknownFields(o, spec);
 }

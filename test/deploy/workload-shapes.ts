@@ -66,6 +66,21 @@ export function specOf<T>(o: K8sObject): T {
   return o['spec'] as T;
 }
 
+/**
+ * A container's environment as the kubelet gives it: literal values, and fieldRefs filled from
+ * `fields` (`status.podIP`...); a variable with neither is an error.
+ */
+export function kubeletEnv(c: Container, fields: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of c.env ?? []) {
+    const field = e.valueFrom?.fieldRef?.fieldPath;
+    const v = e.value ?? (field !== undefined ? fields[field] : undefined);
+    if (v === undefined) throw new Error(`no value for env ${e.name}`);
+    env[e.name] = v;
+  }
+  return env;
+}
+
 /** `$(VAR)` references in an arg expanded the way the kubelet does (unknown ones left as they are). */
 export function expandArgs(args: readonly string[], env: Readonly<Record<string, string>>): string[] {
   return args.map((a) => a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m: string, name: string) => env[name] ?? m));

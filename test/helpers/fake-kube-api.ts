@@ -4,6 +4,9 @@
  * objects change, honouring `timeoutSeconds`). `compact()` makes older resourceVersions expire
  * (a watch from one gets an ERROR 410 event, as etcd compaction does), `expireWatches()` ends every
  * open watch with that event, and `failLists()` answers lists with 500 (an API server outage).
+ * A collection is also served per namespace (`/api/v1/namespaces/<ns>/pods` lists and watches the
+ * `/api/v1/pods` objects of that namespace), as a real API server does; `deleteSilently()` drops an
+ * object without telling watchers (an event lost on the way), which only a re-list notices.
  */
 import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
@@ -23,7 +26,7 @@ export class FakeKubeApi {
   readonly requests: { readonly url: string; readonly authorization: string | undefined }[] = [];
   private readonly collections = new Map<string, Map<string, KubeObject>>();
   private readonly events: Event[] = [];
-  private readonly watchers = new Set<{ path: string; res: http.ServerResponse }>();
+  private readonly watchers = new Set<{ path: string; namespace: string | undefined; res: http.ServerResponse }>();
   private rv = 100;
   private compactedRv = 0;
   private listFailures = false;
@@ -91,6 +94,11 @@ export class FakeKubeApi {
     this.publish({ path, rv: this.rv, type: 'DELETED', object: gone });
   }
 
+  /** Removes an object without an event: watchers never hear of it; the next list does not have it. */
+  deleteSilently(path: string, namespace: string | undefined, name: string): void {
+    this.collection(path).delete(`${namespace ?? ''}/${name}`);
+  }
+
   /** Forgets history: a watch from any current resourceVersion gets 410 Gone. */
   compact(): void {
     this.compactedRv = ++this.rv;
@@ -129,13 +137,17 @@ export class FakeKubeApi {
 
   private publish(e: Event): void {
     this.events.push(e);
-    for (const w of this.watchers) if (w.path === e.path) w.res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+    for (const w of this.watchers) if (w.path === e.path && (w.namespace === undefined || w.namespace === e.object.metadata.namespace)) w.res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.requests.push({ url: req.url ?? '', authorization: req.headers.authorization });
     const url = new URL(req.url ?? '/', 'http://x');
-    const coll = this.collections.get(url.pathname);
+    // `/api/v1/namespaces/<ns>/<plural>` and `/apis/<g>/<v>/namespaces/<ns>/<plural>`: one namespace of a collection.
+    const scoped = this.collections.has(url.pathname) ? undefined : /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/namespaces\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    const path = scoped ? `${scoped[1]}/${scoped[3]}` : url.pathname;
+    const namespace = scoped?.[2];
+    const coll = this.collections.get(path);
     if (req.method !== 'GET' || !coll) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'the server could not find the requested resource' }));
@@ -148,8 +160,8 @@ export class FakeKubeApi {
         endWithGone(res);
         return;
       }
-      for (const e of this.events) if (e.path === url.pathname && e.rv > from) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
-      const w = { path: url.pathname, res };
+      for (const e of this.events) if (e.path === path && e.rv > from && (namespace === undefined || e.object.metadata.namespace === namespace)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+      const w = { path, namespace, res };
       this.watchers.add(w);
       const timeout = Number(url.searchParams.get('timeoutSeconds') ?? '0');
       const timer = timeout > 0 ? setTimeout(() => (this.watchers.delete(w), res.end()), timeout * 1000) : undefined;
@@ -165,7 +177,7 @@ export class FakeKubeApi {
       return;
     }
     // List items carry neither apiVersion nor kind, as from a real API server.
-    const items = [...coll.values()].map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+    const items = [...coll.values()].filter((o) => namespace === undefined || o.metadata.namespace === namespace).map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: String(this.rv) }, items }));
   }

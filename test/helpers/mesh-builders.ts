@@ -125,6 +125,8 @@ export interface WaypointSpec {
   readonly name: string;
   readonly namespace?: string;
   readonly addresses: readonly string[];
+  /** Gateway `Hostname` addresses (in a cluster: the waypoint's Service). */
+  readonly hostnames?: readonly string[];
   readonly waypointFor?: WaypointFor;
   /** Defaults to the Gateway name, as Istio names a waypoint's ServiceAccount. */
   readonly serviceAccount?: string;
@@ -139,6 +141,7 @@ export function waypoint(spec: WaypointSpec): WaypointIR {
     name: spec.name,
     namespace,
     addresses: Object.freeze([...spec.addresses]),
+    ...(spec.hostnames ? { hostnames: Object.freeze([...spec.hostnames]) } : {}),
     hbonePort: spec.hbonePort ?? HBONE_PORT,
     identity: spiffeId(namespace, serviceAccount, spec.trustDomain),
     serviceAccount,

@@ -21,9 +21,12 @@ export interface RoleProcess {
   stop(): Promise<number | null>;
 }
 
-/** Spawns the CLI and waits until `readiness` (`host:port` of /healthz/ready) answers 200. */
-export async function startRole(args: readonly string[], readiness: { host: string; port: number }, timeoutMs = 30_000): Promise<RoleProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Spawns the CLI and waits until `readiness` (`host:port` of /healthz/ready) answers 200. `env` is
+ * added to the test's environment (the downward-API variables a pod would have).
+ */
+export async function startRole(args: readonly string[], readiness: { host: string; port: number }, timeoutMs = 30_000, env: Readonly<Record<string, string>> = {}): Promise<RoleProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

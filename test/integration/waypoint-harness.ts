@@ -66,8 +66,16 @@ export class WaypointHarness {
     private readonly apps: { close(deadlineMs: number): Promise<void> }[],
   ) {}
 
-  /** Starts apps for `pods`, builds the view with `services(block)`, starts the waypoint. */
-  static async start(pods: readonly PodSpec[], services: (block: AddressBlock) => readonly ServiceIR[]): Promise<WaypointHarness> {
+  /**
+   * Starts apps for `pods`, builds the view with `services(block)`, starts the waypoint. With
+   * `bind`, the Gateway's only address is a hostname (as in a cluster) and the waypoint listens on
+   * `bind(block)` instead (its pod IP, `--bind instance-ip`, or a wildcard), on `hbonePort`.
+   */
+  static async start(
+    pods: readonly PodSpec[],
+    services: (block: AddressBlock) => readonly ServiceIR[],
+    opts: { readonly bind?: (block: AddressBlock) => readonly string[]; readonly hbonePort?: number } = {},
+  ): Promise<WaypointHarness> {
     const block = allocateBlock();
     const ca = await createTestCa();
     const apps: { close(deadlineMs: number): Promise<void> }[] = [];
@@ -80,7 +88,10 @@ export class WaypointHarness {
         workload({ name: p.name, ip, labels: p.labels, serviceAccount: p.name, containerPorts: [{ name: 'app', port: app.port, protocol: 'TCP' }] }),
       );
     }
-    const wp = waypoint({ name: 'waypoint', addresses: [block.waypoint(1)], serviceAccount: WAYPOINT_SA });
+    const port = opts.hbonePort !== undefined ? { hbonePort: opts.hbonePort } : {};
+    const wp = opts.bind
+      ? waypoint({ name: 'waypoint', addresses: [], hostnames: ['waypoint.default.svc.cluster.local'], serviceAccount: WAYPOINT_SA, ...port })
+      : waypoint({ name: 'waypoint', addresses: [block.waypoint(1)], serviceAccount: WAYPOINT_SA, ...port });
     const view = mutableViewSource(meshView({ workloads, services: services(block), waypoints: [wp] }));
     const ztunnel = new HboneServer({
       certSource: ca.certSource,
@@ -109,6 +120,7 @@ export class WaypointHarness {
       certs: ca.certSource,
       accessLog: (r) => records.push(r),
       sniffTimeoutMs: 150,
+      ...(opts.bind ? { bindAddresses: opts.bind(block) } : {}),
       onError: (err, context) => console.error(`waypoint error (${context}):`, err),
     });
     await wpt.start();
@@ -124,13 +136,13 @@ export class WaypointHarness {
   }
 
   /** Opens a tunnel to the waypoint as a client pod would (client cert `default/client`). */
-  async dial(authority: string, waypointAddress = this.block.waypoint(1)): Promise<HboneDialResult> {
+  async dial(authority: string, waypointAddress = this.block.waypoint(1), port = 15008): Promise<HboneDialResult> {
     this.clientMaterial ??= await this.ca.issue(this.ca.id('default', 'client'));
     return this.clientPool.dial({
       source: this.clientMaterial,
       expectedIdentities: [this.ca.id('default', WAYPOINT_SA)],
       address: waypointAddress,
-      port: 15008,
+      port,
       authority,
     });
   }

@@ -3,9 +3,12 @@
  * draft. Gateways of other classes (ingress, east-west) are not waypoints and are skipped quietly.
  *
  * A waypoint needs a listener on 15008 with protocol `HBONE` (Istio's generated waypoints name it
- * `mesh`) and at least one IP address: `spec.addresses` (local mesh, 127.2/16), else the addresses
- * the controller published in `status.addresses` (in a cluster). Istio runs a waypoint under a
- * ServiceAccount named after the Gateway, in its namespace; the builder derives the identity.
+ * `mesh`) and at least one address: `spec.addresses` (local mesh, 127.2/16), else the addresses
+ * the controller published in `status.addresses` (in a cluster). An address is an IP (bound by the
+ * waypoint) or a `Hostname`: in a cluster, the waypoint's own Service (a Gateway with one Hostname
+ * address is "manually deployed" for istiod), which the waypoint cannot bind; it then listens on
+ * its pod's IP instead (`--bind instance-ip`). Istio runs a waypoint under a ServiceAccount named
+ * after the Gateway, in its namespace; the builder derives the identity.
  */
 import { isIP } from 'node:net';
 import { HBONE_PORT } from '../ir.js';
@@ -27,12 +30,13 @@ export const gatewayTranslator: Translator = {
     const labels = r.stringMap(['metadata', 'labels']);
     const waypointFor = readWaypointFor(r, labels['istio.io/waypoint-for']);
     const hbonePort = readHboneListener(r);
-    const addresses = readAddresses(r, ctx);
+    const { addresses, hostnames } = readAddresses(r, ctx);
     if (r.failed || hbonePort === undefined || waypointFor === undefined) return undefined;
     const value: WaypointDraft = {
       name: r.id.name,
       namespace,
       addresses,
+      ...(hostnames.length > 0 ? { hostnames } : {}),
       hbonePort,
       serviceAccount: r.id.name,
       waypointFor,
@@ -74,21 +78,30 @@ function readHboneListener(r: ObjectReader): number | undefined {
   return found ? HBONE_PORT : undefined;
 }
 
-function readAddresses(r: ObjectReader, ctx: TranslateContext): string[] {
+/** RFC 1123 DNS name, as Gateway API validates `Hostname` addresses. */
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+function readAddresses(r: ObjectReader, ctx: TranslateContext): { addresses: string[]; hostnames: string[] } {
   const fromSpec = r.has(['spec', 'addresses']);
   const where = fromSpec ? (['spec', 'addresses'] as const) : (['status', 'addresses'] as const);
   const items = r.list(where);
   const out: string[] = [];
+  const hostnames: string[] = [];
   items.forEach((_, i) => {
     const base = [...where, i] as const;
     if (r.record(base, true) === undefined) return;
     const type = r.string([...base, 'type']) ?? 'IPAddress';
-    if (type !== 'IPAddress') {
-      r.error([...base, 'type'], 'FIELD_INVALID', `only IPAddress addresses are supported, got ${JSON.stringify(type)}`);
+    if (type !== 'IPAddress' && type !== 'Hostname') {
+      r.error([...base, 'type'], 'FIELD_INVALID', `only IPAddress and Hostname addresses are supported, got ${JSON.stringify(type)}`);
       return;
     }
     const value = r.string([...base, 'value'], { required: true });
     if (value === undefined) return;
+    if (type === 'Hostname') {
+      if (!DNS_NAME.test(value)) r.error([...base, 'value'], 'FIELD_INVALID', `${JSON.stringify(value)} is not a DNS name`);
+      else if (!hostnames.includes(value)) hostnames.push(value);
+      return;
+    }
     if (isIP(value) === 0) {
       r.error([...base, 'value'], 'FIELD_INVALID', `${JSON.stringify(value)} is not an IP address`);
       return;
@@ -100,8 +113,8 @@ function readAddresses(r: ObjectReader, ctx: TranslateContext): string[] {
     }
     out.push(value);
   });
-  if (out.length === 0 && !r.failed) {
-    r.error(['spec', 'addresses'], 'FIELD_REQUIRED', 'a waypoint needs at least one IP address (spec.addresses[].value)');
+  if (out.length === 0 && hostnames.length === 0 && !r.failed) {
+    r.error(['spec', 'addresses'], 'FIELD_REQUIRED', 'a waypoint needs at least one address (spec.addresses[].value: an IP, or the Hostname of its Service)');
   }
-  return out;
+  return { addresses: out, hostnames };
 }
