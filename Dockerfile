@@ -37,5 +37,8 @@ COPY deploy/local ./deploy/local
 USER 1000:1000
 # HBONE, readiness (/healthz/ready), Prometheus (/stats/prometheus).
 EXPOSE 15008 15021 15020
+# The data-plane roles' V8 flags (src/runner/role-node-flags.ts, as `ambient up` passes them):
+# a smaller young generation, ~20 MiB less RSS per role under load for a GC share within noise.
+ENV NODE_OPTIONS=--max-semi-space-size=4
 ENTRYPOINT ["node", "dist/src/cli.js"]
 CMD ["version"]

@@ -76,10 +76,16 @@ export interface AccessRecord {
    * Telemetry tag overrides; a reference, never copied.
    */
   readonly requestHeaders?: { get(name: string): string | undefined };
+  /** TCP: the sink was told when the connection opened ({@link AccessLogSink.opened}). */
+  readonly openReported?: true;
 }
 
-/** Where records go. Must not throw; must not block (buffering is the sink's business). */
-export type AccessLogSink = (record: AccessRecord) => void;
+/**
+ * Where records go. Must not throw; must not block (buffering is the sink's business). A sink
+ * with `opened` is also told when a TCP connection starts to carry bytes (a partial record), so
+ * opened connections are counted while they last.
+ */
+export type AccessLogSink = ((record: AccessRecord) => void) & { readonly opened?: (record: AccessRecord) => void };
 
 /** Envoy prints flags in the order of its flag table (`ResponseFlagUtils`), not the order set: `UF,URX`. */
 const ENVOY_FLAG_ORDER: ReadonlyMap<string, number> = new Map(

@@ -169,21 +169,26 @@ export class ProxyMetrics {
     s.responseBytes.observe(responseBytes);
   }
 
+  /** A TCP connection opened (counted now, so a long connection shows before it ends). */
+  observeTcpOpened(k: SeriesKey<IstioTcpLabels>, record?: AccessRecord): void {
+    if (this.overriding) this.observeOverridden('TCP_OPENED_CONNECTIONS', k, record, (s) => (s.n += 1));
+    else this.tcp.get(k).opened++;
+  }
+
   /**
-   * One finished TCP connection. Opened and closed are both counted at the end because the
-   * access record is the only feed (the data path is not touched twice); a connection still
-   * open is therefore not yet in `opened`.
+   * One finished TCP connection: closed and its bytes, and opened too unless it was counted when
+   * it opened (`openedEarlier`; connections that failed before bytes could flow are counted here).
    */
-  observeTcp(k: SeriesKey<IstioTcpLabels>, sentBytes: number, receivedBytes: number, record?: AccessRecord): void {
+  observeTcp(k: SeriesKey<IstioTcpLabels>, sentBytes: number, receivedBytes: number, record?: AccessRecord, openedEarlier = false): void {
     if (this.overriding) {
-      this.observeOverridden('TCP_OPENED_CONNECTIONS', k, record, (s) => (s.n += 1));
+      if (!openedEarlier) this.observeOverridden('TCP_OPENED_CONNECTIONS', k, record, (s) => (s.n += 1));
       this.observeOverridden('TCP_CLOSED_CONNECTIONS', k, record, (s) => (s.n += 1));
       this.observeOverridden('TCP_SENT_BYTES', k, record, (s) => (s.n += sentBytes));
       this.observeOverridden('TCP_RECEIVED_BYTES', k, record, (s) => (s.n += receivedBytes));
       return;
     }
     const s = this.tcp.get(k);
-    s.opened++;
+    if (!openedEarlier) s.opened++;
     s.closed++;
     s.sent += sentBytes;
     s.received += receivedBytes;

@@ -33,7 +33,7 @@ export class WaypointTelemetry {
   private readonly labeler: WaypointLabeler;
   private readonly write: (line: string) => void;
   /** Bound once, handed to the waypoint. */
-  readonly sink: AccessLogSink = (r) => this.record(r);
+  readonly sink: AccessLogSink = Object.assign((r: AccessRecord) => this.record(r), { opened: (r: AccessRecord) => this.opened(r) });
 
   constructor(private readonly opts: WaypointTelemetryOptions) {
     this.format = opts.format;
@@ -54,6 +54,14 @@ export class WaypointTelemetry {
     return this.format;
   }
 
+  private opened(r: AccessRecord): void {
+    try {
+      this.opts.metrics.observeTcpOpened(this.labeler.tcp(r), r);
+    } catch {
+      this.opts.metrics.telemetryErrors.inc();
+    }
+  }
+
   private record(r: AccessRecord): void {
     const m = this.opts.metrics;
     try {
@@ -63,7 +71,7 @@ export class WaypointTelemetry {
           if (r.responseCodeDetails === FILTER_FAILED_DETAILS) m.filterErrors.inc();
           break;
         case 'tcp':
-          m.observeTcp(this.labeler.tcp(r), r.bytesSent, r.bytesReceived, r);
+          m.observeTcp(this.labeler.tcp(r), r.bytesSent, r.bytesReceived, r, r.openReported === true);
           break;
       }
     } catch {

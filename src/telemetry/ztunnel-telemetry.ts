@@ -26,8 +26,8 @@ export class ZtunnelTelemetry {
   private format: AccessLogFormat;
   private readonly labeler: ZtunnelLabeler;
   private readonly write: (line: string) => void;
-  /** Bound once, handed to the ztunnel. */
-  readonly sink: ConnectionRecordSink = (r) => this.record(r);
+  /** Bound once, handed to the ztunnel; `opened` counts connections when bytes start to flow. */
+  readonly sink: ConnectionRecordSink = Object.assign((r: ConnectionRecord) => this.record(r), { opened: (r: ConnectionRecord) => this.opened(r) });
 
   constructor(private readonly opts: ZtunnelTelemetryOptions) {
     this.format = opts.format;
@@ -43,11 +43,19 @@ export class ZtunnelTelemetry {
     return this.format;
   }
 
+  private opened(r: ConnectionRecord): void {
+    try {
+      this.opts.metrics.observeTcpOpened(this.labeler.tcp(r));
+    } catch {
+      this.opts.metrics.telemetryErrors.inc();
+    }
+  }
+
   private record(r: ConnectionRecord): void {
     const m = this.opts.metrics;
     try {
       // Istio's direction: "received" is what the source sent (request direction).
-      m.observeTcp(this.labeler.tcp(r), r.bytesRecv, r.bytesSent);
+      m.observeTcp(this.labeler.tcp(r), r.bytesRecv, r.bytesSent, undefined, r.openReported === true);
     } catch {
       m.telemetryErrors.inc();
     }

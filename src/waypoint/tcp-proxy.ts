@@ -16,7 +16,7 @@ import type { TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp } from '../net/sockets.js';
 import { splice } from '../net/splice.js';
 import type { Endpoint } from '../state/mesh-view.js';
-import type { AccessLogSink } from '../telemetry/access-record.js';
+import type { AccessLogSink, AccessRecord } from '../telemetry/access-record.js';
 import type { LeastRequestBalancer } from '../upstream/lb.js';
 import { endpointAddress } from '../upstream/lb.js';
 import type { RouteTable } from './router.js';
@@ -62,6 +62,24 @@ export class TcpProxy {
     let received = 0;
     let sent = 0;
     let details: string | undefined;
+    let openReported = false;
+    const record = (opened: boolean): AccessRecord => ({
+      kind: 'tcp',
+      startTime: new Date(start).toISOString(),
+      responseFlags: flags.length === 0 ? '-' : flags.join(','),
+      ...(details !== undefined ? { connectionTerminationDetails: details } : {}),
+      bytesReceived: received,
+      bytesSent: sent,
+      durationMs: Date.now() - start,
+      upstreamHost,
+      upstreamCluster: cluster,
+      downstreamLocalAddress: conn.downstreamLocalAddress,
+      downstreamRemoteAddress: conn.downstreamRemoteAddress,
+      sourcePrincipal: conn.source.principal,
+      destinationService: conn.destinationHostname,
+      destinationPrincipal: principal,
+      ...(opened ? { openReported: true as const } : {}),
+    });
     this.open.add(down);
     try {
       const decision = conn.routes.routeTcp();
@@ -102,6 +120,12 @@ export class TcpProxy {
         }
         const spliced = splice(down, up.stream);
         down.resume();
+        // Counted as opened now (Istio's istio_tcp_connections_opened_total), not when it ends.
+        const opened = this.deps.accessLog?.opened;
+        if (opened) {
+          opened(record(false));
+          openReported = true;
+        }
         const r = await spliced;
         received += r.aToB;
         sent = r.bToA;
@@ -111,22 +135,7 @@ export class TcpProxy {
       }
     } finally {
       this.open.delete(down);
-      this.deps.accessLog?.({
-        kind: 'tcp',
-        startTime: new Date(start).toISOString(),
-        responseFlags: flags.length === 0 ? '-' : flags.join(','),
-        ...(details !== undefined ? { connectionTerminationDetails: details } : {}),
-        bytesReceived: received,
-        bytesSent: sent,
-        durationMs: Date.now() - start,
-        upstreamHost,
-        upstreamCluster: cluster,
-        downstreamLocalAddress: conn.downstreamLocalAddress,
-        downstreamRemoteAddress: conn.downstreamRemoteAddress,
-        sourcePrincipal: conn.source.principal,
-        destinationService: conn.destinationHostname,
-        destinationPrincipal: principal,
-      });
+      this.deps.accessLog?.(record(openReported));
     }
   }
 

@@ -40,9 +40,16 @@ export interface ConnectionRecord {
   /** ztunnel/Envoy-style response flag of the failure (`DENY`, `CONNECT`, `UH`...). */
   readonly responseFlag?: string;
   readonly error?: string;
+  /** The sink was told when the connection opened ({@link ConnectionRecordSink.opened}). */
+  readonly openReported?: true;
 }
 
-export type ConnectionRecordSink = (record: ConnectionRecord) => void;
+/**
+ * Where records go: called once per connection when it ends. A sink with `opened` is also told
+ * when bytes start to flow (a record with the fields known then, zero bytes), so Istio's
+ * `istio_tcp_connections_opened_total` counts a long connection while it is still open.
+ */
+export type ConnectionRecordSink = ((record: ConnectionRecord) => void) & { readonly opened?: (record: ConnectionRecord) => void };
 
 /** Writes each record as one ztunnel-style line to stdout. */
 export const stdoutRecordSink: ConnectionRecordSink = (rec) => {
@@ -61,6 +68,7 @@ export class PendingConnectionRecord {
   private readonly startTime = new Date();
   private readonly startNs = process.hrtime.bigint();
   private done = false;
+  private openReported = false;
 
   constructor(
     private readonly sink: ConnectionRecordSink | undefined,
@@ -70,6 +78,14 @@ export class PendingConnectionRecord {
 
   set(fields: Partial<ConnectionRecordFields>): void {
     this.fields = { ...this.fields, ...fields };
+  }
+
+  /** The connection is established (bytes may flow): tells a sink that counts openings. */
+  established(): void {
+    const opened = this.sink?.opened;
+    if (this.done || this.openReported || !opened) return;
+    this.openReported = true;
+    opened({ ...this.fields, direction: this.direction, startTime: this.startTime, srcAddr: this.srcAddr, bytesSent: 0, bytesRecv: 0, durationMs: 0 });
   }
 
   complete(bytesSent: number, bytesRecv: number, failure?: { readonly code: FailureCode; readonly message?: string } | { readonly error: string }): void {
@@ -92,6 +108,7 @@ export class PendingConnectionRecord {
       bytesRecv,
       durationMs,
       ...fail,
+      ...(this.openReported ? { openReported: true as const } : {}),
     });
   }
 }

@@ -96,6 +96,7 @@ export async function serveInbound(connect: HboneConnect, opts: InboundOptions):
     return;
   }
   const stream = connect.accept();
+  rec.established();
   let lateRejection: string | undefined;
   const untrack = opts.tracker?.add({
     workloadUid: local.uid,

@@ -260,6 +260,7 @@ async function pipe(client: Socket, upstream: Duplex, rec: PendingConnectionReco
     return;
   }
   reply(client, SOCKS5_REPLY.SUCCEEDED);
+  rec.established();
   const r = await splice(client, upstream);
   rec.complete(r.aToB, r.bToA, r.error ? { error: r.error.message } : undefined);
 }

@@ -93,6 +93,7 @@ export async function servePlaintextInbound(socket: Socket, target: PlaintextTar
       appSocket.destroy();
     },
   });
+  rec.established();
   const copying = splice(socket, appSocket);
   // The header reader paused the socket explicitly, and a 'data' listener alone does not undo that.
   socket.resume();

@@ -131,7 +131,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     const pool = new HbonePool({ trust: certs });
     pools.set(node, pool);
     const extra = opts.ztunnelAccessLog?.(node);
-    const z = new Ztunnel({ node, view: store, certs, pool, accessLog: (r) => void (ztunnelRecords.push(r), extra?.(r)) });
+    const z = new Ztunnel({ node, view: store, certs, pool, accessLog: recordingSink(ztunnelRecords, extra) });
     await z.start();
     ztunnels.push(z);
     ztunnelsByNode.set(node, z);
@@ -154,7 +154,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       view: store,
       certs,
       pool: waypointPool,
-      accessLog: (r) => void (waypointRecords.push(r), extra?.(r)),
+      accessLog: recordingSink(waypointRecords, extra),
       tracer,
       ...(opts.random ? { random: opts.random } : {}),
       ...(opts.waypointSecurity ? { security: opts.waypointSecurity } : {}),
@@ -275,4 +275,14 @@ export function sendHttp(socket: net.Socket, url: URL, init: RequestInit = {}): 
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * A sink that keeps every record and hands it on to `extra`, keeping `extra`'s `opened` hook
+ * (the TCP open-time count) so a test's telemetry sees what a role's would.
+ */
+function recordingSink<R>(records: R[], extra: (((r: R) => void) & { readonly opened?: (r: R) => void }) | undefined): ((r: R) => void) & { readonly opened?: (r: R) => void } {
+  const sink = (r: R): void => void (records.push(r), extra?.(r));
+  const opened = extra?.opened;
+  return opened ? Object.assign(sink, { opened }) : sink;
 }

@@ -142,6 +142,30 @@ describe('telemetry of the local mesh', () => {
     assert.equal(e.find('istio_requests_total', { request_protocol: 'tcp' }).length, 0);
   });
 
+  it('counts a long TCP connection as opened while it is open, closed when it ends', async () => {
+    const sleep = mesh.pod('default', 'sleep');
+    const m = { destination_service_name: 'tcp-echo', request_protocol: 'tcp', reporter: 'waypoint' };
+    const sum = (e: Exposition, name: string, match: Record<string, string>): number => e.find(name, match).reduce((n, x) => n + x.value, 0);
+    const source = (): Promise<Exposition> => (ztunnelMetrics.get(sleep.node) as ProxyMetrics).exposition().then((r) => parseExposition(r.body));
+    const before = { wp: sum(await waypointScrape(), 'istio_tcp_connections_opened_total', m), src: sum(await source(), 'istio_tcp_connections_opened_total', { reporter: 'source' }) };
+    const tcp = await mesh.connectFrom(sleep, 'tcp-echo', 9000);
+    const firstEcho = new Promise<void>((r) => tcp.once('data', () => r()));
+    tcp.write('ping');
+    await firstEcho;
+    // Open: counted as opened at the waypoint and at the client's ztunnel, not yet closed.
+    await eventually(async () => sum(await waypointScrape(), 'istio_tcp_connections_opened_total', m) === before.wp + 1);
+    const open = await waypointScrape();
+    assert.equal(sum(open, 'istio_tcp_connections_closed_total', m), before.wp);
+    assert.equal(sum(await source(), 'istio_tcp_connections_opened_total', { reporter: 'source' }), before.src + 1);
+    const ended = new Promise<void>((r) => tcp.on('end', r));
+    tcp.resume();
+    tcp.end();
+    await ended;
+    await eventually(async () => sum(await waypointScrape(), 'istio_tcp_connections_closed_total', m) === before.wp + 1);
+    // Closing does not count it as opened a second time.
+    assert.equal(sum(await waypointScrape(), 'istio_tcp_connections_opened_total', m), before.wp + 1);
+  });
+
   it('reports the L4-denied connection at the destination ztunnel (reporter=destination, DENY)', async () => {
     const node = mesh.pod('default', 'ratings-v1').node;
     const e = parseExposition((await (ztunnelMetrics.get(node) as ProxyMetrics).exposition()).body);
