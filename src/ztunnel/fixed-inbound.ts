@@ -9,13 +9,12 @@
  * `127.0.0.1:18090=default/reviews-v1:9080`. The pod is resolved per connection from the current
  * view (it must be an ambient pod of this node); until it exists connections are closed.
  */
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
-import type { WorkloadIR } from '../config/ir.js';
 import { unmapV4 } from '../net/cidr.js';
-import { closeTcpServer, createTcpServer, listenTcp } from '../net/sockets.js';
-import type { MeshView } from '../state/mesh-view.js';
+import { AcceptingListener } from '../net/accepting-listener.js';
 import { PendingConnectionRecord } from './connection-record.js';
+import { localPod } from './local-pod.js';
 import { servePlaintextInbound } from './plaintext-inbound.js';
 import type { PlaintextListenerContext } from './proxy-inbound-listeners.js';
 import { adoptClient } from './proxy-inbound-listeners.js';
@@ -46,39 +45,19 @@ export function parseFixedInbound(text: string): FixedInboundParse {
   return { ok: true, value: { listenHost: bareListen, listenPort: lp, pod, port: dp } };
 }
 
-export class FixedInboundListener {
-  private server: Server | undefined;
-
+export class FixedInboundListener extends AcceptingListener {
   constructor(
     readonly spec: FixedInboundSpec,
     private readonly ctx: PlaintextListenerContext,
-  ) {}
-
-  async listen(): Promise<void> {
-    const server = createTcpServer((socket) => this.onConnection(socket));
-    await listenTcp(server, this.spec.listenHost, this.spec.listenPort);
-    this.server = server;
+  ) {
+    super(spec.listenHost, spec.listenPort);
   }
 
-  address(): string | undefined {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? `${a.address}:${a.port}` : undefined;
-  }
-
-  stopAccepting(): void {
-    this.server?.close();
-  }
-
-  close(deadlineMs: number): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    return s ? closeTcpServer(s, deadlineMs) : Promise.resolve();
-  }
-
-  private onConnection(socket: Socket): void {
+  protected onConnection(socket: Socket): void {
     adoptClient(this.ctx, socket);
     const view = this.ctx.view();
-    const w = this.podOf(view);
+    // Plaintext inbound is captured for ambient (HBONE) pods only.
+    const w = localPod(view, this.ctx.node, this.spec.pod, (x) => x.protocol === 'HBONE');
     const sourceIp = unmapV4(socket.remoteAddress ?? '');
     const sourcePort = socket.remotePort ?? 0;
     if (!w) {
@@ -90,13 +69,5 @@ export class FixedInboundListener {
       return;
     }
     this.ctx.track(servePlaintextInbound(socket, { sourceIp, sourcePort, workload: w, port: this.spec.port }, view, this.ctx.inbound));
-  }
-
-  private podOf(view: MeshView): WorkloadIR | undefined {
-    const s = this.spec.pod;
-    for (const w of view.workloadsOnNode(this.ctx.node)) {
-      if (w.protocol === 'HBONE' && (w.ip === s || `${w.namespace}/${w.name}` === s)) return w;
-    }
-    return undefined;
   }
 }

@@ -13,11 +13,12 @@
  * The source is resolved per connection from the current view, so a spec may name a pod that
  * appears later; until then connections are reset.
  */
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
-import type { WorkloadIR } from '../config/ir.js';
-import { closeTcpServer, createTcpServer, listenTcp, resetSocket } from '../net/sockets.js';
+import { AcceptingListener } from '../net/accepting-listener.js';
+import { resetSocket } from '../net/sockets.js';
 import type { MeshView } from '../state/mesh-view.js';
+import { localPod } from './local-pod.js';
 import type { OutboundOptions } from './outbound.js';
 import { serveOutbound } from './outbound.js';
 import type { Socks5ReplyCode } from './socks5.js';
@@ -67,40 +68,17 @@ function captureReply(client: Socket, code: Socks5ReplyCode): void {
   if (code !== SOCKS5_REPLY.SUCCEEDED) resetSocket(client);
 }
 
-export class FixedOutboundListener {
-  private server: Server | undefined;
-
+export class FixedOutboundListener extends AcceptingListener {
   constructor(
     readonly spec: FixedOutboundSpec,
     private readonly ctx: FixedOutboundContext,
-  ) {}
-
-  async listen(): Promise<void> {
-    const server = createTcpServer((socket) => this.onConnection(socket));
-    await listenTcp(server, this.spec.listenHost, this.spec.listenPort);
-    this.server = server;
+  ) {
+    super(spec.listenHost, spec.listenPort);
   }
 
-  /** `host:port` actually bound (port 0 picks one). */
-  address(): string | undefined {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? `${a.address}:${a.port}` : undefined;
-  }
-
-  /** Stops accepting; open connections carry on. */
-  stopAccepting(): void {
-    this.server?.close();
-  }
-
-  close(deadlineMs: number): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    return s ? closeTcpServer(s, deadlineMs) : Promise.resolve();
-  }
-
-  private onConnection(socket: Socket): void {
+  protected onConnection(socket: Socket): void {
     const view = this.ctx.view();
-    const source = this.sourceOf(view);
+    const source = localPod(view, this.ctx.node, this.spec.source);
     if (!source) {
       resetSocket(socket);
       return;
@@ -109,13 +87,5 @@ export class FixedOutboundListener {
     socket.once('close', () => this.ctx.clients.delete(socket));
     const isIp = isIP(this.spec.host) !== 0;
     this.ctx.track(serveOutbound(socket, source, { addressType: isIp ? 'ipv4' : 'domain', host: this.spec.host, port: this.spec.port, isIp }, { ...this.ctx.outbound, view, reply: captureReply }));
-  }
-
-  private sourceOf(view: MeshView): WorkloadIR | undefined {
-    const s = this.spec.source;
-    for (const w of view.workloadsOnNode(this.ctx.node)) {
-      if (w.ip === s || `${w.namespace}/${w.name}` === s) return w;
-    }
-    return undefined;
   }
 }

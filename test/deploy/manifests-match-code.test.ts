@@ -94,10 +94,10 @@ function checkWaypointInstall(objects: readonly K8sObject[], what: string): void
   assert.ok(c.env?.some((e) => e.name === 'POD_NAMESPACE' && e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace'));
   assert.ok(c.env?.some((e) => e.name === 'INSTANCE_IP' && e.valueFrom?.fieldRef?.fieldPath === 'status.podIP'), `${m} INSTANCE_IP from the downward API`);
   // The CLI accepts these args and env: parsed by its own option table (strict), resolved as at start.
-  const env = kubeletEnv(c, { 'metadata.name': 'waypoint-0', 'metadata.namespace': ns, 'status.podIP': '10.244.1.7', 'spec.serviceAccountName': pod.spec.serviceAccountName ?? '' });
+  const env = kubeletEnv(c, { 'metadata.name': 'waypoint-0', 'metadata.namespace': ns, 'status.podIP': '127.1.244.7', 'spec.serviceAccountName': pod.spec.serviceAccountName ?? '' });
   const values = parseWaypointArgs(expandArgs(args, env).slice(1));
   assert.deepEqual(gatewayRef(values, env), { namespace: ns, name: gateway.metadata.name }, `${m} serves its Gateway`);
-  assert.deepEqual(waypointBind(values.bind, values['admin-address'], env), { kind: 'addresses', addresses: ['10.244.1.7'], adminHost: '127.0.0.1' }, `${m} listens on the pod IP`);
+  assert.deepEqual(waypointBind(values.bind, values['admin-address'], env), { kind: 'addresses', addresses: ['127.1.244.7'], adminHost: '127.0.0.1' }, `${m} listens on the pod IP`);
   assert.ok(values.kube === true || env['XDS_ADDRESS'] !== undefined, `${m} a cluster config source is selected`);
   assert.equal(values.config, undefined, `${m} no files directory in a cluster`);
   const drainMs = Number(argValue(args, '--drain-ms'));
@@ -185,7 +185,7 @@ function checkWaypointInstall(objects: readonly K8sObject[], what: string): void
 /** The waypoint container's args and env, resolved by the CLI's own parser. */
 function checkWaypointInstallArgs(objects: readonly K8sObject[], want: { readonly xds?: string; readonly bind: readonly string[] }): void {
   const c = specOf<WorkloadSpec>(one(objects, 'Deployment')).template.spec.containers[0] as Container;
-  const env = kubeletEnv(c, { 'metadata.name': 'w-0', 'metadata.namespace': 'team-a', 'status.podIP': '10.244.1.7', 'spec.serviceAccountName': 'waypoint' });
+  const env = kubeletEnv(c, { 'metadata.name': 'w-0', 'metadata.namespace': 'team-a', 'status.podIP': '127.1.244.7', 'spec.serviceAccountName': 'waypoint' });
   const values = parseWaypointArgs(expandArgs(c.args ?? [], env).slice(1));
   const bind = waypointBind(values.bind, values['admin-address'], env);
   assert.deepEqual(bind.kind === 'addresses' ? bind.addresses : [], want.bind);
@@ -214,7 +214,7 @@ describe('deploy manifests agree with the code', () => {
     const h = await findHelm();
     if (!('skip' in h)) {
       const overlay = await kustomizeBuild(k.bin, path.join(KUBE_DIR, 'overlays', 'istiod-xds'));
-      checkWaypointInstallArgs(overlay, { xds: 'istiod.istio-system.svc:15012', bind: ['10.244.1.7'] });
+      checkWaypointInstallArgs(overlay, { xds: 'istiod.istio-system.svc:15012', bind: ['127.1.244.7'] });
       assert.deepEqual(byKey(overlay), byKey(await helmTemplate(h.bin, 'default', ['controlPlane.xdsAddress=istiod.istio-system.svc:15012'])));
     }
   });
@@ -243,7 +243,7 @@ describe('deploy manifests agree with the code', () => {
     assert.equal(c.args?.[0], 'ztunnel');
     assert.equal(argValue(c.args ?? [], '--node'), '$(NODE_NAME)');
     // Accepted by the ztunnel's own option table (strict: an unknown flag throws).
-    const env = kubeletEnv(c, { 'spec.nodeName': 'node-a', 'status.podIP': '10.244.1.2', 'metadata.name': 'ztunnel-x', 'metadata.namespace': 'ambient-system', 'spec.serviceAccountName': 'ztunnel', 'status.hostIP': '10.0.0.2' });
+    const env = kubeletEnv(c, { 'spec.nodeName': 'node-a', 'status.podIP': '127.1.244.2', 'metadata.name': 'ztunnel-x', 'metadata.namespace': 'ambient-system', 'spec.serviceAccountName': 'ztunnel', 'status.hostIP': '127.3.244.2' });
     const { values } = parseArgs({ args: expandArgs(c.args ?? [], env).slice(1), options: ZTUNNEL_OPTIONS, strict: true });
     assert.equal(values.node, 'node-a');
     assert.ok(c.env?.some((e) => e.name === 'NODE_NAME' && e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName'));
