@@ -4,6 +4,7 @@
  * `ambient up` wires them (same classes, same config), but in-process so tests can look inside
  * (pools, access records) and start fast. Traffic enters as an app would: SOCKS5 from a pod IP.
  */
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
@@ -28,6 +29,7 @@ import type { ConnectionRecord, ConnectionRecordSink } from '../../src/ztunnel/c
 import { SOCKS5_PORT } from '../../src/ztunnel/ports.js';
 import { Ztunnel } from '../../src/ztunnel/ztunnel.js';
 import { allocateBlock, type AddressBlock } from './addresses.js';
+import { eventually } from './eventually.js';
 import { relocatedConfig, type RelocatedConfig } from './relocated-config.js';
 
 export interface LocalMesh {
@@ -51,6 +53,8 @@ export interface LocalMesh {
   readonly ztunnels: ReadonlyMap<string, Ztunnel>;
   readonly ztunnelRecords: ConnectionRecord[];
   readonly waypointRecords: AccessRecord[];
+  /** The latest waypoint access record for `path`, waited for (records land after the response). */
+  waypointRecordFor(path: string): Promise<AccessRecord>;
   pod(namespace: string, name: string): WorkloadIR;
   /** A TCP connection "from" a pod through its ztunnel's SOCKS5 port. */
   connectFrom(pod: WorkloadIR, host: string, port: number): Promise<net.Socket>;
@@ -200,6 +204,12 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     ztunnels: ztunnelsByNode,
     ztunnelRecords,
     waypointRecords,
+    waypointRecordFor: (p) =>
+      eventually(() => {
+        const r = [...waypointRecords].reverse().find((x) => x.path === p);
+        assert.ok(r, `access record for ${p}`);
+        return r;
+      }),
     pod,
     connectFrom,
     request: async (from, url, init = {}) => {

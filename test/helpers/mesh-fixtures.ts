@@ -103,3 +103,21 @@ spec:
 ${spec}
 `;
 }
+
+/**
+ * A Service in `default` over the reviews pods, bound to the waypoint, port 9080; the port's
+ * name sets its protocol (`http`, `http2`, `grpc`...).
+ */
+export function reviewsServiceYaml(name: string, clusterIP: string, portName = 'http'): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+  namespace: default
+  labels: {istio.io/use-waypoint: waypoint}
+spec:
+  clusterIP: ${clusterIP}
+  selector: {app: reviews}
+  ports: [{name: ${portName}, port: 9080, targetPort: 9080}]
+`;
+}

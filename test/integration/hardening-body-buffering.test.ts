@@ -67,12 +67,7 @@ describe('hardening: body buffering caps (Wasm pauses)', () => {
     await mesh?.close();
   });
 
-  const record = (path: string) =>
-    eventually(() => {
-      const r = [...mesh.waypointRecords].reverse().find((x) => x.path === path);
-      assert.ok(r, `access record for ${path}`);
-      return r;
-    });
+  const record = (path: string) => mesh.waypointRecordFor(path);
 
   it('a paused request body under the limit is buffered and edited', async () => {
     const size = DEFAULT_BUFFER_LIMIT_BYTES / 2;

@@ -13,7 +13,6 @@ import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import type { WorkloadIR } from '../../src/config/ir.js';
-import { eventually } from '../helpers/eventually.js';
 import type { GrpcAuthzServer } from '../helpers/ext-authz-servers.js';
 import { startGrpcAuthzServer } from '../helpers/ext-authz-servers.js';
 import type { LocalMesh, MeshResponse } from '../helpers/local-mesh.js';
@@ -93,12 +92,7 @@ describe('hardening: invalid header values fail fast (no hang)', () => {
     }
   }
 
-  const recordFor = (path: string) =>
-    eventually(() => {
-      const r = [...mesh.waypointRecords].reverse().find((x) => x.path === path);
-      assert.ok(r, `access record for ${path}`);
-      return r;
-    });
+  const recordFor = (path: string) => mesh.waypointRecordFor(path);
 
   it('a header the authorizer adds for the upstream with CR/LF: 500, nothing reaches the app', async () => {
     const res = await get('/ext/badheader-allow');

@@ -97,12 +97,7 @@ describe('hardening: stream idle timeout', () => {
     await mesh?.close();
   });
 
-  const record = (path: string) =>
-    eventually(() => {
-      const r = [...mesh.waypointRecords].reverse().find((x) => x.path === path);
-      assert.ok(r, `access record for ${path}`);
-      return r;
-    });
+  const record = (path: string) => mesh.waypointRecordFor(path);
 
   it('an upstream silent past the timeout: 504 stream timeout, flag SI', async () => {
     const res = await mesh.request(sleep, 'http://reviews:9080/silent', { headers: { 'x-echo-delay-ms': String(STREAM_IDLE_MS * 5) } });

@@ -93,12 +93,7 @@ describe('AuthorizationPolicy CUSTOM (ext_authz) through the waypoint', () => {
   const get = (path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
     mesh.request(sleep, `http://reviews:9080${path}`, init);
 
-  const recordFor = async (path: string) =>
-    eventually(() => {
-      const r = [...mesh.waypointRecords].reverse().find((x) => x.path === path);
-      assert.ok(r, `access record for ${path}`);
-      return r;
-    });
+  const recordFor = (path: string) => mesh.waypointRecordFor(path);
 
   async function useProvider(name: string): Promise<void> {
     mesh.config.write('90-custom.yaml', policies(name));

@@ -12,6 +12,7 @@ import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import type { WorkloadIR } from '../../src/config/ir.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
+import { reviewsServiceYaml } from '../helpers/mesh-fixtures.js';
 import { pluginPath } from '../helpers/wasm-modules.js';
 
 interface H2Outcome {
@@ -23,19 +24,7 @@ interface H2Outcome {
 }
 
 let ip = 70;
-function service(name: string, portName = 'http2'): string {
-  return `apiVersion: v1
-kind: Service
-metadata:
-  name: ${name}
-  namespace: default
-  labels: {istio.io/use-waypoint: waypoint}
-spec:
-  clusterIP: 127.100.0.${ip++}
-  selector: {app: reviews}
-  ports: [{name: ${portName}, port: 9080, targetPort: 9080}]
-`;
-}
+const service = (name: string, portName = 'http2'): string => reviewsServiceYaml(name, `127.100.0.${ip++}`, portName);
 
 function plugin(name: string, svc: string, module: Parameters<typeof pluginPath>[0], config = '{}'): string {
   return `apiVersion: extensions.istio.io/v1alpha1

@@ -14,6 +14,7 @@ import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import type { WorkloadIR } from '../../src/config/ir.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
+import { reviewsServiceYaml } from '../helpers/mesh-fixtures.js';
 import { pluginPath } from '../helpers/wasm-modules.js';
 
 interface H2Result {
@@ -30,19 +31,7 @@ interface Echo {
 }
 
 let ip = 60;
-function service(name: string): string {
-  return `apiVersion: v1
-kind: Service
-metadata:
-  name: ${name}
-  namespace: default
-  labels: {istio.io/use-waypoint: waypoint}
-spec:
-  clusterIP: 127.100.0.${ip++}
-  selector: {app: reviews}
-  ports: [{name: http2, port: 9080, targetPort: 9080}]
-`;
-}
+const service = (name: string): string => reviewsServiceYaml(name, `127.100.0.${ip++}`, 'http2');
 
 function plugin(name: string, svc: string, config: string): string {
   return `apiVersion: extensions.istio.io/v1alpha1

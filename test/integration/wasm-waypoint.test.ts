@@ -14,6 +14,7 @@ import { PrometheusServer } from '../../src/admin/prometheus-server.js';
 import { ProxyMetrics } from '../../src/telemetry/metrics.js';
 import type { WorkloadIR } from '../../src/config/ir.js';
 import { startLocalMesh, type LocalMesh, type MeshResponse } from '../helpers/local-mesh.js';
+import { reviewsServiceYaml } from '../helpers/mesh-fixtures.js';
 import { serializePairs } from '../../src/wasm/header-pairs.js';
 import { compatPath, pluginPath, wat } from '../helpers/wasm-modules.js';
 
@@ -24,19 +25,7 @@ interface Echo {
 }
 
 let ip = 40;
-function service(name: string): string {
-  return `apiVersion: v1
-kind: Service
-metadata:
-  name: ${name}
-  namespace: default
-  labels: {istio.io/use-waypoint: waypoint}
-spec:
-  clusterIP: 127.100.0.${ip++}
-  selector: {app: reviews}
-  ports: [{name: http, port: 9080, targetPort: 9080}]
-`;
-}
+const service = (name: string): string => reviewsServiceYaml(name, `127.100.0.${ip++}`, 'http');
 
 function plugin(name: string, svc: string, url: string, extra = ''): string {
   return `apiVersion: extensions.istio.io/v1alpha1
