@@ -11,7 +11,9 @@ import { RoleObservability } from '../admin/role-observability.js';
 import { waypointAdminTarget, waypointHealth } from '../admin/waypoint-admin.js';
 import { followAccessLogPolicy } from '../telemetry/access-log-policy.js';
 import { followMetricsPolicy } from '../telemetry/metrics-policy.js';
+import { SpanExportStats } from '../telemetry/span-exporter.js';
 import { followTracingPolicy } from '../telemetry/tracing-policy.js';
+import { registerTracingStats } from '../telemetry/tracing-stats.js';
 import { WaypointTracer, waypointSpanIdentity } from '../telemetry/waypoint-tracer.js';
 import { LOG_LEVELS, Logger } from '../telemetry/logger.js';
 import { LOG_LEVEL_NAMES } from '../wasm/abi.js';
@@ -85,7 +87,8 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   }
   // Flags are the default; the mesh config and Telemetry API decide per view (tracing-policy.ts).
   const tracer = new WaypointTracer({ identity: waypointSpanIdentity(namespace, gwName, host) });
-  const stopTracing = followTracingPolicy(ctx.store, { namespace, name: gwName }, tracer, tracing, `${gwName}.${namespace}`);
+  const spanStats = new SpanExportStats();
+  const stopTracing = followTracingPolicy(ctx.store, { namespace, name: gwName }, tracer, tracing, `${gwName}.${namespace}`, spanStats);
   const readiness = new ReadinessServer();
   readiness.gateOnConfig(configGate(controlPlane.sources));
   if (worker === undefined) await readiness.listen(host);
@@ -123,6 +126,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   waypoint.wasm.metrics.registerInto(metrics.registry);
   metrics.addHealth(waypointHealth(waypoint, ctx.store));
   if (waypoint.security) registerSecurityStats(metrics.registry, waypoint.security);
+  registerTracingStats(metrics.registry, spanStats);
   // Admin (15000) and Prometheus (15020, 15090) on the waypoint's own address: see ARCHITECTURE.md.
   const observability = new RoleObservability(
     waypointAdminTarget({

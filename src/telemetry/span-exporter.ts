@@ -13,7 +13,22 @@ export interface SpanTransport {
   close(): void;
 }
 
+/**
+ * Spans sent and dropped, kept across exporters: the exporter is replaced when the tracing
+ * config changes, these totals are what the proxy's metrics show (exporter health).
+ */
+export class SpanExportStats {
+  /** Spans the collector accepted. */
+  sent = 0;
+  /** Spans dropped: queue full, or a batch the collector did not accept. */
+  dropped = 0;
+  /** Batches the collector did not accept (unreachable, timeout, error status). */
+  failedBatches = 0;
+}
+
 export interface SpanBatchOptions {
+  /** Also counted here (the proxy's running totals). */
+  readonly stats?: SpanExportStats;
   readonly maxBatch?: number;
   readonly maxQueue?: number;
   readonly flushIntervalMs?: number;
@@ -27,6 +42,7 @@ export class SpanExporter {
   private readonly maxQueue: number;
   private readonly flushIntervalMs: number;
   private closed = false;
+  private readonly stats: SpanExportStats | undefined;
   /** Spans dropped (queue full, collector failure). */
   dropped = 0;
   /** Spans the collector accepted. */
@@ -39,12 +55,14 @@ export class SpanExporter {
     this.maxBatch = opts.maxBatch ?? 512;
     this.maxQueue = opts.maxQueue ?? 2048;
     this.flushIntervalMs = opts.flushIntervalMs ?? 1000;
+    this.stats = opts.stats;
   }
 
   /** Queues one span; never blocks, never throws. */
   export(span: OtlpSpan): void {
     if (this.closed || this.queue.length >= this.maxQueue) {
       this.dropped++;
+      if (this.stats) this.stats.dropped++;
       return;
     }
     this.queue.push(span);
@@ -64,6 +82,13 @@ export class SpanExporter {
       const p = this.transport.send(batch).then((ok) => {
         if (ok) this.sent += batch.length;
         else this.dropped += batch.length;
+        const stats = this.stats;
+        if (!stats) return;
+        if (ok) stats.sent += batch.length;
+        else {
+          stats.dropped += batch.length;
+          stats.failedBatches++;
+        }
       });
       const tracked = p.finally(() => this.inflight.delete(tracked));
       this.inflight.add(tracked);

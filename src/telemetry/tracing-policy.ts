@@ -11,6 +11,7 @@ import type { CustomTagIR, TracingIR, TracingProviderIR } from '../config/ir-tel
 import type { ViewSource } from '../state/view-source.js';
 import { DeferredSpanTransport } from './deferred-span-transport.js';
 import { OtlpHttpExporter } from './otlp-http-transport.js';
+import type { SpanExportStats } from './span-exporter.js';
 import { SpanExporter } from './span-exporter.js';
 import { telemetryLevels } from './access-log-policy.js';
 import type { WaypointTracer } from './waypoint-tracer.js';
@@ -90,13 +91,14 @@ function resolveTags(tags: Readonly<Record<string, CustomTagIR>> | undefined, en
   return out;
 }
 
-function exporterFor(r: ResolvedTracing, serviceName: string): SpanExporter {
-  if (r.kind === 'endpoint') return new OtlpHttpExporter({ endpoint: r.endpoint, serviceName });
+function exporterFor(r: ResolvedTracing, serviceName: string, stats: SpanExportStats | undefined): SpanExporter {
+  const batch = stats ? { stats } : {};
+  if (r.kind === 'endpoint') return new OtlpHttpExporter({ endpoint: r.endpoint, serviceName, ...batch });
   const p = r.provider;
   if (p.protocol === 'grpc') {
     const opts = { address: `${p.service}:${p.port}`, serviceName, headers: p.headers, ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}) };
     // grpc-js and proto-loader load only when a gRPC collector is configured.
-    return new SpanExporter(new DeferredSpanTransport(`grpc://${opts.address}`, async () => new (await import('./otlp-grpc-transport.js')).OtlpGrpcTransport(opts)));
+    return new SpanExporter(new DeferredSpanTransport(`grpc://${opts.address}`, async () => new (await import('./otlp-grpc-transport.js')).OtlpGrpcTransport(opts)), batch);
   }
   return new OtlpHttpExporter({
     endpoint: `http://${p.service}:${p.port}`,
@@ -104,6 +106,7 @@ function exporterFor(r: ResolvedTracing, serviceName: string): SpanExporter {
     headers: p.headers,
     ...(p.path !== undefined ? { path: p.path } : {}),
     ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
+    ...batch,
   });
 }
 
@@ -122,6 +125,8 @@ export function followTracingPolicy(
   tracer: WaypointTracer,
   flags: TracingFlags | undefined,
   serviceName: string,
+  /** Running totals across the exporters this creates (exporter-health metrics). */
+  stats?: SpanExportStats,
 ): (deadlineMs: number) => Promise<void> {
   let key: string | undefined;
   const apply = (snapshot: Snapshot): void => {
@@ -133,7 +138,7 @@ export function followTracingPolicy(
       return;
     }
     key = next;
-    tracer.configure(r ? { exporter: exporterFor(r, serviceName), samplingPercent: r.samplingPercent, customTags: r.customTags } : undefined);
+    tracer.configure(r ? { exporter: exporterFor(r, serviceName, stats), samplingPercent: r.samplingPercent, customTags: r.customTags } : undefined);
     void old?.close(500);
   };
   apply(view.current().snapshot);

@@ -136,6 +136,8 @@ describe('ambient up, as a user runs it', () => {
       assert.match(r.body, /^ambient_config_generation \d+$/m);
       assert.match(r.body, /^ambient_nodejs_eventloop_lag_seconds \S+$/m);
       assert.match(r.body, /^ambient_nodejs_heap_size_used_bytes \d+$/m);
+      // Tracing exporter health (no collector configured here: nothing sent, nothing dropped).
+      assert.match(r.body, /^ambient_tracing_spans_dropped_total 0$/m);
     }
     assert.deepEqual(await httpText(wp, 15000, '/ready'), { status: 200, type: 'text/plain; charset=UTF-8', body: 'LIVE\n' });
     assert.equal((await httpText(wp, 15000, '/quitquitquit')).status, 405);

@@ -8,6 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import type { AccessRecord } from '../../src/telemetry/access-record.js';
 import { OtlpHttpExporter } from '../../src/telemetry/otlp-http-transport.js';
+import { SpanExportStats } from '../../src/telemetry/span-exporter.js';
+import { registerTracingStats } from '../../src/telemetry/tracing-stats.js';
+import { parseExposition } from '../helpers/prometheus-text.js';
+import { Registry } from 'prom-client';
 import { spanFromRecord } from '../../src/telemetry/otlp-span.js';
 import { b3Headers, formatTraceparent, parseB3Multi, parseB3Single, parseTraceparent, startSpan } from '../../src/telemetry/trace-context.js';
 import { eventually } from '../helpers/eventually.js';
@@ -87,11 +91,13 @@ describe('OTLP/HTTP exporter', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    const exporter = new OtlpHttpExporter({ endpoint: `http://127.0.0.1:${port}`, serviceName: 'waypoint.default', maxBatch: 2, flushIntervalMs: 20 });
+    const stats = new SpanExportStats();
+    const exporter = new OtlpHttpExporter({ endpoint: `http://127.0.0.1:${port}`, serviceName: 'waypoint.default', maxBatch: 2, flushIntervalMs: 20, stats });
     const ctx = startSpan(parseTraceparent(`00-${TRACE}-${SPAN}-01`), 1);
     const id = { canonicalService: 'waypoint', namespace: 'default', nodeId: 'waypoint~default/waypoint' };
     for (let i = 0; i < 3; i++) exporter.export(spanFromRecord(REC, ctx, id));
     await eventually(() => exporter.sent === 3);
+    assert.deepEqual({ ...stats }, { sent: 3, dropped: 0, failedBatches: 0 });
     await exporter.close(500);
     server.close();
     assert.deepEqual(paths, ['POST /v1/traces application/json', 'POST /v1/traces application/json']);
@@ -117,7 +123,8 @@ describe('OTLP/HTTP exporter', () => {
   });
 
   it('never blocks or throws: a full queue and an unreachable collector only count drops', async () => {
-    const exporter = new OtlpHttpExporter({ endpoint: 'http://127.0.0.1:1', serviceName: 'x', maxQueue: 2, maxBatch: 10, flushIntervalMs: 10_000, timeoutMs: 500 });
+    const stats = new SpanExportStats();
+    const exporter = new OtlpHttpExporter({ endpoint: 'http://127.0.0.1:1', serviceName: 'x', maxQueue: 2, maxBatch: 10, flushIntervalMs: 10_000, timeoutMs: 500, stats });
     const span = spanFromRecord(REC, startSpan(undefined, 100), { canonicalService: 'w', namespace: 'default', nodeId: 'n' });
     for (let i = 0; i < 5; i++) exporter.export(span);
     assert.equal(exporter.dropped, 3);
@@ -125,5 +132,12 @@ describe('OTLP/HTTP exporter', () => {
     await eventually(() => exporter.dropped === 5);
     await exporter.close(100);
     assert.equal(exporter.sent, 0);
+    // The proxy's exporter-health metrics: running totals, on the Prometheus exposition.
+    const registry = new Registry();
+    registerTracingStats(registry, stats);
+    const e = parseExposition(await registry.metrics());
+    assert.equal(e.find('ambient_tracing_spans_dropped_total')[0]?.value, 5);
+    assert.equal(e.find('ambient_tracing_export_failures_total')[0]?.value, 1);
+    assert.equal(e.find('ambient_tracing_spans_exported_total')[0]?.value, 0);
   });
 });
