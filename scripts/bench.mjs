@@ -16,7 +16,6 @@
 // listeners (`ambient ztunnel --outbound-fixed`), as a captured app connection would.
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, ftruncateSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
@@ -24,7 +23,7 @@ import { ISSUER, wasmPlugin, writeBenchConfig } from './bench/mesh-config.mjs';
 import { hasTaskset, runCurlBulk, runFixedRate, runH2load, runWrk } from './bench/load.mjs';
 import { runMicroBenchmarks } from './bench/micro.mjs';
 import { measure } from './bench/proc-stats.mjs';
-import { startHaproxy, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './bench/processes.mjs';
+import { httpGetText, startHaproxy, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './bench/processes.mjs';
 import { markdown, perRequest } from './bench/report.mjs';
 import { watchMachineLoad } from './bench/machine-load.mjs';
 import { rssOfTree } from './bench/proc-stats.mjs';
@@ -161,19 +160,6 @@ async function loadScenario(list, scenario, url, procNames, { headers = {}, h2 }
   log(`${scenario}: ${s.result.rps} req/s, p50 ${s.result.p50?.toFixed(2)} ms; fixed p50 ${fx.result.p50?.toFixed?.(2)} ms`);
 }
 
-function scrape(host, port, p) {
-  return new Promise((resolve) => {
-    http
-      .get({ host, port, path: p }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', () => resolve(''));
-  });
-}
-
 try {
   // Backends and peers.
   const nginx = has('nginx') ? await startNginx(work, a.backend, 9080, MESH) : undefined;
@@ -252,13 +238,13 @@ try {
       await startMesh({ clientConcurrency: 2, waypointConcurrency: workers, cpus: BOTH });
       const url = viaClient(FIXED.waypoint);
       await runWrk({ url, seconds: warmSeconds, connections, cpus: BOTH });
-      const before = await scrape(a.waypoint, 15020, '/stats/prometheus');
+      const before = await httpGetText(a.waypoint, 15020, '/stats/prometheus');
       const m = await measure(pids('waypoint'), () => runWrk({ url, seconds, connections, cpus: BOTH }));
       if (!m.result.ok) {
         skip(`multi-core ${workers} worker(s)`, m.result.message);
         continue;
       }
-      const after = await scrape(a.waypoint, 15020, '/stats/prometheus');
+      const after = await httpGetText(a.waypoint, 15020, '/stats/prometheus');
       const counts = (text) => new Map([...text.matchAll(/^ambient_worker_http_requests_total\{worker="(\d+)"\} (\d+)/gm)].map((x) => [x[1], Number(x[2])]));
       const b = counts(before);
       const perWorker = [...counts(after)].map(([w, n]) => `worker ${w}: ${n - (b.get(w) ?? 0)}`).join(', ');

@@ -10,14 +10,13 @@
 // Options: --cli PATH (another build's dist/src/cli.js, for A/B), --node-args "ARGS" (V8 flags
 // for the roles), --seconds N, --runs N. Prints one JSON line per measurement.
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { ISSUER, writeBenchConfig } from './mesh-config.mjs';
 import { hasTaskset, runCurlBulk, runFixedRate, runWrk } from './load.mjs';
 import { measure, rssOfTree } from './proc-stats.mjs';
-import { startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './processes.mjs';
+import { httpGetText, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './processes.mjs';
 import { perRequest } from './report.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -52,19 +51,6 @@ const fixedArgs = [`${a.client}:${FIXED.l4}=default/client->backend-l4:9080`, `$
   s,
 ]);
 
-function httpText(host, port, p) {
-  return new Promise((resolve) => {
-    http
-      .get({ host, port, path: p }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(res.statusCode === 200 ? body : ''));
-      })
-      .on('error', () => resolve(''));
-  });
-}
-
 const roles = {};
 try {
   roles.nginx = await startNginx(work, a.backend, 9080, MESH);
@@ -87,7 +73,7 @@ try {
     }
     const memory = {};
     for (const [n, host] of [['ztunnel-a', a.nodeA], ['ztunnel-b', a.nodeB], ['waypoint', a.waypoint]]) {
-      const text = await httpText(host, 15000, '/memory');
+      const text = await httpGetText(host, 15000, '/memory');
       if (text) memory[n] = JSON.parse(text);
     }
     out({ startAllMs: startMs, rssReadyMiB: ready, rssAfter3sMiB: rss(), memory });

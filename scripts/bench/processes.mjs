@@ -52,6 +52,20 @@ export function httpStatus(host, port, p) {
   });
 }
 
+/** GET a path; resolves with the body of a 200 answer, else '' (never rejects). */
+export function httpGetText(host, port, p) {
+  return new Promise((resolve) => {
+    http
+      .get({ host, port, path: p }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve(res.statusCode === 200 ? body : ''));
+      })
+      .on('error', () => resolve(''));
+  });
+}
+
 export function tcpOpen(host, port) {
   return new Promise((resolve) => {
     const s = net.connect({ host, port }, () => {
