@@ -27,7 +27,7 @@ const svc = (name: string, namespace: string, extra: Record<string, unknown> = {
   apiVersion: 'v1',
   kind: 'Service',
   metadata: { name, namespace },
-  spec: { clusterIP: '10.96.0.10', ports: [{ name: 'tcp-db', port: 5432, targetPort: 5432 }, { name: 'http-admin', port: 8080, targetPort: 8080 }], ...extra },
+  spec: { clusterIP: '127.100.96.10', ports: [{ name: 'tcp-db', port: 5432, targetPort: 5432 }, { name: 'http-admin', port: 8080, targetPort: 8080 }], ...extra },
 });
 
 const slice = (name: string, service: string, endpoints: readonly { ip: string; ready?: boolean }[]): Record<string, unknown> => ({
@@ -55,9 +55,9 @@ describe('Kubernetes watch: scope, EndpointSlices, resync', () => {
       spec: { gatewayClassName: 'istio-waypoint', addresses: [{ type: 'Hostname', value: 'waypoint.default.svc.cluster.local' }], listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
     });
     api.set(SERVICES, svc('db', 'default'));
-    api.set(SERVICES, svc('elsewhere', 'other', { selector: { app: 'x' }, clusterIP: '10.96.0.11' }));
+    api.set(SERVICES, svc('elsewhere', 'other', { selector: { app: 'x' }, clusterIP: '127.100.96.11' }));
     api.set(POLICIES, { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'mesh-wide', namespace: 'istio-system' }, spec: {} });
-    api.set(SLICES, slice('db-abc', 'db', [{ ip: '10.0.5.1' }, { ip: '10.0.5.2', ready: false }, { ip: '10.0.5.3', ready: true }]));
+    api.set(SLICES, slice('db-abc', 'db', [{ ip: '127.1.5.1' }, { ip: '127.1.5.2', ready: false }, { ip: '127.1.5.3', ready: true }]));
   });
   after(async () => {
     await api?.close();
@@ -111,10 +111,10 @@ describe('Kubernetes watch: scope, EndpointSlices, resync', () => {
         return view.endpoints(s, port).map((e) => `${e.workload.ip}:${e.targetPort}`);
       };
       // Ready (or unset) addresses only; the slice port named like the Service port.
-      assert.deepEqual(endpoints(5432), ['10.0.5.1:15432', '10.0.5.3:15432']);
+      assert.deepEqual(endpoints(5432), ['127.1.5.1:15432', '127.1.5.3:15432']);
       assert.deepEqual(endpoints(8080), [], 'no slice port named http-admin');
-      api.set(SLICES, slice('db-abc', 'db', [{ ip: '10.0.5.2', ready: true }]));
-      await eventually(() => assert.deepEqual(endpoints(5432), ['10.0.5.2:15432']));
+      api.set(SLICES, slice('db-abc', 'db', [{ ip: '127.1.5.2', ready: true }]));
+      await eventually(() => assert.deepEqual(endpoints(5432), ['127.1.5.2:15432']));
       api.delete(SLICES, 'default', 'db-abc');
       await eventually(() => assert.deepEqual(endpoints(5432), []));
     } finally {
