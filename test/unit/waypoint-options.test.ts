@@ -21,9 +21,9 @@ describe('waypoint options', () => {
   });
 
   it('binds the Gateway addresses by default, INSTANCE_IP, a wildcard of its family, or a literal', () => {
-    assert.deepEqual(waypointBind(undefined, undefined, { INSTANCE_IP: '10.1.2.3' }), { kind: 'gateway' });
-    assert.deepEqual(waypointBind('instance-ip', undefined, { INSTANCE_IP: '10.1.2.3' }), { kind: 'addresses', addresses: ['10.1.2.3'], adminHost: '127.0.0.1' });
-    assert.deepEqual(waypointBind('wildcard', '127.0.0.5', { INSTANCE_IP: '10.1.2.3' }), { kind: 'addresses', addresses: ['0.0.0.0'], adminHost: '127.0.0.5' });
+    assert.deepEqual(waypointBind(undefined, undefined, { INSTANCE_IP: '127.2.1.3' }), { kind: 'gateway' });
+    assert.deepEqual(waypointBind('instance-ip', undefined, { INSTANCE_IP: '127.2.1.3' }), { kind: 'addresses', addresses: ['127.2.1.3'], adminHost: '127.0.0.1' });
+    assert.deepEqual(waypointBind('wildcard', '127.0.0.5', { INSTANCE_IP: '127.2.1.3' }), { kind: 'addresses', addresses: ['0.0.0.0'], adminHost: '127.0.0.5' });
     assert.deepEqual(waypointBind('wildcard', undefined, { INSTANCE_IP: 'fd00::7' }), { kind: 'addresses', addresses: ['::'], adminHost: '127.0.0.1' });
     assert.deepEqual(waypointBind('::', undefined, {}), { kind: 'addresses', addresses: ['::'], adminHost: '127.0.0.1' });
     assert.throws(() => waypointBind('instance-ip', undefined, {}), /INSTANCE_IP/);
@@ -70,8 +70,8 @@ spec:
   });
 
   it('keeps IPs and hostnames apart, and rejects a bad hostname or type with the field named', () => {
-    const mixed = build(gateway('[{type: Hostname, value: wp.default.svc}, {type: IPAddress, value: 10.0.0.9}]'));
-    assert.deepEqual(mixed.snapshot.waypoints.get('default/waypoint')?.addresses, ['10.0.0.9']);
+    const mixed = build(gateway('[{type: Hostname, value: wp.default.svc}, {type: IPAddress, value: 127.2.0.9}]'));
+    assert.deepEqual(mixed.snapshot.waypoints.get('default/waypoint')?.addresses, ['127.2.0.9']);
     const bad = build(gateway('[{type: Hostname, value: "Not_A_Name"}]'));
     assert.equal(bad.snapshot.waypoints.size, 0);
     assert.match(bad.diagnostics.map((d) => `${d.field ?? ''} ${d.message}`).join('\n'), /spec\.addresses\[0\]\.value "Not_A_Name" is not a DNS name/);
