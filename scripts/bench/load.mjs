@@ -78,28 +78,51 @@ export async function runWrk({ url, seconds, connections = 50, headers = {}, cpu
   return { ok: true, requests, errors, rps: Math.round(rps), p50: pct(50), p90: pct(90), p99: pct(99) };
 }
 
+/** Seconds of a fixed-rate run left out of its percentiles (fresh processes still compiling). */
+const FIXED_RATE_WARM_UP_S = 1;
+
 /**
- * h2load over h2c (prior knowledge). `rps` per client makes it a fixed-rate run. Percentiles come
- * from its per-request log (`--log-file`: start, status, microseconds).
+ * The timing options of an h2load run. At saturation: `-D seconds` after a 1 s warm-up. At a fixed
+ * rate (`rps` per client), h2load's timers of clients that connect together fire together: with 20
+ * clients at 50 req/s, 92 % of the requests left in the same millisecond of every 20 ms, so the
+ * "fixed rate" was bursts of 20 and the p50 measured how long a burst takes to drain, not a hop's
+ * latency. `--rate=1 --rate-period=<P>` connects one client every P ms, P = period ÷ clients, which
+ * spreads the clients' send times evenly over the period (h2load refuses `-D` with `--rate`, so the
+ * run is `-n` requests long and the first second is cut from the log instead).
+ */
+function h2loadTiming(seconds, clients, rps) {
+  if (!rps) return { args: ['-D', String(seconds), '--warm-up-time=1'], skipUntilUs: 0 };
+  const periodMs = Math.max(1, Math.round(1000 / rps / clients));
+  const total = Math.round(rps * clients * (seconds + FIXED_RATE_WARM_UP_S));
+  return { args: ['-n', String(total), `--rps=${rps}`, '--rate=1', `--rate-period=${periodMs}ms`], skipUntilUs: FIXED_RATE_WARM_UP_S * 1e6 };
+}
+
+/**
+ * h2load over h2c (prior knowledge). `rps` per client makes it a fixed-rate run (client send times
+ * staggered: see h2loadTiming). Percentiles come from its per-request log (`--log-file`: start µs,
+ * status, latency µs).
  */
 export async function runH2load({ url, seconds, clients = 4, streams = 10, rps, headers = {}, dataFile, cpus, h1 = false }) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-h2load-'));
   const log = path.join(dir, 'log.tsv');
   const hdr = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  const base = ['-c', String(clients), '-m', String(streams), '-D', String(seconds), '--warm-up-time=1', `--log-file=${log}`, ...hdr];
+  const timing = h2loadTiming(seconds, clients, rps);
+  const base = ['-c', String(clients), '-m', String(streams), ...timing.args, `--log-file=${log}`, ...hdr];
   if (h1) base.push('--h1');
-  if (rps) base.push(`--rps=${rps}`);
   if (dataFile) base.push('-d', dataFile);
   const [cmd, args] = pinned(cpus, 'h2load', [...base, url]);
   const r = await run(cmd, args);
   const out = r.stdout;
   let lat = [];
   try {
-    lat = readFileSync(log, 'utf8')
+    const rows = readFileSync(log, 'utf8')
       .trim()
       .split('\n')
       .map((l) => l.split('\t'))
-      .filter((f) => f.length >= 3 && f[1].startsWith('2'))
+      .filter((f) => f.length >= 3);
+    const first = rows.reduce((m, f) => Math.min(m, Number(f[0])), Infinity);
+    lat = rows
+      .filter((f) => f[1].startsWith('2') && Number(f[0]) - first >= timing.skipUntilUs)
       .map((f) => Number(f[2]) / 1000)
       .sort((a, b) => a - b);
   } catch {
@@ -128,7 +151,7 @@ export async function runFixedRate({ url, seconds, rate, connections = 20, heade
   if (generator !== 'node' && hasH2load()) {
     const perConnection = Math.max(1, Math.round(rate / connections));
     const r = await runH2load({ url, seconds, clients: connections, streams: 1, rps: perConnection, headers, cpus, h1: true });
-    return r.ok ? { ...r, generator: `h2load --h1 -c${connections} -m1 --rps=${perConnection}` } : r;
+    return r.ok ? { ...r, generator: `h2load --h1 -c${connections} -m1 --rps=${perConnection}, clients staggered` } : r;
   }
   const script = path.join(import.meta.dirname, 'fixed-rate.mjs');
   const [cmd, args] = pinned(cpus, process.execPath, [script, JSON.stringify({ url, seconds, rate, connections, headers })]);
