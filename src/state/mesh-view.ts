@@ -32,6 +32,7 @@ export class MeshView {
   private readonly servicesByHost = new Map<string, ServiceIR>();
   private readonly endpointsByServicePort = new Map<string, readonly Endpoint[]>();
   private readonly waypointsByAddress = new Map<string, WaypointIR>();
+  private readonly waypointDialAddresses = new Map<WaypointIR, readonly string[]>();
   private readonly workloadsByNode = new Map<string, WorkloadIR[]>();
   private readonly servicesByWaypoint = new Map<string, ServiceIR[]>();
 
@@ -41,9 +42,6 @@ export class MeshView {
       let onNode = this.workloadsByNode.get(w.node);
       if (!onNode) this.workloadsByNode.set(w.node, (onNode = []));
       onNode.push(w);
-    }
-    for (const wp of snapshot.waypoints.values()) {
-      for (const a of wp.addresses) this.waypointsByAddress.set(a, wp);
     }
     for (const s of snapshot.services.values()) {
       for (const vip of s.vips) this.servicesByVip.set(vip, s);
@@ -57,6 +55,13 @@ export class MeshView {
         if (!list) this.servicesByWaypoint.set(k, (list = []));
         list.push(s);
       }
+    }
+    // After the services: a waypoint known only by the host name of its Service is reached at
+    // that Service's endpoints.
+    for (const wp of snapshot.waypoints.values()) {
+      const addresses = this.resolveWaypoint(wp);
+      this.waypointDialAddresses.set(wp, addresses);
+      for (const a of addresses) this.waypointsByAddress.set(a, wp);
     }
   }
 
@@ -111,6 +116,29 @@ export class MeshView {
     const wp = this.snapshot.waypoints.get(objectKey(service.waypoint.namespace, service.waypoint.name));
     if (!wp || wp.waypointFor === 'none' || wp.waypointFor === 'workload') return undefined;
     return wp;
+  }
+
+  /**
+   * Where a ztunnel dials a waypoint: its IP addresses; for a Gateway with only `Hostname`
+   * addresses (a cluster waypoint: `waypoint.ns.svc.cluster.local`), the ready endpoints of that
+   * Service's HBONE port, then its VIPs (Istio's ztunnel resolves a hostname waypoint through the
+   * Service the same way). Empty when nothing resolves.
+   */
+  waypointAddresses(wp: WaypointIR): readonly string[] {
+    return this.waypointDialAddresses.get(wp) ?? wp.addresses;
+  }
+
+  private resolveWaypoint(wp: WaypointIR): readonly string[] {
+    if (wp.addresses.length > 0 || !wp.hostnames) return wp.addresses;
+    const out: string[] = [];
+    for (const host of wp.hostnames) {
+      const service = this.serviceByHostname(host, wp.namespace);
+      if (!service) continue;
+      const eps = this.endpoints(service, wp.hbonePort);
+      const ips = eps.length > 0 ? eps.map((e) => e.workload.ip) : service.vips;
+      for (const ip of ips) if (!out.includes(ip)) out.push(ip);
+    }
+    return Object.freeze(out);
   }
 
   waypointByAddress(ip: string): WaypointIR | undefined {

@@ -54,6 +54,8 @@ export type OutboundPlan =
       readonly waypoint: WaypointIR;
       readonly service: ServiceIR;
       readonly address: string;
+      /** Every address of the waypoint, tried in turn ({@link MeshView.waypointAddresses}). */
+      readonly addresses: readonly string[];
       readonly port: number;
       readonly authority: string;
     }
@@ -94,12 +96,13 @@ export function planOutbound(view: MeshView, source: WorkloadIR, target: Outboun
   }
   const wp = view.waypointOf(service);
   if (wp) {
-    const address = wp.addresses[0];
+    const addresses = view.waypointAddresses(wp);
+    const address = addresses[0];
     if (address === undefined) return reject(SOCKS5_REPLY.HOST_UNREACHABLE, 'NO_HEALTHY_UPSTREAM', `waypoint ${wp.namespace}/${wp.name} has no address`);
     // The original destination as the app dialed it: the VIP (a name only if the Service has none).
     const vip = service.vips[0];
     const authority = vip !== undefined ? formatAuthority(vip, target.port) : `${service.hostname}:${target.port}`;
-    return { kind: 'waypoint', waypoint: wp, service, address, port: wp.hbonePort, authority };
+    return { kind: 'waypoint', waypoint: wp, service, address, addresses, port: wp.hbonePort, authority };
   }
   const endpoints = view.endpoints(service, port.port);
   if (endpoints.length === 0) return reject(SOCKS5_REPLY.HOST_UNREACHABLE, 'NO_HEALTHY_UPSTREAM', `no endpoints for ${service.hostname}:${target.port}`);
@@ -209,7 +212,7 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
           headers,
         });
       const health = plan.kind === 'waypoint' ? opts.waypointAddresses : undefined;
-      const dialed = health && plan.kind === 'waypoint' ? await dialWaypoint(health, plan.waypoint.addresses, plan.port, dialOne, rec) : await dialOne(plan.address);
+      const dialed = health && plan.kind === 'waypoint' ? await dialWaypoint(health, plan.addresses, plan.port, dialOne, rec) : await dialOne(plan.address);
       if (!dialed.ok) {
         reply(client, replyForDialFailure(dialed.code, dialed.status));
         rec.complete(0, 0, { code: dialed.code, message: dialed.status ? `${dialed.status}: ${dialed.message}` : dialed.message });
