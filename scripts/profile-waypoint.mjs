@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run profile [-- --seconds N] [-- --features] [-- --top N]`: runs the bench mesh (client
+// `npm run profile [-- --seconds N] [-- --features | --h2] [-- --top N]`: runs the bench mesh (client
 // ztunnel → waypoint → destination ztunnel → nginx), starts the waypoint under `node --cpu-prof`,
 // drives it with wrk through the client ztunnel's fixed-destination listener, stops it cleanly
 // (the profile is written at exit) and prints the top frames by self time, then self time by
@@ -10,10 +10,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { hasTaskset, runWrk } from './bench/load.mjs';
+import { hasTaskset, runH2load, runWrk } from './bench/load.mjs';
 import { ISSUER, writeBenchConfig } from './bench/mesh-config.mjs';
 import { measure } from './bench/proc-stats.mjs';
-import { startNginx, startRole, stopAll } from './bench/processes.mjs';
+import { startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './bench/processes.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const cli = path.join(root, 'dist/src/cli.js');
@@ -25,6 +25,9 @@ const opt = (name, dflt) => {
 const seconds = Number(opt('--seconds', '10'));
 const top = Number(opt('--top', '30'));
 const features = argv.includes('--features');
+// HTTP/2 prior knowledge through the waypoint to the echo app (the bench's "h2 waypoint" row).
+const h2 = argv.includes('--h2');
+if (h2 && features) throw new Error('--h2 and --features are separate profiles');
 
 spawnSync('bash', [path.join(root, 'scripts/install-bench-tools.sh')], { stdio: 'inherit' });
 const pin = (os.availableParallelism?.() ?? os.cpus().length) >= 2 && hasTaskset();
@@ -41,7 +44,7 @@ const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
 const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setIssuer(ISSUER).setSubject('bench').setExpirationTime('1d').sign(privateKey);
 const a = writeBenchConfig(cfg, third, jwk, {});
 const common = ['--config', cfg, '--state', path.join(work, 'state'), '--quiet'];
-const service = features ? 'backend-full' : 'backend';
+const service = features ? 'backend-full' : h2 ? 'echo' : 'backend';
 const gateway = features ? 'waypoint-full' : 'waypoint';
 let rps = 0;
 let requests = 0;
@@ -51,15 +54,19 @@ let t1 = 0;
 let t2 = 0;
 let t3 = 0;
 try {
-  if (!(await startNginx(work, a.backend, 9080, MESH))) throw new Error('nginx is needed (scripts/install-bench-tools.sh)');
+  if (h2) {
+    const echo = startProcess('echo', MESH, process.execPath, [cli, 'app', '--pod', 'default/echo', ...common]);
+    await waitFor('echo app', () => tcpOpen(a.echo, 9080), echo);
+  } else if (!(await startNginx(work, a.backend, 9080, MESH))) throw new Error('nginx is needed (scripts/install-bench-tools.sh)');
   await startRole(cli, 'ztunnel-a', MESH, ['ztunnel', '--node', 'node-a', '--admin-address', a.nodeA, ...common, '--outbound-fixed', `${a.client}:18082=default/client->${service}:9080`], a.nodeA);
   await startRole(cli, 'ztunnel-b', MESH, ['ztunnel', '--node', 'node-b', '--admin-address', a.nodeB, ...common], a.nodeB);
   const wp = await startRole(cli, gateway, MESH, ['waypoint', '--gateway', `default/${gateway}`, ...common], features ? a.waypointFull : a.waypoint, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
   const url = `http://${a.client}:18082/`;
   const headers = features ? { authorization: `Bearer ${token}` } : {};
-  await runWrk({ url, seconds: 2, connections: 50, headers, cpus: LOAD });
+  const load = (s) => (h2 ? runH2load({ url, seconds: s, clients: 4, streams: 10, cpus: LOAD }) : runWrk({ url, seconds: s, connections: 50, headers, cpus: LOAD }));
+  await load(2);
   t1 = Date.now();
-  const m = await measure({ waypoint: wp.pid }, () => runWrk({ url, seconds, connections: 50, headers, cpus: LOAD }));
+  const m = await measure({ waypoint: wp.pid }, () => load(seconds));
   t2 = Date.now();
   if (!m.result.ok) throw new Error(m.result.message);
   rps = m.result.rps;
@@ -106,7 +113,7 @@ for (const [id, us] of self) {
 // Percent of busy (non-idle) time in the measured window, and µs per request.
 const pct = (us) => ((us * 100) / total).toFixed(1).padStart(5);
 const perReq = (us) => (requests ? (us / requests).toFixed(2) : '–').padStart(6);
-console.log(`waypoint${features ? ' with features' : ''}: ${rps} req/s, ${usPerRequest} µs CPU per request (from /proc), profile ${file}`);
+console.log(`waypoint${features ? ' with features' : h2 ? ', HTTP/2 (h2load)' : ''}: ${rps} req/s, ${usPerRequest} µs CPU per request (from /proc), profile ${file}`);
 console.log(`busy samples in the measured window: ${(total / 1e6).toFixed(2)} s = ${perReq(total).trim()} µs per request (main thread only)\n`);
 console.log(`top ${top} frames by self time (% of busy, µs/request):`);
 for (const [k, us] of [...frames].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`${pct(us)}% ${perReq(us)}  ${k}`);
