@@ -20,10 +20,17 @@ export interface SpliceResult {
   readonly error?: Error;
 }
 
-export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
+/**
+ * The bytes a splice has copied so far, readable while it runs: telemetry reports a long
+ * connection's bytes periodically from it (Istio's `tcpReportingDuration`), not only at its end.
+ */
+export class ByteTally {
+  aToB = 0;
+  bToA = 0;
+}
+
+export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally()): Promise<SpliceResult> {
   return new Promise((resolve) => {
-    let aToB = 0;
-    let bToA = 0;
     let firstError: Error | undefined;
     let closed = 0;
 
@@ -62,12 +69,12 @@ export function splice(a: Duplex, b: Duplex): Promise<SpliceResult> {
       from.on('aborted', () => abort(new Error('stream aborted by peer')));
       from.on('close', () => {
         if (!from.readableEnded && !firstError) abort(new Error('closed before end of stream'));
-        if (++closed === 2) resolve(firstError ? { aToB, bToA, error: firstError } : { aToB, bToA });
+        if (++closed === 2) resolve(firstError ? { aToB: tally.aToB, bToA: tally.bToA, error: firstError } : { aToB: tally.aToB, bToA: tally.bToA });
       });
     };
 
-    wire(a, b, (n) => (aToB += n));
-    wire(b, a, (n) => (bToA += n));
+    wire(a, b, (n) => (tally.aToB += n));
+    wire(b, a, (n) => (tally.bToA += n));
     if (a.destroyed || b.destroyed) abort(new Error('stream already destroyed'));
   });
 }

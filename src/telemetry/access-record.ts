@@ -7,6 +7,7 @@
  * Values are recorded raw (numbers, `undefined` for "not applicable"); formatting `-` for
  * missing values is the formatter's job.
  */
+import type { ByteTally } from '../net/splice.js';
 
 export interface AccessRecord {
   readonly kind: 'http' | 'tcp';
@@ -78,6 +79,8 @@ export interface AccessRecord {
   readonly requestHeaders?: { get(name: string): string | undefined };
   /** TCP: the sink was told when the connection opened ({@link AccessLogSink.opened}). */
   readonly openReported?: true;
+  /** TCP: the live byte counts (`aToB` from the client, `bToA` to it) while the connection is open. */
+  readonly tally?: ByteTally;
 }
 
 /**

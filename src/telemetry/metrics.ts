@@ -194,6 +194,18 @@ export class ProxyMetrics {
     s.received += receivedBytes;
   }
 
+  /** Bytes an open TCP connection carried since its last report ({@link LiveTcpBytes}). */
+  observeTcpBytes(k: SeriesKey<IstioTcpLabels>, sentBytes: number, receivedBytes: number, record?: AccessRecord): void {
+    if (this.overriding) {
+      this.observeOverridden('TCP_SENT_BYTES', k, record, (s) => (s.n += sentBytes));
+      this.observeOverridden('TCP_RECEIVED_BYTES', k, record, (s) => (s.n += receivedBytes));
+      return;
+    }
+    const s = this.tcp.get(k);
+    s.sent += sentBytes;
+    s.received += receivedBytes;
+  }
+
   private observeOverridden(metric: IstioMetricName, k: SeriesKey<Readonly<Record<string, string>>>, record: AccessRecord | undefined, update: (s: MetricSlot) => void): void {
     const o = this.overrides.get(metric);
     if (!o) return;

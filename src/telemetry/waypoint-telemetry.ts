@@ -11,6 +11,7 @@ import { renderLogFormat } from './log-format-render.js';
 import type { AccessLogFormat } from './access-log.js';
 import { formatEnvoyJson, formatEnvoyText } from './access-log.js';
 import { WaypointLabeler } from './istio-labels.js';
+import { LiveTcpBytes } from './live-tcp-bytes.js';
 import type { ProxyMetrics } from './metrics.js';
 
 export interface WaypointTelemetryOptions {
@@ -19,6 +20,8 @@ export interface WaypointTelemetryOptions {
   readonly format: AccessLogFormat;
   /** Where a log line goes (newline included); default stdout. */
   readonly write?: (line: string) => void;
+  /** How often open TCP connections report their bytes (default Istio's 15 s). */
+  readonly tcpReportingIntervalMs?: number;
   /** Also given every record (tests, other exporters). */
   readonly also?: AccessLogSink;
 }
@@ -38,6 +41,7 @@ export class WaypointTelemetry {
   constructor(private readonly opts: WaypointTelemetryOptions) {
     this.format = opts.format;
     this.write = opts.write ?? writeStdout;
+    this.live = new LiveTcpBytes(opts.metrics, opts.tcpReportingIntervalMs);
     this.labeler = new WaypointLabeler(() => opts.view.current());
   }
 
@@ -54,9 +58,14 @@ export class WaypointTelemetry {
     return this.format;
   }
 
+  /** Open TCP connections whose bytes are reported periodically. */
+  readonly live: LiveTcpBytes;
+
   private opened(r: AccessRecord): void {
     try {
-      this.opts.metrics.observeTcpOpened(this.labeler.tcp(r), r);
+      const k = this.labeler.tcp(r);
+      this.opts.metrics.observeTcpOpened(k, r);
+      if (r.tally) this.live.track(r.tally, k, r);
     } catch {
       this.opts.metrics.telemetryErrors.inc();
     }
@@ -70,9 +79,12 @@ export class WaypointTelemetry {
           m.observeRequest(this.labeler.request(r), r.durationMs, r.bytesReceived, r.bytesSent, r.requestMessages, r.responseMessages, r);
           if (r.responseCodeDetails === FILTER_FAILED_DETAILS) m.filterErrors.inc();
           break;
-        case 'tcp':
-          m.observeTcp(this.labeler.tcp(r), r.bytesSent, r.bytesReceived, r, r.openReported === true);
+        case 'tcp': {
+          // What periodic reports already counted is not counted again.
+          const reported = this.live.finish(r.tally);
+          m.observeTcp(this.labeler.tcp(r), r.bytesSent - reported.sent, r.bytesReceived - reported.received, r, r.openReported === true);
           break;
+        }
       }
     } catch {
       // A sink must not throw into the data path; a bug here shows as a counter.

@@ -8,6 +8,7 @@ import type { ConnectionRecord, ConnectionRecordSink } from '../ztunnel/connecti
 import type { AccessLogFormat } from './access-log.js';
 import { formatZtunnelJson, formatZtunnelText } from './access-log.js';
 import { ZtunnelLabeler } from './istio-labels.js';
+import { LiveTcpBytes } from './live-tcp-bytes.js';
 import type { ProxyMetrics } from './metrics.js';
 
 export interface ZtunnelTelemetryOptions {
@@ -16,6 +17,8 @@ export interface ZtunnelTelemetryOptions {
   readonly format: AccessLogFormat;
   /** Where a log line goes (newline included); default stdout. */
   readonly write?: (line: string) => void;
+  /** How often open TCP connections report their bytes (default Istio's 15 s). */
+  readonly tcpReportingIntervalMs?: number;
   /** Also given every record (tests). */
   readonly also?: ConnectionRecordSink;
 }
@@ -32,6 +35,7 @@ export class ZtunnelTelemetry {
   constructor(private readonly opts: ZtunnelTelemetryOptions) {
     this.format = opts.format;
     this.write = opts.write ?? writeStdout;
+    this.live = new LiveTcpBytes(opts.metrics, opts.tcpReportingIntervalMs);
     this.labeler = new ZtunnelLabeler(() => opts.view.current());
   }
 
@@ -43,9 +47,14 @@ export class ZtunnelTelemetry {
     return this.format;
   }
 
+  /** Open TCP connections whose bytes are reported periodically. */
+  readonly live: LiveTcpBytes;
+
   private opened(r: ConnectionRecord): void {
     try {
-      this.opts.metrics.observeTcpOpened(this.labeler.tcp(r));
+      const k = this.labeler.tcp(r);
+      this.opts.metrics.observeTcpOpened(k);
+      if (r.tally) this.live.track(r.tally, k);
     } catch {
       this.opts.metrics.telemetryErrors.inc();
     }
@@ -54,8 +63,10 @@ export class ZtunnelTelemetry {
   private record(r: ConnectionRecord): void {
     const m = this.opts.metrics;
     try {
-      // Istio's direction: "received" is what the source sent (request direction).
-      m.observeTcp(this.labeler.tcp(r), r.bytesRecv, r.bytesSent, undefined, r.openReported === true);
+      // Istio's direction: "received" is what the source sent (request direction). What periodic
+      // reports already counted is not counted again.
+      const reported = this.live.finish(r.tally);
+      m.observeTcp(this.labeler.tcp(r), r.bytesRecv - reported.sent, r.bytesSent - reported.received, undefined, r.openReported === true);
     } catch {
       m.telemetryErrors.inc();
     }

@@ -14,7 +14,7 @@ import { HBONE_PORT } from '../config/ir.js';
 import type { HboneDial, HboneDialResult } from '../hbone/types.js';
 import type { TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp } from '../net/sockets.js';
-import { splice } from '../net/splice.js';
+import { ByteTally, splice } from '../net/splice.js';
 import type { Endpoint } from '../state/mesh-view.js';
 import type { AccessLogSink, AccessRecord } from '../telemetry/access-record.js';
 import type { LeastRequestBalancer } from '../upstream/lb.js';
@@ -63,6 +63,7 @@ export class TcpProxy {
     let sent = 0;
     let details: string | undefined;
     let openReported = false;
+    const tally = new ByteTally();
     const record = (opened: boolean): AccessRecord => ({
       kind: 'tcp',
       startTime: new Date(start).toISOString(),
@@ -79,6 +80,7 @@ export class TcpProxy {
       destinationService: conn.destinationHostname,
       destinationPrincipal: principal,
       ...(opened ? { openReported: true as const } : {}),
+      tally,
     });
     this.open.add(down);
     try {
@@ -118,7 +120,7 @@ export class TcpProxy {
           received += endedWith.length;
           up.stream.end(endedWith);
         }
-        const spliced = splice(down, up.stream);
+        const spliced = splice(down, up.stream, tally);
         down.resume();
         // Counted as opened now (Istio's istio_tcp_connections_opened_total), not when it ends.
         const opened = this.deps.accessLog?.opened;

@@ -13,6 +13,7 @@
  */
 import type { FailureCode } from '../failures.js';
 import { failureInfo } from '../failures.js';
+import type { ByteTally } from '../net/splice.js';
 
 export type ConnectionDirection = 'inbound' | 'outbound';
 
@@ -42,6 +43,11 @@ export interface ConnectionRecord {
   readonly error?: string;
   /** The sink was told when the connection opened ({@link ConnectionRecordSink.opened}). */
   readonly openReported?: true;
+  /**
+   * The connection's live byte counts (`aToB` = bytes_sent, `bToA` = bytes_recv), on the records
+   * of a connection that carried bytes: the sink may report them while it is open.
+   */
+  readonly tally?: ByteTally;
 }
 
 /**
@@ -69,6 +75,7 @@ export class PendingConnectionRecord {
   private readonly startNs = process.hrtime.bigint();
   private done = false;
   private openReported = false;
+  private tally: ByteTally | undefined;
 
   constructor(
     private readonly sink: ConnectionRecordSink | undefined,
@@ -80,12 +87,16 @@ export class PendingConnectionRecord {
     this.fields = { ...this.fields, ...fields };
   }
 
-  /** The connection is established (bytes may flow): tells a sink that counts openings. */
-  established(): void {
+  /**
+   * The connection is established (bytes may flow, counted into `tally` by the splice): tells a
+   * sink that counts openings and reports bytes while the connection lasts.
+   */
+  established(tally?: ByteTally): void {
     const opened = this.sink?.opened;
     if (this.done || this.openReported || !opened) return;
     this.openReported = true;
-    opened({ ...this.fields, direction: this.direction, startTime: this.startTime, srcAddr: this.srcAddr, bytesSent: 0, bytesRecv: 0, durationMs: 0 });
+    this.tally = tally;
+    opened({ ...this.fields, direction: this.direction, startTime: this.startTime, srcAddr: this.srcAddr, bytesSent: 0, bytesRecv: 0, durationMs: 0, ...(tally ? { tally } : {}) });
   }
 
   complete(bytesSent: number, bytesRecv: number, failure?: { readonly code: FailureCode; readonly message?: string } | { readonly error: string }): void {
@@ -109,6 +120,7 @@ export class PendingConnectionRecord {
       durationMs,
       ...fail,
       ...(this.openReported ? { openReported: true as const } : {}),
+      ...(this.tally ? { tally: this.tally } : {}),
     });
   }
 }

@@ -11,7 +11,7 @@ import type { HboneConnect } from '../hbone/types.js';
 import { forwardedHost } from '../hbone/connect-headers.js';
 import { cidrContains, parseCidr, unmapV4 } from '../net/cidr.js';
 import { connectTcp, DEFAULT_CONNECT_TIMEOUT_MS } from '../net/sockets.js';
-import { splice } from '../net/splice.js';
+import { ByteTally, splice } from '../net/splice.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { ConnectionRecordSink } from './connection-record.js';
 import { PendingConnectionRecord } from './connection-record.js';
@@ -96,7 +96,8 @@ export async function serveInbound(connect: HboneConnect, opts: InboundOptions):
     return;
   }
   const stream = connect.accept();
-  rec.established();
+  const tally = new ByteTally();
+  rec.established(tally);
   let lateRejection: string | undefined;
   const untrack = opts.tracker?.add({
     workloadUid: local.uid,
@@ -108,7 +109,7 @@ export async function serveInbound(connect: HboneConnect, opts: InboundOptions):
       appSocket.destroy();
     },
   });
-  const result = await splice(stream, appSocket);
+  const result = await splice(stream, appSocket, tally);
   untrack?.();
   if (lateRejection !== undefined) rec.complete(result.aToB, result.bToA, { code: 'L4_POLICY_LATE_REJECTION', message: lateRejection });
   else rec.complete(result.aToB, result.bToA, result.error ? { error: result.error.message } : undefined);

@@ -34,7 +34,7 @@ import { baggageHeader, forwardedHeader, newTraceparent } from '../hbone/connect
 import type { HboneDial, HboneDialResult } from '../hbone/types.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp, DEFAULT_CONNECT_TIMEOUT_MS } from '../net/sockets.js';
-import { splice } from '../net/splice.js';
+import { ByteTally, splice } from '../net/splice.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { ConnectionRecordSink } from './connection-record.js';
 import { PendingConnectionRecord } from './connection-record.js';
@@ -263,8 +263,9 @@ async function pipe(client: Socket, upstream: Duplex, rec: PendingConnectionReco
     return;
   }
   reply(client, SOCKS5_REPLY.SUCCEEDED);
-  rec.established();
-  const r = await splice(client, upstream);
+  const tally = new ByteTally();
+  rec.established(tally);
+  const r = await splice(client, upstream, tally);
   rec.complete(r.aToB, r.bToA, r.error ? { error: r.error.message } : undefined);
 }
 

@@ -16,7 +16,7 @@ import type { FailureCode } from '../failures.js';
 import type { ProxyHeader, ProxyHeaderErrorCode } from '../net/proxy-protocol.js';
 import { parseProxyV2 } from '../net/proxy-protocol.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../net/sockets.js';
-import { splice } from '../net/splice.js';
+import { ByteTally, splice } from '../net/splice.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { ConnectionRecordSink } from './connection-record.js';
 import { PendingConnectionRecord } from './connection-record.js';
@@ -93,8 +93,9 @@ export async function servePlaintextInbound(socket: Socket, target: PlaintextTar
       appSocket.destroy();
     },
   });
-  rec.established();
-  const copying = splice(socket, appSocket);
+  const tally = new ByteTally();
+  rec.established(tally);
+  const copying = splice(socket, appSocket, tally);
   // The header reader paused the socket explicitly, and a 'data' listener alone does not undo that.
   socket.resume();
   const result = await copying;

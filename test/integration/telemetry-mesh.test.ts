@@ -32,6 +32,9 @@ function scrape(host: string, port: number): Promise<{ contentType: string; body
   });
 }
 
+/** Periodic TCP byte reports, short so a test sees them (Istio's default is 15 s). */
+const REPORTING_MS = 100;
+
 describe('telemetry of the local mesh', () => {
   let mesh: LocalMesh;
   const waypointMetrics = new ProxyMetrics();
@@ -45,11 +48,11 @@ describe('telemetry of the local mesh', () => {
   before(async () => {
     mesh = await startLocalMesh({
       extraFiles: { '90-empty.yaml': EMPTY_SERVICE },
-      waypointAccessLog: () => new WaypointTelemetry({ metrics: waypointMetrics, view, format: 'text', write: (l) => void waypointLog.push(l) }).sink,
+      waypointAccessLog: () => new WaypointTelemetry({ metrics: waypointMetrics, view, format: 'text', write: (l) => void waypointLog.push(l), tcpReportingIntervalMs: REPORTING_MS }).sink,
       ztunnelAccessLog: (node) => {
         const metrics = new ProxyMetrics();
         ztunnelMetrics.set(node, metrics);
-        return new ZtunnelTelemetry({ metrics, view, format: 'off' }).sink;
+        return new ZtunnelTelemetry({ metrics, view, format: 'off', tcpReportingIntervalMs: REPORTING_MS }).sink;
       },
     });
     const [addr] = await prometheus.listen(mesh.block.waypoint(1), [0]);
@@ -142,12 +145,22 @@ describe('telemetry of the local mesh', () => {
     assert.equal(e.find('istio_requests_total', { request_protocol: 'tcp' }).length, 0);
   });
 
-  it('counts a long TCP connection as opened while it is open, closed when it ends', async () => {
+  it('counts a long TCP connection as opened while it is open, its bytes as they flow, closed when it ends', async () => {
     const sleep = mesh.pod('default', 'sleep');
     const m = { destination_service_name: 'tcp-echo', request_protocol: 'tcp', reporter: 'waypoint' };
     const sum = (e: Exposition, name: string, match: Record<string, string>): number => e.find(name, match).reduce((n, x) => n + x.value, 0);
     const source = (): Promise<Exposition> => (ztunnelMetrics.get(sleep.node) as ProxyMetrics).exposition().then((r) => parseExposition(r.body));
-    const before = { wp: sum(await waypointScrape(), 'istio_tcp_connections_opened_total', m), src: sum(await source(), 'istio_tcp_connections_opened_total', { reporter: 'source' }) };
+    const src = { reporter: 'source', destination_service_name: 'tcp-echo' };
+    const bytes = async (): Promise<{ wpIn: number; wpOut: number; srcIn: number; srcOut: number }> => {
+      const [w, s] = [await waypointScrape(), await source()];
+      return {
+        wpIn: sum(w, 'istio_tcp_received_bytes_total', m),
+        wpOut: sum(w, 'istio_tcp_sent_bytes_total', m),
+        srcIn: sum(s, 'istio_tcp_received_bytes_total', src),
+        srcOut: sum(s, 'istio_tcp_sent_bytes_total', src),
+      };
+    };
+    const before = { wp: sum(await waypointScrape(), 'istio_tcp_connections_opened_total', m), src: sum(await source(), 'istio_tcp_connections_opened_total', { reporter: 'source' }), bytes: await bytes() };
     const tcp = await mesh.connectFrom(sleep, 'tcp-echo', 9000);
     const firstEcho = new Promise<void>((r) => tcp.once('data', () => r()));
     tcp.write('ping');
@@ -157,13 +170,23 @@ describe('telemetry of the local mesh', () => {
     const open = await waypointScrape();
     assert.equal(sum(open, 'istio_tcp_connections_closed_total', m), before.wp);
     assert.equal(sum(await source(), 'istio_tcp_connections_opened_total', { reporter: 'source' }), before.src + 1);
+    // Its bytes are reported while it is open (periodic reports), at the waypoint and the source.
+    await eventually(async () => {
+      const b = await bytes();
+      assert.deepEqual([b.wpIn - before.bytes.wpIn, b.wpOut - before.bytes.wpOut, b.srcIn - before.bytes.srcIn, b.srcOut - before.bytes.srcOut], [4, 4, 4, 4]);
+    });
+    tcp.write('pong!');
+    await eventually(async () => assert.equal((await bytes()).wpIn - before.bytes.wpIn, 9));
     const ended = new Promise<void>((r) => tcp.on('end', r));
     tcp.resume();
     tcp.end();
     await ended;
     await eventually(async () => sum(await waypointScrape(), 'istio_tcp_connections_closed_total', m) === before.wp + 1);
-    // Closing does not count it as opened a second time.
+    // Closing does not count it as opened a second time, nor its bytes: the totals are its bytes.
     assert.equal(sum(await waypointScrape(), 'istio_tcp_connections_opened_total', m), before.wp + 1);
+    await eventually(async () => assert.equal((await bytes()).srcIn - before.bytes.srcIn, 9));
+    const after = await bytes();
+    assert.deepEqual([after.wpIn - before.bytes.wpIn, after.wpOut - before.bytes.wpOut, after.srcIn - before.bytes.srcIn, after.srcOut - before.bytes.srcOut], [9, 9, 9, 9]);
   });
 
   it('reports the L4-denied connection at the destination ztunnel (reporter=destination, DENY)', async () => {
