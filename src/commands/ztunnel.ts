@@ -19,6 +19,7 @@ import { parseFixedInbound } from '../ztunnel/fixed-inbound.js';
 import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary, workerIndex } from '../process/worker-cluster.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane } from './control-plane-options.js';
+import { configDirFor } from './cluster-config-dir.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { UsageError } from './usage-error.js';
@@ -27,6 +28,8 @@ import { UsageError } from './usage-error.js';
 export const ZTUNNEL_OPTIONS = {
   ...ROLE_OPTIONS,
   ...CONTROL_PLANE_OPTIONS,
+  /** No default here: without `--config`, a ztunnel fed by a control plane reads no files (cluster-config-dir.ts). */
+  config: { type: 'string' },
   node: { type: 'string' },
   'admin-address': { type: 'string', default: '127.0.0.1' },
   /** `<listenHost>:<port>=<ns/pod>-><host>:<port>`: a port that acts as a captured outbound connection (src/ztunnel/fixed-outbound.ts). */
@@ -62,7 +65,10 @@ export async function runZtunnel(argv: string[]): Promise<number> {
     return runWorkerCluster({ name, readyName: `ztunnel/${node}`, concurrency, drainMs, host: values['admin-address'] });
   }
   const controlPlane = await openControlPlane(values, { kind: 'ztunnel', node });
-  const ctx = await openRoleContext({ configDir: values.config, stateDir: values.state ?? defaultStateDir(), name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
+  const stateDir = values.state ?? defaultStateDir();
+  // Fed by a control plane and given no --config: no demo files merged into the cluster's config.
+  const configDir = configDirFor(values.config, controlPlane.sources.length > 0, stateDir);
+  const ctx = await openRoleContext({ configDir, stateDir, name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
   const readiness = new ReadinessServer();
   readiness.gateOnConfig(configGate(controlPlane.sources));
   if (worker === undefined) await readiness.listen(values['admin-address']);
