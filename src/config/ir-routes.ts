@@ -191,12 +191,18 @@ export interface RouteRuleIR {
 }
 
 /**
- * VirtualService `tcp` route: connections of the service port go to its weighted destinations.
- * The first rule whose match holds wins; matched on the service port only.
+ * VirtualService `tcp`/`tls` route, TCPRoute or TLSRoute rule: connections of the service port go
+ * to its weighted destinations. The first rule whose match holds wins; matched on the service
+ * port and, for TLS routes, the ClientHello's server name.
  */
 export interface TcpRouteRuleIR {
   /** `match[].port`, ORed; empty = every port. */
   readonly ports: readonly number[];
+  /**
+   * TLS routes: server names (`sniHosts`, TLSRoute `hostnames`; lowercase, `*.` wildcards), one
+   * of which the ClientHello's SNI must match. Absent: the rule ignores SNI.
+   */
+  readonly sniHosts?: readonly string[];
   readonly backends: readonly BackendRefIR[];
 }
 
@@ -212,7 +218,7 @@ export type RouteParentIR =
  * parent; VirtualService rules are first-match in order.
  */
 export interface HttpRouteIR {
-  readonly source: 'HTTPRoute' | 'GRPCRoute' | 'TCPRoute' | 'VirtualService';
+  readonly source: 'HTTPRoute' | 'GRPCRoute' | 'TCPRoute' | 'TLSRoute' | 'VirtualService';
   readonly name: string;
   readonly namespace: string;
   /** Milliseconds since the epoch (`metadata.creationTimestamp`); 0 when absent. */

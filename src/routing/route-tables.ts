@@ -32,7 +32,7 @@ import { loadBalancerForPort } from './load-balancer-for-port.js';
 import { CompiledMatch, RequestView } from './route-match.js';
 import { compareMatches, compareRoutes } from './route-precedence.js';
 import type { MirrorDeps } from './request-mirror.js';
-import { TcpRoutedTable, buildTcpDecision } from './tcp-route-table.js';
+import { TcpRoutedTable, buildTcpRules } from './tcp-route-table.js';
 import type { FilterFactory } from '../filter/api.js';
 import { createCorsFactory } from '../../filters/cors/cors-filter.js';
 import { FaultStats, createFaultFactory } from '../../filters/fault/fault-filter.js';
@@ -72,8 +72,8 @@ export class CompiledRouteTable implements RouteTable {
     return undefined;
   }
 
-  routeTcp(): RouteDecision | undefined {
-    return this.tcp.routeTcp();
+  routeTcp(sni?: string): RouteDecision | undefined {
+    return this.tcp.routeTcp(sni);
   }
 }
 
@@ -100,8 +100,8 @@ class ConsumerRoutedTable implements RouteTable {
     return (own ?? this.producer).routeHttp(ctx);
   }
 
-  routeTcp(): RouteDecision | undefined {
-    return this.producer.routeTcp();
+  routeTcp(sni?: string): RouteDecision | undefined {
+    return this.producer.routeTcp(sni);
   }
 }
 
@@ -130,7 +130,7 @@ class ViewRoutes {
   constructor(view: MeshView) {
     const routes = [...(view.snapshot.httpRoutes ?? [])].sort(compareRoutes);
     this.gatewayApi = routes.filter((r) => r.source === 'HTTPRoute' || r.source === 'GRPCRoute');
-    this.tcpRoutes = routes.filter((r) => r.source === 'TCPRoute');
+    this.tcpRoutes = routes.filter((r) => r.source === 'TCPRoute' || r.source === 'TLSRoute');
     this.virtualServices = routes.filter((r) => r.source === 'VirtualService');
     // The oldest DestinationRule for a host wins, as in Istio.
     for (const dr of view.snapshot.destinationRules ?? []) {
@@ -258,8 +258,8 @@ export class CompiledRouteTables implements RouteTableProvider {
     const bc: BuildContext = { view, target, destinationRules: vr.destinationRules, mirror: this.mirror, random: this.mirror?.random ?? Math.random };
     const http = this.buildHttp(view, vr, target, bc);
     const tcpRoutes = vr.tcpGatewayRoutesFor(target);
-    const tcp = buildTcpDecision(bc, tcpRoutes.length > 0 ? tcpRoutes : vr.tcpVirtualServicesFor(target));
-    return tcp ? new TcpRoutedTable(http, tcp) : http;
+    const tcp = buildTcpRules(bc, tcpRoutes.length > 0 ? tcpRoutes : vr.tcpVirtualServicesFor(target));
+    return tcp.length > 0 ? new TcpRoutedTable(http, tcp) : http;
   }
 
   private buildHttp(view: MeshView, vr: ViewRoutes, target: ServiceTarget, bc: BuildContext): RouteTable {

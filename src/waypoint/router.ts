@@ -143,8 +143,13 @@ export interface RouteDecision {
 export interface RouteTable {
   /** `undefined`: no route matched (→ 404 `NR`). */
   routeHttp(req: RequestContext): RouteDecision | undefined;
-  /** The TCP route (TCPRoute/TLSRoute later); `undefined` → connection closed with `NR`. */
-  routeTcp(): RouteDecision | undefined;
+  /**
+   * The TCP route of a connection (TCPRoute, TLSRoute, VirtualService tcp/tls), by the server
+   * name of its TLS ClientHello when it has one; `undefined` → connection closed with `NR`.
+   */
+  routeTcp(sni?: string): RouteDecision | undefined;
+  /** Some TCP route matches on the server name: the proxy reads the ClientHello first. */
+  readonly inspectsSni?: boolean;
 }
 
 /** Gives the route table of a service port in a given view (built once per view, then cached). */

@@ -11,6 +11,7 @@
  * fixed bound.
  */
 import type { Duplex } from 'node:stream';
+import { readPrefix } from '../net/prefix-reader.js';
 
 export type SniffedProtocol = 'http1' | 'http2' | 'tcp';
 
@@ -104,67 +105,7 @@ export interface SniffOutcome {
  * (`unshift`). The stream is left **paused**: the consumer attaches its listeners and calls
  * `resume()`. A stream that ends, fails or times out before a decision is classified `tcp`.
  */
-export function sniffStream(stream: Duplex, opts: SniffOptions = {}): Promise<SniffOutcome> {
-  return new Promise((resolve) => new Sniffer(stream, opts.timeoutMs, resolve).start());
-}
-
-class Sniffer {
-  private chunks: Buffer[] = [];
-  private length = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private done = false;
-
-  constructor(
-    private readonly stream: Duplex,
-    private readonly timeoutMs: number | undefined,
-    private readonly resolve: (p: SniffOutcome) => void,
-  ) {}
-
-  start(): void {
-    const s = this.stream;
-    s.on('data', this.onData);
-    s.once('end', this.onEnd);
-    s.once('error', this.onGiveUp);
-    s.once('close', this.onGiveUp);
-    if (this.timeoutMs !== undefined) this.timer = setTimeout(this.onGiveUp, this.timeoutMs);
-    s.resume();
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-    const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.length);
-    if (this.chunks.length > 1) this.chunks = [head];
-    const c = classifyPrefix(head);
-    if (c !== 'more') this.finish(c);
-    else if (this.length >= MAX_SNIFF_BYTES) this.finish('tcp');
-  };
-
-  private readonly onGiveUp = (): void => {
-    this.finish('tcp');
-  };
-
-  private readonly onEnd = (): void => {
-    this.finish('tcp', true);
-  };
-
-  private finish(p: SniffedProtocol, ended = false): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.timer) clearTimeout(this.timer);
-    const s = this.stream;
-    s.pause();
-    s.off('data', this.onData);
-    s.off('end', this.onEnd);
-    s.off('error', this.onGiveUp);
-    s.off('close', this.onGiveUp);
-    const head = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.length);
-    if (ended) {
-      this.resolve({ protocol: p, endedWith: head });
-      return;
-    }
-    // Bytes go back in front of anything still buffered, so the consumer sees the stream intact.
-    if (this.length > 0 && !s.destroyed) s.unshift(head);
-    this.resolve({ protocol: p });
-  }
+export async function sniffStream(stream: Duplex, opts: SniffOptions = {}): Promise<SniffOutcome> {
+  const r = await readPrefix<SniffedProtocol>(stream, { classify: classifyPrefix, fallback: 'tcp', maxBytes: MAX_SNIFF_BYTES, timeoutMs: opts.timeoutMs });
+  return r.endedWith ? { protocol: r.value, endedWith: r.endedWith } : { protocol: r.value };
 }

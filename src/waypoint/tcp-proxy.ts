@@ -15,6 +15,7 @@ import type { HboneDial, HboneDialResult } from '../hbone/types.js';
 import type { TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp } from '../net/sockets.js';
 import { ByteTally, splice } from '../net/splice.js';
+import { inspectClientHello } from '../net/tls-inspector.js';
 import type { Endpoint } from '../state/mesh-view.js';
 import type { AccessLogSink, AccessRecord } from '../telemetry/access-record.js';
 import type { LeastRequestBalancer } from '../upstream/lb.js';
@@ -84,7 +85,14 @@ export class TcpProxy {
     });
     this.open.add(down);
     try {
-      const decision = conn.routes.routeTcp();
+      // TLS routes match on the server name: read the ClientHello first (Envoy's tls_inspector).
+      let sni: string | undefined;
+      if (conn.routes.inspectsSni) {
+        const hello = await inspectClientHello(down, endedWith);
+        sni = hello.sni;
+        endedWith = hello.endedWith;
+      }
+      const decision = conn.routes.routeTcp(sni);
       const backend = decision ? selectBackend(decision, this.deps.random) : undefined;
       if (!backend) {
         flags.push('NR');

@@ -1,11 +1,13 @@
 /**
  * VirtualService `tcp` routes through the real in-process mesh: connections to a TCP service port
  * are split by weight between a DestinationRule subset and another Service's port, applied by the
- * waypoint's TCP proxy; the data is echoed intact whichever backend took it.
+ * waypoint's TCP proxy; the data is echoed intact whichever backend took it. TLS routes (VirtualService
+ * `tls`, TLSRoute) pick a backend by the server name of a real ClientHello, passed through untouched.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { captureClientHello } from '../helpers/client-hello.js';
 import { eventually } from '../helpers/eventually.js';
 import { echoRoundTrip, startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
 import { TCP_ALT_SERVICE_YAML } from '../helpers/mesh-fixtures.js';
@@ -73,5 +75,110 @@ describe('VirtualService tcp routes through the waypoint', () => {
     assert.equal(v2 + alt, n, 'every connection went to one of the two destinations');
     assert.ok(v2 > n * 0.5 && v2 < n * 0.9, `v2 got ${v2} of ${n}`);
     assert.ok(recs.every((r) => r.upstreamCluster !== V2 || r.upstreamHost?.startsWith(mesh.pod('default', 'tcp-echo-v2').ip)), 'subset v2 only');
+  });
+});
+
+/** A TLS Service (two versions behind it) the waypoint routes by server name without terminating TLS. */
+const TLS_FILES = `
+apiVersion: v1
+kind: Service
+metadata: {name: secure, namespace: default, labels: {istio.io/use-waypoint: waypoint}}
+spec:
+  clusterIP: 127.100.0.35
+  selector: {app: secure}
+  ports: [{name: tls, port: 443, targetPort: 9443}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: secure-a, namespace: default, labels: {app: secure, version: a}}
+spec:
+  nodeName: node-a
+  containers: [{name: secure, image: echo, ports: [{name: tcp-echo, containerPort: 9443}]}]
+status: {podIP: 127.1.0.43}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: secure-b, namespace: default, labels: {app: secure, version: b}}
+spec:
+  nodeName: node-b
+  containers: [{name: secure, image: echo, ports: [{name: tcp-echo, containerPort: 9443}]}]
+status: {podIP: 127.1.0.44}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: secure, namespace: default}
+spec:
+  host: secure
+  subsets: [{name: a, labels: {version: a}}, {name: b, labels: {version: b}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: secure, namespace: default}
+spec:
+  hosts: [secure]
+  tls:
+    - match: [{port: 443, sniHosts: [a.secure.example]}]
+      route: [{destination: {host: secure, subset: a}}]
+    - match: [{sniHosts: ["*.secure.example"]}]
+      route: [{destination: {host: secure, subset: b}}]
+`;
+
+const SECURE_A = 'inbound-vip|443|tcp/a|secure.default.svc.cluster.local';
+const SECURE_B = 'inbound-vip|443|tcp/b|secure.default.svc.cluster.local';
+
+describe('TLS routes by server name through the waypoint (VirtualService tls, TLSRoute)', () => {
+  let mesh: LocalMesh;
+  const hellos = new Map<string, Buffer>();
+  before(async () => {
+    mesh = await startLocalMesh({ extraFiles: { '90-tls-routes.yaml': TLS_FILES } });
+    for (const name of ['a.secure.example', 'b.secure.example', 'other.example']) hellos.set(name, await captureClientHello(name));
+  });
+  after(async () => {
+    await mesh?.close();
+  });
+
+  /** One connection opening with a real ClientHello for `sni`: the bytes pass intact; returns the cluster that took it. */
+  async function clusterFor(payload: Buffer): Promise<string | undefined> {
+    const before = mesh.waypointRecords.length;
+    assert.deepEqual(await echoRoundTrip(mesh, mesh.pod('default', 'sleep'), 'secure', 443, payload), payload);
+    const rec = await eventually(() => {
+      const r = mesh.waypointRecords.slice(before).find((x) => x.kind === 'tcp' && x.downstreamLocalAddress?.endsWith(':443'));
+      assert.ok(r);
+      return r;
+    });
+    return rec.upstreamCluster;
+  }
+
+  it('an exact server name, then a wildcard, pick their subsets; other names and non-TLS take the default route', async () => {
+    assert.equal(await clusterFor(hellos.get('a.secure.example') as Buffer), SECURE_A);
+    assert.equal(await clusterFor(hellos.get('b.secure.example') as Buffer), SECURE_B);
+    const fallback = await clusterFor(hellos.get('other.example') as Buffer);
+    assert.ok(fallback !== SECURE_A && fallback !== SECURE_B && fallback?.includes('secure.default.svc'), `default route: ${fallback}`);
+    assert.equal(await clusterFor(Buffer.from('not tls at all\n')), fallback);
+  });
+
+  it('a TLSRoute attached to the Service takes over from the VirtualService, matching its hostnames', async () => {
+    mesh.config.write(
+      '91-tls-route.yaml',
+      `apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: secure, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: secure, port: 443}]
+  hostnames: ["b.secure.example"]
+  rules: [{backendRefs: [{name: secure-a-only, port: 443}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: secure-a-only, namespace: default}
+spec:
+  clusterIP: 127.100.0.36
+  selector: {app: secure, version: a}
+  ports: [{name: tls, port: 443, targetPort: 9443}]
+`,
+    );
+    const ONLY_A = 'inbound-vip|443|tcp|secure-a-only.default.svc.cluster.local';
+    await eventually(async () => assert.equal(await clusterFor(hellos.get('b.secure.example') as Buffer), ONLY_A), 10_000);
+    assert.notEqual(await clusterFor(hellos.get('a.secure.example') as Buffer), ONLY_A);
   });
 });

@@ -9,7 +9,7 @@ import { configMapTranslator } from './config-map.js';
 import { gatewayTranslator } from './gateway.js';
 import { httpRouteTranslator } from './http-route.js';
 import { grpcRouteTranslator } from './grpc-route.js';
-import { tcpRouteTranslator } from './tcp-route.js';
+import { tcpRouteTranslator, tlsRouteTranslator } from './tcp-route.js';
 import { referenceGrantTranslator } from './reference-grant.js';
 import { destinationRuleTranslator } from './destination-rule.js';
 import { virtualServiceTranslator } from './virtual-service.js';
@@ -40,6 +40,7 @@ export const TRANSLATORS: readonly Translator[] = [
   httpRouteTranslator,
   grpcRouteTranslator,
   tcpRouteTranslator,
+  tlsRouteTranslator,
   referenceGrantTranslator,
   virtualServiceTranslator,
   destinationRuleTranslator,

@@ -8,8 +8,9 @@
  * `directResponse`, `mirror`/`mirrorPercentage`/`mirrors`, `timeout`, `corsPolicy` (a `cors`
  * filter the CORS filter applies), `retries` (applied by the router, docs/resilience.md) and
  * `fault` (applied by the fault filter). `tcp` routes (match on `port`, weighted
- * destinations) become `tcpRules`. `tls` routes are reported as `UNSUPPORTED` warnings and not
- * applied. A VirtualService bound to `gateways` without `mesh`
+ * destinations) become `tcpRules`; so do `tls` routes, one rule per `match` entry (its `port` and
+ * required `sniHosts`, matched against the ClientHello's server name; TLS is not terminated).
+ * A VirtualService bound to `gateways` without `mesh`
  * is for ingress gateways, not waypoints: skipped.
  */
 import type {
@@ -54,8 +55,8 @@ export const virtualServiceTranslator: Translator = {
       else r.warn(['spec', 'hosts', i], 'UNSUPPORTED', `${JSON.stringify(h)} does not name a mesh Service; waypoints only route Services`);
     });
     if (!r.has(['spec', 'hosts'])) r.error(['spec', 'hosts'], 'FIELD_REQUIRED', 'is required');
-    if (r.list(['spec', 'tls']).length > 0) r.warn(['spec', 'tls'], 'UNSUPPORTED', 'tls routes are not supported yet; TLS traffic keeps the default route');
     const tcpRules: TcpRouteRuleIR[] = [];
+    r.list(['spec', 'tls']).forEach((_, i) => tcpRules.push(...readTlsRoute(r, ['spec', 'tls', i], namespace)));
     r.list(['spec', 'tcp']).forEach((_, i) => {
       const rule = readTcpRoute(r, ['spec', 'tcp', i], namespace);
       if (rule) tcpRules.push(rule);
@@ -151,6 +152,54 @@ function readCorsPolicy(r: ObjectReader, base: FieldPath): CorsPolicyIR | undefi
 /** L4 match fields Istio has that the waypoint does not apply (it sees the service port only). */
 const TCP_MATCH_UNSUPPORTED = ['destinationSubnets', 'sourceLabels', 'sourceNamespace', 'sourceSubnet', 'gateways'] as const;
 
+/**
+ * A `tls` route: each `match` entry (`sniHosts` required, `port` optional) becomes one rule with
+ * the route's weighted destinations, so entries stay ORed and each entry's fields ANDed.
+ */
+function readTlsRoute(r: ObjectReader, base: FieldPath, namespace: string): TcpRouteRuleIR[] {
+  if (r.record(base, true) === undefined) return [];
+  const backends = readTcpDestinations(r, base, namespace, 'tls');
+  const matches = r.list([...base, 'match']);
+  if (matches.length === 0) r.error([...base, 'match'], 'FIELD_REQUIRED', 'a tls route needs a match with sniHosts');
+  const out: TcpRouteRuleIR[] = [];
+  matches.forEach((_, i) => {
+    const m = [...base, 'match', i];
+    const port = r.port([...m, 'port'], false);
+    for (const f of TCP_MATCH_UNSUPPORTED) {
+      if (r.has([...m, f])) r.warn([...m, f], 'UNSUPPORTED', `tls match on ${f} is not applied; only port and sniHosts are matched`);
+    }
+    const sniHosts = readSniHosts(r, [...m, 'sniHosts']);
+    if (sniHosts.length === 0) r.error([...m, 'sniHosts'], 'FIELD_REQUIRED', 'a tls match needs at least one server name');
+    else out.push({ ports: port === undefined ? [] : [port], sniHosts, backends });
+  });
+  return out;
+}
+
+/** Server names as written (lowercase): DNS names, optionally `*.`-prefixed, or `*`. */
+export function readSniHosts(r: ObjectReader, path: FieldPath): string[] {
+  const out: string[] = [];
+  r.stringList(path).forEach((h, i) => {
+    const name = h.toLowerCase();
+    if (name === '*' || SNI_HOST.test(name)) out.push(name);
+    else r.error([...path, i], 'FIELD_INVALID', `${JSON.stringify(h)} is not a server name (a DNS name, optionally starting with "*.")`);
+  });
+  return out;
+}
+
+const SNI_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+/** Weighted `route` destinations of a tcp or tls route (at least one). */
+function readTcpDestinations(r: ObjectReader, base: FieldPath, namespace: string, kind: 'tcp' | 'tls'): BackendRefIR[] {
+  const backends: BackendRefIR[] = [];
+  const dests = r.list([...base, 'route']);
+  if (dests.length === 0) r.error([...base, 'route'], 'FIELD_REQUIRED', `a ${kind} route needs at least one destination`);
+  dests.forEach((_, i) => {
+    const b = readDestination(r, [...base, 'route', i], namespace, dests.length === 1);
+    if (b) backends.push({ target: b.target, weight: b.weight, filters: [] });
+  });
+  return backends;
+}
+
 /** A `tcp` route: `match[].port` and weighted `route` destinations (subset, port). */
 function readTcpRoute(r: ObjectReader, base: FieldPath, namespace: string): TcpRouteRuleIR | undefined {
   if (r.record(base, true) === undefined) return undefined;
@@ -166,14 +215,7 @@ function readTcpRoute(r: ObjectReader, base: FieldPath, namespace: string): TcpR
     if (port === undefined) anyPort = true;
     else ports.push(port);
   });
-  const backends: BackendRefIR[] = [];
-  const dests = r.list([...base, 'route']);
-  if (dests.length === 0) r.error([...base, 'route'], 'FIELD_REQUIRED', 'a tcp route needs at least one destination');
-  dests.forEach((_, i) => {
-    const b = readDestination(r, [...base, 'route', i], namespace, dests.length === 1);
-    if (b) backends.push({ target: b.target, weight: b.weight, filters: [] });
-  });
-  return { ports: anyPort ? [] : ports, backends };
+  return { ports: anyPort ? [] : ports, backends: readTcpDestinations(r, base, namespace, 'tcp') };
 }
 
 /** `Destination`: `host` (a mesh Service), `subset`, `port.number` (default: the request's port). */
