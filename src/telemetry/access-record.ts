@@ -13,6 +13,8 @@ export interface AccessRecord {
   readonly kind: 'http' | 'tcp';
   /** ISO-8601 start time (`%START_TIME%`). */
   readonly startTime: string;
+  /** The same instant as epoch milliseconds, when the producer has it (spans need no parse then). */
+  readonly startTimeMs?: number;
   /** `%REQ(:METHOD)%`; undefined for TCP. */
   readonly method?: string;
   /** `%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%`; undefined for TCP. */

@@ -50,7 +50,7 @@ function int(key: string, v: number): OtlpAttribute {
 
 /** One SERVER span for a request through the waypoint. */
 export function spanFromRecord(r: AccessRecord, ctx: TraceContext, id: SpanIdentity, customTags: readonly SpanTag[] = []): OtlpSpan {
-  const startMs = Date.parse(r.startTime);
+  const startMs = r.startTimeMs ?? Date.parse(r.startTime);
   const start = BigInt(startMs) * 1_000_000n;
   const end = start + BigInt(Math.max(0, Math.round(r.durationMs * 1e6)));
   const code = r.responseCode ?? 0;

@@ -17,7 +17,7 @@ export type DownstreamResponse = http.ServerResponse | http2.Http2ServerResponse
 
 /** The calls made on either response type (their overloads differ, their behaviour does not). */
 export interface ResponseWriter {
-  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
+  writeHead(status: number, headers: OutgoingHttpHeaders | string[]): unknown;
   write(chunk: Buffer): boolean;
   end(chunk?: string): unknown;
   addTrailers(headers: OutgoingHttpHeaders): void;

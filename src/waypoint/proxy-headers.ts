@@ -7,6 +7,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { HeaderMap } from '../filter/header-map.js';
 import { UPSTREAM_SCHEME_HEADER } from '../upstream/h2-request-trailers.js';
+import { lowerHeaderName } from './header-name.js';
 
 /**
  * RFC 9110 §7.6.1 connection-scoped headers, plus `proxy-connection`; HTTP/2 forbids them outright
@@ -83,7 +84,7 @@ export function responseHeadersFromRaw(raw: readonly (Buffer | string)[]): Heade
   let connection: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const nameRaw = raw[i] as Buffer | string;
-    const name = (typeof nameRaw === 'string' ? nameRaw : nameRaw.toString('latin1')).toLowerCase();
+    const name = lowerHeaderName(nameRaw);
     const valueRaw = raw[i + 1] as Buffer | string;
     const value = typeof valueRaw === 'string' ? valueRaw : valueRaw.toString('latin1');
     if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
@@ -113,6 +114,23 @@ export function downstreamResponseHeaders(headers: HeaderMap, upstreamServiceTim
   }
   out['server'] = SERVER_HEADER;
   if (upstreamServiceTimeMs !== undefined) out['x-envoy-upstream-service-time'] = String(upstreamServiceTimeMs);
+  return out;
+}
+
+/**
+ * The same headers as {@link downstreamResponseHeaders}, as the flat `[name, value, ...]` list
+ * Node's HTTP/1 `writeHead` takes: no object with a per-response key order (a new hidden class
+ * for V8 each time a header set differs) and no `Object.keys` in Node's header serialisation.
+ */
+export function downstreamResponseHeaderList(headers: HeaderMap, upstreamServiceTimeMs: number | undefined): string[] {
+  const out: string[] = [];
+  for (const [name, value] of headers) {
+    if (HOP_BY_HOP.has(name) || SET_DOWNSTREAM.has(name) || name === 'te') continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
+  out.push('server', SERVER_HEADER);
+  if (upstreamServiceTimeMs !== undefined) out.push('x-envoy-upstream-service-time', String(upstreamServiceTimeMs));
   return out;
 }
 

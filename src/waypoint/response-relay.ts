@@ -17,7 +17,7 @@ import { exchangeRecord } from './exchange-record.js';
 import { failureReply, localResponse } from './local-reply.js';
 import type { ResponseState } from './local-reply.js';
 import { grpcLocalResponse, isGrpcRequest } from './grpc-local-reply.js';
-import { downstreamResponseHeaders, downstreamTrailerHeaders, upstreamTrailersOf } from './proxy-headers.js';
+import { downstreamResponseHeaderList, downstreamResponseHeaders, downstreamTrailerHeaders, upstreamTrailersOf } from './proxy-headers.js';
 
 /** What the relay needs from its exchange. */
 export interface RelayOwner {
@@ -75,6 +75,7 @@ export class ResponseRelay {
   private responseTrailerHooks = false;
   private bytesSent = 0;
   private serviceTimeMs: number | undefined;
+  private drainWatched = false;
 
   constructor(
     readonly owner: RelayOwner,
@@ -89,8 +90,17 @@ export class ResponseRelay {
     // Listeners are shared module functions finding their relay on the response: no closure
     // per request on the common path.
     (res as unknown as Tagged)[kRelay] = this;
-    this.res.on('drain', onResponseDrain);
     this.res.on('close', onResponseClose);
+  }
+
+  /** Writes a body chunk; the 'drain' listener is added only once a write reports back-pressure. */
+  private writeBody(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    if (!this.drainWatched) {
+      this.drainWatched = true;
+      this.res.on('drain', onResponseDrain);
+    }
+    return false;
   }
 
   get downstream(): DownstreamResponse {
@@ -121,7 +131,7 @@ export class ResponseRelay {
     if (this.responseBodyHooks) return this.filterResponseBody(chunk, false);
     this.bytesSent += chunk.length;
     this.grpc?.response.push(chunk);
-    return this.res.write(chunk);
+    return this.writeBody(chunk);
   }
 
   /**
@@ -155,7 +165,9 @@ export class ResponseRelay {
 
   private writeHead(resp: ResponseState): boolean {
     try {
-      this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, resp.local ? undefined : this.serviceTimeMs));
+      const serviceTimeMs = resp.local ? undefined : this.serviceTimeMs;
+      if (this.protocol === 'HTTP/1.1') this.res.writeHead(resp.status, downstreamResponseHeaderList(resp.headers, serviceTimeMs));
+      else this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, serviceTimeMs));
     } catch {
       // A header the downstream codec refuses (invalid characters): Envoy answers 502 UPE.
       this.owner.stopUpstream('invalid upstream response headers');
@@ -194,7 +206,7 @@ export class ResponseRelay {
     const out = r.body ?? chunk;
     this.bytesSent += out.length;
     this.grpc?.response.push(out);
-    const more = out.length > 0 ? this.res.write(out) : true;
+    const more = out.length > 0 ? this.writeBody(out) : true;
     if (end) this.endResponse((this.response as ResponseState).addedTrailers);
     return more;
   }
@@ -215,7 +227,7 @@ export class ResponseRelay {
     if (r.body && r.body.length > 0) {
       this.bytesSent += r.body.length;
       this.grpc?.response.push(r.body);
-      this.res.write(r.body);
+      this.writeBody(r.body);
     }
     this.endResponse(trailers);
   }
