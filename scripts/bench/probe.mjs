@@ -21,7 +21,7 @@ import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { ISSUER, writeBenchConfig } from './mesh-config.mjs';
 import { hasTaskset, runCurlBulk, runFixedRate, runWrk } from './load.mjs';
-import { measure, rssOfTree } from './proc-stats.mjs';
+import { measure, rssOfTree, rssSplitOfTree } from './proc-stats.mjs';
 import { httpGetText, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './processes.mjs';
 import { perRequest } from './report.mjs';
 
@@ -83,7 +83,8 @@ try {
       const text = await httpGetText(host, 15000, '/memory');
       if (text) memory[n] = JSON.parse(text);
     }
-    out({ startAllMs: startMs, rssReadyMiB: ready, rssAfter3sMiB: rss(), memory });
+    const split = Object.fromEntries(['ztunnel-a', 'ztunnel-b', 'waypoint'].map((n) => [n, rssSplitOfTree(roles[n].pid)]));
+    out({ startAllMs: startMs, rssReadyMiB: ready, rssAfter3sMiB: rss(), rssAnonFileMiB: split, memory });
   } else if (what === 'bulk') {
     const mib = Number(param ?? 256);
     const file = path.join(work, 'bulk.bin');
