@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import { setInterval } from 'node:timers';
 import vm from 'node:vm';
 
 const file = path.join(os.tmpdir(), `ambient-mem-${process.pid}.jsonl`);
