@@ -3,19 +3,25 @@
 // `npm run bench` is the report; this is the tool for comparing two builds back to back):
 //   node scripts/bench/probe.mjs rest            RSS of each role right after start and 3 s later
 //   node scripts/bench/probe.mjs bulk [MiB]      one download through L4 (ztunnel → ztunnel):
-//                                                CPU seconds per GiB per ztunnel, MiB/s
-//   node scripts/bench/probe.mjs fixed [rate]    fixed-rate latency, direct vs the waypoint path
+//                                                CPU seconds per GiB per ztunnel, MiB/s, RSS
+//                                                start → peak; --path waypoint goes through the
+//                                                waypoint, --up uploads instead
+//   node scripts/bench/probe.mjs fixed [rate]    fixed-rate latency, direct vs the waypoint path,
+//                                                and each role's RSS at that rate
+//                                                (--waypoint-only skips direct; --saturate S
+//                                                runs S s of wrk first, as the bench does)
 //   node scripts/bench/probe.mjs wrk             saturation through the waypoint: CPU µs/request
 //   node scripts/bench/probe.mjs features        the same through the features waypoint (no Wasm)
 // Options: --cli PATH (another build's dist/src/cli.js, for A/B), --node-args "ARGS" (V8 flags
-// for the roles), --seconds N, --runs N. Prints one JSON line per measurement.
+// for the roles), --waypoint-node-args "ARGS" (the waypoint only, after --node-args), --seconds N,
+// --runs N. Prints one JSON line per measurement.
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { ISSUER, writeBenchConfig } from './mesh-config.mjs';
 import { hasTaskset, runCurlBulk, runFixedRate, runWrk } from './load.mjs';
-import { measure, rssOfTree } from './proc-stats.mjs';
+import { measure, rssOfTree, rssSplitOfTree } from './proc-stats.mjs';
 import { httpGetText, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './processes.mjs';
 import { perRequest } from './report.mjs';
 
@@ -30,6 +36,7 @@ const [what = 'rest', param] = positional;
 const cli = path.resolve(opt('cli', path.join(root, 'dist/src/cli.js')));
 // Added after the flags `ambient up` gives the roles (processes.mjs), so they can override them.
 const nodeArgs = (opt('node-args', '') ?? '').split(' ').filter(Boolean);
+const waypointNodeArgs = [...nodeArgs, ...(opt('waypoint-node-args', '') ?? '').split(' ').filter(Boolean)];
 const seconds = Number(opt('seconds', '5'));
 const runs = Number(opt('runs', '1'));
 const pin = (os.availableParallelism?.() ?? 1) >= 2 && hasTaskset();
@@ -45,8 +52,8 @@ const { publicKey, privateKey } = await generateKeyPair('ES256');
 const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setIssuer(ISSUER).setSubject('bench').setExpirationTime('1d').sign(privateKey);
 const a = writeBenchConfig(cfg, third, { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }, {});
 const common = ['--config', cfg, '--state', path.join(work, 'state'), '--quiet'];
-const FIXED = { l4: 18081, waypoint: 18082, full: 18083, sinkL4: 18086 };
-const fixedArgs = [`${a.client}:${FIXED.l4}=default/client->backend-l4:9080`, `${a.client}:${FIXED.waypoint}=default/client->backend:9080`, `${a.client}:${FIXED.full}=default/client->backend-full:9080`, `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`].flatMap((s) => [
+const FIXED = { l4: 18081, waypoint: 18082, full: 18083, sink: 18085, sinkL4: 18086 };
+const fixedArgs = [`${a.client}:${FIXED.l4}=default/client->backend-l4:9080`, `${a.client}:${FIXED.waypoint}=default/client->backend:9080`, `${a.client}:${FIXED.full}=default/client->backend-full:9080`, `${a.client}:${FIXED.sink}=default/client->sink:9080`, `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`].flatMap((s) => [
   '--outbound-fixed',
   s,
 ]);
@@ -59,7 +66,7 @@ try {
   const t0 = Date.now();
   roles['ztunnel-a'] = await startRole(cli, 'ztunnel-a', MESH, ['ztunnel', '--node', 'node-a', '--admin-address', a.nodeA, ...common, ...fixedArgs], a.nodeA, nodeArgs);
   roles['ztunnel-b'] = await startRole(cli, 'ztunnel-b', MESH, ['ztunnel', '--node', 'node-b', '--admin-address', a.nodeB, ...common], a.nodeB, nodeArgs);
-  if (what !== 'features') roles.waypoint = await startRole(cli, 'waypoint', MESH, ['waypoint', '--gateway', 'default/waypoint', ...common], a.waypoint, nodeArgs);
+  if (what !== 'features') roles.waypoint = await startRole(cli, 'waypoint', MESH, ['waypoint', '--gateway', 'default/waypoint', ...common], a.waypoint, waypointNodeArgs);
   const startMs = Date.now() - t0;
   const pid = (...n) => Object.fromEntries(n.map((x) => [x, roles[x].pid]));
   const rss = () => Object.fromEntries(['ztunnel-a', 'ztunnel-b', 'waypoint'].map((n) => [n, Math.round(rssOfTree(roles[n].pid))]));
@@ -76,17 +83,24 @@ try {
       const text = await httpGetText(host, 15000, '/memory');
       if (text) memory[n] = JSON.parse(text);
     }
-    out({ startAllMs: startMs, rssReadyMiB: ready, rssAfter3sMiB: rss(), memory });
+    const split = Object.fromEntries(['ztunnel-a', 'ztunnel-b', 'waypoint'].map((n) => [n, rssSplitOfTree(roles[n].pid)]));
+    out({ startAllMs: startMs, rssReadyMiB: ready, rssAfter3sMiB: rss(), rssAnonFileMiB: split, memory });
   } else if (what === 'bulk') {
     const mib = Number(param ?? 256);
     const file = path.join(work, 'bulk.bin');
     const fd = openSync(file, 'w');
     ftruncateSync(fd, mib * 1048576);
     closeSync(fd);
+    const viaWaypoint = opt('path', 'l4') === 'waypoint';
+    const direction = argv.includes('--up') ? 'up' : 'down';
+    const names = viaWaypoint ? ['ztunnel-a', 'waypoint', 'ztunnel-b', 'sink'] : ['ztunnel-a', 'ztunnel-b', 'sink'];
+    const port = viaWaypoint ? FIXED.sink : FIXED.sinkL4;
     for (let i = 0; i < runs; i++) {
-      const m = await measure(pid('ztunnel-a', 'ztunnel-b', 'sink'), () => runCurlBulk({ url: `http://${a.client}:${FIXED.sinkL4}/bytes/${mib * 1048576}`, direction: 'down', file, cpus: LOAD }));
+      const url = `http://${a.client}:${port}/${direction === 'up' ? 'upload' : `bytes/${mib * 1048576}`}`;
+      const m = await measure(pid(...names), () => runCurlBulk({ url, direction, file, cpus: LOAD }));
       const perGiB = Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, Math.round((p.cpuSeconds * 1024 * 100) / mib) / 100]));
-      out({ mib, ok: m.result.ok, mibPerSecond: m.result.mibPerSecond, seconds: m.result.seconds, cpuSecondsPerGiB: perGiB, rssPeakMiB: Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, p.rssPeakMiB])) });
+      const rssMiB = Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, `${Math.round(p.rssStartMiB)}→${Math.round(p.rssPeakMiB)}`]));
+      out({ mib, path: viaWaypoint ? 'waypoint' : 'l4', direction, ok: m.result.ok, mibPerSecond: m.result.mibPerSecond, seconds: m.result.seconds, cpuSecondsPerGiB: perGiB, rssMiB });
     }
   } else if (what === 'fixed') {
     const rate = Number(param ?? 1000);
@@ -94,17 +108,22 @@ try {
       for (const [scenario, url, names] of [
         ['direct', `http://${a.backend}:9080/`, ['nginx']],
         ['waypoint', `http://${a.client}:${FIXED.waypoint}/`, ['ztunnel-a', 'waypoint', 'ztunnel-b']],
-      ]) {
+      ].filter(([s]) => !argv.includes('--waypoint-only') || s === 'waypoint')) {
+        // --saturate S: S seconds of wrk at 50 connections first, as the bench's saturation row
+        // runs before its fixed-rate row in the same processes.
+        const saturate = Number(opt('saturate', '0'));
+        if (saturate > 0) await runWrk({ url, seconds: saturate, connections: 50, cpus: LOAD });
         await runWrk({ url, seconds: 1, connections: 16, cpus: LOAD });
         const m = await measure(pid(...names), () => runFixedRate({ url, seconds, rate, connections: 20, cpus: LOAD, generator: opt('generator', 'auto') }));
         const r = m.result;
-        out({ scenario, rate, ok: r.ok, achieved: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, generator: r.generator, cpuUsPerRequest: perRequest(m.procs, r.requests ?? 1) });
+        const pr = perRequest(m.procs, r.requests ?? 1);
+        out({ scenario, rate, ok: r.ok, achieved: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, generator: r.generator, cpuUsPerRequest: Object.fromEntries(Object.entries(pr).map(([n, p]) => [n, p.usPerRequest])), rssPeakMiB: Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, p.rssPeakMiB])) });
       }
     }
   } else if (what === 'wrk' || what === 'features') {
     // `features`: the waypoint with 50 routes, authz and JWT (no Wasm plugin), as the bench's row.
     const full = what === 'features';
-    if (full) roles.waypoint = await startRole(cli, 'waypoint-full', MESH, ['waypoint', '--gateway', 'default/waypoint-full', ...common], a.waypointFull, nodeArgs);
+    if (full) roles.waypoint = await startRole(cli, 'waypoint-full', MESH, ['waypoint', '--gateway', 'default/waypoint-full', ...common], a.waypointFull, waypointNodeArgs);
     const url = `http://${a.client}:${full ? FIXED.full : FIXED.waypoint}/`;
     const headers = full ? { authorization: `Bearer ${token}` } : {};
     const warm = await runWrk({ url, seconds: 2, connections: 50, headers, cpus: LOAD });

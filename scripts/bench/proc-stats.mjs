@@ -64,6 +64,22 @@ export function rssOfTree(rootPid) {
 }
 
 /**
+ * RSS of a role's tree split into anonymous pages (V8 heap, malloc, stacks: what the role's own
+ * work costs) and file-backed pages (mostly the node binary's text and read-only data, ~45 MiB
+ * in every Node process here, shared between processes but counted in each one's RSS), MiB.
+ */
+export function rssSplitOfTree(rootPid) {
+  let anon = 0;
+  let file = 0;
+  for (const pid of processTree(rootPid)) {
+    const status = read(`/proc/${pid}/status`) ?? '';
+    anon += Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    file += Number(/RssFile:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  }
+  return { anon: round(anon), file: round(file) };
+}
+
+/**
  * Measures a set of named roles around `work()`: CPU seconds each spent and the peak RSS (MiB)
  * each reached (sampled every 100 ms), plus RSS at the start.
  */

@@ -8,5 +8,10 @@
  * per-request objects of an exchange die young, so smaller semi-spaces mean more but cheaper
  * scavenges. docs/performance.md has the numbers; pass other flags with NODE_OPTIONS or node
  * itself to compare.
+ *
+ * The Dockerfile's NODE_OPTIONS and the Kubernetes manifests' and Helm chart's NODE_OPTIONS (which
+ * replace the image's) repeat these flags; test/deploy checks that they agree. Session 4 measured
+ * the other candidates (--optimize-for-size, --heap-growing-percent, --compact-on-every-full-gc,
+ * --v8-pool-size, other semi-space sizes, malloc settings) and kept none: docs/performance.md.
  */
 export const DATA_PLANE_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=4']);

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { HBONE_PORT, METRICS_PORT, READINESS_PORT } from '../../src/ztunnel/ports.js';
+import { DATA_PLANE_NODE_FLAGS } from '../../src/runner/role-node-flags.js';
 import { REPO_ROOT } from '../helpers/relocated-config.js';
 import { KUBE_DIR, one, plainKustomization } from './manifests.js';
 import { specOf, type WorkloadSpec } from './workload-shapes.js';
@@ -85,6 +86,11 @@ describe('the Dockerfile', () => {
     assert.deepEqual(JSON.parse(ops(runtime, 'ENTRYPOINT').at(-1) ?? '[]'), ['node', pkg.bin['ambient']]);
     const exposed = ops(runtime, 'EXPOSE').flatMap((e) => e.split(/\s+/)).map(Number);
     for (const p of [HBONE_PORT, READINESS_PORT, METRICS_PORT]) assert.ok(exposed.includes(p), `EXPOSE ${p}`);
+  });
+
+  it('gives the roles the data-plane V8 flags `ambient up` gives them (src/runner/role-node-flags.ts)', () => {
+    const env = ops(runtime, 'ENV').find((e) => e.startsWith('NODE_OPTIONS=')) ?? '';
+    assert.deepEqual(env.slice('NODE_OPTIONS='.length).replace(/^"|"$/g, '').split(/\s+/), [...DATA_PLANE_NODE_FLAGS]);
   });
 
   it('copies from the context only what exists and .dockerignore lets through', () => {

@@ -22,6 +22,7 @@ import { byKey, CHART_DIR, helmTemplate, KUBE_DIR, kustomizeBuild, one, plainKus
 import { gatewayRef, parseWaypointArgs, waypointBind } from '../../src/commands/waypoint-options.js';
 import { ZTUNNEL_OPTIONS } from '../../src/commands/ztunnel.js';
 import { KUBE_RESOURCES } from '../../src/sources/kube-resources.js';
+import { DATA_PLANE_NODE_FLAGS } from '../../src/runner/role-node-flags.js';
 import { parseArgs } from 'node:util';
 import { argValue, expandArgs, kubeletEnv, mebibytes, specOf, type Container, type GatewaySpec, type PodTemplate, type RoleRule, type ServiceSpec, type WorkloadSpec } from './workload-shapes.js';
 
@@ -180,6 +181,13 @@ function checkWaypointInstall(objects: readonly K8sObject[], what: string): void
   assert.ok(limit && c.resources?.requests?.['memory'] && c.resources.requests['cpu'], `${m} requests and limits`);
   const heap = /--max-old-space-size=(\d+)/.exec(c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '');
   assert.ok(heap && Number(heap[1]) < mebibytes(limit) * 0.9, `${m} heap ${heap?.[1]} MiB well below the ${limit} limit`);
+  assertDataPlaneNodeFlags(c, m);
+}
+
+/** A container's NODE_OPTIONS replaces the image's, so it must carry the data-plane V8 flags too. */
+function assertDataPlaneNodeFlags(c: Container, m: string): void {
+  const options = (c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(/\s+/);
+  for (const f of DATA_PLANE_NODE_FLAGS) assert.ok(options.includes(f), `${m} NODE_OPTIONS carries ${f} (src/runner/role-node-flags.ts)`);
 }
 
 /** The waypoint container's args and env, resolved by the CLI's own parser. */
@@ -257,6 +265,7 @@ describe('deploy manifests agree with the code', () => {
     assert.deepEqual(c.securityContext?.capabilities?.drop, ['ALL']);
     assert.equal(pod.spec.serviceAccountName, one(objects, 'ServiceAccount').metadata.name);
     assert.ok(includesAll(pod.metadata.labels, specOf<WorkloadSpec>(ds).selector.matchLabels));
+    assertDataPlaneNodeFlags(c, 'ztunnel:');
   });
 
   it('the probe path is what the readiness server answers: 503 until ready, 200 when ready, 503 draining', async () => {
