@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run profile [-- --seconds N] [-- --features] [-- --top N]`: runs the bench mesh (client
+// `npm run profile [-- --seconds N] [-- --features [--wasm]] [-- --top N]`: runs the bench mesh (client
 // ztunnel → waypoint → destination ztunnel → nginx), starts the waypoint under `node --cpu-prof`,
 // drives it with wrk through the client ztunnel's fixed-destination listener, stops it cleanly
 // (the profile is written at exit) and prints the top frames by self time, then self time by
@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { hasTaskset, runWrk } from './bench/load.mjs';
-import { ISSUER, writeBenchConfig } from './bench/mesh-config.mjs';
+import { ISSUER, wasmPlugin, writeBenchConfig } from './bench/mesh-config.mjs';
 import { measure } from './bench/proc-stats.mjs';
 import { startNginx, startRole, stopAll } from './bench/processes.mjs';
 
@@ -39,7 +39,8 @@ const profDir = path.join(os.tmpdir(), `waypoint-profile-${Date.now()}`);
 const { publicKey, privateKey } = await generateKeyPair('ES256');
 const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
 const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setIssuer(ISSUER).setSubject('bench').setExpirationTime('1d').sign(privateKey);
-const a = writeBenchConfig(cfg, third, jwk, {});
+// --wasm: the bench row's header-edit plugin on the features backend.
+const a = writeBenchConfig(cfg, third, jwk, argv.includes('--wasm') ? wasmPlugin(root) : {});
 const common = ['--config', cfg, '--state', path.join(work, 'state'), '--quiet'];
 const service = features ? 'backend-full' : 'backend';
 const gateway = features ? 'waypoint-full' : 'waypoint';
@@ -120,6 +121,7 @@ const AREAS = [
   ['garbage collection', /^\(\(garbage collector\)\)$/],
   ['JWT (jose, node:crypto)', /^node_modules\/jose\/|^node:internal\/crypto|^dist\/filters\/jwt-authn/],
   ['waypoint code (dist/src/waypoint, upstream)', /^dist\/src\/(waypoint|upstream)\//],
+  ['Wasm host (dist/src/wasm)', /^dist\/src\/wasm\//],
   ['filters, routing, telemetry, hbone (dist/src/filter|routing|telemetry|hbone, dist/filters)', /^dist\/(src\/(filter|routing|telemetry|hbone|security)|filters)\//],
 ];
 const areas = new Map();

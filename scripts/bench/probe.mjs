@@ -6,14 +6,15 @@
 //                                                CPU seconds per GiB per ztunnel, MiB/s
 //   node scripts/bench/probe.mjs fixed [rate]    fixed-rate latency, direct vs the waypoint path
 //   node scripts/bench/probe.mjs wrk             saturation through the waypoint: CPU µs/request
-//   node scripts/bench/probe.mjs features        the same through the features waypoint (no Wasm)
+//   node scripts/bench/probe.mjs features        the same through the features waypoint (no Wasm;
+//                                                --wasm adds the bench row's header-edit plugin)
 // Options: --cli PATH (another build's dist/src/cli.js, for A/B), --node-args "ARGS" (V8 flags
 // for the roles), --seconds N, --runs N. Prints one JSON line per measurement.
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { ISSUER, writeBenchConfig } from './mesh-config.mjs';
+import { ISSUER, wasmPlugin, writeBenchConfig } from './mesh-config.mjs';
 import { hasTaskset, runCurlBulk, runFixedRate, runWrk } from './load.mjs';
 import { measure, rssOfTree } from './proc-stats.mjs';
 import { httpGetText, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './processes.mjs';
@@ -43,7 +44,7 @@ const cfg = path.join(work, 'config');
 mkdirSync(cfg);
 const { publicKey, privateKey } = await generateKeyPair('ES256');
 const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setIssuer(ISSUER).setSubject('bench').setExpirationTime('1d').sign(privateKey);
-const a = writeBenchConfig(cfg, third, { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }, {});
+const a = writeBenchConfig(cfg, third, { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }, argv.includes('--wasm') ? wasmPlugin(root) : {});
 const common = ['--config', cfg, '--state', path.join(work, 'state'), '--quiet'];
 const FIXED = { l4: 18081, waypoint: 18082, full: 18083, sinkL4: 18086 };
 const fixedArgs = [`${a.client}:${FIXED.l4}=default/client->backend-l4:9080`, `${a.client}:${FIXED.waypoint}=default/client->backend:9080`, `${a.client}:${FIXED.full}=default/client->backend-full:9080`, `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`].flatMap((s) => [
