@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run profile [-- --seconds N] [-- --features [--wasm]] [-- --top N]`: runs the bench mesh (client
+// `npm run profile [-- --seconds N] [-- --features [--wasm]] [-- --top N] [-- --cli PATH]`: runs the bench mesh (client
 // ztunnel → waypoint → destination ztunnel → nginx), starts the waypoint under `node --cpu-prof`,
 // drives it with wrk through the client ztunnel's fixed-destination listener, stops it cleanly
 // (the profile is written at exit) and prints the top frames by self time, then self time by
@@ -16,12 +16,13 @@ import { measure } from './bench/proc-stats.mjs';
 import { startNginx, startRole, stopAll } from './bench/processes.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
-const cli = path.join(root, 'dist/src/cli.js');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 && argv[i + 1] ? argv[i + 1] : dflt;
 };
+// --cli PATH: profile another build (its dist/src/cli.js), for before/after tables.
+const cli = path.resolve(opt('--cli', path.join(root, 'dist/src/cli.js')));
 const seconds = Number(opt('--seconds', '10'));
 const top = Number(opt('--top', '30'));
 const features = argv.includes('--features');
@@ -90,7 +91,8 @@ for (let i = 0; i < prof.samples.length; i++) {
 }
 const idleIds = new Set(prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
 const total = [...self].filter(([id]) => !idleIds.has(id)).reduce((x, [, y]) => x + y, 0);
-const shortUrl = (u) => (u ? u.replace(`file://${root}/`, '').replace(/^node:/, 'node:') : '');
+const buildRoot = path.resolve(path.dirname(cli), '../..');
+const shortUrl = (u) => (u ? u.replace(`file://${buildRoot}/`, '').replace(/^node:/, 'node:') : '');
 const frames = new Map();
 const byFile = new Map();
 for (const [id, us] of self) {
