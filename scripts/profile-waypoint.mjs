@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run profile [-- --seconds N] [-- --features | --h2] [-- --top N]`: runs the bench mesh (client
+// `npm run profile [-- --seconds N] [-- --features [--wasm] | --h2] [-- --top N] [-- --cli PATH]`: runs the bench mesh (client
 // ztunnel → waypoint → destination ztunnel → nginx), starts the waypoint under `node --cpu-prof`,
 // drives it with wrk through the client ztunnel's fixed-destination listener, stops it cleanly
 // (the profile is written at exit) and prints the top frames by self time, then self time by
@@ -11,17 +11,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { hasTaskset, runH2load, runWrk } from './bench/load.mjs';
-import { ISSUER, writeBenchConfig } from './bench/mesh-config.mjs';
+import { ISSUER, wasmPlugin, writeBenchConfig } from './bench/mesh-config.mjs';
 import { measure } from './bench/proc-stats.mjs';
 import { startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './bench/processes.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
-const cli = path.join(root, 'dist/src/cli.js');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 && argv[i + 1] ? argv[i + 1] : dflt;
 };
+// --cli PATH: profile another build (its dist/src/cli.js), for before/after tables.
+const cli = path.resolve(opt('--cli', path.join(root, 'dist/src/cli.js')));
 const seconds = Number(opt('--seconds', '10'));
 const top = Number(opt('--top', '30'));
 const features = argv.includes('--features');
@@ -42,7 +43,8 @@ const profDir = path.join(os.tmpdir(), `waypoint-profile-${Date.now()}`);
 const { publicKey, privateKey } = await generateKeyPair('ES256');
 const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
 const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setIssuer(ISSUER).setSubject('bench').setExpirationTime('1d').sign(privateKey);
-const a = writeBenchConfig(cfg, third, jwk, {});
+// --wasm: the bench row's header-edit plugin on the features backend.
+const a = writeBenchConfig(cfg, third, jwk, argv.includes('--wasm') ? wasmPlugin(root) : {});
 const common = ['--config', cfg, '--state', path.join(work, 'state'), '--quiet'];
 const service = features ? 'backend-full' : h2 ? 'echo' : 'backend';
 const gateway = features ? 'waypoint-full' : 'waypoint';
@@ -96,7 +98,8 @@ for (let i = 0; i < prof.samples.length; i++) {
 }
 const idleIds = new Set(prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
 const total = [...self].filter(([id]) => !idleIds.has(id)).reduce((x, [, y]) => x + y, 0);
-const shortUrl = (u) => (u ? u.replace(`file://${root}/`, '').replace(/^node:/, 'node:') : '');
+const buildRoot = path.resolve(path.dirname(cli), '../..');
+const shortUrl = (u) => (u ? u.replace(`file://${buildRoot}/`, '').replace(/^node:/, 'node:') : '');
 const frames = new Map();
 const byFile = new Map();
 for (const [id, us] of self) {
@@ -127,6 +130,7 @@ const AREAS = [
   ['garbage collection', /^\(\(garbage collector\)\)$/],
   ['JWT (jose, node:crypto)', /^node_modules\/jose\/|^node:internal\/crypto|^dist\/filters\/jwt-authn/],
   ['waypoint code (dist/src/waypoint, upstream)', /^dist\/src\/(waypoint|upstream)\//],
+  ['Wasm host (dist/src/wasm)', /^dist\/src\/wasm\//],
   ['filters, routing, telemetry, hbone (dist/src/filter|routing|telemetry|hbone, dist/filters)', /^dist\/(src\/(filter|routing|telemetry|hbone|security)|filters)\//],
 ];
 const areas = new Map();

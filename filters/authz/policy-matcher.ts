@@ -47,12 +47,23 @@ function compileRule(rule: AuthzRule, ipInCidr: IpInCidr): RuleMatcher {
   const from = rule.from;
   const to = rule.to;
   const when = rule.when;
+  // Plain loops: no closure allocated per rule per request.
   return (a) => {
-    if (from.length > 0 && !from.some((s) => sourceMatches(s, a, ipInCidr))) return false;
-    if (to.length > 0 && !to.some((o) => operationMatches(o, a))) return false;
+    if (from.length > 0 && !anySource(from, a, ipInCidr)) return false;
+    if (to.length > 0 && !anyOperation(to, a)) return false;
     for (const c of when) if (!conditionMatches(c, a, ipInCidr)) return false;
     return true;
   };
+}
+
+function anySource(sources: readonly AuthzSource[], a: RequestAttributes, ipInCidr: IpInCidr): boolean {
+  for (const s of sources) if (sourceMatches(s, a, ipInCidr)) return true;
+  return false;
+}
+
+function anyOperation(operations: readonly AuthzOperation[], a: RequestAttributes): boolean {
+  for (const o of operations) if (operationMatches(o, a)) return true;
+  return false;
 }
 
 function sourceMatches(s: AuthzSource, a: RequestAttributes, ipInCidr: IpInCidr): boolean {
@@ -158,17 +169,23 @@ function ipField(values: readonly Cidr[], notValues: readonly Cidr[], ip: string
 
 function anyOf(matchers: readonly StringMatch[], v: string | readonly string[] | undefined): boolean {
   if (v === undefined) return false;
-  if (typeof v === 'string') return matchers.some((m) => stringMatches(m, v));
-  return v.some((x) => matchers.some((m) => stringMatches(m, x)));
+  if (typeof v === 'string') return anyString(matchers, v);
+  for (const x of v) if (anyString(matchers, x)) return true;
+  return false;
+}
+
+function anyString(matchers: readonly StringMatch[], v: string): boolean {
+  for (const m of matchers) if (stringMatches(m, v)) return true;
+  return false;
 }
 
 function anyHost(matchers: readonly StringMatch[], host: string): boolean {
-  if (matchers.some((m) => stringMatches(m, host))) return true;
+  if (anyString(matchers, host)) return true;
   // `hosts: [foo]` also matches `foo:8080` (Istio matches a port-less host on any port).
   const colon = host.lastIndexOf(':');
   if (colon < 0 || host.endsWith(']')) return false;
   const bare = host.slice(0, colon);
-  return matchers.some((m) => stringMatches(m, bare));
+  return anyString(matchers, bare);
 }
 
 export function stringMatches(m: StringMatch, v: string): boolean {

@@ -36,6 +36,11 @@ const DEFAULT_MAX_BYTES = 1 << 20;
 export interface KeySetHandle {
   /** The current keys; rejects when none could ever be fetched. */
   get(): Promise<JWTVerifyGetKey>;
+  /**
+   * The keys `get()` would answer without waiting (same side effects: a due background refresh
+   * starts), or undefined when it would have to wait. Lets a cache hit skip the promise hops.
+   */
+  current(): JWTVerifyGetKey | undefined;
   /** Called after a token's `kid` matched no key: resolves to a refreshed set, or `undefined`. */
   refreshForUnknownKid(): Promise<JWTVerifyGetKey | undefined>;
 }
@@ -44,7 +49,7 @@ export interface KeySetHandle {
 export function inlineKeySet(jwks: string): KeySetHandle {
   const set = createLocalJWKSet(JSON.parse(jwks) as JSONWebKeySet);
   const ready = Promise.resolve(set);
-  return { get: () => ready, refreshForUnknownKid: () => Promise.resolve(undefined) };
+  return { get: () => ready, current: () => set, refreshForUnknownKid: () => Promise.resolve(undefined) };
 }
 
 export class JwksCache {
@@ -103,15 +108,22 @@ class RemoteKeySet implements KeySetHandle {
   /** The `jwks_uri` found by discovery; asked again after a failed fetch (the issuer may move it). */
   private jwksUri: string | undefined;
 
-  async get(): Promise<JWTVerifyGetKey> {
+  current(): JWTVerifyGetKey | undefined {
+    if (!this.set) return undefined;
     const age = this.now() - this.fetchedAt;
-    if (this.set && age < (this.opts.refreshMs ?? DEFAULT_JWKS_REFRESH_MS)) return this.set;
-    if (this.set && age < (this.opts.maxStaleMs ?? DEFAULT_JWKS_MAX_STALE_MS)) {
+    if (age < (this.opts.refreshMs ?? DEFAULT_JWKS_REFRESH_MS)) return this.set;
+    if (age < (this.opts.maxStaleMs ?? DEFAULT_JWKS_MAX_STALE_MS)) {
       // Due for refresh but still usable: refresh in the background, so no request waits on the
       // JWKS server; if the refresh fails, this set keeps serving (stale-on-error) until maxStale.
       void this.fetchOnce();
       return this.set;
     }
+    return undefined;
+  }
+
+  async get(): Promise<JWTVerifyGetKey> {
+    const usable = this.current();
+    if (usable) return usable;
     const fresh = await this.fetchOnce();
     if (fresh) return fresh;
     throw new Error(`JWKS ${this.uri} could not be fetched`);

@@ -47,6 +47,12 @@ export class HeaderMap implements Iterable<[string, HeaderValue]> {
     return typeof v === 'string' ? [v] : v;
   }
 
+  /** The first value of `name` (no array built), or `undefined`. */
+  first(name: string): string | undefined {
+    const v = this.map.get(name.toLowerCase());
+    return v === undefined || typeof v === 'string' ? v : v[0];
+  }
+
   /** Replaces every value of `name`. */
   set(name: string, value: HeaderValue): void {
     this.map.set(name.toLowerCase(), value);

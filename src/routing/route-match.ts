@@ -14,6 +14,12 @@ export class RequestView {
   private readonly rawQuery: string;
   private query: Map<string, string> | undefined;
   private lowerPath: string | undefined;
+  /**
+   * The header read last: a table often matches the same header in many rules (one lookup and
+   * join per request, not per rule). Headers do not change while a request is routed.
+   */
+  private lastHeader: string | undefined;
+  private lastValue: string | undefined;
 
   constructor(readonly ctx: RequestContext) {
     const path = ctx.path;
@@ -24,6 +30,15 @@ export class RequestView {
 
   get lowerCasePath(): string {
     return (this.lowerPath ??= this.pathOnly.toLowerCase());
+  }
+
+  /** A request header as `HeaderMap.get` gives it (values joined). */
+  header(name: string): string | undefined {
+    if (name !== this.lastHeader) {
+      this.lastValue = this.ctx.headers.get(name);
+      this.lastHeader = name;
+    }
+    return this.lastValue;
   }
 
   /** First value of a query parameter (Envoy matches the first of repeated keys), decoded. */
@@ -162,7 +177,7 @@ export class CompiledMatch {
     if (this.path && !pathMatches(this.path, req)) return false;
     if (this.authority && !valueMatches(this.authority, ctx.authority)) return false;
     for (const h of this.headers) {
-      if (valueMatches(h.match, ctx.headers.get(h.name)) === h.invert) return false;
+      if (valueMatches(h.match, req.header(h.name)) === h.invert) return false;
     }
     for (const q of this.query) {
       if (!valueMatches(q.match, req.queryParam(q.name))) return false;

@@ -64,7 +64,7 @@ export class MapAccess implements HeaderAccess {
     return mapPairs(this.map, []);
   }
   get(name: string): string | undefined {
-    return this.map.getAll(name.toLowerCase())[0];
+    return this.map.first(name);
   }
   add(name: string, value: string): void {
     this.map.append(name.toLowerCase(), value);
@@ -105,7 +105,7 @@ export class RequestHeadersAccess implements HeaderAccess {
     switch (n) {
       case ':authority':
       case 'host':
-        return n === 'host' && this.ctx.headers.has('host') ? this.ctx.headers.getAll('host')[0] : this.ctx.authority;
+        return n === 'host' && this.ctx.headers.has('host') ? this.ctx.headers.first('host') : this.ctx.authority;
       case ':path':
         return this.ctx.path;
       case ':method':
@@ -113,7 +113,7 @@ export class RequestHeadersAccess implements HeaderAccess {
       case ':scheme':
         return this.ctx.scheme;
       default:
-        return this.ctx.headers.getAll(n)[0];
+        return this.ctx.headers.first(n);
     }
   }
   private pseudo(name: string, value: string): boolean {
@@ -153,7 +153,7 @@ export class ResponseHeadersAccess implements HeaderAccess {
   }
   get(name: string): string | undefined {
     const n = name.toLowerCase();
-    return n === ':status' ? String(this.res.status) : this.res.headers.getAll(n)[0];
+    return n === ':status' ? String(this.res.status) : this.res.headers.first(n);
   }
   private pseudo(name: string, value: string): boolean {
     if (name === ':status') {

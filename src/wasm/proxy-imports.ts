@@ -20,11 +20,9 @@ export class PluginAbort extends Error {}
 
 export function proxyImports(vm: PluginVm): Record<string, HostFn> {
   const m = vm.memory;
-  const mapOf = (type: number): { status: number; map?: ReturnType<PluginVm['map']> } => {
-    if (type < 0 || type > 7) return { status: Status.BAD_ARGUMENT };
-    const map = vm.map(type);
-    return map ? { status: Status.OK, map } : { status: Status.NOT_FOUND };
-  };
+  // Two helpers rather than one returning `{ status, map }`: no object per header call.
+  const mapOf = (type: number): ReturnType<PluginVm['map']> => (type < 0 || type > 7 ? undefined : vm.map(type));
+  const noMap = (type: number): number => (type < 0 || type > 7 ? Status.BAD_ARGUMENT : Status.NOT_FOUND);
   const stream = (): ReturnType<PluginVm['effectiveStream']> => vm.effectiveStream();
   /** `proxy_continue_stream` / `proxy_close_stream` (and ABI 0.1.0's continue_request/response): 0 request … 3 downstream. */
   const streamControl = (streamType: number, action: 'continue' | 'close'): number => {
@@ -100,13 +98,13 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
     },
 
     proxy_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
-      const { status, map } = mapOf(type);
-      if (!map) return status;
+      const map = mapOf(type);
+      if (!map) return noMap(type);
       return m.copyOut(serializePairs(map.pairs()), ptrPtr, sizePtr);
     },
     proxy_set_header_map_pairs(type: number, ptr: number, size: number): number {
-      const { status, map } = mapOf(type);
-      if (!map) return status;
+      const map = mapOf(type);
+      if (!map) return noMap(type);
       if (size > MAX_MAP_BYTES) return Status.BAD_ARGUMENT;
       const raw = m.read(ptr, size);
       if (!raw) return Status.INVALID_MEMORY_ACCESS;
@@ -116,13 +114,13 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       return Status.OK;
     },
     proxy_get_header_map_size(type: number, retPtr: number): number {
-      const { status, map } = mapOf(type);
-      if (!map) return status;
+      const map = mapOf(type);
+      if (!map) return noMap(type);
       return m.writeU32(retPtr, serializePairs(map.pairs()).length) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
     },
     proxy_get_header_map_value(type: number, kPtr: number, kLen: number, ptrPtr: number, sizePtr: number): number {
-      const { status, map } = mapOf(type);
-      if (!map) return status;
+      const map = mapOf(type);
+      if (!map) return noMap(type);
       const key = m.readString(kPtr, kLen);
       if (key === undefined) return Status.INVALID_MEMORY_ACCESS;
       const v = map.get(key);
@@ -130,8 +128,8 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       return m.copyOut(Buffer.from(v, 'latin1'), ptrPtr, sizePtr);
     },
     proxy_add_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
-      const { status, map } = mapOf(type);
-      if (!map) return status;
+      const map = mapOf(type);
+      if (!map) return noMap(type);
       const k = m.readString(kPtr, kLen);
       const v = m.readBytesString(vPtr, vLen);
       if (k === undefined || v === undefined) return Status.INVALID_MEMORY_ACCESS;
@@ -140,8 +138,8 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       return Status.OK;
     },
     proxy_replace_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
-      const { status, map } = mapOf(type);
-      if (!map) return status;
+      const map = mapOf(type);
+      if (!map) return noMap(type);
       const k = m.readString(kPtr, kLen);
       const v = m.readBytesString(vPtr, vLen);
       if (k === undefined || v === undefined) return Status.INVALID_MEMORY_ACCESS;
@@ -150,8 +148,8 @@ export function proxyImports(vm: PluginVm): Record<string, HostFn> {
       return Status.OK;
     },
     proxy_remove_header_map_value(type: number, kPtr: number, kLen: number): number {
-      const { status, map } = mapOf(type);
-      if (!map) return status;
+      const map = mapOf(type);
+      if (!map) return noMap(type);
       const k = m.readString(kPtr, kLen);
       if (k === undefined) return Status.INVALID_MEMORY_ACCESS;
       map.remove(k);

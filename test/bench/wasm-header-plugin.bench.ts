@@ -3,7 +3,8 @@
  * the AssemblyScript header-edit sample's `on_request_headers` + `on_response_headers` (stream
  * context create, header map reads/writes, `on_done`/`on_log`/`on_delete`), minus the same loop
  * without a plugin; and the bare cost of one guest→host call (a trivial import called in a loop
- * inside the module). Prints one JSON line per metric (the bench contract).
+ * inside the module); and the bench's features row stream by CPU time. Prints one JSON line per
+ * metric (the bench contract).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -173,8 +174,48 @@ async function main(): Promise<void> {
   // Host → guest: an exported no-op called from JS through the VM's guarded call.
   const guarded = timeLoop(n * 4, () => void vm.call(vm.rootContextId, 'proxy_abi_version_0_2_1'));
   emit('guest_call_overhead', 'ns/op', guarded);
+  // The bench's features row as the waypoint drives it (fuel-instrumented module, its config,
+  // request and response headers, a body chunk and the end of the body, completion), by CPU time
+  // (process.cpuUsage, best of 7 rounds) rather than wall time: on a shared machine a descheduled
+  // process inflates wall-clock loops two- to fourfold.
+  const rowConfig = Buffer.from('{"requestHeader": "x-bench", "responseHeader": "x-bench", "value": "1"}');
+  const row = new PluginHandle(vmSettings({ pluginConfig: rowConfig, logLevel: 3 }), Promise.resolve(compilePlugin(fueledBytes.bytes)));
+  await row.loaded();
+  const chunk = Buffer.from('<html>bench</html>');
+  const rowStream = cpuNsPerOp(() => {
+    const ctx = request();
+    const hooks = row.openStream(FAILED);
+    if (!hooks) throw new Error('plugin did not start');
+    hooks.onRequestHeaders(ctx, true);
+    const res: ResponseContext = { status: 200, headers: HeaderMap.fromNode({ 'content-type': 'text/html', 'content-length': '18' }), local: false };
+    hooks.onResponseHeaders(ctx, res, false);
+    hooks.onResponseBody(ctx, res, chunk, false);
+    hooks.onResponseBody(ctx, res, Buffer.alloc(0), true);
+    hooks.onStreamComplete(ctx);
+  });
+  const rowBaseline = cpuNsPerOp(() => {
+    const ctx = request();
+    const res: ResponseContext = { status: 200, headers: HeaderMap.fromNode({ 'content-type': 'text/html', 'content-length': '18' }), local: false };
+    void ctx;
+    void res;
+  });
+  emit('bench_row_stream_cpu', 'ns/op', rowStream - rowBaseline);
+  row.close();
   handle.close();
   emptyHandle.close();
+}
+
+/** CPU time (user + system) per call, best of 7 rounds of 20,000 after a warm-up. */
+function cpuNsPerOp(fn: () => void): number {
+  for (let i = 0; i < 5000; i++) fn();
+  let best = Infinity;
+  for (let round = 0; round < 7; round++) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < 20_000; i++) fn();
+    const c = process.cpuUsage(c0);
+    best = Math.min(best, ((c.user + c.system) * 1000) / 20_000);
+  }
+  return best;
 }
 
 await main();
