@@ -3,6 +3,7 @@
  * (one write), Content-Length bodies are checked against their length, other bodies are chunked,
  * and the body pauses while the connection's write buffer is full (resumed on 'drain').
  */
+import { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { UpstreamH1Error } from './h1-error.js';
 import type { H1Request } from './h1-request.js';
@@ -52,7 +53,7 @@ export class H1BodyPump {
   stop(err?: Error): void {
     if (this.done) return;
     this.finish();
-    if (!this.body.destroyed) this.body.destroy(err);
+    destroyBody(this.body, err);
   }
 
   private finish(): void {
@@ -132,3 +133,14 @@ export class H1BodyPump {
 }
 
 function noop(): void {}
+
+/**
+ * Destroys a request body that will not be sent (further). A downstream IncomingMessage is
+ * detached from its socket first, as undici does, so destroying it does not close the client's
+ * connection before the waypoint answers on it.
+ */
+export function destroyBody(body: Readable, err?: Error): void {
+  if (body.destroyed) return;
+  if (body instanceof IncomingMessage) (body as { socket: unknown }).socket = null;
+  body.destroy(err);
+}

@@ -10,7 +10,7 @@
  * connection ever reaches the next request.
  */
 import type { Duplex } from 'node:stream';
-import { H1BodyPump, type BodyPumpOwner } from './h1-body-pump.js';
+import { H1BodyPump, destroyBody, type BodyPumpOwner } from './h1-body-pump.js';
 import { UpstreamH1Error } from './h1-error.js';
 import type { H1Request } from './h1-request.js';
 import { H1ResponseParser, type H1ResponseHandler } from './h1-response-parser.js';
@@ -272,7 +272,7 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
     this.ended = undefined;
     if (this.pump) this.pump.stop();
     // As undici did: the body of an aborted request is not read any further.
-    else if (req.body && !Buffer.isBuffer(req.body) && !req.body.destroyed) req.body.destroy();
+    else if (req.body && !Buffer.isBuffer(req.body)) destroyBody(req.body);
     this.pump = undefined;
     if (this.writing) {
       this.destroy();

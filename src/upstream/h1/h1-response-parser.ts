@@ -250,7 +250,7 @@ export class H1ResponseParser {
     const data = prior ? Buffer.concat([prior, buf.subarray(pos)]) : buf;
     const start = prior ? 0 : pos;
     // Where `data` indices map back into `buf`.
-    const shift = prior ? pos - prior.length : 0;
+    const shift = prior ? prior.length - pos : 0;
     // Resume scanning at the start of the last (incomplete) line kept.
     let line = prior ? this.lastLineStart(prior) : start;
     for (;;) {
