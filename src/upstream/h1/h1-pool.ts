@@ -1,8 +1,8 @@
 /**
  * The HTTP/1.1 connections to one upstream endpoint: reuses idle keep-alive connections (most
  * recently used first), opens new ones up to `maxConnections` and queues requests beyond it,
- * closes connections idle for longer than the keep-alive timeout (or the upstream's own
- * `Keep-Alive: timeout=N` hint less a safety margin, as undici does), and closes gracefully
+ * closes connections idle for longer than the keep-alive timeout (or, when shorter, the upstream's
+ * own `Keep-Alive: timeout=N` hint less a safety margin, as undici does), and closes gracefully
  * (`close`: queued and in-flight requests finish) or at once (`destroy`).
  *
  * A connection that finished a request is offered to the next one only after a turn of the
@@ -143,7 +143,9 @@ export class H1Pool implements H1ConnectionOwner {
 
   private armIdleTimer(conn: H1Connection): void {
     const hint = conn.keepAliveHintMs;
-    const ms = hint === undefined ? this.opts.keepAliveTimeoutMs : Math.min(hint - KEEPALIVE_HINT_MARGIN_MS, KEEPALIVE_MAX_MS);
+    // The configured idle timeout, shortened to what the upstream said it keeps connections for.
+    const configured = this.opts.keepAliveTimeoutMs;
+    const ms = hint === undefined ? configured : Math.min(configured, hint - KEEPALIVE_HINT_MARGIN_MS, KEEPALIVE_MAX_MS);
     if (conn.idleTimer && conn.idleTimeoutMs === ms) {
       conn.idleTimer.refresh();
       return;
