@@ -216,6 +216,9 @@ function upstreamCodeOfDial(code: FailureCode): FailureCode {
   return code === 'UPSTREAM_IDENTITY_MISMATCH' ? code : 'UPSTREAM_CONNECT_FAILED';
 }
 
+/** Our HTTP/1.1 client's codes for a response that broke the protocol (Envoy's UPE). */
+const H1_PROTOCOL_ERRORS: ReadonlySet<string> = new Set<H1ErrorCode>(['H1_MALFORMED_RESPONSE', 'H1_HEADERS_TOO_LARGE']);
+
 /**
  * Maps an error the upstream client (ours for HTTP/1.1, undici for HTTP/2) reported for a request
  * to the failure the proxy answers with, given whether the request had been put on a connection.
@@ -223,10 +226,8 @@ function upstreamCodeOfDial(code: FailureCode): FailureCode {
 export function upstreamFailureOf(err: Error, sentOnConnection: boolean): FailureCode {
   if (err instanceof UpstreamConnectError) return err.failure;
   const code = (err as Error & { code?: unknown }).code;
-  switch (code as H1ErrorCode | string | undefined) {
-    case 'H1_MALFORMED_RESPONSE':
-    case 'H1_HEADERS_TOO_LARGE':
-      return 'UPSTREAM_PROTOCOL_ERROR';
+  if (typeof code === 'string' && H1_PROTOCOL_ERRORS.has(code)) return 'UPSTREAM_PROTOCOL_ERROR';
+  switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return 'UPSTREAM_CONNECT_FAILED';
     case 'UND_ERR_HEADERS_TIMEOUT':

@@ -62,12 +62,17 @@ function call(client: UpstreamHttpClient, ep: Endpoint, options: Partial<Dispatc
         setTimeout(() => resumeFn?.(), slowMs);
         return false;
       },
-      onComplete: (trailers) => resolve({ status, headers, body: Buffer.concat(chunks), trailers: trailers as string[] | null }),
+      onComplete: (trailers) => resolve({ status, headers, body: Buffer.concat(chunks), trailers }),
       onError: reject,
     };
     client.dispatch(ep, 'h1', { method: 'GET', headers: ['host', 'upstream.test'], ...options }, handler, settings);
   });
   return { done, abort: () => abortFn?.() };
+}
+
+/** The JSON an upstream of these tests answers with. */
+function json(r: Result): { url: string; body: string; te?: string | null } {
+  return json(r);
 }
 
 function tcpEndpoint(ip: string, port: number): Endpoint {
@@ -183,7 +188,7 @@ describe('h1 upstream client over TCP', () => {
     for (let i = 0; i < 5; i++) {
       const r = await call(client, ep, { path: `/seq?i=${i}` }).done;
       assert.equal(r.status, 200);
-      assert.equal(JSON.parse(r.body.toString()).url, `/seq?i=${i}`);
+      assert.equal(json(r).url, `/seq?i=${i}`);
     }
     assert.equal(sockets - before, 1);
     const last = seen[seen.length - 1];
@@ -203,10 +208,10 @@ describe('h1 upstream client over TCP', () => {
 
   it('sends a Buffer body with its Content-Length, a stream without one chunked; reads chunked trailers', async () => {
     const a = await call(client, ep, { method: 'POST', path: '/buf', body: Buffer.from('hello') }).done;
-    assert.equal(JSON.parse(a.body.toString()).body, 'hello');
+    assert.equal(json(a).body, 'hello');
     assert.equal(seen[seen.length - 1]?.headers['content-length'], '5');
     const b = await call(client, ep, { method: 'POST', path: '/stream', body: Readable.from([Buffer.from('one-'), Buffer.from('two')]) }).done;
-    assert.equal(JSON.parse(b.body.toString()).body, 'one-two');
+    assert.equal(json(b).body, 'one-two');
     assert.equal(seen[seen.length - 1]?.headers['transfer-encoding'], 'chunked');
     const c = await call(client, ep, { path: '/chunked' }).done;
     assert.equal(c.body.toString(), 'part1-part2');
@@ -218,7 +223,7 @@ describe('h1 upstream client over TCP', () => {
 
   it('a stream body with a Content-Length header is sent with it, and a short one fails', async () => {
     const ok = await call(client, ep, { method: 'PUT', path: '/cl', headers: ['host', 'h', 'content-length', '6'], body: Readable.from([Buffer.from('abc'), Buffer.from('def')]) }).done;
-    assert.equal(JSON.parse(ok.body.toString()).body, 'abcdef');
+    assert.equal(json(ok).body, 'abcdef');
     assert.equal(seen[seen.length - 1]?.headers['content-length'], '6');
     await assert.rejects(call(client, ep, { method: 'PUT', path: '/cl', headers: ['host', 'h', 'content-length', '9'], body: Readable.from([Buffer.from('abc')]) }).done, {
       code: 'H1_REQUEST_LENGTH_MISMATCH',
@@ -444,18 +449,18 @@ describe('h1 upstream client over HBONE tunnels', () => {
   it('reuses one tunnel for sequential requests, both body framings', async () => {
     const t = tunnels;
     const a = await call(client, ep(), { path: '/one' }).done;
-    assert.equal(JSON.parse(a.body.toString()).url, '/one');
+    assert.equal(json(a).url, '/one');
     const b = await call(client, ep(), { method: 'POST', path: '/two', body: Buffer.from('buffered') }).done;
-    assert.equal(JSON.parse(b.body.toString()).body, 'buffered');
+    assert.equal(json(b).body, 'buffered');
     const c = await call(client, ep(), { method: 'POST', path: '/three', body: Readable.from([Buffer.from('stre'), Buffer.from('amed')]) }).done;
-    assert.deepEqual(JSON.parse(c.body.toString()), { url: '/three', body: 'streamed', te: 'chunked' });
+    assert.deepEqual(json(c), { url: '/three', body: 'streamed', te: 'chunked' });
     assert.equal(tunnels - t, 1);
   });
 
   it('concurrent requests open one tunnel each and all complete', async () => {
     const rs = await Promise.all([1, 2, 3, 4].map((n) => call(client, ep(), { path: `/c${n}` }).done));
     assert.deepEqual(
-      rs.map((r) => JSON.parse(r.body.toString()).url),
+      rs.map((r) => json(r).url),
       ['/c1', '/c2', '/c3', '/c4'],
     );
     assert.ok(innerConnections >= 4);

@@ -34,11 +34,6 @@ export class H1BodyPump {
     private readonly owner: BodyPumpOwner,
   ) {
     this.chunked = req.contentLength === null;
-    this.onData = this.onData.bind(this);
-    this.onEnd = this.onEnd.bind(this);
-    this.onError = this.onError.bind(this);
-    this.onClose = this.onClose.bind(this);
-    this.onDrain = this.onDrain.bind(this);
     body.on('data', this.onData);
     body.on('end', this.onEnd);
     body.on('error', this.onError);
@@ -67,7 +62,7 @@ export class H1BodyPump {
     this.socket.off('drain', this.onDrain);
   }
 
-  private onData(data: Buffer | string): void {
+  private readonly onData = (data: Buffer | string): void => {
     if (this.done) return;
     const chunk = typeof data === 'string' ? Buffer.from(data) : data;
     const len = chunk.length;
@@ -88,7 +83,7 @@ export class H1BodyPump {
     const ok = this.write(parts, len);
     this.req.bodySent(chunk);
     if (!ok && !this.done) this.body.pause();
-  }
+  };
 
   private write(parts: Buffer[], payload: number): boolean {
     if (parts.length === 1) return this.socket.write(parts[0]);
@@ -100,11 +95,11 @@ export class H1BodyPump {
     return ok;
   }
 
-  private onDrain(): void {
+  private readonly onDrain = (): void => {
     if (!this.done) this.body.resume();
-  }
+  };
 
-  private onEnd(): void {
+  private readonly onEnd = (): void => {
     if (this.done) return;
     const limit = this.req.contentLength;
     if (limit !== null && this.written !== limit && !(this.written === 0 && limit === 0)) {
@@ -115,15 +110,15 @@ export class H1BodyPump {
     else if (this.chunked) this.socket.write(LAST_CHUNK);
     this.finish();
     this.owner.bodySent();
-  }
+  };
 
-  private onError(err: Error): void {
+  private readonly onError = (err: Error): void => {
     this.fail(new UpstreamH1Error('H1_REQUEST_BODY_FAILED', `request body failed: ${err.message}`));
-  }
+  };
 
-  private onClose(): void {
+  private readonly onClose = (): void => {
     if (!this.done) this.fail(new UpstreamH1Error('H1_REQUEST_BODY_FAILED', 'request body closed before its end'));
-  }
+  };
 
   private fail(err: Error): void {
     if (this.done) return;

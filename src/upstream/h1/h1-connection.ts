@@ -45,7 +45,7 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
   private pending: Buffer | undefined;
   private inExecute = false;
   private eof = false;
-  private error: Error | undefined;
+  private error: (Error & { code?: string }) | undefined;
   private gone = false;
   private resumeFn: () => void = noop;
   /** Trailers of a response that just ended inside the parser (settled after it returns). */
@@ -62,10 +62,6 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
     private readonly opts: H1ConnectionOptions,
   ) {
     this.parser = new H1ResponseParser(this, opts.maxHeaderSize);
-    this.onSocketData = this.onSocketData.bind(this);
-    this.onSocketEnd = this.onSocketEnd.bind(this);
-    this.onSocketError = this.onSocketError.bind(this);
-    this.onSocketClose = this.onSocketClose.bind(this);
     socket.on('data', this.onSocketData);
     socket.on('end', this.onSocketEnd);
     socket.on('error', this.onSocketError);
@@ -155,7 +151,7 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
 
   // --- socket ---
 
-  private onSocketData(chunk: Buffer): void {
+  private readonly onSocketData = (chunk: Buffer): void => {
     if (!this.current) {
       // Bytes nobody asked for: the connection's state is unknown, so it cannot be reused.
       this.destroy();
@@ -167,7 +163,7 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
       return;
     }
     this.feed(chunk);
-  }
+  };
 
   private feed(buf: Buffer): void {
     const req = this.current as H1Request;
@@ -204,7 +200,7 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
     if (!this.parser.isPaused && !this.gone) this.socket.resume();
   }
 
-  private onSocketEnd(): void {
+  private readonly onSocketEnd = (): void => {
     this.eof = true;
     const req = this.current;
     if (!req) {
@@ -213,7 +209,7 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
     }
     if (this.pending || this.parser.isPaused) return;
     this.atEof(req);
-  }
+  };
 
   private atEof(req: H1Request): void {
     try {
@@ -225,24 +221,24 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
     this.settle(req, false);
   }
 
-  private onSocketError(err: Error): void {
+  private readonly onSocketError = (err: Error): void => {
     this.error ??= err;
-  }
+  };
 
-  private onSocketClose(): void {
+  private readonly onSocketClose = (): void => {
     const req = this.current;
     if (req) {
       // A body that runs until the close ends with it (a reset too, as undici treats ECONNRESET).
-      const reset = (this.error as (Error & { code?: string }) | undefined)?.code === 'ECONNRESET';
+      const reset = (this.error)?.code === 'ECONNRESET';
       if (this.parser.readsUntilClose && !this.pending && !this.parser.isPaused && (!this.error || reset)) this.atEof(req);
       else this.fail(req, closedError(this.error));
     }
     this.release();
-  }
+  };
 
   /** The response ended: report it, then keep the connection or close it. */
   private settle(req: H1Request, extraBytes: boolean): void {
-    const trailers = (this.ended as { trailers: string[] | null }).trailers;
+    const trailers = this.ended?.trailers ?? null;
     this.ended = undefined;
     const early = this.pump !== undefined;
     if (early) {

@@ -45,7 +45,6 @@ export class H1Pool implements H1ConnectionOwner {
   private drained: (() => void) | undefined;
 
   constructor(private readonly opts: H1PoolOptions) {
-    this.onIdleTimeout = this.onIdleTimeout.bind(this);
   }
 
   /** Open connections (tests, admin). */
@@ -156,10 +155,10 @@ export class H1Pool implements H1ConnectionOwner {
     conn.idleTimer.unref();
   }
 
-  private onIdleTimeout(conn: H1Connection): void {
+  private readonly onIdleTimeout = (conn: H1Connection): void => {
     // The timer is re-armed, not cancelled, when a connection gets busy: ignore it then.
     if (!conn.busy && this.idle.includes(conn)) conn.destroy();
-  }
+  };
 
   private nextQueued(): H1Request | undefined {
     if (this.queueHead >= this.queue.length) return undefined;

@@ -55,7 +55,7 @@ export class H1Request {
     const state: FieldState = { host: undefined, contentLength: null, close: false, fields: '' };
     const headers = options.headers;
     if (Array.isArray(headers)) {
-      for (let i = 0; i + 1 < headers.length; i += 2) addField(state, headers[i] as string, headers[i + 1] as unknown);
+      for (let i = 0; i + 1 < headers.length; i += 2) addField(state, headers[i] as string, headers[i + 1]);
     } else if (headers && typeof headers === 'object') {
       for (const [name, value] of Object.entries(headers as Record<string, unknown>)) addField(state, name, value);
     }
