@@ -72,7 +72,7 @@ function call(client: UpstreamHttpClient, ep: Endpoint, options: Partial<Dispatc
 
 /** The JSON an upstream of these tests answers with. */
 function json(r: Result): { url: string; body: string; te?: string | null } {
-  return json(r);
+  return JSON.parse(r.body.toString()) as { url: string; body: string; te?: string | null };
 }
 
 function tcpEndpoint(ip: string, port: number): Endpoint {
