@@ -135,14 +135,16 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
 
   // --- H1ResponseHandler (called by the parser) ---
 
+  // A handler may abort from inside a report: the parser is then stopped (paused) at once.
+
   onResponseHead(status: number, headers: string[]): boolean {
-    const req = this.current as H1Request;
-    return req.handler.onHeaders?.(status, headers as unknown as Buffer[], this.resumeFn, '') !== false;
+    const req = this.current;
+    return req !== undefined && req.handler.onHeaders?.(status, headers as unknown as Buffer[], this.resumeFn, '') !== false && this.current === req;
   }
 
   onResponseBody(chunk: Buffer): boolean {
-    const req = this.current as H1Request;
-    return req.handler.onData?.(chunk) !== false;
+    const req = this.current;
+    return req !== undefined && req.handler.onData?.(chunk) !== false && this.current === req;
   }
 
   onResponseEnd(trailers: string[] | null): void {
