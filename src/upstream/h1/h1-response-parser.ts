@@ -14,6 +14,7 @@
  * `execute` also stops right after the end of a response, so the caller sees any extra bytes.
  */
 import { UpstreamH1Error } from './h1-error.js';
+import { isFieldByte, malformed, parseFields, parseLength } from './h1-fields.js';
 
 export interface H1ResponseHandler {
   /** A response head, 1xx included (their pause request is ignored). False pauses the parser. */
@@ -41,18 +42,9 @@ const enum State {
 const CR = 13;
 const LF = 10;
 const SP = 32;
-const HT = 9;
-/** 2^53: larger lengths cannot be counted exactly in a number. */
-const MAX_LENGTH = Number.MAX_SAFE_INTEGER;
 /** Hex digits in a chunk size (13 digits stay below 2^53). */
 const MAX_CHUNK_DIGITS = 13;
 
-/** RFC 9110 tchar. */
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
 const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
@@ -63,14 +55,7 @@ for (let c = 0; c < 6; c++) {
 
 const KEEPALIVE_TIMEOUT = /timeout=(\d+)/;
 
-function malformed(reason: string): UpstreamH1Error {
-  return new UpstreamH1Error('H1_MALFORMED_RESPONSE', `malformed upstream response: ${reason}`);
-}
 
-/** HTAB, SP, VCHAR, obs-text: what a field value or reason phrase may contain. */
-function isFieldByte(b: number): boolean {
-  return b === HT || (b >= SP && b !== 0x7f);
-}
 
 export class H1ResponseParser {
   private state = State.Done;
@@ -312,7 +297,7 @@ export class H1ResponseParser {
       if (data[start + 12] !== SP) throw malformed('invalid status line');
       for (let i = start + 13; i < eol; i++) if (!isFieldByte(data[i] as number)) throw malformed('invalid reason phrase');
     }
-    const headers = this.fields(data, eol + 2, end);
+    const headers = parseFields(data, eol + 2, end);
 
     if (status < 200) {
       // 101 would switch protocols, which the waypoint never asks for.
@@ -375,50 +360,9 @@ export class H1ResponseParser {
   }
 
   private trailers(data: Buffer, start: number, end: number): void {
-    const fields = this.fields(data, start, end);
+    const fields = parseFields(data, start, end);
     this.finish(fields.length > 0 ? fields : null);
   }
 
-  /** Field lines of `data[pos, end)`, each CRLF-terminated: name/value pairs (latin1). */
-  private fields(data: Buffer, pos: number, end: number): string[] {
-    const out: string[] = [];
-    while (pos < end) {
-      const eol = data.indexOf(LF, pos) - 1;
-      const first = data[pos] as number;
-      if (first === SP || first === HT) {
-        // obs-fold: the line continues the previous value, joined by one SP.
-        if (out.length === 0) throw malformed('continuation line without a field');
-        const value = this.value(data, pos, eol);
-        if (value.length > 0) out[out.length - 1] = `${out[out.length - 1] as string} ${value}`;
-        pos = eol + 2;
-        continue;
-      }
-      let i = pos;
-      while (i < eol && TCHAR[data[i] as number] === 1) i++;
-      if (i === pos || i >= eol || data[i] !== 0x3a) throw malformed('invalid header name');
-      out.push(data.toString('latin1', pos, i), this.value(data, i + 1, eol));
-      pos = eol + 2;
-    }
-    return out;
-  }
-
-  /** The value of `data[from, to)` without surrounding whitespace; throws on control bytes. */
-  private value(data: Buffer, from: number, to: number): string {
-    while (from < to && (data[from] === SP || data[from] === HT)) from++;
-    while (to > from && (data[to - 1] === SP || data[to - 1] === HT)) to--;
-    for (let i = from; i < to; i++) if (!isFieldByte(data[i] as number)) throw malformed('invalid character in header value');
-    return data.toString('latin1', from, to);
-  }
 }
 
-function parseLength(value: string): number {
-  if (value.length === 0 || value.length > 16) throw malformed('invalid Content-Length');
-  let n = 0;
-  for (let i = 0; i < value.length; i++) {
-    const d = value.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) throw malformed('invalid Content-Length');
-    n = n * 10 + d;
-  }
-  if (n > MAX_LENGTH) throw malformed('invalid Content-Length');
-  return n;
-}
