@@ -129,6 +129,7 @@ const AREAS = [
   ['streams, events, ticks, timers', /^node:(events|internal\/(streams|process|timers|async_hooks))/],
   ['garbage collection', /^\(\(garbage collector\)\)$/],
   ['JWT (jose, node:crypto)', /^node_modules\/jose\/|^node:internal\/crypto|^dist\/filters\/jwt-authn/],
+  ['upstream HTTP/1.1 client (dist/src/upstream/h1)', /^dist\/src\/upstream\/h1\//],
   ['waypoint code (dist/src/waypoint, upstream)', /^dist\/src\/(waypoint|upstream)\//],
   ['Wasm host (dist/src/wasm)', /^dist\/src\/wasm\//],
   ['filters, routing, telemetry, hbone (dist/src/filter|routing|telemetry|hbone, dist/filters)', /^dist\/(src\/(filter|routing|telemetry|hbone|security)|filters)\//],

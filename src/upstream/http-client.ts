@@ -6,16 +6,18 @@
  *   identity expected — what Envoy's `connect_originate` does (reference §2.2 / §2.4 hop 3).
  * - Out-of-mesh endpoints (`protocol: TCP`): plain TCP to `podIP:targetPort`.
  *
- * One undici `Pool` per endpoint (and protocol): every pooled connection is one CONNECT stream
- * carrying keep-alive HTTP/1.1 requests, reused across requests (undici is markedly cheaper than
- * `http.Agent`, perf-baseline.md). undici asks for connections through our `connect` hook and
- * accepts any Duplex there; the HBONE client hands back streams already hardened against the
- * Node 20 HTTP/2 pitfalls (src/hbone/tunnel-stream.ts). For `http2`/`grpc` ports the tunnel is
- * marked `alpnProtocol = 'h2'`, so undici speaks HTTP/2 prior knowledge (h2c) inside it.
+ * One pool per endpoint (and protocol, identity, version and connection settings): every pooled
+ * connection is one CONNECT stream (or TCP socket) carrying keep-alive requests, reused across
+ * requests. HTTP/1.1 goes through the waypoint's own client (./h1/: a strict incremental parser,
+ * one request per connection at a time), which is cheaper than undici per request and keeps
+ * undici out of memory. For `http2`/`grpc` ports the tunnel is marked `alpnProtocol = 'h2'` and
+ * an undici `Pool` (loaded on first use, ./lazy-undici-pool.ts) speaks HTTP/2 prior knowledge
+ * (h2c) inside it; undici accepts any Duplex from our `connect` hook, and the HBONE client hands
+ * back streams already hardened against the Node 20 HTTP/2 pitfalls (src/hbone/tunnel-stream.ts).
  */
+import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type net from 'node:net';
-import { Pool } from 'undici';
 import type { Dispatcher, buildConnector } from 'undici';
 import type { FailureCode } from '../failures.js';
 import { HBONE_PORT } from '../config/ir.js';
@@ -23,7 +25,9 @@ import type { HboneDial, HboneDialResult } from '../hbone/types.js';
 import type { TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp } from '../net/sockets.js';
 import type { Endpoint } from '../state/mesh-view.js';
-import { sendRequestTrailers } from './h2-request-trailers.js';
+import type { H1ErrorCode } from './h1/h1-error.js';
+import { H1Pool } from './h1/h1-pool.js';
+import { LazyUndiciPool } from './lazy-undici-pool.js';
 import { endpointAddress } from './lb.js';
 import type { AttemptFailure } from './retry-state.js';
 
@@ -81,8 +85,15 @@ export class UpstreamConnectError extends Error {
 const DEFAULT_KEEPALIVE_MS = 60_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/** One endpoint's pool, whichever client speaks its version. */
+interface EndpointPool {
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
 export class UpstreamHttpClient implements UpstreamDispatcher {
-  private readonly pools = new Map<string, { readonly pool: Pool; readonly address: string }>();
+  private readonly pools = new Map<string, { readonly pool: EndpointPool; readonly address: string }>();
   private closed = false;
 
   constructor(private readonly opts: UpstreamHttpClientOptions) {}
@@ -126,7 +137,7 @@ export class UpstreamHttpClient implements UpstreamDispatcher {
     if (how === 'deadline') await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 
-  private poolFor(ep: Endpoint, version: UpstreamHttpVersion, settings: UpstreamPoolSettings | undefined): Pool {
+  private poolFor(ep: Endpoint, version: UpstreamHttpVersion, settings: UpstreamPoolSettings | undefined): EndpointPool {
     const address = endpointAddress(ep);
     // The identity is part of the key: a new pod reusing an IP must not get the old pod's tunnels.
     // Connection settings too: a DestinationRule change gets a pool built with the new ones.
@@ -135,23 +146,29 @@ export class UpstreamHttpClient implements UpstreamDispatcher {
       : `${ep.workload.protocol}|${ep.workload.identity}|${address}|${version}`;
     const existing = this.pools.get(key);
     if (existing) return existing.pool;
-    const pool = new Pool(`http://${address}`, {
-      connect: this.connectorFor(ep, version),
-      allowH2: version === 'h2',
-      keepAliveTimeout: settings?.idleTimeoutMs ?? this.opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS,
-      ...(settings?.maxConnections !== undefined ? { connections: settings.maxConnections } : {}),
-      ...(settings?.maxRequestsPerConnection !== undefined ? { maxRequestsPerClient: settings.maxRequestsPerConnection } : {}),
-      // Istio's default route has no timeouts; the retry/timeout issue sets them per route.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-    if (version === 'h2') sendRequestTrailers(pool);
+    const keepAliveTimeoutMs = settings?.idleTimeoutMs ?? this.opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS;
+    const pool: EndpointPool =
+      version === 'h2'
+        ? new LazyUndiciPool(`http://${address}`, {
+            connect: this.connectorFor(ep, version),
+            keepAliveTimeoutMs,
+            maxConnections: settings?.maxConnections,
+            maxRequestsPerConnection: settings?.maxRequestsPerConnection,
+          })
+        : new H1Pool({
+            open: () => this.open(ep, version),
+            defaultHost: address,
+            keepAliveTimeoutMs,
+            maxConnections: settings?.maxConnections,
+            maxRequestsPerConnection: settings?.maxRequestsPerConnection,
+            maxHeaderSize: http.maxHeaderSize,
+          });
     if (this.closed) void pool.destroy();
     else this.pools.set(key, { pool, address });
     return pool;
   }
 
-  /** undici calls this whenever the pool needs a new connection for `ep`. Built once per pool. */
+  /** undici calls this whenever an HTTP/2 pool needs a new connection for `ep`. Built once per pool. */
   private connectorFor(ep: Endpoint, version: UpstreamHttpVersion): buildConnector.connector {
     return (_options, callback) => {
       this.open(ep, version).then(
@@ -199,13 +216,17 @@ function upstreamCodeOfDial(code: FailureCode): FailureCode {
   return code === 'UPSTREAM_IDENTITY_MISMATCH' ? code : 'UPSTREAM_CONNECT_FAILED';
 }
 
+/** Our HTTP/1.1 client's codes for a response that broke the protocol (Envoy's UPE). */
+const H1_PROTOCOL_ERRORS: ReadonlySet<string> = new Set<H1ErrorCode>(['H1_MALFORMED_RESPONSE', 'H1_HEADERS_TOO_LARGE']);
+
 /**
- * Maps an error undici reported for a request to the failure the proxy answers with, given
- * whether the request had been put on a connection.
+ * Maps an error the upstream client (ours for HTTP/1.1, undici for HTTP/2) reported for a request
+ * to the failure the proxy answers with, given whether the request had been put on a connection.
  */
 export function upstreamFailureOf(err: Error, sentOnConnection: boolean): FailureCode {
   if (err instanceof UpstreamConnectError) return err.failure;
   const code = (err as Error & { code?: unknown }).code;
+  if (typeof code === 'string' && H1_PROTOCOL_ERRORS.has(code)) return 'UPSTREAM_PROTOCOL_ERROR';
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return 'UPSTREAM_CONNECT_FAILED';
@@ -234,11 +255,12 @@ export interface AttemptFailureInfo {
 
 const INVALID_REQUEST: AttemptFailureInfo = Object.freeze({ code: 'INVALID_UPSTREAM_REQUEST_HEADERS', kind: 'invalid-request', status: 0 });
 
-/** Classifies an undici error for an attempt that had (or had not) been put on a connection. */
+/** Classifies an upstream client error for an attempt that had (or had not) been put on a connection. */
 export function attemptFailureOf(err: Error, connected: boolean): AttemptFailureInfo {
-  // undici refuses a request it cannot write (a header value with CR/LF...) before any byte
+  // The client refuses a request it cannot write (a header value with CR/LF...) before any byte
   // leaves: the request's fault, not the endpoint's (status 0: outlier detection ignores it).
-  if ((err as Error & { code?: unknown }).code === 'UND_ERR_INVALID_ARG') return INVALID_REQUEST;
+  const errCode = (err as Error & { code?: unknown }).code;
+  if (errCode === 'H1_INVALID_REQUEST' || errCode === 'UND_ERR_INVALID_ARG') return INVALID_REQUEST;
   const code = upstreamFailureOf(err, connected);
   let kind: AttemptFailure;
   if (!connected) kind = code === 'UPSTREAM_CONNECT_FAILED' || code === 'UPSTREAM_IDENTITY_MISMATCH' ? 'connect-failure' : 'reset-before-request';

@@ -249,6 +249,26 @@ describe('http proxy (in-process)', () => {
     }
   });
 
+  it('answers 502 UPE when the upstream sends a malformed HTTP/1.1 response', async () => {
+    // Conflicting Content-Length: the waypoint's own h1 client refuses it (request smuggling shape).
+    const bad = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'));
+    });
+    const port = (await listenTcp(bad, block.pod(4), 0)).port;
+    const h = await harness([{ ip: block.pod(4), port }]);
+    try {
+      const r = await get(h.port, '/');
+      assert.equal(r.status, 502);
+      assert.match(r.body.toString(), /protocol error/);
+      await eventually(() => h.records.length === 1);
+      assert.equal(h.records[0]?.responseFlags, 'UPE');
+    } finally {
+      await h.close();
+      await new Promise<void>((r) => bad.close(() => r()));
+    }
+  });
+
   it('retries a request that never reached a host (reset-before-request) on another pick', async () => {
     // Two endpoints: the dead one first (draws 0,0), no back-off (draw 0), then the live one (draw 0.9).
     let n = 0;
