@@ -14,7 +14,7 @@
  */
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import { createLocalJWKSet } from 'jose';
-import { Agent, request } from 'undici';
+import type { Agent, request } from 'undici';
 
 export interface JwksCacheOptions {
   /** PEM roots trusted for `https` JWKS servers; default: Node's bundled roots. */
@@ -52,18 +52,25 @@ export function inlineKeySet(jwks: string): KeySetHandle {
   return { get: () => ready, current: () => set, refreshForUnknownKid: () => Promise.resolve(undefined) };
 }
 
+/** The HTTP client of remote key sets: undici, imported on the first fetch (~20 MiB of RSS a waypoint with inline or no JWKS never pays). */
+interface JwksHttp {
+  readonly agent: Agent;
+  readonly request: typeof request;
+}
+
 export class JwksCache {
-  private readonly agent: Agent;
+  private http: Promise<JwksHttp> | undefined;
   private readonly remotes = new Map<string, RemoteKeySet>();
   readonly stats = { fetches: 0, fetchFailures: 0 };
   private closed = false;
 
-  constructor(private readonly opts: JwksCacheOptions = {}) {
-    this.agent = new Agent({
-      connect: opts.trustBundle ? { ca: [...opts.trustBundle] } : {},
-      keepAliveTimeout: 10_000,
-    });
-  }
+  constructor(private readonly opts: JwksCacheOptions = {}) {}
+
+  private readonly httpClient = (): Promise<JwksHttp> =>
+    (this.http ??= import('undici').then((u) => ({
+      agent: new u.Agent({ connect: this.opts.trustBundle ? { ca: [...this.opts.trustBundle] } : {}, keepAliveTimeout: 10_000 }),
+      request: u.request,
+    })));
 
   /**
    * The shared handle of a remote set (same URI → same cache entry). With `discovery`, `uri` is an
@@ -73,7 +80,7 @@ export class JwksCache {
     const key = discovery ? `discovery ${uri}` : uri;
     let r = this.remotes.get(key);
     if (!r) {
-      r = new RemoteKeySet(uri, timeoutMs, this.agent, this.opts, this.stats, discovery);
+      r = new RemoteKeySet(uri, timeoutMs, this.httpClient, this.opts, this.stats, discovery);
       this.remotes.set(key, r);
     }
     return r;
@@ -83,7 +90,7 @@ export class JwksCache {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.agent.close();
+    if (this.http) await (await this.http).agent.close();
   }
 }
 
@@ -97,7 +104,7 @@ class RemoteKeySet implements KeySetHandle {
   constructor(
     private readonly uri: string,
     private readonly timeoutMs: number,
-    private readonly agent: Agent,
+    private readonly http: () => Promise<JwksHttp>,
     private readonly opts: JwksCacheOptions,
     private readonly stats: { fetches: number; fetchFailures: number },
     private readonly discovery: boolean,
@@ -178,8 +185,9 @@ class RemoteKeySet implements KeySetHandle {
 
   /** One bounded GET of a JSON document (size and time limited). */
   private async getJson(uri: string): Promise<unknown> {
+    const { agent, request } = await this.http();
     const res = await request(uri, {
-      dispatcher: this.agent,
+      dispatcher: agent,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
       signal: AbortSignal.timeout(this.timeoutMs),
