@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run profile [-- --seconds N] [-- --features [--wasm] | --h2] [-- --top N] [-- --cli PATH]`: runs the bench mesh (client
+// `npm run profile [-- --seconds N] [-- --features [--wasm] | --h2] [-- --rate R] [-- --top N] [-- --cli PATH]`: runs the bench mesh (client
 // ztunnel → waypoint → destination ztunnel → nginx), starts the waypoint under `node --cpu-prof`,
 // drives it with wrk through the client ztunnel's fixed-destination listener, stops it cleanly
 // (the profile is written at exit) and prints the top frames by self time, then self time by
@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { hasTaskset, runH2load, runWrk } from './bench/load.mjs';
+import { hasTaskset, runFixedRate, runH2load, runWrk } from './bench/load.mjs';
 import { ISSUER, wasmPlugin, writeBenchConfig } from './bench/mesh-config.mjs';
 import { measure } from './bench/proc-stats.mjs';
 import { startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './bench/processes.mjs';
@@ -29,6 +29,10 @@ const features = argv.includes('--features');
 // HTTP/2 prior knowledge through the waypoint to the echo app (the bench's "h2 waypoint" row).
 const h2 = argv.includes('--h2');
 if (h2 && features) throw new Error('--h2 and --features are separate profiles');
+// --rate R: HTTP/1.1 at a fixed R req/s (the bench's fixed-rate rows) instead of saturation, to see
+// what a request costs when it has an event-loop turn to itself.
+const rate = Number(opt('--rate', '0'));
+if (rate && h2) throw new Error('--rate profiles HTTP/1.1 only');
 
 spawnSync('bash', [path.join(root, 'scripts/install-bench-tools.sh')], { stdio: 'inherit' });
 const pin = (os.availableParallelism?.() ?? os.cpus().length) >= 2 && hasTaskset();
@@ -65,7 +69,12 @@ try {
   const wp = await startRole(cli, gateway, MESH, ['waypoint', '--gateway', `default/${gateway}`, ...common], features ? a.waypointFull : a.waypoint, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
   const url = `http://${a.client}:18082/`;
   const headers = features ? { authorization: `Bearer ${token}` } : {};
-  const load = (s) => (h2 ? runH2load({ url, seconds: s, clients: 4, streams: 10, cpus: LOAD }) : runWrk({ url, seconds: s, connections: 50, headers, cpus: LOAD }));
+  const load = (s) =>
+    h2
+      ? runH2load({ url, seconds: s, clients: 4, streams: 10, cpus: LOAD })
+      : rate
+        ? runFixedRate({ url, seconds: s, rate, connections: 20, headers, cpus: LOAD })
+        : runWrk({ url, seconds: s, connections: 50, headers, cpus: LOAD });
   await load(2);
   t1 = Date.now();
   const m = await measure({ waypoint: wp.pid }, () => load(seconds));
@@ -116,7 +125,7 @@ for (const [id, us] of self) {
 // Percent of busy (non-idle) time in the measured window, and µs per request.
 const pct = (us) => ((us * 100) / total).toFixed(1).padStart(5);
 const perReq = (us) => (requests ? (us / requests).toFixed(2) : '–').padStart(6);
-console.log(`waypoint${features ? ' with features' : h2 ? ', HTTP/2 (h2load)' : ''}: ${rps} req/s, ${usPerRequest} µs CPU per request (from /proc), profile ${file}`);
+console.log(`waypoint${features ? ' with features' : h2 ? ', HTTP/2 (h2load)' : ''}${rate ? ` at ${rate} req/s` : ''}: ${rps} req/s, ${usPerRequest} µs CPU per request (from /proc), profile ${file}`);
 console.log(`busy samples in the measured window: ${(total / 1e6).toFixed(2)} s = ${perReq(total).trim()} µs per request (main thread only)\n`);
 console.log(`top ${top} frames by self time (% of busy, µs/request):`);
 for (const [k, us] of [...frames].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`${pct(us)}% ${perReq(us)}  ${k}`);
