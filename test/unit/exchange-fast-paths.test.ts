@@ -51,7 +51,7 @@ describe('exchange record', () => {
   const ctx = (): HttpRequestContext => {
     const headers = new HeaderMap();
     headers.set('user-agent', 'curl/8');
-    headers.set('x-forwarded-for', ['10.0.0.1', '10.0.0.2']);
+    headers.set('x-forwarded-for', ['127.1.0.31', '127.1.0.32']);
     return new HttpRequestContext({
       method: 'POST',
       authority: 'svc:80',
@@ -60,11 +60,11 @@ describe('exchange record', () => {
       headers,
       requestId: 'rid',
       source: { principal: 'spiffe://a', address: '127.0.0.1', port: 1 },
-      destination: { hostname: 'svc.ns.svc.cluster.local', name: 'svc', namespace: 'ns', port: 80, appProtocol: 'http', connectAuthority: '10.0.0.9:80' },
+      destination: { hostname: 'svc.ns.svc.cluster.local', name: 'svc', namespace: 'ns', port: 80, appProtocol: 'http', connectAuthority: '127.100.0.9:80' },
       startTime: Date.UTC(2025, 10, 22, 12, 0, 0, 5),
     });
   };
-  const counters = { originalPath: '/p', protocol: 'HTTP/1.1' as const, responseCode: 200, bytesReceived: 4, bytesSent: 7, destinationPrincipal: 'spiffe://b', downstreamLocalAddress: '10.0.0.9:80', downstreamRemoteAddress: '127.0.0.1:1' };
+  const counters = { originalPath: '/p', protocol: 'HTTP/1.1' as const, responseCode: 200, bytesReceived: 4, bytesSent: 7, destinationPrincipal: 'spiffe://b', downstreamLocalAddress: '127.100.0.9:80', downstreamRemoteAddress: '127.0.0.1:1' };
 
   it('formats the start time and reads request headers when a sink asks', () => {
     const c = ctx();
@@ -74,7 +74,7 @@ describe('exchange record', () => {
     assert.equal(r.startTime, '2025-11-22T12:00:00.005Z');
     assert.equal(r.startTime, '2025-11-22T12:00:00.005Z');
     assert.equal(r.userAgent, 'curl/8');
-    assert.equal(r.xForwardedFor, '10.0.0.1, 10.0.0.2');
+    assert.equal(r.xForwardedFor, '127.1.0.31, 127.1.0.32');
     assert.equal(r.responseFlags, 'UF,URX');
     assert.equal(r.upstreamServiceTimeMs, undefined);
     assert.equal(r.responseCodeDetails, undefined);

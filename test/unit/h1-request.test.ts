@@ -15,7 +15,7 @@ import { seededRandom } from '../helpers/seeded-random.js';
 const handler: Dispatcher.DispatchHandler = {};
 
 function req(options: Partial<Dispatcher.DispatchOptions>): H1Request {
-  return new H1Request({ method: 'GET', path: '/', ...options }, handler, '10.0.0.1:8080');
+  return new H1Request({ method: 'GET', path: '/', ...options }, handler, '127.1.0.31:8080');
 }
 
 function refused(options: Partial<Dispatcher.DispatchOptions>): void {
@@ -35,7 +35,7 @@ describe('h1 request serialisation', () => {
 
   it('defaults host to the endpoint address and takes Record headers with array values', () => {
     const r = req({ headers: { 'x-m': ['a', 'b'], 'x-n': undefined } });
-    assert.equal(r.head(true, '\r\n'), 'GET / HTTP/1.1\r\nhost: 10.0.0.1:8080\r\nconnection: keep-alive\r\nx-m: a\r\nx-m: b\r\n\r\n');
+    assert.equal(r.head(true, '\r\n'), 'GET / HTTP/1.1\r\nhost: 127.1.0.31:8080\r\nconnection: keep-alive\r\nx-m: a\r\nx-m: b\r\n\r\n');
   });
 
   it('frames bodies: content-length 0 for a bodyless POST, a Buffer its length, a stream chunked or its header', () => {
@@ -58,7 +58,7 @@ describe('h1 request serialisation', () => {
   it('owns connection: close asks to close, and the field itself is not copied', () => {
     const r = req({ headers: ['connection', 'close', 'x-a', '1'] });
     assert.equal(r.closeRequested, true);
-    assert.equal(r.head(false, '\r\n'), 'GET / HTTP/1.1\r\nhost: 10.0.0.1:8080\r\nconnection: close\r\nx-a: 1\r\n\r\n');
+    assert.equal(r.head(false, '\r\n'), 'GET / HTTP/1.1\r\nhost: 127.1.0.31:8080\r\nconnection: close\r\nx-a: 1\r\n\r\n');
   });
 
   it('refuses what cannot be written, before any byte leaves', () => {
