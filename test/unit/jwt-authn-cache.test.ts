@@ -5,15 +5,13 @@
  * provider identity and the size bound each force a real verification again.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { JWK } from 'jose';
 import { jwtVerify } from 'jose';
 import type { FilterResult, RequestContext } from '../../src/filter/api.js';
 import { requestAuthOf } from '../../src/filter/request-auth.js';
-import type { Key } from '../helpers/jwt-fixtures.js';
-import { ISS, inline, makeKey, now, provider, rejected, request, sign } from '../helpers/jwt-fixtures.js';
+import type { JwksServer, Key } from '../helpers/jwt-fixtures.js';
+import { ISS, inline, makeKey, now, provider, rejected, request, sign, startJwksServer } from '../helpers/jwt-fixtures.js';
 import { JwksCache } from '../../filters/jwt-authn/jwks-cache.js';
 import type { JwtAuthnOptions, JwtVerifier } from '../../filters/jwt-authn/jwt-authn-filter.js';
 import { JWT_STATUS, JwtAuthnStats, createJwtAuthnFactory } from '../../filters/jwt-authn/jwt-authn-filter.js';
@@ -185,7 +183,7 @@ describe('jwt-authn: verified-token cache', () => {
 });
 
 describe('jwt-authn: verified-token cache and a remote JWKS', () => {
-  let server: http.Server;
+  let jwks: JwksServer;
   let uri: string;
   let served: { keys: JWK[] } = { keys: [] };
   let k1: Key;
@@ -193,13 +191,11 @@ describe('jwt-authn: verified-token cache and a remote JWKS', () => {
   before(async () => {
     k1 = await makeKey('ES256', 'r1');
     k2 = await makeKey('ES256', 'r2');
-    server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+    jwks = await startJwksServer(() => served);
+    uri = jwks.uri;
   });
   after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await jwks.close();
   });
 
   it('a key rotation that removes the signing key invalidates cached tokens', async () => {

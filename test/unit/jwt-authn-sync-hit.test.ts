@@ -7,16 +7,14 @@
  * refresh, as `get()` does.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { JWK } from 'jose';
 import type { FilterResult, HookResult } from '../../src/filter/api.js';
 import { isAsync } from '../../src/filter/api.js';
 import { requestAuthOf } from '../../src/filter/request-auth.js';
 import { eventually } from '../helpers/eventually.js';
-import type { Key } from '../helpers/jwt-fixtures.js';
-import { ISS, inline, makeKey, provider, request, sign } from '../helpers/jwt-fixtures.js';
+import type { JwksServer, Key } from '../helpers/jwt-fixtures.js';
+import { ISS, inline, makeKey, provider, request, sign, startJwksServer } from '../helpers/jwt-fixtures.js';
 import { JwksCache } from '../../filters/jwt-authn/jwks-cache.js';
 import { JwtAuthnStats, createJwtAuthnFactory } from '../../filters/jwt-authn/jwt-authn-filter.js';
 
@@ -91,20 +89,18 @@ describe('jwt-authn: cached tokens are accepted synchronously', () => {
 });
 
 describe('jwt-authn: a remote key set due for refresh serves cached tokens synchronously', () => {
-  let server: http.Server;
+  let jwks: JwksServer;
   let uri: string;
   let key: Key;
   let served: { keys: JWK[] } = { keys: [] };
   before(async () => {
     key = await makeKey('ES256', 'r1');
     served = { keys: [key.jwk] };
-    server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+    jwks = await startJwksServer(() => served);
+    uri = jwks.uri;
   });
   after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await jwks.close();
   });
 
   it('stale but usable: the hit is synchronous and the background refresh starts', async () => {
