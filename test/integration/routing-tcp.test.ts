@@ -78,6 +78,16 @@ describe('VirtualService tcp routes through the waypoint', () => {
   });
 });
 
+/** A TCP echo pod of the `secure` Service, version `version`, at 127.1.0.<n>. */
+const securePod = (version: string, node: string, n: number): string => `apiVersion: v1
+kind: Pod
+metadata: {name: secure-${version}, namespace: default, labels: {app: secure, version: ${version}}}
+spec:
+  nodeName: ${node}
+  containers: [{name: secure, image: echo, ports: [{name: tcp-echo, containerPort: 9443}]}]
+status: {podIP: 127.1.0.${n}}
+`;
+
 /** A TLS Service (two versions behind it) the waypoint routes by server name without terminating TLS. */
 const TLS_FILES = `
 apiVersion: v1
@@ -88,22 +98,8 @@ spec:
   selector: {app: secure}
   ports: [{name: tls, port: 443, targetPort: 9443}]
 ---
-apiVersion: v1
-kind: Pod
-metadata: {name: secure-a, namespace: default, labels: {app: secure, version: a}}
-spec:
-  nodeName: node-a
-  containers: [{name: secure, image: echo, ports: [{name: tcp-echo, containerPort: 9443}]}]
-status: {podIP: 127.1.0.43}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: secure-b, namespace: default, labels: {app: secure, version: b}}
-spec:
-  nodeName: node-b
-  containers: [{name: secure, image: echo, ports: [{name: tcp-echo, containerPort: 9443}]}]
-status: {podIP: 127.1.0.44}
----
+${securePod('a', 'node-a', 43)}---
+${securePod('b', 'node-b', 44)}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: secure, namespace: default}
