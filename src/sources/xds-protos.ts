@@ -97,7 +97,7 @@ interface AnyMessage {
 /** Delta wraps each Any in a Resource; state-of-the-world lists the Anys themselves. */
 function anyAt(resource: unknown): AnyMessage | undefined {
   if (typeof resource !== 'object' || resource === null) return undefined;
-  return 'resource' in resource ? ((resource as { resource?: AnyMessage }).resource ?? undefined) : (resource as AnyMessage);
+  return 'resource' in resource ? ((resource as { resource?: AnyMessage }).resource ?? undefined) : (resource);
 }
 
 /**
