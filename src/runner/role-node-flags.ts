@@ -11,6 +11,10 @@ import v8 from 'node:v8';
  * scavenges. docs/performance.md has the numbers; pass other flags with NODE_OPTIONS or node
  * itself to compare.
  *
+ * Re-measured on Node 24.22.3 (session 5, docs/performance.md "V8 flags on Node 24"): 4 still gives
+ * the lowest RSS at rest (92–96 vs 99–102 MiB at 16) without costing CPU per request; 2 saves ~4 MiB
+ * at rest but promoted per-request objects (waypoint peak 155–159 MiB under saturation).
+ *
  * The Dockerfile's NODE_OPTIONS and the Kubernetes manifests' and Helm chart's NODE_OPTIONS (which
  * replace the image's) repeat these flags; test/deploy checks that they agree. Session 4 measured
  * the other candidates (--optimize-for-size, --heap-growing-percent, --compact-on-every-full-gc,
