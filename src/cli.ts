@@ -5,6 +5,7 @@
  */
 import { runCa } from './commands/ca.js';
 import { runCurl } from './commands/curl.js';
+import { runIstiod } from './commands/istiod.js';
 import { runApp } from './commands/app.js';
 import { runUp } from './commands/up.js';
 import { runValidate } from './commands/validate.js';
@@ -35,9 +36,13 @@ Usage:
   ambient app --pod NS/NAME [--config DIR]
       Run one role (what 'up' starts for you). --certs DIR takes PEM certificates
       (root-cert.pem, <ns>/<sa>/cert-chain.pem and key.pem) instead of the local CA.
+  ambient istiod [--config DIR] [--state DIR] [--address 127.0.0.1:15012] [--cluster-id ID]
+      Serve Istio's CA API and workload xDS (delta ADS) over TLS for Istio's own ztunnel.
   ambient ca root [--state DIR]
   ambient ca issue --identity spiffe://TD/ns/NS/sa/SA --out DIR [--state DIR] [--validity-hours N]
-      Print the mesh root certificate, or issue a certificate from the local CA.
+  ambient ca token --for pod:NS/NAME|node:NAME|waypoint:NS/NAME [--state DIR]
+      Print the mesh root certificate, issue a certificate from the local CA, or print a
+      bearer token for the local istiod (docs/istio-ztunnel.md says who may have what).
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -57,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       return runCurl(rest);
     case 'ca':
       return runCa(rest);
+    case 'istiod':
+      return runIstiod(rest);
     case 'version':
     case '--version':
       process.stdout.write('ambient-waypoint 0.1.0\n');
