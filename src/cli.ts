@@ -19,6 +19,7 @@ Usage:
   ambient up [--config DIR] [--state DIR] [--drain-ms N] [--quiet] [--node-subnet 127.3.0]
             [--access-log text|json|off] [--log-level LEVEL] [--concurrency N]
             [--tracing-endpoint URL] [--tracing-sampling PCT]
+            [--istio-ztunnel BIN [--istio-ztunnel-nodes A,B]]
       Run the local mesh described by DIR (default: the embedded deploy/local/default):
       one ztunnel per node, each waypoint, and the demo apps, as separate processes.
       Every waypoint and ztunnel serves the admin API on <its address>:15000 and
@@ -26,6 +27,9 @@ Usage:
       --concurrency N runs every waypoint and ztunnel as N worker processes.
       --tracing-endpoint sends waypoint spans to an OTLP/HTTP collector (URL/v1/traces),
       sampling PCT percent of new traces (default 1).
+      --istio-ztunnel BIN serves the pods of every node (or the nodes listed) with Istio's
+      own ztunnel, one per pod in its own network namespace, fed by the local istiod
+      (root; run inside a private network namespace: docs/istio-ztunnel.md).
   ambient curl --from [NS/]POD [-X METHOD] [-H 'name: value']... [-d DATA] [-i] [-s] URL
       Send an HTTP request from POD through its node's ztunnel (SOCKS5 on <podIP>:15080).
   ambient validate DIR

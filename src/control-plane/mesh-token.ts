@@ -64,7 +64,10 @@ function mac(key: Buffer, body: string): string {
 function asSubject(v: unknown): TokenSubject | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
-  const str = (k: string): string | undefined => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
+  const str = (k: string): string | undefined => {
+    const v = o[k];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
   switch (o['kind']) {
     case 'node': {
       const node = str('node');

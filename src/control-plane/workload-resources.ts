@@ -41,7 +41,7 @@ export function workloadResources(view: MeshView, opts: WorkloadResourceOptions)
     for (const p of s.ports) {
       for (const ep of view.endpoints(s, p.port)) {
         let m = backs.get(ep.workload);
-        if (!m) backs.set(ep.workload, (m = new Map()));
+        if (!m) backs.set(ep.workload, (m = new Map<string, { service_port: number; target_port: number }[]>()));
         const key = `${s.namespace}/${s.hostname}`;
         const list = m.get(key) ?? [];
         list.push({ service_port: p.port, target_port: ep.targetPort });

@@ -81,7 +81,7 @@ function sanUris(attributes: forge.asn1.Asn1): string[] {
         if (!octets || typeof octets.value !== 'string') continue;
         const names = fromDer(octets.value, true);
         for (const n of children(names)) {
-          if (n.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && n.type === GENERAL_NAME_URI && typeof n.value === 'string') out.push(n.value);
+          if (n.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && (n.type as number) === GENERAL_NAME_URI && typeof n.value === 'string') out.push(n.value);
         }
       }
     }
