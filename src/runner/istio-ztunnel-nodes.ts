@@ -96,6 +96,11 @@ export class IstioZtunnelNodes {
         PROXY_MODE: 'dedicated',
         PROXY_WORKLOAD_INFO: `${w.namespace}/${w.name}/${w.serviceAccount}`,
         NODE_NAME: w.node,
+        // Dedicated mode is a sidecar-like proxy: without this, ztunnel (running as root) spoofs the
+        // peer's address toward the app (IP_TRANSPARENT, best effort), and the app's answer to
+        // e.g. the waypoint's 127.2.x.y leaves the pod's namespace instead of returning. Istio's own
+        // dedicated-mode tests set the same (src/test_helpers/linux.rs).
+        ENABLE_ORIG_SRC: 'false',
         // The pod namespace has IPv4 only; wildcard binds are then 0.0.0.0.
         IPV6_ENABLED: 'false',
         // `ambient curl`-style requests from the pod: SOCKS5 on 127.0.0.1:15080 inside its namespace.

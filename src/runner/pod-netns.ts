@@ -16,7 +16,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
 
 /** Connections from the mesh's namespace into a pod's leave from this address (the "node router"). */
 export const MESH_ROUTER_SUFFIX = 254;
@@ -42,13 +41,18 @@ function tryIp(args: readonly string[]): boolean {
   }
 }
 
-/** Whether this process runs in the machine's own network namespace (that of pid 1). */
-export function inHostNetns(): boolean {
-  try {
-    return readlinkSync('/proc/self/ns/net') === readlinkSync('/proc/1/ns/net');
-  } catch {
-    return true;
-  }
+/**
+ * Whether this process runs in a network namespace of its own: nothing but `lo` and the veths
+ * made here (as after `unshare -n`). A namespace with any other interface (eth0...) is shared
+ * with the machine or a container's other processes, and its routes are left alone.
+ */
+export function inPrivateNetns(): boolean {
+  const out = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+  const names = out
+    .split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n): n is string => n !== undefined);
+  return names.every((n) => n === 'lo' || n.startsWith('awh'));
 }
 
 /** `aw-<hash>`: stable per pod, short enough for interface names (15 bytes). */
@@ -61,7 +65,7 @@ export function podNetnsName(namespace: string, name: string): string {
  * namespace. Idempotent.
  */
 export function prepareMeshNetns(): void {
-  if (inHostNetns()) throw new Error('refusing to change routes in the host network namespace; run ambient up inside its own (docs/istio-ztunnel.md)');
+  if (!inPrivateNetns()) throw new Error('refusing to change routes in a shared network namespace (it has interfaces other than lo); run ambient up inside its own, e.g. `unshare -n` (docs/istio-ztunnel.md)');
   ip(['link', 'set', 'lo', 'up']);
   for (const key of ['net.ipv4.conf.all.route_localnet', 'net.ipv4.conf.default.route_localnet']) execFileSync('sysctl', ['-qw', `${key}=1`]);
   if (tryIp(['route', 'del', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'local'])) ip(['route', 'add', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'main']);
