@@ -67,7 +67,8 @@ export function podNetnsName(namespace: string, name: string): string {
 export function prepareMeshNetns(): void {
   if (!inPrivateNetns()) throw new Error('refusing to change routes in a shared network namespace (it has interfaces other than lo); run ambient up inside its own, e.g. `unshare -n` (docs/istio-ztunnel.md)');
   ip(['link', 'set', 'lo', 'up']);
-  for (const key of ['net.ipv4.conf.all.route_localnet', 'net.ipv4.conf.default.route_localnet']) execFileSync('sysctl', ['-qw', `${key}=1`]);
+  // Pod to pod (one Istio ztunnel to another) is forwarded by the mesh's namespace.
+  for (const key of ['net.ipv4.conf.all.route_localnet', 'net.ipv4.conf.default.route_localnet', 'net.ipv4.ip_forward']) execFileSync('sysctl', ['-qw', `${key}=1`]);
   if (tryIp(['route', 'del', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'local'])) ip(['route', 'add', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'main']);
 }
 
@@ -81,7 +82,8 @@ export function createPodNetns(namespace: string, name: string, podIp: string, r
   ip(['netns', 'add', ns]);
   ip(['-n', ns, 'link', 'set', 'lo', 'up']);
   ip(['link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', podVeth, 'netns', ns]);
-  execFileSync('sysctl', ['-qw', `net.ipv4.conf.${hostVeth}.route_localnet=1`]);
+  // proxy_arp: the mesh side answers the pod's ARP for other pods' IPs (forwarded, not local).
+  execFileSync('sysctl', ['-qw', `net.ipv4.conf.${hostVeth}.route_localnet=1`, `net.ipv4.conf.${hostVeth}.proxy_arp=1`]);
   execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.conf.all.route_localnet=1', `net.ipv4.conf.${podVeth}.route_localnet=1`]);
   ip(['link', 'set', hostVeth, 'up']);
   ip(['-n', ns, 'link', 'set', podVeth, 'up']);
