@@ -11,13 +11,16 @@
  * unknown one. Objects are plain JSON for protobufjs (`bytes` as base64, enums by name).
  */
 import { isIP } from 'node:net';
-import type { CidrIR, L4MatchIR, L4PolicyIR, ServiceIR, StringMatchIR, WaypointIR, WorkloadIR } from '../config/ir.js';
+import type { AppProtocol, CidrIR, L4MatchIR, L4PolicyIR, ServiceIR, StringMatchIR, WaypointIR, WorkloadIR } from '../config/ir.js';
 import type { MeshView } from '../state/mesh-view.js';
 
 export const ADDRESS_TYPE_URL = 'type.googleapis.com/istio.workload.Address';
 export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Authorization';
 
 export type WireObject = Record<string, unknown>;
+
+/** `ServicePortIR.appProtocol` → `istio.workload.AppProtocol` (UNKNOWN: ztunnel sniffs nothing, the waypoint decides). */
+const WIRE_APP_PROTOCOL: Readonly<Record<AppProtocol, string>> = { http: 'HTTP11', http2: 'HTTP2', grpc: 'GRPC', tcp: 'TCP', tls: 'TLS', unknown: 'UNKNOWN' };
 
 export interface WorkloadResourceOptions {
   /** Istio's `CLUSTER_ID` (default `Kubernetes`): the first part of every workload uid. */
@@ -124,7 +127,7 @@ function serviceOf(view: MeshView, s: ServiceIR): WireObject {
     hostname: s.hostname,
     addresses: s.vips.filter((v) => isIP(v) !== 0).map((v) => ({ network: '', address: ipBytes(v) })),
     // A named target port is resolved per endpoint (the workload's `services` map); 0 says so.
-    ports: s.ports.map((p) => ({ service_port: p.port, target_port: typeof p.targetPort === 'number' ? p.targetPort : 0 })),
+    ports: s.ports.map((p) => ({ service_port: p.port, target_port: typeof p.targetPort === 'number' ? p.targetPort : 0, app_protocol: WIRE_APP_PROTOCOL[p.appProtocol] })),
     ...(wp ? { waypoint: gatewayAddress(view, wp) } : {}),
   };
 }
@@ -152,6 +155,8 @@ function matchOf(m: L4MatchIR): WireObject {
   return {
     namespaces: m.namespaces.map(stringMatch),
     not_namespaces: m.notNamespaces.map(stringMatch),
+    service_accounts: m.serviceAccounts.map((a) => ({ namespace: a.namespace, serviceAccount: a.serviceAccount })),
+    not_service_accounts: m.notServiceAccounts.map((a) => ({ namespace: a.namespace, serviceAccount: a.serviceAccount })),
     principals: m.principals.map(stringMatch),
     not_principals: m.notPrincipals.map(stringMatch),
     source_ips: m.sourceIps.map(cidr),
