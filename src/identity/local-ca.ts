@@ -134,7 +134,9 @@ export class LocalCa {
     if (!isSpiffeUri(identity)) throw new TypeError(`not a SPIFFE identity: ${identity}`);
     const validityMs = opts.validityMs ?? DEFAULT_LEAF_VALIDITY_MS;
     if (!(validityMs > 0)) throw new RangeError(`validityMs must be positive, got ${validityMs}`);
-    return this.certifyKey(spkiDer, [{ type: 6, value: identity }], validityMs, true);
+    // Istio's clients renew at half of notAfter - notBefore: a fixed 60 s back-dating would make a
+    // short lifetime (SECRET_TTL=30s) due at once and renewed in a loop, so it is capped at 1/10.
+    return this.certifyKey(spkiDer, [{ type: 6, value: identity }], validityMs, true, Math.min(CLOCK_SKEW_MS, validityMs / 10));
   }
 
   /**
@@ -152,12 +154,12 @@ export class LocalCa {
     return { certPem: leaf.certPem, keyPem };
   }
 
-  private certifyKey(spkiDer: Buffer, altNames: object[], validityMs: number, workload: boolean): { certPem: string; notBefore: Date; notAfter: Date } {
+  private certifyKey(spkiDer: Buffer, altNames: object[], validityMs: number, workload: boolean, skewMs = CLOCK_SKEW_MS): { certPem: string; notBefore: Date; notAfter: Date } {
     const now = Date.now();
     const cert = forge.pki.createCertificate();
     cert.publicKey = this.rootCert.publicKey; // placeholder, replaced in the TBS below
     cert.serialNumber = randomSerial();
-    cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
+    cert.validity.notBefore = new Date(now - skewMs);
     cert.validity.notAfter = new Date(now + validityMs);
     // Istio workload certificates have an empty subject; the identity is the critical URI SAN.
     cert.setSubject([]);

@@ -42,7 +42,7 @@ export class IstioZtunnelNodes {
     this.plan = {
       nodes: opts.nodes,
       istiodAddress: opts.istiodAddress,
-      netnsOf: (w) => podNetnsName(w.namespace, w.name),
+      netnsOf: (w) => podNetnsName(opts.stateDir, w.namespace, w.name),
       programFor: (w) => this.programFor(w),
     };
   }
@@ -58,7 +58,7 @@ export class IstioZtunnelNodes {
     }
     for (const [key, w] of wanted) {
       if (this.netns.has(key)) continue;
-      const ns = createPodNetns(w.namespace, w.name, w.ip, this.opts.routerIp);
+      const ns = createPodNetns(this.plan.netnsOf(w), w.ip, this.opts.routerIp);
       this.netns.set(key, { name: ns.name, ip: w.ip });
       this.writeToken(w);
     }
@@ -70,7 +70,7 @@ export class IstioZtunnelNodes {
   }
 
   private dirOf(w: WorkloadIR): string {
-    return path.join(this.opts.stateDir, 'istio-ztunnel', podNetnsName(w.namespace, w.name));
+    return path.join(this.opts.stateDir, 'istio-ztunnel', this.plan.netnsOf(w));
   }
 
   private writeToken(w: WorkloadIR): void {

@@ -55,9 +55,12 @@ export function inPrivateNetns(): boolean {
   return names.every((n) => n === 'lo' || n.startsWith('awh'));
 }
 
-/** `aw-<hash>`: stable per pod, short enough for interface names (15 bytes). */
-export function podNetnsName(namespace: string, name: string): string {
-  return `aw-${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 8)}`;
+/**
+ * `aw-<hash>` of the mesh's state directory and the pod: stable per pod of one mesh, distinct
+ * between meshes (namespace names are machine-wide), short enough for interface names (15 bytes).
+ */
+export function podNetnsName(stateDir: string, namespace: string, name: string): string {
+  return `aw-${createHash('sha256').update(`${stateDir}\0${namespace}/${name}`).digest('hex').slice(0, 8)}`;
 }
 
 /**
@@ -73,8 +76,7 @@ export function prepareMeshNetns(): void {
 }
 
 /** Creates (or re-creates) a pod's namespace joined to the mesh's. */
-export function createPodNetns(namespace: string, name: string, podIp: string, routerIp: string): PodNetns {
-  const ns = podNetnsName(namespace, name);
+export function createPodNetns(ns: string, podIp: string, routerIp: string): PodNetns {
   const suffix = ns.slice(3);
   const hostVeth = `awh${suffix}`;
   const podVeth = `awp${suffix}`;

@@ -3,7 +3,7 @@
  * reaches the mesh the way an app of that pod does when Istio's ztunnel serves it, through the
  * ztunnel's SOCKS5 port 127.0.0.1:15080, and prints one JSON line with what came back.
  *
- * Usage: pod-client.js h1|h2|grpc|tcp HOST PORT [PATH]
+ * Usage: pod-client.js h1|h2|grpc|tcp HOST PORT [PATH] [NAME:VALUE] (one extra request header)
  */
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -18,13 +18,15 @@ interface Result {
 }
 
 async function main(): Promise<Result> {
-  const [mode, host = '', portText = '', path = '/'] = process.argv.slice(2);
+  const [mode, host = '', portText = '', path = '/', extra] = process.argv.slice(2);
+  const [hName, ...hValue] = (extra ?? '').split(':');
+  const headers: Record<string, string> = hName ? { [hName]: hValue.join(':') } : {};
   const port = Number(portText);
   const socket = await socks5Connect({ proxyHost: '127.0.0.1', proxyPort: 15080, host, port, timeoutMs: 5000 });
   switch (mode) {
     case 'h1':
       return new Promise((resolve) => {
-        const req = http.request({ host, port, path, createConnection: () => socket, headers: { connection: 'close' } }, (res) => {
+        const req = http.request({ host, port, path, createConnection: () => socket, headers: { connection: 'close', ...headers } }, (res) => {
           let body = '';
           res.setEncoding('utf8');
           res.on('data', (c: string) => (body += c));
@@ -40,7 +42,7 @@ async function main(): Promise<Result> {
         session.on('error', (e) => resolve({ ok: false, error: e.message }));
         const grpc = mode === 'grpc';
         const stream = session.request(
-          grpc ? { ':method': 'POST', ':path': '/echo.Echo/Call', 'content-type': 'application/grpc', te: 'trailers' } : { ':path': path },
+          grpc ? { ':method': 'POST', ':path': '/echo.Echo/Call', 'content-type': 'application/grpc', te: 'trailers' } : { ':path': path, ...headers },
         );
         let status = 0;
         let grpcStatus: string | undefined;
