@@ -156,17 +156,17 @@ export class IstioZtunnelMesh {
 
   /** `ambient curl --from POD` inside the mesh's namespace (a pod served by our ztunnel). */
   async curlFromOurPod(from: string, url: string): Promise<{ status: number; body: string }> {
-    const [cmd = '', ...rest] = [...this.nsenter(), process.execPath, CLI, 'curl', '--from', from, '-i', url];
+    const [cmd = '', ...rest] = [...this.nsenter(), process.execPath, CLI, 'curl', '--config', this.dir, '--from', from, '-i', url];
     const { stdout } = await run(cmd, rest, { timeout: 30_000 }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(stdout)?.[1] ?? 0);
     return { status, body: stdout.slice(stdout.indexOf('\r\n\r\n') + 4 || stdout.indexOf('\n\n') + 2) };
   }
 
-  /** Established connections to the app's port inside a pod's namespace. */
-  async appConnections(namespace: string, name: string, port: number): Promise<number> {
-    const [cmd = '', ...rest] = [...this.nsenter(), 'ip', 'netns', 'exec', podNetnsName(path.join(this.dir, 'state'), namespace, name), 'ss', '-Htn', 'state', 'established', `( sport = :${port} )`];
+  /** Requests the waypoint has open upstream (`rq_active` of its admin `/clusters`). */
+  async waypointActiveRequests(adminIp: string): Promise<number> {
+    const [cmd = '', ...rest] = [...this.nsenter(), 'curl', '-s', `http://${adminIp}:15000/clusters`];
     const { stdout } = await run(cmd, rest);
-    return stdout.split('\n').filter((l) => l.trim() !== '').length;
+    return [...stdout.matchAll(/::rq_active::(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
   }
 
   /** Pid of the process listening on `ip:port` in the mesh's namespace. */

@@ -97,8 +97,8 @@ describe('Istio ztunnel interop (ISTIO_ZTUNNEL_BIN)', { skip: skip ?? false }, (
     const pid = await mesh.pidListeningOn(b.waypoint(1), 15008);
     assert.ok(pid, 'the waypoint listens');
     const slow = mesh.fromIstioPod('default', 'sleep', ['h1', reviews, '9080', '/slow', 'x-echo-delay-ms:1500']);
-    // In flight: Istio's ztunnel holds a connection to the app for it.
-    await eventually(async () => assert.ok((await mesh.appConnections('default', 'reviews-v1', 9080)) > 0), 5000, 50);
+    // In flight: the waypoint has it open upstream (only then is it the drain's to finish).
+    await eventually(async () => assert.ok((await mesh.waypointActiveRequests(b.waypoint(1))) > 0), 5000, 50);
     process.kill(pid, 'SIGTERM');
     const done = await slow;
     assert.equal(done.status, 200, `in flight during the drain: ${JSON.stringify(done)}`);
