@@ -39,7 +39,7 @@ async function main(): Promise<Result> {
     case 'grpc':
       return new Promise((resolve) => {
         const session = http2.connect(`http://${host}:${port}`, { createConnection: () => socket });
-        session.on('error', (e) => resolve({ ok: false, error: e.message }));
+        session.on('error', (e: Error) => resolve({ ok: false, error: e.message }));
         const grpc = mode === 'grpc';
         const stream = session.request(
           grpc ? { ':method': 'POST', ':path': '/echo.Echo/Call', 'content-type': 'application/grpc', te: 'trailers' } : { ':path': path, ...headers },
@@ -48,14 +48,14 @@ async function main(): Promise<Result> {
         let grpcStatus: string | undefined;
         const chunks: Buffer[] = [];
         stream.on('response', (h) => (status = Number(h[':status'])));
-        stream.on('trailers', (t) => (grpcStatus = String(t['grpc-status'])));
+        stream.on('trailers', (t: http2.IncomingHttpHeaders) => (grpcStatus = String(t['grpc-status'])));
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
           session.close();
           const all = Buffer.concat(chunks);
           resolve({ ok: true, status, ...(grpcStatus !== undefined ? { grpcStatus } : {}), body: grpc ? all.subarray(5).toString('utf8') : all.toString('utf8') });
         });
-        stream.on('error', (e) => resolve({ ok: false, error: e.message }));
+        stream.on('error', (e: Error) => resolve({ ok: false, error: e.message }));
         if (grpc) {
           const msg = Buffer.from('hello grpc');
           const frame = Buffer.alloc(5 + msg.length);
