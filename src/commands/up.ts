@@ -12,7 +12,7 @@ import { MESH_ROUTER_SUFFIX } from '../runner/pod-netns.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { runUntilSignal } from '../process/lifecycle.js';
 import { parseConcurrency } from '../process/worker-cluster.js';
-import { desiredProcesses } from '../runner/desired-processes.js';
+import { desiredProcesses, servedByIstioZtunnel } from '../runner/desired-processes.js';
 import { Supervisor } from '../runner/supervisor.js';
 import type { MeshView } from '../state/mesh-view.js';
 import { SnapshotStore } from '../state/snapshot-store.js';
@@ -132,7 +132,14 @@ export async function runUp(argv: string[]): Promise<number> {
     await store.close();
     return 1;
   }
-  out(welcomeBanner(store.current(), { configDir: values.config, stateDir, nodeAddress }));
+  out(
+    welcomeBanner(store.current(), {
+      configDir: values.config,
+      stateDir,
+      nodeAddress,
+      ...(istio ? { istioZtunnel: (w) => (istio && servedByIstioZtunnel(istio.plan, w) ? istio.plan.netnsOf(w) : undefined) } : {}),
+    }),
+  );
 
   // Config changes are applied one at a time, in order.
   let reconciling = Promise.resolve();
