@@ -4,6 +4,8 @@
  * ztunnel's SOCKS5 port 127.0.0.1:15080, and prints one JSON line with what came back.
  *
  * Usage: pod-client.js h1|h2|grpc|tcp HOST PORT [PATH] [NAME:VALUE] (one extra request header)
+ *        pod-client.js load HOST PORT DURATION_MS CONCURRENCY: HTTP/1.1 loops (a connection per
+ *        request) for that long; prints counts of successes and failures.
  */
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -17,8 +19,47 @@ interface Result {
   readonly error?: string;
 }
 
-async function main(): Promise<Result> {
+interface LoadResult {
+  readonly ok: boolean;
+  readonly sent: number;
+  readonly succeeded: number;
+  readonly failures: readonly string[];
+}
+
+async function load(host: string, port: number, durationMs: number, concurrency: number): Promise<LoadResult> {
+  const until = Date.now() + durationMs;
+  let sent = 0;
+  let succeeded = 0;
+  const failures: string[] = [];
+  const loop = async (): Promise<void> => {
+    while (Date.now() < until) {
+      sent++;
+      const r = await one(host, port).catch((e: unknown): Result => ({ ok: false, error: e instanceof Error ? e.message : String(e) }));
+      if (r.status === 200) succeeded++;
+      else failures.push(r.error ?? `status ${r.status ?? 0}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return { ok: true, sent, succeeded, failures };
+}
+
+async function one(host: string, port: number): Promise<Result> {
+  const socket = await socks5Connect({ proxyHost: '127.0.0.1', proxyPort: 15080, host, port, timeoutMs: 5000 });
+  return new Promise((resolve) => {
+    const req = http.request({ host, port, path: '/load', createConnection: () => socket, headers: { connection: 'close' }, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0 }));
+      res.on('error', (e) => resolve({ ok: false, error: e.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ ok: false, error: e.message }));
+    req.end();
+  });
+}
+
+async function main(): Promise<Result | LoadResult> {
   const [mode, host = '', portText = '', path = '/', extra] = process.argv.slice(2);
+  if (mode === 'load') return load(host, Number(portText), Number(path), Number(extra ?? '4'));
   const [hName, ...hValue] = (extra ?? '').split(':');
   const headers: Record<string, string> = hName ? { [hName]: hValue.join(':') } : {};
   const port = Number(portText);
