@@ -26,6 +26,21 @@ export interface HttpConnection {
   readonly pathNormalization?: PathNormalization;
 }
 
+/**
+ * The facts of one tunnel's requests as of the current config. Each new request reads it, as
+ * Envoy's connection manager takes the current route config per stream: a reload (routes,
+ * policies, plugins) reaches the next request on a long-lived keep-alive connection, while a
+ * request in flight keeps what it started with.
+ */
+export interface HttpConnectionSource {
+  current(): HttpConnection;
+}
+
+/** A source that never changes (tests, one-shot uses). */
+export function fixedConnection(conn: HttpConnection): HttpConnectionSource {
+  return { current: () => conn };
+}
+
 export interface ExchangeDeps extends ResilienceDeps {
   readonly lb: LeastRequestBalancer;
   readonly upstream: UpstreamDispatcher;

@@ -11,7 +11,8 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
+import type { ExchangeDeps } from './http-exchange.js';
+import { fixedConnection, type HttpConnection, type HttpConnectionSource } from './http-connection.js';
 import { HttpExchange } from './http-exchange.js';
 import type { HttpLimits } from './http-limits.js';
 import { httpLimits } from './http-limits.js';
@@ -26,15 +27,15 @@ const INNER_H2_CONNECTION_WINDOW = 16 * 1024 * 1024;
 
 export type InnerHttpProtocol = 'http1' | 'http2';
 
-export class HttpProxy implements H1ConnectionOwner<HttpConnection> {
+export class HttpProxy implements H1ConnectionOwner<HttpConnectionSource> {
   private readonly h2: http2.Http2Server;
-  /** HTTP/2 session → the facts its requests share. */
-  private readonly connections = new WeakMap<object, HttpConnection>();
+  /** HTTP/2 session → where its requests find their (current) facts. */
+  private readonly connections = new WeakMap<object, HttpConnectionSource>();
   /** Set only while `emit('connection')` runs: the h2 server creates its session synchronously. */
-  private pendingH2: HttpConnection | undefined;
+  private pendingH2: HttpConnectionSource | undefined;
   private readonly tunnels = new Set<Duplex>();
   /** HTTP/1 tunnels → their connection. */
-  private readonly h1 = new Map<Duplex, H1DownstreamConnection<HttpConnection>>();
+  private readonly h1 = new Map<Duplex, H1DownstreamConnection<HttpConnectionSource>>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
   /** Set at the drain deadline: anything still arriving is refused. */
@@ -64,9 +65,10 @@ export class HttpProxy implements H1ConnectionOwner<HttpConnection> {
 
   /**
    * Serves HTTP on an accepted tunnel. The stream may be paused with bytes put back (after
-   * sniffing); it is resumed here.
+   * sniffing); it is resumed here. Each request takes the facts `conn` has when it starts.
    */
-  serve(stream: Duplex, protocol: InnerHttpProtocol, conn: HttpConnection): void {
+  serve(stream: Duplex, protocol: InnerHttpProtocol, facts: HttpConnection | HttpConnectionSource): void {
+    const conn = 'current' in facts ? facts : fixedConnection(facts);
     // A tunnel that died while being sniffed never gets a 'close' again: do not track it. One
     // accepted just before a drain began is still served (its request is likely already on the
     // wire): HTTP/1 with `connection: close`, HTTP/2 with GOAWAY after its first stream.
@@ -133,8 +135,8 @@ export class HttpProxy implements H1ConnectionOwner<HttpConnection> {
 
   // --- H1ConnectionOwner ---
 
-  startExchange(req: H1DownstreamRequest, conn: HttpConnection): void {
-    new HttpExchange(this.deps, conn, req).start();
+  startExchange(req: H1DownstreamRequest, conn: HttpConnectionSource): void {
+    new HttpExchange(this.deps, conn.current(), req).start();
   }
 
   connectionGone(tunnel: Duplex): void {
@@ -169,7 +171,7 @@ export class HttpProxy implements H1ConnectionOwner<HttpConnection> {
       res.end('Request Header Fields Too Large');
       return;
     }
-    new HttpExchange(this.deps, conn, new H2CompatDownstream(req, res, this.limits.streamIdleTimeoutMs)).start();
+    new HttpExchange(this.deps, conn.current(), new H2CompatDownstream(req, res, this.limits.streamIdleTimeoutMs)).start();
   };
 }
 
