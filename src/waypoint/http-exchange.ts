@@ -375,8 +375,13 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
     } else this.relay.reset();
   }
 
+  /** DownstreamEvents: the response may take more body. */
+  downstreamDrain(): void {
+    this.resumeUpstream();
+  }
+
   /** Envoy's stream idle timeout: nothing moved either way (408 while the request arrives, else 504; reset once answering). */
-  onStreamIdle(): void {
+  downstreamIdle(): void {
     const requestComplete = this.bodyless || this.down.complete;
     if (this.state === 'done') return;
     this.abandonAttempt('stream idle timeout');
@@ -394,7 +399,7 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
   }
 
   /** The downstream response is over (finished or aborted): settle, release, record. */
-  onClose(finished: boolean): void {
+  downstreamClosed(finished: boolean): void {
     if (!finished && this.state !== 'done') {
       // Downstream went away first (Envoy: DC): stop the upstream side too.
       this.ctx.streamInfo.addResponseFlag('DC');
@@ -415,17 +420,4 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
     }
   }
 
-  // --- DownstreamEvents ---
-
-  downstreamDrain(): void {
-    this.resumeUpstream();
-  }
-
-  downstreamClosed(finished: boolean): void {
-    this.onClose(finished);
-  }
-
-  downstreamIdle(): void {
-    this.onStreamIdle();
-  }
 }
