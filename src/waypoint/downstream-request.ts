@@ -35,7 +35,9 @@ export function requestContextOf(
   source: SourceInfo,
   destination: DestinationInfo,
 ): HttpRequestContext {
-  const headers = HeaderMap.fromNode(req.headers);
+  // From the raw field list, not Node's `headers` object: that one joins repeated fields with
+  // `, `, and authorization must see each value (Envoy matches them joined with `,`).
+  const headers = HeaderMap.fromRaw(req.rawHeaders);
   let requestId = headers.get('x-request-id');
   if (!requestId) {
     requestId = randomUUID();
