@@ -5,6 +5,7 @@
  * processes in step with config changes, and drains everything on Ctrl-C.
  */
 import { parseArgs } from 'node:util';
+import { CERT_LIFETIME_OPTIONS, certLifetimeArgs, parseCertLifetime } from './cert-lifetime-options.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { runUntilSignal } from '../process/lifecycle.js';
 import { parseConcurrency } from '../process/worker-cluster.js';
@@ -48,6 +49,7 @@ export async function runUp(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       'node-subnet': { type: 'string', default: '127.3.0' },
       concurrency: { type: 'string' },
+      ...CERT_LIFETIME_OPTIONS,
       ...TRACING_OPTIONS,
     },
   });
@@ -85,6 +87,7 @@ export async function runUp(argv: string[]): Promise<number> {
     // Checked here once so a typo fails `up` rather than every child.
     ...(values['access-log'] !== undefined ? ['--access-log', parseAccessLogFormat(values['access-log'], false)] : []),
     ...(values['log-level'] !== undefined ? ['--log-level', parseLogLevel(values['log-level'])] : []),
+    ...certLifetimeArgs(parseCertLifetime(values)),
   ];
   const waypointArgs = tracingArgs(parseTracing(values['tracing-endpoint'], values['tracing-sampling']));
   const specsFor = (view: MeshView) =>
