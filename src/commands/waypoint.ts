@@ -120,6 +120,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     ...(bufferLimitBytes !== undefined ? { bufferLimitBytes } : {}),
     ...(idleTimeoutMs !== undefined ? { httpLimits: { idleTimeoutMs } } : {}),
     ...(bind.kind === 'addresses' ? { bindAddresses: bind.addresses } : {}),
+    ...((values['connect-baggage'] ?? process.env['AMBIENT_ENABLE_BAGGAGE'] === 'true') ? { connectBaggage: true } : {}),
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });
