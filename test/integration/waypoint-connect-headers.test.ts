@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { HboneServer } from '../../src/hbone/server.js';
-import type { SpiffeUri } from '../../src/config/ir.js';
 import { eventually } from '../helpers/eventually.js';
 import type { LocalMesh } from '../helpers/local-mesh.js';
 import { startLocalMesh } from '../helpers/local-mesh.js';
@@ -23,9 +22,9 @@ describe('waypoint CONNECT headers toward the destination', () => {
     const v2 = mesh.pod('default', 'reviews-v2');
     server = new HboneServer({
       certSource: mesh.certs,
-      identityFor: (addr) => (addr === v2.ip ? (v2.identity as SpiffeUri) : undefined),
+      identityFor: (addr) => (addr === v2.ip ? v2.identity : undefined),
       handler: (c) => {
-        seen.push({ authority: c.headers[':authority'] as string | undefined, headers: c.headers });
+        seen.push({ authority: c.headers[':authority'], headers: c.headers });
         const s = c.accept({});
         let head = '';
         s.on('data', (d: Buffer) => {
