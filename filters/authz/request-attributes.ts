@@ -102,8 +102,27 @@ export class RequestAttributes {
     return this.authValue;
   }
 
-  /** Repeated fields joined with `,` (no space), as Istio documents and Envoy's RBAC matches. */
+  /**
+   * Repeated fields joined with `,` (no space), as Istio documents and Envoy's RBAC matches.
+   * Pseudo-headers are request fields in Envoy's header map, so `request.headers[:authority]`
+   * (`:method`, `:path`, `:scheme`) matches them rather than never matching (which would let a
+   * DENY on them pass everything).
+   */
   header(name: string): string | undefined {
+    if (name.charCodeAt(0) === 0x3a /* ':' */) {
+      switch (name) {
+        case ':authority':
+          return this.ctx.authority;
+        case ':method':
+          return this.ctx.method;
+        case ':path':
+          return this.ctx.path;
+        case ':scheme':
+          return this.ctx.scheme;
+        default:
+          return undefined;
+      }
+    }
     return this.ctx.headers.joined(name);
   }
 }

@@ -221,6 +221,12 @@ describe('authz: field truth tables', () => {
     [{ headers: { 'x-env': 'a, b' } }, false],
     [{ headers: { 'x-env': 'a' } }, false],
   ]);
+  table('when: pseudo-headers are request headers too (a DENY on them must not pass everything)', '{when: [{key: "request.headers[:authority]", values: ["reviews*"]}, {key: "request.headers[:method]", values: ["GET"]}, {key: "request.headers[:path]", values: ["/api/*"]}]}', [
+    [{ host: 'reviews:9080', method: 'GET', path: '/api/x' }, true],
+    [{ host: 'ratings:9080', method: 'GET', path: '/api/x' }, false],
+    [{ host: 'reviews:9080', method: 'POST', path: '/api/x' }, false],
+    [{ host: 'reviews:9080', method: 'GET', path: '/web' }, false],
+  ]);
   table('when: a header "*" means present, even with an empty value (Envoy present_match)', '{when: [{key: "request.headers[x-debug]", values: ["*"]}]}', [
     [{ headers: { 'x-debug': '' } }, true],
     [{ headers: { 'x-debug': '1' } }, true],
