@@ -100,6 +100,8 @@ export const FAILURES = Object.freeze({
   JWT_AUTHN_FAILED: failure(401, '-', 'jwt_authn_access_denied{Jwt_verification_fails}', 'Jwt verification fails'),
   /** The request path cannot be normalized (not absolute, bad `%` escape): refused before filters. */
   PATH_NORMALIZATION_FAILED: failure(400, 'DPE', 'path_normalization_failed', 'Bad Request'),
+  /** A method with lower-case letters (`get`): Istio refuses it so `methods` cannot be sidestepped. */
+  METHOD_NOT_UPPERCASE: failure(400, 'DPE', 'invalid_method', 'Bad Request'),
   /**
    * A request header going upstream cannot be written (CR/LF, NUL or another byte HTTP forbids,
    * put there by a filter from data no config check saw: an ext_authz server's headers, a JWT

@@ -6,7 +6,9 @@
  * Istio's matching (security/authorization-policy reference, and what istiod generates for
  * Envoy's RBAC filter):
  * - strings: exact, `x*` prefix, `*x` suffix, `*` = present and non-empty; case-sensitive except
- *   hosts, which are compared lowercase; a host written without a port also matches `host:port`;
+ *   hosts, which are compared lowercase; a host's port is part of it (`foo` ≠ `foo:80`);
+ * - `request.headers[...]`: repeated fields joined with `,`; `*` = present, even when empty
+ *   (istiod's HeaderMatcher `present_match`);
  * - paths match the path without query; principals without `spiffe://`;
  * - a missing attribute (no peer identity, no JWT, absent header) matches no value, so its
  *   `not*`/`notValues` form holds;
@@ -41,6 +43,8 @@ export function compilePolicy(policy: AuthzPolicy, ipInCidr: IpInCidr): Compiled
   };
 }
 
+const NONE: readonly StringMatch[] = [];
+
 type RuleMatcher = (a: RequestAttributes) => boolean;
 
 function compileRule(rule: AuthzRule, ipInCidr: IpInCidr): RuleMatcher {
@@ -71,6 +75,7 @@ function sourceMatches(s: AuthzSource, a: RequestAttributes, ipInCidr: IpInCidr)
     field(s.principals, s.notPrincipals, a.principal) &&
     field(s.requestPrincipals, s.notRequestPrincipals, a.auth?.principal) &&
     field(s.namespaces, s.notNamespaces, a.sourceNamespace) &&
+    (s.trustDomains === undefined && s.notTrustDomains === undefined ? true : field(s.trustDomains ?? NONE, s.notTrustDomains ?? NONE, a.trustDomain)) &&
     ipField(s.ipBlocks, s.notIpBlocks, a.sourceIp, ipInCidr) &&
     ipField(s.remoteIpBlocks, s.notRemoteIpBlocks, a.sourceIp, ipInCidr)
   );
@@ -117,6 +122,7 @@ function conditionMatches(c: AuthzCondition, a: RequestAttributes, ipInCidr: IpI
       return (c.values.length === 0 || c.values.includes(a.destinationPort)) && !c.notValues.includes(a.destinationPort);
     case 'string': {
       const v = stringAttribute(c.key, a);
+      if (c.key.kind === 'request.headers') return (c.values.length === 0 || anyHeader(c.values, v as string | undefined)) && !anyHeader(c.notValues, v as string | undefined);
       return (c.values.length === 0 || anyOf(c.values, v)) && !anyOf(c.notValues, v);
     }
   }
@@ -131,6 +137,8 @@ function stringAttribute(key: AuthzStringKey, a: RequestAttributes): string | re
       return a.sourceNamespace;
     case 'source.principal':
       return a.principal;
+    case 'source.trustDomain':
+      return a.trustDomain;
     case 'request.auth.principal':
       return a.auth?.principal;
     case 'request.auth.audiences':
@@ -174,18 +182,25 @@ function anyOf(matchers: readonly StringMatch[], v: string | readonly string[] |
   return false;
 }
 
+/** A header condition: `*` means "present", even with an empty value (Envoy `present_match`). */
+function anyHeader(matchers: readonly StringMatch[], v: string | undefined): boolean {
+  if (v === undefined) return false;
+  for (const m of matchers) if (m.kind === 'presence' || stringMatches(m, v)) return true;
+  return false;
+}
+
 function anyString(matchers: readonly StringMatch[], v: string): boolean {
   for (const m of matchers) if (stringMatches(m, v)) return true;
   return false;
 }
 
+/**
+ * `:authority` against `hosts`: the whole value, case-insensitively, as istiod's HostMatcher
+ * generates it. A port is part of the value: `hosts: [foo]` does not match `foo:8080`; Istio's
+ * best practice is to list `foo` and `foo:*` (docs/security.md).
+ */
 function anyHost(matchers: readonly StringMatch[], host: string): boolean {
-  if (anyString(matchers, host)) return true;
-  // `hosts: [foo]` also matches `foo:8080` (Istio matches a port-less host on any port).
-  const colon = host.lastIndexOf(':');
-  if (colon < 0 || host.endsWith(']')) return false;
-  const bare = host.slice(0, colon);
-  return anyString(matchers, bare);
+  return anyString(matchers, host);
 }
 
 export function stringMatches(m: StringMatch, v: string): boolean {

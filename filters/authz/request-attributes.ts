@@ -55,6 +55,14 @@ export class RequestAttributes {
     return this.principalValue;
   }
 
+  /** The trust domain of the peer's identity: what precedes the first `/` (`cluster.local`). */
+  get trustDomain(): string | undefined {
+    const p = this.principal;
+    if (p === undefined) return undefined;
+    const slash = p.indexOf('/');
+    return slash <= 0 ? undefined : p.slice(0, slash);
+  }
+
   /** The namespace of the peer's identity (`…/ns/<ns>/sa/…`). */
   get sourceNamespace(): string | undefined {
     if (this.namespaceValue === UNSET) {
@@ -94,7 +102,27 @@ export class RequestAttributes {
     return this.authValue;
   }
 
+  /**
+   * Repeated fields joined with `,` (no space), as Istio documents and Envoy's RBAC matches.
+   * Pseudo-headers are request fields in Envoy's header map, so `request.headers[:authority]`
+   * (`:method`, `:path`, `:scheme`) matches them rather than never matching (which would let a
+   * DENY on them pass everything).
+   */
   header(name: string): string | undefined {
-    return this.ctx.headers.get(name);
+    if (name.charCodeAt(0) === 0x3a /* ':' */) {
+      switch (name) {
+        case ':authority':
+          return this.ctx.authority;
+        case ':method':
+          return this.ctx.method;
+        case ':path':
+          return this.ctx.path;
+        case ':scheme':
+          return this.ctx.scheme;
+        default:
+          return undefined;
+      }
+    }
+    return this.ctx.headers.joined(name);
   }
 }

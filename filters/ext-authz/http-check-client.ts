@@ -34,7 +34,7 @@ export class HttpCheckClient implements CheckClient {
     if (p.includeRequestHeaders.length > 0) {
       for (const [name, value] of ctx.headers) {
         if (ALWAYS.has(name) || !p.includeRequestHeaders.some((m) => stringMatches(m, name))) continue;
-        headers[name] = typeof value === 'string' ? value : value.join(', ');
+        headers[name] = typeof value === 'string' ? value : value.join(',');
       }
     }
     for (const [name, value] of Object.entries(p.additionalHeaders)) headers[name] = value;

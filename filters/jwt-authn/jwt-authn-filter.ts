@@ -249,7 +249,7 @@ async function verifyOne(token: string, entry: LocationEntry, providers: readonl
   }
   if (typeof r === 'string') return r;
   const payload = deepFreeze(r);
-  const result: Verified = { payload, auth: deepFreeze(authOf(payload)) };
+  const result: Verified = { payload, auth: deepFreeze(authOf(payload, provider.provider.spaceDelimitedClaims ?? DEFAULT_SPACE_DELIMITED)) };
   provider.tokens.set(token, keys, payload, result);
   return { provider, result };
 }
@@ -309,15 +309,37 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-function authOf(payload: JWTPayload): { principal: string; audiences: string[]; presenter?: string; claims: Record<string, unknown> } {
+/** Istio's default space-delimited claims (istiod always adds them to a provider's list). */
+const DEFAULT_SPACE_DELIMITED: readonly string[] = ['permission', 'scope'];
+
+function authOf(payload: JWTPayload, spaceDelimited: readonly string[]): { principal: string; audiences: string[]; presenter?: string; claims: Record<string, unknown> } {
   const aud = payload.aud === undefined ? [] : typeof payload.aud === 'string' ? [payload.aud] : [...payload.aud];
   const azp = payload['azp'];
   return {
     principal: `${payload.iss ?? ''}/${payload.sub ?? ''}`,
     audiences: aud,
     ...(typeof azp === 'string' ? { presenter: azp } : {}),
-    claims: payload,
+    claims: splitSpaceDelimited(payload, spaceDelimited),
   };
+}
+
+/**
+ * The claims policy matches on, as Envoy's `normalize_payload_in_metadata` writes them: each named
+ * top-level claim whose value is a string becomes the list of its space-separated words (empty
+ * words dropped), so `scope: "read write"` matches `values: [write]`. Other claims, and the
+ * payload headers receive (`outputPayloadToHeader`, `outputClaimToHeaders`), are unchanged.
+ */
+function splitSpaceDelimited(payload: JWTPayload, names: readonly string[]): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const name of names) {
+    if (!Object.hasOwn(payload, name)) continue;
+    const v = payload[name];
+    if (typeof v !== 'string') continue;
+    out ??= { ...payload };
+    // defineProperty: a claim named `__proto__` stays an ordinary property.
+    Object.defineProperty(out, name, { value: v.split(' ').filter((w) => w !== ''), enumerable: true, writable: true, configurable: true });
+  }
+  return out ?? payload;
 }
 
 /** A claim as a header value: strings as is, numbers and booleans printed, string lists joined. */

@@ -17,4 +17,6 @@ export interface JwtProvider {
   readonly outputPayloadToHeader?: string;
   readonly outputClaimToHeaders: readonly { readonly header: string; readonly claim: string }[];
   readonly forwardOriginalToken: boolean;
+  /** Claims split on spaces for policy matching; absent: `permission` and `scope` (Istio's default). */
+  readonly spaceDelimitedClaims?: readonly string[];
 }

@@ -18,7 +18,7 @@
  * - header `x-echo-fail: <key>,<n>,<how>`: the first n requests carrying that key (counted across
  *   every echo of this process, so retries to other pods count too) fail after their body was
  *   read — `how` is a status code (`503`), `reset` (connection/stream reset), `refused` (HTTP/2
- *   REFUSED_STREAM) or `grpc-<code>` (trailers-only gRPC status) — and later ones are answered
+ *   REFUSED_STREAM), `hang` (no answer at all) or `grpc-<code>` (trailers-only gRPC status) — and later ones are answered
  *   normally with `x-echo-attempts` (requests seen for the key) and `x-echo-failed-pods`.
  * - header `x-echo-progress: <key>` on `GET /bytes/<n>`: how many of the n bytes the response
  *   stream has accepted so far is readable in-process with {@link echoProgress} (backpressure
@@ -222,6 +222,8 @@ export class EchoServer {
         else req.socket.destroy();
       } else if (how === 'refused' && req.httpVersionMajor === 2) {
         (res as unknown as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      } else if (how === 'hang') {
+        // Never answers: the caller's timeout ends the exchange (and closes this stream).
       } else if (how.startsWith('grpc-')) {
         res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-status': how.slice(5), 'x-echo-pod': this.opts.pod, 'x-echo-failing': 'true' });
         res.end();

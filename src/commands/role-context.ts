@@ -8,6 +8,7 @@ import { LocalCaCertSource } from '../identity/local-ca-cert-source.js';
 import { FileCertSource } from '../identity/file-cert-source.js';
 import type { CertSource } from '../identity/tls-material.js';
 import { SnapshotStore } from '../state/snapshot-store.js';
+import type { CertLifetime } from './cert-lifetime-options.js';
 import type { ControlPlaneChoice } from './control-plane-options.js';
 import { UsageError } from './usage-error.js';
 
@@ -33,6 +34,8 @@ export interface RoleContextOptions {
   readonly certsDir?: string;
   /** Control-plane sources (xDS, bootstrap) and CA, from `control-plane-options.ts`. */
   readonly controlPlane?: ControlPlaneChoice;
+  /** `--cert-lifetime` / `--cert-refresh-fraction` (`cert-lifetime-options.ts`). */
+  readonly certLifetime?: CertLifetime;
 }
 
 export async function openRoleContext(opts: RoleContextOptions): Promise<RoleContext> {
@@ -53,9 +56,10 @@ export async function openRoleContext(opts: RoleContextOptions): Promise<RoleCon
     ? openFileCerts(opts.certsDir, trustDomain, opts.name, store)
     : istioCa
       ? // istio-agent renews at half life.
-        new LocalCaCertSource(istioCa, { trustDomain, refreshFraction: 0.5, onError: (err, identity) => process.stderr.write(`${opts.name}: certificate for ${identity} from the Istio CA failed: ${String(err)}\n`) })
+        new LocalCaCertSource(istioCa, { trustDomain, refreshFraction: 0.5, ...opts.certLifetime, onError: (err, identity) => process.stderr.write(`${opts.name}: certificate for ${identity} from the Istio CA failed: ${String(err)}\n`) })
       : new LocalCaCertSource(await ensureMeshCa(opts.stateDir, trustDomain), {
         trustDomain,
+        ...opts.certLifetime,
         onError: (err, identity) => process.stderr.write(`${opts.name}: certificate re-issue for ${identity} failed: ${String(err)}\n`),
       });
   return {

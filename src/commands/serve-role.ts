@@ -5,6 +5,7 @@
  */
 import type { ReadinessServer } from '../admin/readiness-server.js';
 import { notifyReady, runUntilSignal } from '../process/lifecycle.js';
+import { CERT_LIFETIME_OPTIONS } from './cert-lifetime-options.js';
 import { DEFAULT_CONFIG_DIR } from './defaults.js';
 import { UsageError } from './usage-error.js';
 import type { AccessLogFormat } from '../telemetry/access-log.js';
@@ -26,6 +27,7 @@ export const ROLE_OPTIONS = {
   'log-level': { type: 'string', default: 'info' },
   /** Open HBONE connections kept by the role's HBONE listeners; more are closed on accept (default unlimited, as Envoy). */
   'max-connections': { type: 'string' },
+  ...CERT_LIFETIME_OPTIONS,
 } as const;
 
 /** `--access-log`, with `--quiet` meaning off. */

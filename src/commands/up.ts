@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ISTIOD_PORT } from '../control-plane/istiod-defaults.js';
 import { IstioZtunnelNodes } from '../runner/istio-ztunnel-nodes.js';
 import { MESH_ROUTER_SUFFIX } from '../runner/pod-netns.js';
+import { CERT_LIFETIME_OPTIONS, certLifetimeArgs, parseCertLifetime } from './cert-lifetime-options.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { runUntilSignal } from '../process/lifecycle.js';
 import { parseConcurrency } from '../process/worker-cluster.js';
@@ -59,6 +60,7 @@ export async function runUp(argv: string[]): Promise<number> {
       'istio-ztunnel': { type: 'string' },
       /** Nodes whose pods it serves (comma-separated; default: every node). */
       'istio-ztunnel-nodes': { type: 'string' },
+      ...CERT_LIFETIME_OPTIONS,
       ...TRACING_OPTIONS,
     },
   });
@@ -114,6 +116,7 @@ export async function runUp(argv: string[]): Promise<number> {
     // Checked here once so a typo fails `up` rather than every child.
     ...(values['access-log'] !== undefined ? ['--access-log', parseAccessLogFormat(values['access-log'], false)] : []),
     ...(values['log-level'] !== undefined ? ['--log-level', parseLogLevel(values['log-level'])] : []),
+    ...certLifetimeArgs(parseCertLifetime(values)),
   ];
   const waypointArgs = tracingArgs(parseTracing(values['tracing-endpoint'], values['tracing-sampling']));
   const specsFor = (view: MeshView) => {

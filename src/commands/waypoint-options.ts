@@ -41,6 +41,8 @@ export const WAYPOINT_OPTIONS = {
   /** Idle timeout of downstream connections (HTTP/1.1 keep-alive, the HTTP/2 session in a tunnel). */
   'idle-timeout-ms': { type: 'string' },
   address: { type: 'string', multiple: true },
+  /** `baggage` with the waypoint's metadata on CONNECTs to destinations (istiod's AMBIENT_ENABLE_BAGGAGE; also read from that variable). */
+  'connect-baggage': { type: 'boolean' },
 } as const;
 
 /** Parses `ambient waypoint`'s arguments (strict: an unknown flag is a usage error). */

@@ -23,6 +23,7 @@ import { Waypoint } from '../waypoint/waypoint.js';
 import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary, workerIndex } from '../process/worker-cluster.js';
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { configGate, openControlPlane, waitForControlPlane } from './control-plane-options.js';
+import { parseCertLifetime } from './cert-lifetime-options.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, serveUntilSignal } from './serve-role.js';
 import { parseTracing } from './tracing-options.js';
@@ -46,6 +47,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const worker = workerIndex();
   const name = `waypoint ${ref}${worker !== undefined ? ` [worker ${worker}]` : ''}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
+  const certLifetime = parseCertLifetime(values);
   const maxConnections = parseMaxConnections(values['max-connections']);
   const bufferLimit = values['buffer-limit-bytes'];
   const bufferLimitBytes = bufferLimit === undefined ? undefined : Number(bufferLimit);
@@ -58,7 +60,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const controlPlane = await openControlPlane(values, { kind: 'waypoint', waypoint: { namespace, name: gwName } });
   const stateDir = values.state ?? defaultStateDir();
   const configDir = configDirFor(values.config, controlPlane.sources.length > 0, stateDir);
-  const ctx = await openRoleContext({ configDir, stateDir, name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
+  const ctx = await openRoleContext({ configDir, stateDir, name, controlPlane, certLifetime, ...(values.certs ? { certsDir: values.certs } : {}) });
   // The Gateway may come from the Kubernetes API or xDS rather than the files: wait for the first config.
   if (!ctx.store.current().waypoint(namespace, gwName) && controlPlane.sources.length > 0) {
     await waitForControlPlane(controlPlane.sources, () => ctx.store.current().waypoint(namespace, gwName) !== undefined, 30_000);
@@ -120,6 +122,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
     ...(bufferLimitBytes !== undefined ? { bufferLimitBytes } : {}),
     ...(idleTimeoutMs !== undefined ? { httpLimits: { idleTimeoutMs } } : {}),
     ...(bind.kind === 'addresses' ? { bindAddresses: bind.addresses } : {}),
+    ...((values['connect-baggage'] ?? process.env['AMBIENT_ENABLE_BAGGAGE'] === 'true') ? { connectBaggage: true } : {}),
     // Structured (JSON) on stderr, at the level `POST /logging` sets.
     onError: (err, context) => logger.log('connection', 'error', context, { error: err instanceof Error ? err.message : String(err) }),
   });

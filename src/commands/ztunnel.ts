@@ -20,6 +20,7 @@ import { parseConcurrency, quitCluster, runWorkerCluster, serveMetricsToPrimary,
 import { DEFAULT_DRAIN_MS, defaultStateDir } from './defaults.js';
 import { CONTROL_PLANE_OPTIONS, configGate, openControlPlane } from './control-plane-options.js';
 import { configDirFor } from './cluster-config-dir.js';
+import { parseCertLifetime } from './cert-lifetime-options.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { UsageError } from './usage-error.js';
@@ -62,6 +63,7 @@ export async function runZtunnel(argv: string[]): Promise<number> {
   const worker = workerIndex();
   const name = `ztunnel ${node}${worker !== undefined ? ` [worker ${worker}]` : ''}`;
   const drainMs = parseDrainMs(values['drain-ms'], DEFAULT_DRAIN_MS);
+  const certLifetime = parseCertLifetime(values);
   const maxConnections = parseMaxConnections(values['max-connections']);
   if (concurrency > 1 && !cluster.isWorker) {
     return runWorkerCluster({ name, readyName: `ztunnel/${node}`, concurrency, drainMs, host: values['admin-address'] });
@@ -70,7 +72,7 @@ export async function runZtunnel(argv: string[]): Promise<number> {
   const stateDir = values.state ?? defaultStateDir();
   // Fed by a control plane and given no --config: no demo files merged into the cluster's config.
   const configDir = configDirFor(values.config, controlPlane.sources.length > 0, stateDir);
-  const ctx = await openRoleContext({ configDir, stateDir, name, controlPlane, ...(values.certs ? { certsDir: values.certs } : {}) });
+  const ctx = await openRoleContext({ configDir, stateDir, name, controlPlane, certLifetime, ...(values.certs ? { certsDir: values.certs } : {}) });
   const readiness = new ReadinessServer();
   readiness.gateOnConfig(configGate(controlPlane.sources));
   if (worker === undefined) await readiness.listen(values['admin-address']);

@@ -167,6 +167,8 @@ export interface RouteRetryIR {
   readonly codes: readonly number[];
   /** Back-off base interval (Envoy `base_interval`); absent = 25 ms. */
   readonly backoffMs?: number;
+  /** Istio `retryIgnorePreviousHosts`; absent = true (a retry avoids the hosts already tried). */
+  readonly ignorePreviousHosts?: boolean;
 }
 
 /** VirtualService `fault`; applied by the fault filter (`filters/fault/`). Percentages 0–100. */

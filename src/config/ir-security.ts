@@ -100,6 +100,12 @@ export interface JwtRuleIR {
   readonly outputClaimToHeaders: readonly JwtClaimToHeaderIR[];
   /** False (default): the token is removed before the request goes upstream. */
   readonly forwardOriginalToken: boolean;
+  /**
+   * Top-level claims split on spaces into lists for `request.auth.claims[...]` matching
+   * (Envoy's `normalize_payload_in_metadata.space_delimited_claims`): Istio always includes
+   * `permission` and `scope` and adds `jwtRules[].spaceDelimitedClaims`. Absent: those two.
+   */
+  readonly spaceDelimitedClaims?: readonly string[];
 }
 
 export interface RequestAuthnIR {

@@ -9,7 +9,7 @@
  * `src/state/indexes.ts`, built from a snapshot at build time, never per request.
  */
 
-import type { DestinationRuleIR, HttpRouteIR } from './ir-routes.js';
+import type { DestinationRuleIR, HttpRouteIR, RouteRetryIR } from './ir-routes.js';
 import type { ExtAuthzProviderIR, L7PolicyIR, PathNormalizationIR, PeerAuthnIR, RequestAuthnIR } from './ir-security.js';
 import type { AccessLogEncodingIR, MeshTracingIR, TelemetryIR } from './ir-telemetry.js';
 import type { LogFormatIR } from './log-format.js';
@@ -234,6 +234,8 @@ export interface MeshIR {
   readonly rootNamespace: string;
   /** MeshConfig `pathNormalization.normalization`; absent = Istio's default `BASE`. */
   readonly pathNormalization?: PathNormalizationIR;
+  /** MeshConfig `defaultHttpRetryPolicy`; absent = Istio's default retry (`src/config/mesh-retry-policy.ts`). */
+  readonly defaultHttpRetry?: RouteRetryIR;
   /**
    * `extensionProviders[]` with `envoyFileAccessLog`, by name → encoding (`logFormat.labels` =
    * JSON, else text). The built-in `envoy` provider is always there (`ir-telemetry.ts`).

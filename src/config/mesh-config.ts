@@ -3,7 +3,8 @@
  * ConfigMap `istio` in the namespace istiod runs in (`istio-system`, which is also the default root
  * namespace); every setting is optional and falls back to {@link DEFAULT_MESH}.
  *
- * Read: `trustDomain`, `rootNamespace`, `pathNormalization.normalization`, and the
+ * Read: `trustDomain`, `rootNamespace`, `pathNormalization.normalization`,
+ * `defaultHttpRetryPolicy` (`mesh-retry-policy.ts`), and the
  * `envoyFileAccessLog` entries of `extensionProviders` (name → text or JSON and the custom
  * `logFormat` when there is one, for the Telemetry API's `accessLogging`), `accessLogEncoding` and
  * `accessLogFormat` (the built-in `envoy` provider's, as in Istio), the
@@ -13,6 +14,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { parseExtAuthzProviders } from './ext-authz-providers.js';
+import { parseMeshRetryPolicy } from './mesh-retry-policy.js';
 import { DEFAULT_MESH } from './ir.js';
 import type { LogFormatIR } from './log-format.js';
 import { parseLogTemplate } from './log-format.js';
@@ -74,6 +76,11 @@ export function parseMeshSettings(text: string): { settings: MeshSettingsDraft; 
     else if (mode === 'NONE' || mode === 'BASE' || mode === 'MERGE_SLASHES' || mode === 'DECODE_AND_MERGE_SLASHES') settings.pathNormalization = mode;
     else if (mode === 'DEFAULT') settings.pathNormalization = 'BASE';
     else problems.push({ field: 'pathNormalization.normalization', message: `must be NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES, got ${JSON.stringify(mode)}` });
+  }
+  const retry = rec['defaultHttpRetryPolicy'];
+  if (retry !== undefined && retry !== null) {
+    const parsed = parseMeshRetryPolicy(retry, problems);
+    if (parsed) settings.defaultHttpRetry = parsed;
   }
   const formats: Record<string, LogFormatIR> = {};
   const encodings: Record<string, 'text' | 'json'> = {};
@@ -185,6 +192,7 @@ export function resolveMesh(settings: MeshSettingsDraft | undefined): MeshIR {
     clusterDomain: DEFAULT_MESH.clusterDomain,
     rootNamespace: settings?.rootNamespace ?? DEFAULT_MESH.rootNamespace,
     ...(settings?.pathNormalization !== undefined ? { pathNormalization: settings.pathNormalization } : {}),
+    ...(settings?.defaultHttpRetry !== undefined ? { defaultHttpRetry: settings.defaultHttpRetry } : {}),
     ...(settings?.accessLogProviders !== undefined ? { accessLogProviders: settings.accessLogProviders } : {}),
     ...(settings?.accessLogFormats !== undefined ? { accessLogFormats: settings.accessLogFormats } : {}),
     ...(settings?.tracing !== undefined ? { tracing: settings.tracing } : {}),

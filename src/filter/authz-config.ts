@@ -52,6 +52,9 @@ export interface AuthzSource {
    */
   readonly remoteIpBlocks: readonly Cidr[];
   readonly notRemoteIpBlocks: readonly Cidr[];
+  /** The peer identity's trust domain (`trustDomains`, Istio 1.29+); absent = not set. */
+  readonly trustDomains?: readonly StringMatch[];
+  readonly notTrustDomains?: readonly StringMatch[];
 }
 
 /** `rules[].to[].operation`. Hosts are lowercase (matched case-insensitively). */
@@ -73,6 +76,8 @@ export type AuthzStringKey =
   | { readonly kind: 'request.headers'; readonly header: string }
   | { readonly kind: 'source.namespace' }
   | { readonly kind: 'source.principal' }
+  /** The trust domain of the peer identity (`spiffe://<td>/...`). */
+  | { readonly kind: 'source.trustDomain' }
   | { readonly kind: 'request.auth.principal' }
   | { readonly kind: 'request.auth.audiences' }
   | { readonly kind: 'request.auth.presenter' }

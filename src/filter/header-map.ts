@@ -25,6 +25,28 @@ export class HeaderMap implements Iterable<[string, HeaderValue]> {
     return m;
   }
 
+  /**
+   * Builds the map from a raw field list (`[name, value, name, value, ...]`, as Node's
+   * `rawHeaders`), keeping every repeated field as its own value so policy can see them all
+   * (Node's `headers` object joins them with `, `). As Node's parsers do, `cookie` lines are
+   * joined with `; ` (one header upstream, RFC 9113 §8.2.3) and the singleton fields Node keeps
+   * only once (`host`, `content-length`, `authorization`...) keep their first value.
+   * Pseudo-headers are skipped.
+   */
+  static fromRaw(raw: readonly string[]): HeaderMap {
+    const m = new HeaderMap();
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase();
+      if (name.charCodeAt(0) === 0x3a /* ':' */) continue;
+      const value = raw[i + 1] as string;
+      const prev = m.map.get(name);
+      if (prev === undefined) m.map.set(name, value);
+      else if (name === 'cookie') m.map.set(name, `${m.get(name) ?? ''}; ${value}`);
+      else if (!SINGLETON_FIELDS.has(name)) m.append(name, value);
+    }
+    return m;
+  }
+
   get size(): number {
     return this.map.size;
   }
@@ -38,6 +60,17 @@ export class HeaderMap implements Iterable<[string, HeaderValue]> {
     const v = this.map.get(name.toLowerCase());
     if (v === undefined || typeof v === 'string') return v;
     return v.join(', ');
+  }
+
+  /**
+   * The value as Envoy's header matchers see it (`HeaderUtility::getAllOfHeaderAsString`): several
+   * values joined with `,` and no space, so `x: a` + `x: b` is `a,b`. Used by authorization
+   * `request.headers[...]` conditions and route header matches.
+   */
+  joined(name: string): string | undefined {
+    const v = this.map.get(name.toLowerCase());
+    if (v === undefined || typeof v === 'string') return v;
+    return v.join(',');
   }
 
   /** Every value of `name`, in order; empty when absent. */
@@ -81,3 +114,10 @@ export class HeaderMap implements Iterable<[string, HeaderValue]> {
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
+
+/** Fields Node's HTTP parsers keep once (the first wins); kept so here too. */
+const SINGLETON_FIELDS: ReadonlySet<string> = new Set([
+  'host', 'content-type', 'content-length', 'user-agent', 'referer', 'authorization', 'proxy-authorization',
+  'if-modified-since', 'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag',
+  'last-modified', 'server', 'age', 'expires',
+]);

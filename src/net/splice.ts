@@ -84,7 +84,10 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
       };
       from.on('data', (chunk: Buffer) => {
         count(chunk.length);
-        if (chunk.length >= BATCH_MIN_CHUNK_BYTES && !to.writableEnded) {
+        // The far side already closed cleanly (RST_STREAM NO_ERROR after its END_STREAM): it
+        // takes no more bytes, and that is not an error.
+        if (to.writableEnded || to.destroyed) return;
+        if (chunk.length >= BATCH_MIN_CHUNK_BYTES) {
           if (!turnOpen) {
             turnOpen = true;
             setImmediate(endTurn);
@@ -100,8 +103,12 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
         if (!to.writableEnded && !to.destroyed) to.end();
       });
       from.on('error', (err: Error) => abort(err));
-      // Http2Stream: the peer reset the stream (RST_STREAM); 'error' may not follow.
-      from.on('aborted', () => abort(new Error('stream aborted by peer')));
+      // Http2Stream: the peer reset the stream (RST_STREAM); 'error' may not follow. NO_ERROR is a
+      // normal close (RFC 9113 §8.1: "stop sending, the response is complete"): the 'close'
+      // handler still flags it if the peer's data did not end cleanly first.
+      from.on('aborted', () => {
+        if (rstCodeOf(from) !== NO_ERROR) abort(new Error('stream aborted by peer'));
+      });
       from.on('close', () => {
         if (!from.readableEnded && !firstError) abort(new Error('closed before end of stream'));
         if (++closed === 2) resolve(firstError ? { aToB: tally.aToB, bToA: tally.bToA, error: firstError } : { aToB: tally.aToB, bToA: tally.bToA });
@@ -112,6 +119,14 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
     wire(b, a, (n) => (tally.bToA += n));
     if (a.destroyed || b.destroyed) abort(new Error('stream already destroyed'));
   });
+}
+
+const NO_ERROR = 0;
+
+/** The RST_STREAM code an Http2Stream was closed with (`undefined` for other streams). */
+function rstCodeOf(s: Duplex): number | undefined {
+  const code = (s as { rstCode?: unknown }).rstCode;
+  return typeof code === 'number' ? code : undefined;
 }
 
 /** Destroys a stream so its peer sees a reset: RST for TCP sockets, RST_STREAM for HTTP/2. */

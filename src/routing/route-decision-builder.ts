@@ -90,7 +90,7 @@ export function buildDecision(bc: BuildContext, route: HttpRouteIR, rule: RouteR
     backends: Object.freeze(backends),
     totalWeight,
     timeoutMs: rule.timeoutMs ?? 0,
-    retry: retryPolicyOf(rule),
+    retry: retryPolicyOf(rule, bc.view.snapshot.mesh.defaultHttpRetry),
     ...(requestHeaders ? { requestHeaders } : {}),
     ...(responseHeaders ? { responseHeaders } : {}),
     ...(respond ? { respond } : {}),

@@ -32,10 +32,10 @@ export class RequestView {
     return (this.lowerPath ??= this.pathOnly.toLowerCase());
   }
 
-  /** A request header as `HeaderMap.get` gives it (values joined). */
+  /** A request header as Envoy's route matcher reads it: repeated values joined with `,`. */
   header(name: string): string | undefined {
     if (name !== this.lastHeader) {
-      this.lastValue = this.ctx.headers.get(name);
+      this.lastValue = this.ctx.headers.joined(name);
       this.lastHeader = name;
     }
     return this.lastValue;

@@ -2,7 +2,7 @@
  * The resilience parts of a route decision, compiled from the IR once per snapshot:
  *
  * - the retry policy of a rule, as Istio's `route/retry/retry.go` `ConvertPolicy` builds it: no
- *   `retries`/`retry` block → Istio's default (2 retries on
+ *   `retries`/`retry` block → MeshConfig `defaultHttpRetryPolicy`, else Istio's default (2 retries on
  *   `connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes`, previous hosts
  *   avoided); `attempts: 0` → no retries; integers in `retryOn` are status codes and imply
  *   `retriable-status-codes`; `backoff` → `base_interval` (max 10 × base);
@@ -13,7 +13,7 @@
  */
 import type { FaultPolicy } from '../../filters/fault/fault-filter.js';
 import { GRPC_STATUS_CODES, perMillionOf } from '../../filters/fault/fault-filter.js';
-import type { ConnectionPoolIR, DestinationRuleIR, OutlierDetectionIR, PortTrafficPolicyIR, RouteRuleIR, SubsetIR } from '../config/ir-routes.js';
+import type { ConnectionPoolIR, DestinationRuleIR, OutlierDetectionIR, PortTrafficPolicyIR, RouteRetryIR, RouteRuleIR, SubsetIR } from '../config/ir-routes.js';
 import { BACKOFF_MAX_FACTOR } from '../upstream/backoff.js';
 import { breakerThresholds } from '../upstream/circuit-breaker.js';
 import type { UpstreamPoolSettings } from '../upstream/http-client.js';
@@ -45,25 +45,47 @@ export const KNOWN_RETRY_ON: ReadonlySet<string> = new Set<RetryCondition>([
   'retriable-status-codes', 'retriable-headers', 'unavailable', 'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted',
 ]);
 
-export function retryPolicyOf(rule: RouteRuleIR): RetryPolicy {
-  const r = rule.retry;
-  // `timeouts.backendRequest` without a retry block: Istio's default retry, bounded per try.
-  if (!r) return rule.backendTimeoutMs === undefined ? ISTIO_DEFAULT_RETRY : Object.freeze({ ...ISTIO_DEFAULT_RETRY, perTryTimeoutMs: rule.backendTimeoutMs });
-  // Istio: "attempts 0 explicitly disables the retry policy"; the per-try timeout still bounds the one try.
-  if (r.attempts <= 0) return rule.backendTimeoutMs === undefined ? NO_RETRY : Object.freeze({ ...NO_RETRY, perTryTimeoutMs: rule.backendTimeoutMs });
-  const retryOn = r.retryOn.filter((x): x is RetryCondition => KNOWN_RETRY_ON.has(x));
-  const base = retryOn.length > 0 || r.codes.length > 0 ? retryOn : [...ISTIO_DEFAULT_RETRY_ON];
-  if (r.codes.length > 0 && !base.includes('retriable-status-codes')) base.push('retriable-status-codes');
-  const backoffBaseMs = r.backoffMs !== undefined && r.backoffMs > 0 ? r.backoffMs : DEFAULT_BACKOFF.backoffBaseMs;
-  return Object.freeze({
-    numRetries: r.attempts,
-    retryOn: Object.freeze(base),
-    perTryTimeoutMs: r.perTryTimeoutMs ?? rule.backendTimeoutMs ?? 0,
-    retriableStatusCodes: Object.freeze([...r.codes]),
-    avoidPreviousHosts: true,
-    backoffBaseMs,
-    backoffMaxMs: backoffBaseMs * BACKOFF_MAX_FACTOR,
-  });
+/**
+ * The retry of a rule: its own `retry`/`retries`, else the mesh's `defaultHttpRetryPolicy`, else
+ * Istio's default. A `backendRequest` timeout bounds each try when the policy sets none.
+ */
+export function retryPolicyOf(rule: RouteRuleIR, meshDefault?: RouteRetryIR): RetryPolicy {
+  const r = rule.retry ?? meshDefault;
+  const policy = r ? compileRetry(r) : ISTIO_DEFAULT_RETRY;
+  if (rule.backendTimeoutMs === undefined || (r?.perTryTimeoutMs !== undefined && r.attempts > 0)) return policy;
+  return Object.freeze({ ...policy, perTryTimeoutMs: rule.backendTimeoutMs });
+}
+
+/** The retry of a route that has none (the waypoint's default route): the mesh's default, else Istio's. */
+export function meshDefaultRetryPolicy(meshDefault: RouteRetryIR | undefined): RetryPolicy {
+  return meshDefault ? compileRetry(meshDefault) : ISTIO_DEFAULT_RETRY;
+}
+
+const COMPILED = new WeakMap<RouteRetryIR, RetryPolicy>();
+
+/** Istio's `ConvertPolicy`: compiled once per IR object (the mesh default is shared by every route). */
+function compileRetry(r: RouteRetryIR): RetryPolicy {
+  let p = COMPILED.get(r);
+  if (p) return p;
+  // Istio: "attempts 0 explicitly disables the retry policy".
+  if (r.attempts <= 0) p = NO_RETRY;
+  else {
+    const retryOn = r.retryOn.filter((x): x is RetryCondition => KNOWN_RETRY_ON.has(x));
+    const base = retryOn.length > 0 || r.codes.length > 0 ? retryOn : [...ISTIO_DEFAULT_RETRY_ON];
+    if (r.codes.length > 0 && !base.includes('retriable-status-codes')) base.push('retriable-status-codes');
+    const backoffBaseMs = r.backoffMs !== undefined && r.backoffMs > 0 ? r.backoffMs : DEFAULT_BACKOFF.backoffBaseMs;
+    p = Object.freeze({
+      numRetries: r.attempts,
+      retryOn: Object.freeze(base),
+      perTryTimeoutMs: r.perTryTimeoutMs ?? 0,
+      retriableStatusCodes: Object.freeze([...r.codes]),
+      avoidPreviousHosts: r.ignorePreviousHosts ?? true,
+      backoffBaseMs,
+      backoffMaxMs: backoffBaseMs * BACKOFF_MAX_FACTOR,
+    });
+  }
+  COMPILED.set(r, p);
+  return p;
 }
 
 export function faultPolicyOf(rule: RouteRuleIR): FaultPolicy | undefined {

@@ -36,7 +36,7 @@ import { TcpRoutedTable, buildTcpRules } from './tcp-route-table.js';
 import type { FilterFactory } from '../filter/api.js';
 import { createCorsFactory } from '../../filters/cors/cors-filter.js';
 import { FaultStats, createFaultFactory } from '../../filters/fault/fault-filter.js';
-import { backendResilienceOf } from './route-resilience.js';
+import { backendResilienceOf, meshDefaultRetryPolicy } from './route-resilience.js';
 
 /** How the fault filter of compiled routes runs (one set of stats per waypoint). */
 export interface FaultFilterSettings {
@@ -195,7 +195,7 @@ function hostnameNames(h: string, fqdn: string, name: string, namespace: string)
 }
 
 export class CompiledRouteTables implements RouteTableProvider {
-  private readonly fallback = new DefaultRouteTables();
+  private readonly fallback = new DefaultRouteTables((view) => meshDefaultRetryPolicy(view.snapshot.mesh.defaultHttpRetry));
   private readonly byView = new WeakMap<MeshView, ViewRoutes>();
 
   /** Fault filter stats of these tables' routes (the waypoint's `fault.*` stats). */

@@ -9,11 +9,10 @@
  * HBONE stream) without delaying a head whose body is slow to come.
  */
 import { Readable } from 'node:stream';
-import type { HeaderMap } from '../filter/header-map.js';
 import { BodyFraming, CRLF, LAST_CHUNK, chunkPrefix, responseHead } from '../http1/head-writer.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { DownstreamEvents, DownstreamExchange } from './downstream-exchange.js';
-import { requestHeaderMap } from './h1-request-headers.js';
+import { HeaderMap } from '../filter/header-map.js';
 
 /** What a request needs from its connection. */
 export interface H1RequestOwner {
@@ -75,7 +74,7 @@ export class H1DownstreamRequest implements DownstreamExchange {
     this.method = head.method;
     this.target = head.target;
     this.authority = head.host;
-    this.headers = requestHeaderMap(head.headers);
+    this.headers = HeaderMap.fromRaw(head.headers);
     this.minor = head.minor;
     this.keepAlive = head.keepAlive;
     this.bodyless = !head.hasBody;
@@ -121,7 +120,7 @@ export class H1DownstreamRequest implements DownstreamExchange {
   // --- DownstreamExchange ---
 
   trailers(): HeaderMap | undefined {
-    if (this.trailerMap === undefined && this.rawTrailers !== null) this.trailerMap = requestHeaderMap(this.rawTrailers);
+    if (this.trailerMap === undefined && this.rawTrailers !== null) this.trailerMap = HeaderMap.fromRaw(this.rawTrailers);
     return this.trailerMap;
   }
 

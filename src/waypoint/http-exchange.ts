@@ -28,7 +28,7 @@ import type { AttemptFailure } from '../upstream/retry-state.js';
 import type { FailureCode } from '../failures.js';
 import type { DownstreamEvents, DownstreamExchange } from './downstream-exchange.js';
 import { requestContextOf } from './downstream-request.js';
-import { normalizePath } from '../security/path-normalization.js';
+import { normalizeRequest } from '../security/request-normalization.js';
 import { ExchangeResilience } from './exchange-resilience.js';
 import { ExchangeTimers } from './exchange-timers.js';
 import { FilteredRequestBody } from './filtered-body.js';
@@ -57,8 +57,8 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
   private readonly ctx: HttpRequestContext;
   private readonly relay: ResponseRelay;
   private readonly run: ChainRun | undefined;
-  /** The path could not be normalized: answered 400 without running filters. */
-  private readonly badPath: boolean;
+  /** The path could not be normalized, or the method is not upper case: 400 without filters. */
+  private readonly refusal: FailureCode | undefined;
   private readonly bodyless: boolean;
   /** Requests with a body only: their trailers, if any, follow it upstream. */
   private readonly trailers: RequestTrailers | undefined;
@@ -85,10 +85,8 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
   ) {
     this.ctx = requestContextOf(down, conn.source, conn.destination);
     // Normalized before filters and routes (Istio's pathNormalization, BASE by default), so policy,
-    // routing, logs and the app all see the same path and `..`/`%2e` games cannot bypass authz.
-    const normalized = normalizePath(this.ctx.path, conn.pathNormalization);
-    this.badPath = normalized === undefined;
-    if (normalized !== undefined) this.ctx.path = normalized;
+    // routing, logs and the app all see the same path and `..`/`%2e`/`\` games cannot bypass authz.
+    this.refusal = normalizeRequest(this.ctx, conn.pathNormalization);
     this.bodyless = down.bodyless;
     if (!this.bodyless) this.ctx.trailerSink = this.trailers = new RequestTrailers(down);
     this.grpc = isGrpcRequest(this.ctx) ? new GrpcStats() : undefined;
@@ -100,8 +98,8 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
   }
 
   start(): void {
-    if (this.badPath) {
-      this.sendLocal(failureReply('PATH_NORMALIZATION_FAILED'));
+    if (this.refusal !== undefined) {
+      this.sendLocal(failureReply(this.refusal));
       return;
     }
     if (!this.run) {

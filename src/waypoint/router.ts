@@ -2,9 +2,12 @@
  * Route decisions for the waypoint: which backend(s) a request (or TCP connection) of a service
  * port goes to, with what timeout, retry policy and header changes.
  *
- * Today only Istio's *inbound default route* exists: every request of a service port goes to that
- * port's endpoints (`BuildDefaultHTTPInboundRoute`: no timeout, retry `reset-before-request` ×2
- * except on gRPC ports). Compiled route tables (HTTPRoute, GRPCRoute, TCPRoute, VirtualService;
+ * The *default route* of a service port sends every request to that port's endpoints. Since Istio
+ * 1.31 (istio/istio#60683) a waypoint builds it like a sidecar's outbound route
+ * (`BuildDefaultHTTPOutboundRoute`): no timeout, and the mesh's `defaultHttpRetryPolicy` (Istio's
+ * default: 2 retries on `connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes`,
+ * previous hosts avoided), gRPC ports included; the old inbound `reset-before-request` ×2 is gone.
+ * The policy is supplied by the caller (`src/routing/route-tables.ts`). Compiled route tables (HTTPRoute, GRPCRoute, TCPRoute, VirtualService;
  * `src/routing/`) plug in by implementing {@link RouteTableProvider}: the proxies only consume
  * {@link RouteDecision}s, so they do not change.
  */
@@ -159,7 +162,6 @@ export interface RouteTableProvider {
 
 const NONE_RETRY_ON: readonly RetryCondition[] = Object.freeze([]);
 const NO_CODES: readonly number[] = Object.freeze([]);
-const RESET_BEFORE_REQUEST: readonly RetryCondition[] = Object.freeze(['reset-before-request' as const]);
 
 /** Envoy's back-off defaults, for policies that do not set one. */
 export const DEFAULT_BACKOFF = Object.freeze({ backoffBaseMs: DEFAULT_BACKOFF_BASE_MS, backoffMaxMs: DEFAULT_BACKOFF_BASE_MS * BACKOFF_MAX_FACTOR });
@@ -173,22 +175,12 @@ const NO_RETRY: RetryPolicy = Object.freeze({
   ...DEFAULT_BACKOFF,
 });
 
-/** Istio's inbound default route retry: safe retries of requests that never reached a host. */
-const DEFAULT_INBOUND_RETRY: RetryPolicy = Object.freeze({
-  numRetries: 2,
-  retryOn: RESET_BEFORE_REQUEST,
-  perTryTimeoutMs: 0,
-  retriableStatusCodes: NO_CODES,
-  avoidPreviousHosts: false,
-  ...DEFAULT_BACKOFF,
-});
-
 /** The inbound default route of one service port: one decision for every request. */
 class DefaultRouteTable implements RouteTable {
   private readonly http: RouteDecision;
   private readonly tcp: RouteDecision;
 
-  constructor(view: MeshView, target: ServiceTarget) {
+  constructor(view: MeshView, target: ServiceTarget, retry: RetryPolicy) {
     const endpoints = view.endpoints(target.service, target.port.port);
     const backend = (kind: 'http' | 'tcp'): RouteBackend =>
       Object.freeze({
@@ -203,8 +195,7 @@ class DefaultRouteTable implements RouteTable {
       backends: Object.freeze([backend('http')]),
       totalWeight: 1,
       timeoutMs: 0,
-      // Istio leaves gRPC ports without the default retry (a gRPC stream may be long-lived).
-      retry: target.port.appProtocol === 'grpc' ? NO_RETRY : DEFAULT_INBOUND_RETRY,
+      retry,
     });
     this.tcp = Object.freeze({
       name: 'default',
@@ -228,12 +219,15 @@ class DefaultRouteTable implements RouteTable {
 export class DefaultRouteTables implements RouteTableProvider {
   private readonly byView = new WeakMap<MeshView, Map<string, RouteTable>>();
 
+  /** `defaultRetry`: the retry of the default HTTP route in a view (the mesh's default retry policy). */
+  constructor(private readonly defaultRetry: (view: MeshView) => RetryPolicy) {}
+
   tableFor(view: MeshView, target: ServiceTarget): RouteTable {
     let tables = this.byView.get(view);
     if (!tables) this.byView.set(view, (tables = new Map<string, RouteTable>()));
     const key = `${target.service.namespace}/${target.service.name}:${target.port.port}`;
     let t = tables.get(key);
-    if (!t) tables.set(key, (t = new DefaultRouteTable(view, target)));
+    if (!t) tables.set(key, (t = new DefaultRouteTable(view, target, this.defaultRetry(view))));
     return t;
   }
 }

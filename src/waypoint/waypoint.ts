@@ -8,6 +8,7 @@
  * and TCP so both count toward least-request) → upstream HTTP client → HTTP and TCP proxies →
  * listener → HBONE server.
  */
+import { waypointBaggage, withConnectHeaders } from './connect-baggage.js';
 import type net from 'node:net';
 import type { SpiffeUri, WaypointIR, WaypointRef } from '../config/ir.js';
 import { FilterChain } from '../filter/chain.js';
@@ -62,6 +63,11 @@ export interface WaypointOptions {
   readonly security?: SecurityChainsOptions;
   /** Wasm plugin host options (plugin log sink and level, module cache); http_call goes to mesh Services. */
   readonly wasm?: Omit<WasmRuntimeOptions, 'httpCalls' | 'node'>;
+  /**
+   * The CONNECT toward a destination ztunnel carries `baggage` with the waypoint's own metadata,
+   * as istiod configures it only with `AMBIENT_ENABLE_BAGGAGE` (default off; `connect-baggage.ts`).
+   */
+  readonly connectBaggage?: boolean;
   readonly sniffTimeoutMs?: number;
   /**
    * Serve only these of the Gateway's addresses: this process is one replica of a waypoint whose
@@ -148,7 +154,7 @@ export class Waypoint {
       const a: string | undefined = this.addresses.values().next().value;
       return a === undefined || isWildcard(a) ? undefined : a;
     };
-    const dial = this.pool.dial.bind(this.pool);
+    const dial = opts.connectBaggage ? withConnectHeaders(this.pool, { baggage: waypointBaggage(opts.waypoint) }) : this.pool.dial.bind(this.pool);
     this.upstream = new UpstreamHttpClient({ dial, source, localAddress });
     this.http = new HttpProxy(
       {

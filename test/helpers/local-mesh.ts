@@ -101,6 +101,8 @@ export interface LocalMeshOptions {
   readonly waypointHttpLimits?: Partial<HttpLimits>;
   /** One waypoint per Gateway address (replicas, as in a Deployment) instead of one for all. */
   readonly waypointReplicas?: boolean;
+  /** Waypoints put `baggage` on their CONNECTs to destination ztunnels (istiod's AMBIENT_ENABLE_BAGGAGE). */
+  readonly waypointConnectBaggage?: boolean;
 }
 
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
@@ -163,6 +165,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       ...(opts.random ? { random: opts.random } : {}),
       ...(opts.waypointSecurity ? { security: opts.waypointSecurity } : {}),
       ...(opts.waypointHttpLimits ? { httpLimits: opts.waypointHttpLimits } : {}),
+      ...(opts.waypointConnectBaggage ? { connectBaggage: true } : {}),
     };
     const replicas = opts.waypointReplicas ? wp.addresses.map((a) => ({ ...base, onlyAddresses: [a] })) : [base];
     for (const o of replicas) {

@@ -290,7 +290,7 @@ describe('retries through the waypoint', () => {
   it('keeps Istio defaults: a configured route retries connection failures, not a 503', async () => {
     const r = await failing('retry-misc', '/default/503', 1, '503');
     assert.deepEqual([r.res.status, r.attempts], [503, 1]);
-    // The inbound default route (no route at all) retries only reset-before-request: not a reset.
+    // The default route (no route at all) uses the mesh default retry: a reset is not in it.
     const d = await failing('reviews', '/default-route/reset', 1, 'reset');
     assert.deepEqual([d.res.status, d.attempts], [503, 1]);
     assert.equal((await recordOf('/default-route/reset')).responseFlags, 'UC');

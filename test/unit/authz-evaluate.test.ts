@@ -45,7 +45,7 @@ interface Req {
   host?: string;
   principal?: string;
   ip?: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
   auth?: { principal: string; audiences?: string[]; presenter?: string; claims?: Record<string, unknown> };
   port?: number;
 }
@@ -167,9 +167,12 @@ describe('authz: field truth tables', () => {
     [{ method: 'get' }, false],
     [{ method: 'POST' }, false],
   ]);
-  table('hosts: case-insensitive, a port-less host matches any port', '{to: [{operation: {hosts: ["reviews", "*.example.com"], notHosts: ["bad.example.com"]}}]}', [
+  table('hosts: case-insensitive; the port is part of the host, as in istiod (`reviews:*` for any port)', '{to: [{operation: {hosts: ["reviews", "*.example.com", "ratings:*"], notHosts: ["bad.example.com"]}}]}', [
     [{ host: 'reviews' }, true],
-    [{ host: 'REVIEWS:9080' }, true],
+    [{ host: 'REVIEWS' }, true],
+    [{ host: 'reviews:9080' }, false],
+    [{ host: 'ratings:9080' }, true],
+    [{ host: 'RATINGS:9080' }, true],
     [{ host: 'a.example.com' }, true],
     [{ host: 'bad.example.com' }, false],
     [{ host: 'ratings' }, false],
@@ -211,6 +214,31 @@ describe('authz: field truth tables', () => {
   table('when: request headers (values/notValues, absent header)', '{when: [{key: "request.headers[x-env]", values: ["prod*"], notValues: ["prod-eu"]}]}', [
     [{ headers: { 'x-env': 'prod-us' } }, true],
     [{ headers: { 'x-env': 'prod-eu' } }, false],
+    [{}, false],
+  ]);
+  table('when: repeated headers are matched joined with "," (no space), as Istio documents', '{when: [{key: "request.headers[X-Env]", values: ["a,b"]}]}', [
+    [{ headers: { 'x-env': ['a', 'b'] } }, true],
+    [{ headers: { 'x-env': 'a, b' } }, false],
+    [{ headers: { 'x-env': 'a' } }, false],
+  ]);
+  table('when: pseudo-headers are request headers too (a DENY on them must not pass everything)', '{when: [{key: "request.headers[:authority]", values: ["reviews*"]}, {key: "request.headers[:method]", values: ["GET"]}, {key: "request.headers[:path]", values: ["/api/*"]}]}', [
+    [{ host: 'reviews:9080', method: 'GET', path: '/api/x' }, true],
+    [{ host: 'ratings:9080', method: 'GET', path: '/api/x' }, false],
+    [{ host: 'reviews:9080', method: 'POST', path: '/api/x' }, false],
+    [{ host: 'reviews:9080', method: 'GET', path: '/web' }, false],
+  ]);
+  table('when: a header "*" means present, even with an empty value (Envoy present_match)', '{when: [{key: "request.headers[x-debug]", values: ["*"]}]}', [
+    [{ headers: { 'x-debug': '' } }, true],
+    [{ headers: { 'x-debug': '1' } }, true],
+    [{}, false],
+  ]);
+  table('trustDomains / notTrustDomains and source.trustDomain, source.serviceAccount', `{from: [{source: {trustDomains: ["cluster.local", "td-*"], notTrustDomains: ["td-bad"]}}],
+      when: [{key: source.trustDomain, notValues: ["blocked.td"]}, {key: source.serviceAccount, notValues: ["other/notsleep"]}]}`, [
+    [{ principal: SLEEP }, true],
+    [{ principal: 'spiffe://td-a/ns/default/sa/sleep' }, true],
+    [{ principal: 'spiffe://td-bad/ns/default/sa/sleep' }, false],
+    [{ principal: 'spiffe://example.org/ns/default/sa/sleep' }, false],
+    [{ principal: NOTSLEEP }, false],
     [{}, false],
   ]);
   table('when: notValues alone holds for an absent header', '{when: [{key: "request.headers[x-debug]", notValues: ["*"]}]}', [

@@ -164,7 +164,8 @@ spec:
     - issuer: other
       jwksUri: https://127.0.0.1:8443/jwks
       timeout: 2s
-      forwardOriginalToken: true`);
+      forwardOriginalToken: true
+      spaceDelimitedClaims: [roles, scope, custom_scope]`);
     assert.deepEqual(r.diagnostics, []);
     const a = r.authn[0];
     assert.ok(a);
@@ -178,9 +179,12 @@ spec:
       outputPayloadToHeader: 'x-jwt-payload',
       outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }],
       forwardOriginalToken: false,
+      spaceDelimitedClaims: ['permission', 'scope'],
     });
     assert.deepEqual(a.jwtRules[1]?.jwks, { kind: 'remote', uri: 'https://127.0.0.1:8443/jwks', timeoutMs: 2000 });
     assert.equal(a.jwtRules[1]?.forwardOriginalToken, true);
+    // istiod's buildSpaceDelimitedClaims: the defaults always, plus the rule's, sorted, once each.
+    assert.deepEqual(a.jwtRules[1]?.spaceDelimitedClaims, ['custom_scope', 'permission', 'roles', 'scope']);
   });
 
   it('without jwks or jwksUri, uses OpenID discovery from an https issuer', () => {

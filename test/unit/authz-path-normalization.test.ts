@@ -16,7 +16,18 @@ describe('path normalization', () => {
       ['/a/%2e%2e/b', '/b'],
       ['/a/%2E./b', '/b'],
       ['/%61dmin', '/admin'],
-      ['/a%2fb', '/a%2Fb'],
+      ['/a%2fb', '/a%2fb'],
+      ['/a%2Fb', '/a%2Fb'],
+      ['/a%5cb', '/a%5cb'],
+      ['/foo\\..\\admin', '/admin'],
+      ['/some\\data', '/some/data'],
+      ['\\admin', undefined],
+      ['/a b"<>`{|}', '/a%20b%22%3C%3E%60%7B%7C%7D'],
+      ['/caf\u00e9', '/caf%E9'],
+      ['/x%00', undefined],
+      ['/x%00/../y', undefined],
+      ['/x\u0000', undefined],
+      ['/x?q=%00', '/x?q=%00'],
       ['/a%7e', '/a~'],
       ['/a?x=/../y', '/a?x=/../y'],
       ['/a/../b?q=%2e', '/b?q=%2e'],
@@ -39,6 +50,23 @@ describe('path normalization', () => {
     assert.equal(normalizePath('/a%2F%2Fadmin', 'DECODE_AND_MERGE_SLASHES'), '/a/admin');
     assert.equal(normalizePath('/x/..%2Fadmin', 'DECODE_AND_MERGE_SLASHES'), '/admin');
     assert.equal(normalizePath('/a/../b', 'NONE'), '/a/../b');
+  });
+
+  it('each mode exactly: backslashes, %2F and %5C (Istio normalization page, Envoy order)', () => {
+    const table: [string, Record<'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES', string | undefined>][] = [
+      ['/foo\\..\\admin', { NONE: '/foo\\..\\admin', BASE: '/admin', MERGE_SLASHES: '/admin', DECODE_AND_MERGE_SLASHES: '/admin' }],
+      ['/a\\\\b', { NONE: '/a\\\\b', BASE: '/a//b', MERGE_SLASHES: '/a/b', DECODE_AND_MERGE_SLASHES: '/a/b' }],
+      ['/a%5c..%5cadmin', { NONE: '/a%5c..%5cadmin', BASE: '/a%5c..%5cadmin', MERGE_SLASHES: '/a%5c..%5cadmin', DECODE_AND_MERGE_SLASHES: '/admin' }],
+      ['/a%2f..%2fadmin', { NONE: '/a%2f..%2fadmin', BASE: '/a%2f..%2fadmin', MERGE_SLASHES: '/a%2f..%2fadmin', DECODE_AND_MERGE_SLASHES: '/admin' }],
+      ['/some%2fdata/%61%62%63', { NONE: '/some%2fdata/%61%62%63', BASE: '/some%2fdata/abc', MERGE_SLASHES: '/some%2fdata/abc', DECODE_AND_MERGE_SLASHES: '/some/data/abc' }],
+      ['//a//b/', { NONE: '//a//b/', BASE: '//a//b/', MERGE_SLASHES: '/a/b/', DECODE_AND_MERGE_SLASHES: '/a/b/' }],
+      ['/a%252e%252e/b', { NONE: '/a%252e%252e/b', BASE: '/a%252e%252e/b', MERGE_SLASHES: '/a%252e%252e/b', DECODE_AND_MERGE_SLASHES: '/a%252e%252e/b' }],
+      ['/x%00', { NONE: undefined, BASE: undefined, MERGE_SLASHES: undefined, DECODE_AND_MERGE_SLASHES: undefined }],
+      ['/x/%00/../y', { NONE: undefined, BASE: undefined, MERGE_SLASHES: undefined, DECODE_AND_MERGE_SLASHES: undefined }],
+    ];
+    for (const [input, want] of table) {
+      for (const mode of ['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'] as const) assert.equal(normalizePath(input, mode), want[mode], `${mode} ${input}`);
+    }
   });
 
   it('reads the mode from MeshConfig pathNormalization.normalization (default BASE)', () => {

@@ -24,6 +24,7 @@ import { HttpProxy } from '../../src/waypoint/http-proxy.js';
 import type { InnerHttpProtocol } from '../../src/waypoint/http-proxy.js';
 import { downstreamResponseHeaders, responseHeadersFromRaw, upstreamRequestHeaders } from '../../src/waypoint/proxy-headers.js';
 import { DefaultRouteTables } from '../../src/waypoint/router.js';
+import { meshDefaultRetryPolicy } from '../../src/routing/route-resilience.js';
 import { allocateBlock } from '../helpers/addresses.js';
 import { eventually } from '../helpers/eventually.js';
 import { meshView, service, workload } from '../helpers/mesh-builders.js';
@@ -68,7 +69,7 @@ async function harness(eps: readonly EpSpec[], opts: { protocol?: InnerHttpProto
     random: opts.random ?? Math.random,
   });
   const conn: HttpConnection = {
-    routes: new DefaultRouteTables().tableFor(view, target),
+    routes: new DefaultRouteTables((v) => meshDefaultRetryPolicy(v.snapshot.mesh.defaultHttpRetry)).tableFor(view, target),
     chain: opts.chain ?? FilterChain.EMPTY,
     destination: {
       hostname: target.service.hostname,

@@ -36,6 +36,7 @@ const ACTIONS: ReadonlySet<string> = new Set(['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'
 const SOURCE_FIELDS = [
   'principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces',
   'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks', 'serviceAccounts', 'notServiceAccounts',
+  'trustDomains', 'notTrustDomains',
 ] as const;
 const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
 /** `request.auth.claims[a][b]...` */
@@ -92,7 +93,7 @@ function translateRule(r: ObjectReader, path: Path, policyNs: string): L7RuleIR 
   });
   const when: L7ConditionIR[] = [];
   r.list([...path, 'when']).forEach((_, j) => {
-    const c = translateCondition(r, [...path, 'when', j]);
+    const c = translateCondition(r, [...path, 'when', j], policyNs);
     if (c) when.push(c);
   });
   return { from, to, when };
@@ -115,6 +116,9 @@ function translateSource(r: ObjectReader, src: Path, policyNs: string): L7Source
     notIpBlocks: cidrs(r, [...src, 'notIpBlocks'], r.stringList([...src, 'notIpBlocks'])),
     remoteIpBlocks: cidrs(r, [...src, 'remoteIpBlocks'], r.stringList([...src, 'remoteIpBlocks'])),
     notRemoteIpBlocks: cidrs(r, [...src, 'notRemoteIpBlocks'], r.stringList([...src, 'notRemoteIpBlocks'])),
+    // Kept only when set: a field the waypoint ignored would widen an ALLOW.
+    ...(r.has([...src, 'trustDomains']) ? { trustDomains: strings(r, [...src, 'trustDomains']) } : {}),
+    ...(r.has([...src, 'notTrustDomains']) ? { notTrustDomains: strings(r, [...src, 'notTrustDomains']) } : {}),
   };
 }
 
@@ -133,7 +137,7 @@ function translateOperation(r: ObjectReader, op: Path): L7OperationIR {
   };
 }
 
-function translateCondition(r: ObjectReader, cond: Path): L7ConditionIR | undefined {
+function translateCondition(r: ObjectReader, cond: Path, policyNs: string): L7ConditionIR | undefined {
   if (r.record(cond, true) === undefined) return undefined;
   const keyText = r.string([...cond, 'key'], { required: true });
   const values = r.stringList([...cond, 'values']);
@@ -152,6 +156,15 @@ function translateCondition(r: ObjectReader, cond: Path): L7ConditionIR | undefi
       return { type: 'ip', keyText, key: keyText, values: cidrs(r, vPath, values), notValues: cidrs(r, nPath, notValues) };
     case 'destination.port':
       return { type: 'port', keyText, key: keyText, values: ports(r, vPath, values), notValues: ports(r, nPath, notValues) };
+    case 'source.serviceAccount':
+      // Istio matches `<ns>/<sa>` (or `<sa>` in the policy's namespace) inside the peer identity.
+      return {
+        type: 'string',
+        keyText,
+        key: { kind: 'source.principal' },
+        values: serviceAccounts(r, vPath, policyNs),
+        notValues: serviceAccounts(r, nPath, policyNs),
+      };
     default:
       break;
   }
@@ -170,6 +183,7 @@ function stringKey(keyText: string): StringConditionKeyIR | undefined {
   switch (keyText) {
     case 'source.namespace':
     case 'source.principal':
+    case 'source.trustDomain':
     case 'request.auth.principal':
     case 'request.auth.audiences':
     case 'request.auth.presenter':

@@ -52,7 +52,11 @@ type Path = readonly (string | number)[];
 
 const L4_WHEN_KEYS: ReadonlySet<string> = new Set(['source.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port']);
 const HTTP_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
-const HTTP_SOURCE_FIELDS = ['remoteIpBlocks', 'notRemoteIpBlocks', 'requestPrincipals', 'notRequestPrincipals'] as const;
+/**
+ * Source fields ztunnel cannot enforce. `trustDomains` is not an HTTP attribute, but the L4 model
+ * has no field for it: treated like one (ALLOW rule dropped, DENY matches), never silently ignored.
+ */
+const HTTP_SOURCE_FIELDS = ['remoteIpBlocks', 'notRemoteIpBlocks', 'requestPrincipals', 'notRequestPrincipals', 'trustDomains', 'notTrustDomains'] as const;
 const SOURCE_FIELDS = [
   'principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks',
   'serviceAccounts', 'notServiceAccounts', ...HTTP_SOURCE_FIELDS,

@@ -133,10 +133,12 @@ export function readBackendRef(r: ObjectReader, base: FieldPath, namespace: stri
 }
 
 /**
- * Gateway API `retry` (GEP-1731) as Istio converts it to a VirtualService retry: `attempts`
- * (default 2), `codes` (→ `retriable-status-codes`) and `backoff` (→ Envoy `base_interval`), and
- * — "implementations SHOULD retry on connection errors" — the conditions
- * `connect-failure,refused-stream,unavailable,cancelled`.
+ * Gateway API `retry` (GEP-1731): `attempts` (default 2, as Istio), `codes` (→
+ * `retriable-status-codes`), `backoff` (→ Envoy `base_interval`), and the conditions below.
+ * Istio's own conversion stops at `connect-failure,refused-stream,unavailable,cancelled`, which
+ * retries neither a `backendRequest` timeout nor a reset after the request was sent; the Gateway
+ * API (HTTPRouteRetryBackendTimeout, HTTPRouteRetryConnectionError) wants both, so `reset` is
+ * added (docs/routing.md).
  */
 function readRetry(r: ObjectReader, base: FieldPath): RouteRuleIR['retry'] {
   if (!r.has(base)) return undefined;
@@ -150,4 +152,9 @@ function readRetry(r: ObjectReader, base: FieldPath): RouteRuleIR['retry'] {
   return { attempts, retryOn: [...CONNECTION_RETRY_ON], codes, ...(backoffMs !== undefined && backoffMs > 0 ? { backoffMs } : {}) };
 }
 
-const CONNECTION_RETRY_ON = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled'] as const;
+/**
+ * GEP-1731: with a retry stanza, a `backendRequest` timeout and a connection error (refused,
+ * disconnect, reset) are retried even without `codes`. Envoy's `reset` covers a reset after the
+ * request started and a per-try timeout; `connect-failure` and `refused-stream` the rest.
+ */
+const CONNECTION_RETRY_ON = ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'] as const;

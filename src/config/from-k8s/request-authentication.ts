@@ -48,6 +48,9 @@ export const requestAuthenticationTranslator: Translator = {
   },
 };
 
+/** Claims Istio always treats as space-delimited lists (OAuth 2.0 `scope`, and `permission`). */
+const DEFAULT_SPACE_DELIMITED_CLAIMS = ['permission', 'scope'];
+
 function translateRule(r: ObjectReader, path: FieldPath): JwtRuleIR | undefined {
   if (r.record(path, true) === undefined) return undefined;
   const issuer = r.string([...path, 'issuer'], { required: true });
@@ -73,6 +76,11 @@ function translateRule(r: ObjectReader, path: FieldPath): JwtRuleIR | undefined 
     if (header !== undefined && claim !== undefined) outputClaimToHeaders.push({ header, claim });
   });
   const forwardOriginalToken = r.boolean([...path, 'forwardOriginalToken']) ?? false;
+  const spaceDelimited = r.stringList([...path, 'spaceDelimitedClaims']);
+  spaceDelimited.forEach((c, j) => {
+    if (c === '') r.error([...path, 'spaceDelimitedClaims', j], 'FIELD_INVALID', 'a claim name must not be empty');
+  });
+  if (spaceDelimited.length > 64) r.error([...path, 'spaceDelimitedClaims'], 'FIELD_INVALID', 'at most 64 claims');
   if (issuer === undefined || jwks === undefined) return undefined;
   return {
     issuer,
@@ -84,6 +92,8 @@ function translateRule(r: ObjectReader, path: FieldPath): JwtRuleIR | undefined 
     ...(payloadHeader !== undefined ? { outputPayloadToHeader: payloadHeader } : {}),
     outputClaimToHeaders,
     forwardOriginalToken,
+    // istiod's buildSpaceDelimitedClaims: the defaults plus the rule's, sorted, without repeats.
+    spaceDelimitedClaims: [...new Set([...DEFAULT_SPACE_DELIMITED_CLAIMS, ...spaceDelimited])].sort(),
   };
 }
 

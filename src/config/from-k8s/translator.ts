@@ -67,7 +67,7 @@ export interface ServiceAccountDraft {
 }
 
 /** Mesh settings found in the `istio` ConfigMap; unset fields keep their defaults. */
-export type MeshSettingsDraft = Partial<Pick<MeshIR, 'trustDomain' | 'rootNamespace' | 'pathNormalization' | 'accessLogProviders' | 'accessLogFormats' | 'tracing' | 'extAuthzProviders'>>;
+export type MeshSettingsDraft = Partial<Pick<MeshIR, 'trustDomain' | 'rootNamespace' | 'pathNormalization' | 'defaultHttpRetry' | 'accessLogProviders' | 'accessLogFormats' | 'tracing' | 'extAuthzProviders'>>;
 
 /** What one translator returns (the dispatcher adds the {@link ObjectRef}). */
 export type TranslatedValue =
