@@ -60,7 +60,7 @@ export class H2CompatDownstream implements DownstreamExchange {
     this.target = req.url ?? '/';
     const a = req.headers[':authority'] ?? req.headers.host;
     this.authority = a === undefined ? undefined : String(a);
-    this.headers = HeaderMap.fromNode(req.headers);
+    this.headers = HeaderMap.fromRaw(req.rawHeaders);
     this.bodyless = req.stream.endAfterHeaders;
     this.body = this.bodyless ? null : req;
   }
