@@ -101,6 +101,11 @@ export interface LocalMeshOptions {
   readonly waypointHttpLimits?: Partial<HttpLimits>;
   /** One waypoint per Gateway address (replicas, as in a Deployment) instead of one for all. */
   readonly waypointReplicas?: boolean;
+  /**
+   * Return before the waypoints' Wasm plugins are ready (default: wait for their loads to
+   * settle, since until then each plugin's fail strategy answers).
+   */
+  readonly dontWaitForPlugins?: boolean;
 }
 
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
@@ -172,6 +177,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       waypointOptions.push(o);
     }
   }
+  if (!opts.dontWaitForPlugins) await Promise.all(waypoints.map((w) => w.wasm.settled()));
 
   const pod = (namespace: string, name: string): WorkloadIR => {
     const w = [...store.current().snapshot.workloads.values()].find((x) => x.namespace === namespace && x.name === name);
