@@ -7,6 +7,8 @@
  * `ambient waypoint` runs from there as its own process, in front of the in-process local mesh,
  * and a request to a Service with a WasmPlugin (the header-editing sample) must come back
  * edited by the plugin, and one to a FAIL_CLOSE plugin whose module is missing must get 503.
+ * The same process shows a plugin-defined metric on the admin `/stats` listing and on
+ * `/stats/prometheus`, as Envoy lists both.
  *
  * Bounded: the install has 3 minutes; when it cannot run (no npm, no cached packages, no
  * network-free install possible) the test is skipped with the reason.
@@ -49,21 +51,24 @@ describe('production dependencies only: the waypoint runs Wasm plugins', () => {
   let mesh: LocalMesh | undefined;
   let child: ReturnType<typeof spawn> | undefined;
   let stderr = '';
+  let wpAddress = '';
 
   before(async () => {
     staged = stage();
     if ('skip' in staged) return;
     const sample = path.join(staged.dir, 'dist', 'wasm', 'plugins', 'header-edit.wasm');
-    const plugin = (name: string, url: string, extra = ''): string => `apiVersion: extensions.istio.io/v1alpha1
+    const counter = path.join(staged.dir, 'dist', 'wasm', 'plugins', 'request-counter.wasm');
+    const plugin = (name: string, url: string, extra = '', svc = name): string => `apiVersion: extensions.istio.io/v1alpha1
 kind: WasmPlugin
 metadata: {name: ${name}, namespace: default}
 spec:
-  targetRefs: [{kind: Service, group: "", name: ${name}}]
+  targetRefs: [{kind: Service, group: "", name: ${svc}}]
   url: ${url}
 ${extra}`;
     const docs = [
       reviewsServiceYaml('prod-wasm', '127.100.0.70'),
       plugin('prod-wasm', `file://${sample}`, '  pluginConfig: {value: production-deps}\n'),
+      plugin('prod-counter', `file://${counter}`, '  phase: STATS\n  pluginConfig: {key: prod, metric: wasmcustom.prod_requests_total}\n', 'prod-wasm'),
       reviewsServiceYaml('prod-missing', '127.100.0.71'),
       plugin('prod-missing', `file://${path.join(staged.dir, 'missing.wasm')}`),
     ];
@@ -78,6 +83,7 @@ ${extra}`;
       env: { ...process.env, NODE_ENV: 'production', NODE_PATH: '' },
     });
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    wpAddress = wpIp;
     await eventually(async () => assert.equal((await httpText(wpIp, 15021, '/healthz/ready')).status, 200), 30_000, 100);
   });
 
@@ -102,12 +108,25 @@ ${extra}`;
         assert.equal(r?.json<EchoReport>().headers['x-wasm-request'], 'production-deps', stderr.slice(-2000));
         return r;
       },
-      60_000,
+      40_000,
       100,
     );
     assert.equal(res?.headers['x-wasm-response'], 'production-deps');
     assert.doesNotMatch(stderr, /Cannot find package/);
     const missing = await mesh.request(sleep, 'http://prod-missing:9080/probe');
     assert.equal(missing.status, 503, 'FAIL_CLOSE for a module that cannot be loaded');
+  });
+
+  it('plugin-defined metrics show on the admin /stats listing and on /stats/prometheus', async (t) => {
+    if ('skip' in staged) return t.skip(staged.skip);
+    const stats = await httpText(wpAddress, 15000, '/stats');
+    assert.equal(stats.status, 200);
+    assert.match(stats.body, /^wasmcustom\.prod_requests_total: [1-9]\d*$/m);
+    assert.match(stats.body, /^wasmcustom\.prod_requests_total_current: [1-9]\d*$/m);
+    const json = await httpText(wpAddress, 15000, '/stats?format=json');
+    const entries = (JSON.parse(json.body) as { stats: Array<{ name: string; value: number }> }).stats;
+    assert.ok(entries.some((e) => e.name === 'wasmcustom.prod_requests_total' && e.value >= 1), json.body.slice(0, 500));
+    const prom = await httpText(wpAddress, 15020, '/stats/prometheus');
+    assert.match(prom.body, /^wasmcustom_prod_requests_total [1-9]\d*$/m);
   });
 });
