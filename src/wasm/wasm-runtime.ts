@@ -185,5 +185,5 @@ function matches(p: WasmPluginIR, _service: ServiceIR, port: number): boolean {
 }
 
 function fingerprint(p: WasmPluginIR): string {
-  return JSON.stringify([p.namespace, p.name, p.url, p.sha256 ?? '', p.imagePullPolicy, p.pluginName, p.pluginConfig, p.env, p.hostEnvKeys]);
+  return JSON.stringify([p.kind ?? 'WasmPlugin', p.namespace, p.name, p.url, p.sha256 ?? '', p.imagePullPolicy, p.pluginName, p.pluginConfig, p.env, p.hostEnvKeys]);
 }
