@@ -1,7 +1,7 @@
 /**
  * The image's dependency set runs Wasm plugins (issue 17). A staging directory is built the way
  * the Dockerfile builds the image — package.json + package-lock.json, `npm ci --omit=dev
- * --ignore-scripts` (offline, from the npm cache this checkout was installed from), and a copy of
+ * --omit=optional --ignore-scripts` (offline, from the npm cache this checkout was installed from), and a copy of
  * dist/src, dist/filters, dist/wasm and proto (copies, not links: Node resolves a module's
  * imports from its real path, so a link would find this checkout's devDependencies). Then
  * `ambient waypoint` runs from there as its own process, in front of the in-process local mesh,
@@ -32,7 +32,7 @@ function stage(): { dir: string } | { skip: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ambient-prod-'));
   for (const f of ['package.json', 'package-lock.json']) cpSync(path.join(REPO_ROOT, f), path.join(dir, f));
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['ci', '--omit=dev', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+  const r = spawnSync(npm, ['ci', '--omit=dev', '--omit=optional', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: dir,
     timeout: INSTALL_TIMEOUT_MS,
     encoding: 'utf8',
