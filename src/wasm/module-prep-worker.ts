@@ -9,9 +9,20 @@
  * broken module is reported as itself, and a module that compiles only uninstrumented runs
  * without containment (with a warning), as a module the instrumenter cannot read does.
  */
+import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { instrumentLoops } from './loop-fuel.js';
 import type { PrepRequest, PrepResponse } from './module-prep-protocol.js';
+
+// The lowest CPU priority for this thread only (Linux keeps nice values per thread; pid 0 is the
+// calling thread): on a busy node the proxy's event loop gets the CPU first and the module
+// becomes ready a little later, never the other way round. Where that is not allowed the thread
+// just keeps the process's priority.
+try {
+  os.setPriority(0, 19);
+} catch {
+  // not permitted here: run at the process's priority
+}
 
 const port = parentPort;
 if (port) {

@@ -143,11 +143,15 @@ describe('Wasm module loading at the waypoint', () => {
     const report = watch.stop();
     process.stderr.write(
       `large module: ready after ${Date.now() - started} ms, ${answered} answers from another Service meanwhile; ` +
-        `longest event-loop delay ${report.maxDelayMs.toFixed(1)} ms, longest stall outside GC ${report.maxNonGcStallMs.toFixed(1)} ms (gaps gap/gc: ${report.gaps.join(' ') || 'none'})\n`,
+        `longest event-loop delay ${report.maxDelayMs.toFixed(1)} ms, longest stall outside GC ${report.maxNonGcStallMs.toFixed(1)} ms, longest on-thread busy stall ${report.maxBusyStallMs.toFixed(1)} ms (gaps gap/gc/cpu ms: ${report.gaps.join(' ') || 'none'})\n`,
     );
     assert.ok(answered >= 1);
     // The bound: no event-loop stall over 50 ms while the module loads. A longer delay is accepted
-    // only when GC pauses account for it (see stall-watch.ts): the load itself never blocks.
-    assert.ok(report.maxDelayMs < 50 || report.maxNonGcStallMs < 50, `event loop stalled ${report.maxDelayMs.toFixed(1)} ms while the module loaded (${report.maxNonGcStallMs.toFixed(1)} ms outside GC)`);
+    // only when the event-loop thread was not working through it (waiting for a CPU on the shared
+    // machine; see stall-watch.ts). Instrumenting on the event loop fails this (~70 ms of CPU).
+    assert.ok(
+      report.maxDelayMs < 50 || report.maxBusyStallMs < 50,
+      `event loop stalled ${report.maxDelayMs.toFixed(1)} ms while the module loaded (${report.maxBusyStallMs.toFixed(1)} ms of CPU on the event-loop thread in one stall)`,
+    );
   });
 });
