@@ -11,8 +11,9 @@
  * read to count imported globals (the new global's index is imports + defined globals, so no
  * existing index moves), the global and export sections get one entry more, and each function
  * body is copied with the check spliced in after every loop's block type. Bodies without loops
- * are copied as they are. Time and memory are linear in the module's size (a 3 MB Go module is
- * tens of milliseconds), which the text round trip it replaces was not.
+ * are copied as they are. Time and memory are linear in the module's size (a generated 4 MiB
+ * module with 20 000 loops: about 70 ms of CPU), which the text round trip it replaces was not
+ * (minutes for a Go-SDK module). It runs in the preparation worker, never on the event loop.
  *
  * Custom sections that address code by byte offset (`metadata.code.*` branch hints) are
  * dropped, since the offsets move; names and everything else are kept.
