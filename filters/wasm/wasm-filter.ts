@@ -4,11 +4,12 @@
  * interface it declares here and the host implements (filters import nothing but `src/filter/`).
  *
  * This file owns the Istio policy around a plugin:
- * - while the module is still being fetched or compiled, requests wait for it (as Envoy waits for
- *   its ECDS config) instead of racing past the plugin;
- * - `failStrategy`: when the module could not be loaded, the VM cannot start, or it fails (traps)
- *   while handling a stream, FAIL_CLOSE answers 503 (details `wasm_fail_stream`, as Envoy's
- *   `CHECK_FAIL_HTTP`) and FAIL_OPEN skips the plugin for that stream.
+ * - `failStrategy`: while the module is still being fetched or prepared, when it could not be
+ *   loaded, when the VM cannot start, or when it fails (traps) while handling a stream,
+ *   FAIL_CLOSE answers 503 (details `wasm_fail_stream`, as Envoy's `CHECK_FAIL_HTTP`) and
+ *   FAIL_OPEN skips the plugin for that stream. Requests never wait for a module: preparing a
+ *   large one takes seconds, and a request held that long (or a proxy stalled by it) is worse
+ *   than the answer the operator chose for a plugin that is not there.
  */
 import type { FilterFactory, FilterPhase, FilterResult, HeaderMap, HookResult, RequestContext, ResponseContext, StreamFilter } from '../../src/filter/api.js';
 import { CONTINUE, respond } from '../../src/filter/api.js';
@@ -76,11 +77,6 @@ class WasmFilter implements StreamFilter {
   ) {}
 
   onRequestHeaders(ctx: RequestContext, endOfStream: boolean): HookResult {
-    if (this.plugin.state() === 'loading') return this.plugin.loaded().then(() => this.begin(ctx, endOfStream));
-    return this.begin(ctx, endOfStream);
-  }
-
-  private begin(ctx: RequestContext, endOfStream: boolean): HookResult {
     if (this.plugin.state() !== 'ready') return this.failed;
     this.hooks = this.plugin.openStream(this.failed);
     if (!this.hooks) return this.failed;

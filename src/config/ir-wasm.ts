@@ -1,6 +1,6 @@
 /**
- * The IR of Wasm extensions: Istio `WasmPlugin` (extensions.istio.io/v1alpha1) attached to
- * waypoints by `targetRefs`. Plain immutable data; the waypoint's Wasm runtime (`src/wasm/`)
+ * The IR of Wasm extensions: Istio `WasmPlugin` and its successor `TrafficExtension` (`wasm`
+ * form), both extensions.istio.io/v1alpha1, attached to waypoints by `targetRefs`. Plain immutable data; the waypoint's Wasm runtime (`src/wasm/`)
  * fetches, compiles and places plugins from it per view.
  */
 import type { Origin } from './ir.js';
@@ -20,6 +20,8 @@ export interface WasmMatchIR {
 export interface WasmPluginIR {
   readonly name: string;
   readonly namespace: string;
+  /** The object kind it came from (absent: WasmPlugin); both run the same way. */
+  readonly kind?: 'WasmPlugin' | 'TrafficExtension';
   readonly targets: readonly PolicyTargetIR[];
   /** `file:///abs/path` (relative paths resolved against the YAML file), `http(s)://`, `oci://`. */
   readonly url: string;

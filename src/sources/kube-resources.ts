@@ -45,6 +45,7 @@ const KINDS: readonly KindDef[] = [
   group('security.istio.io/v1', 'PeerAuthentication', 'peerauthentications'),
   group('telemetry.istio.io/v1', 'Telemetry', 'telemetries'),
   group('extensions.istio.io/v1alpha1', 'WasmPlugin', 'wasmplugins'),
+  group('extensions.istio.io/v1alpha1', 'TrafficExtension', 'trafficextensions'),
 ];
 
 const prefix = (d: KindDef): string => (d.apiVersion === 'v1' ? '/api/v1' : `/apis/${d.apiVersion}`);

@@ -19,7 +19,11 @@ export type CompileResult = { readonly ok: true; readonly plugin: CompiledPlugin
 
 const cache = new Map<string, CompiledPlugin>();
 
-/** Compiles (or reuses the compilation of) a module's bytes. */
+/**
+ * Compiles (or reuses the compilation of) a module's bytes on the calling thread. The proxy
+ * compiles off the event loop ({@link prepareModule}); this synchronous form is for tests and
+ * benchmarks driving the host directly.
+ */
 export function compilePlugin(bytes: Uint8Array): CompileResult {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const hit = cache.get(sha256);
@@ -30,11 +34,27 @@ export function compilePlugin(bytes: Uint8Array): CompileResult {
   } catch (err) {
     return { ok: false, error: `not a valid WebAssembly module: ${err instanceof Error ? err.message : String(err)}` };
   }
+  return pluginFromModule(module, sha256);
+}
+
+/**
+ * A compiled module as a plugin: its ABI read from the exported marker (rejected without one),
+ * `sha256` is the digest of the bytes as fetched (before any instrumentation); `cacheKey` tells
+ * an instrumented compilation from a plain one of the same bytes.
+ */
+export function pluginFromModule(module: WebAssembly.Module, sha256: string, cacheKey: string = sha256): CompileResult {
+  const hit = cache.get(cacheKey);
+  if (hit) return { ok: true, plugin: hit };
   const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
   const marker = ABI_MARKERS.find(([n]) => names.has(n));
   if (!marker) return { ok: false, error: 'missing or unknown Proxy-Wasm ABI version (no proxy_abi_version_0_2_x export)' };
   if (marker[1] === '0.1.0') return { ok: false, error: 'Proxy-Wasm ABI 0.1.0 is not supported (rebuild the plugin with a 2022+ SDK: ABI 0.2.0 or 0.2.1)' };
   const plugin: CompiledPlugin = { module, abi: marker[1], sha256, exports: names };
-  cache.set(sha256, plugin);
+  cache.set(cacheKey, plugin);
   return { ok: true, plugin };
+}
+
+/** The compiled plugin cached under a key, if this process has one. */
+export function cachedPlugin(cacheKey: string): CompiledPlugin | undefined {
+  return cache.get(cacheKey);
 }

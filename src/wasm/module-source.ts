@@ -9,7 +9,7 @@
  * (`application/vnd.module.wasm.content.layer.v1+wasm`) and the compat image whose single
  * tar(+gzip) layer holds `plugin.wasm`. Loopback registries are spoken to over plain HTTP.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,7 +59,8 @@ async function fetchBytes(req: ModuleRequest, opts: ModuleFetchOptions): Promise
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const bytes = req.url.startsWith('oci://') ? await pullOci(req.url.slice('oci://'.length), timeoutMs) : await get(req.url, timeoutMs);
   await mkdir(dir, { recursive: true });
-  const tmp = `${cached}.${process.pid}.tmp`;
+  // Unique per download: two plugins fetching the same URL at once must not share a temp file.
+  const tmp = `${cached}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(tmp, bytes);
   await rename(tmp, cached);
   return bytes;

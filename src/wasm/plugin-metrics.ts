@@ -6,6 +6,8 @@
  * Exposition names follow Envoy's Prometheus rendering: names in the `wasmcustom` namespace keep
  * it as their prefix (`wasmcustom.foo` → `wasmcustom_foo`, Istio's convention for plugin metrics),
  * any other name gets Envoy's `envoy_` prefix; characters Prometheus does not allow become `_`.
+ * The admin `/stats` listing shows them under the name the plugin defined (Envoy's stat name,
+ * e.g. `wasmcustom.count_total: 3`), histograms as `_count` and `_sum`.
  */
 import type { Registry } from 'prom-client';
 import { MetricType, Status } from './abi.js';
@@ -99,10 +101,34 @@ export class PluginMetrics {
     return out;
   }
 
+  /** Envoy's `/stats` entries (prom-client's JSON shape: name, values with an optional metricName). */
+  statsEntries(): PluginStatsEntry[] {
+    const out: PluginStatsEntry[] = [];
+    for (const m of this.byId.values()) {
+      if (m.type === MetricType.HISTOGRAM) {
+        out.push({
+          name: m.name,
+          help: `Wasm plugin histogram ${m.name}.`,
+          type: 'histogram',
+          aggregator: 'sum',
+          values: [
+            { value: m.count, labels: {}, metricName: `${m.name}_count` },
+            { value: m.sum, labels: {}, metricName: `${m.name}_sum` },
+          ],
+        });
+      } else {
+        const type = m.type === MetricType.COUNTER ? 'counter' : 'gauge';
+        out.push({ name: m.name, help: `Wasm plugin ${type} ${m.name}.`, type, aggregator: 'sum', values: [{ value: Number(m.value), labels: {} }] });
+      }
+    }
+    return out;
+  }
+
   /**
    * Adds the plugin metrics to a proxy's prom-client registry. Plugins define metrics at run time
    * and prom-client has no notion of families that appear later, so the registry's `metrics()`
-   * is wrapped once to append this exposition (the registry stays the single scrape source).
+   * (the Prometheus text of `/stats/prometheus`) and `getMetricsAsJSON()` (the admin `/stats`
+   * listing) are wrapped once to append them (the registry stays the single source of both).
    */
   registerInto(registry: Registry): void {
     const original = registry.metrics.bind(registry);
@@ -112,5 +138,21 @@ export class PluginMetrics {
       if (extra === '') return base;
       return base === '' || base.endsWith('\n') ? `${base}${extra}` : `${base}\n${extra}`;
     };
+    const originalJson = registry.getMetricsAsJSON.bind(registry);
+    registry.getMetricsAsJSON = async () => {
+      const base = await originalJson();
+      // prom-client's declared element type has a `collect` function and an enum `type` that its
+      // JSON never carries (at run time it is exactly the shape built here), hence the cast.
+      return base.concat(this.statsEntries() as unknown as typeof base);
+    };
   }
+}
+
+/** One plugin metric as prom-client's `getMetricsAsJSON` lists a metric. */
+export interface PluginStatsEntry {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly aggregator: 'sum';
+  readonly values: readonly { readonly value: number; readonly labels: Readonly<Record<string, string>>; readonly metricName?: string }[];
 }

@@ -12,16 +12,17 @@ import type { ServiceIR, Snapshot, WaypointIR } from '../config/ir.js';
 import type { WasmPhaseIR, WasmPluginIR } from '../config/ir-wasm.js';
 import type { FilterFactory, FilterPhase } from '../filter/api.js';
 import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
+import type { ViewSource } from '../state/view-source.js';
 import { appliesTo } from '../security/security-chains.js';
 import { createWasmFilterFactory } from '../../filters/wasm/wasm-filter.js';
 import { LOG_LEVEL_NAMES } from './abi.js';
-import { compilePlugin } from './compiled-plugin.js';
 import type { CompileResult } from './compiled-plugin.js';
-import { instrumentLoops } from './loop-fuel.js';
 import type { HttpCallDispatcher } from './http-call.js';
 import { NO_HTTP_CALLS } from './http-call.js';
 import type { ModuleFetchOptions, ModuleRequest } from './module-source.js';
 import { fetchModule } from './module-source.js';
+import type { PrepareOptions } from './module-preparer.js';
+import { prepareModule } from './module-preparer.js';
 import { PluginHandle } from './plugin-handle.js';
 import { PluginMetrics } from './plugin-metrics.js';
 import type { PluginLogSink } from './plugin-vm.js';
@@ -40,6 +41,15 @@ export interface WasmRuntimeOptions {
   readonly loadModule?: (req: ModuleRequest) => Promise<Uint8Array>;
   /** Instrument loops so a plugin that spins forever traps (`loop-fuel.ts`); default true. */
   readonly loopFuel?: boolean;
+  /**
+   * The waypoint's views and identity: with them, plugins that apply to one of its services start
+   * loading as soon as a view names them, not at the first request (which, until the module is
+   * ready, gets the plugin's fail strategy).
+   */
+  readonly view?: ViewSource;
+  readonly waypoint?: { readonly namespace: string; readonly name: string };
+  /** Bounds on making a module ready off the event loop (`module-preparer.ts`): time, size, heap. */
+  readonly prepare?: Omit<PrepareOptions, 'loopFuel'>;
   /** Body bytes a stream may hold while a plugin pauses it (413 past it); default 1 MiB, Envoy's buffer limit. */
   readonly bufferLimitBytes?: number;
 }
@@ -63,8 +73,27 @@ export class WasmRuntime {
   private readonly handles = new Map<string, PluginHandle>();
   private lastSnapshot: Snapshot | undefined;
   private closed = false;
+  private readonly unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly opts: WasmRuntimeOptions = {}) {}
+  constructor(private readonly opts: WasmRuntimeOptions = {}) {
+    const { view, waypoint } = opts;
+    if (view && waypoint) {
+      this.unsubscribe = view.onChange((v) => this.warm(v, waypoint));
+      this.warm(view.current(), waypoint);
+    }
+  }
+
+  /** Starts loading every plugin that applies to a service of this waypoint in `view`. */
+  private warm(view: MeshView, ref: { readonly namespace: string; readonly name: string }): void {
+    const snapshot = view.snapshot;
+    const all = snapshot.wasmPlugins ?? [];
+    if (snapshot !== this.lastSnapshot) this.retain(snapshot, all);
+    if (all.length === 0 || this.closed) return;
+    const wp = view.waypoint(ref.namespace, ref.name);
+    if (!wp) return;
+    const served = view.servicesOfWaypoint(wp);
+    for (const p of all) if (served.some((svc) => appliesTo(p, snapshot, wp, svc))) this.handleFor(p);
+  }
 
   /** The Wasm filter factories for one service port, in chain order. */
   factoriesFor(view: MeshView, target: ServiceTarget): FilterFactory[] {
@@ -89,17 +118,14 @@ export class WasmRuntime {
       const pluginName = `${p.namespace}.${p.name}`;
       const log = this.opts.log ?? defaultPluginLog;
       const fetchBytes = this.opts.loadModule ?? ((r: ModuleRequest) => fetchModule(r, this.opts.fetch));
-      // A function, so the handle can try again after a failed fetch or compile.
-      const load = (): Promise<CompileResult> => fetchBytes(req).then(async (bytes) => {
-        if (this.opts.loopFuel === false) return compilePlugin(bytes);
-        // Checked before instrumenting, so a broken module is reported as itself.
-        const plain = compilePlugin(bytes);
-        if (!plain.ok) return plain;
-        const fueled = await instrumentLoops(bytes);
-        if (fueled.ok) return compilePlugin(fueled.bytes);
-        log(3, pluginName, `${fueled.error}; running without loop containment`);
-        return plain;
-      });
+      // A function, so the handle can try again after a failed fetch or compile. Instrumenting
+      // and compiling run in a worker thread: the event loop never waits on a large module.
+      const load = (): Promise<CompileResult> =>
+        fetchBytes(req).then(async (bytes) => {
+          const r = await prepareModule(bytes, { ...this.opts.prepare, loopFuel: this.opts.loopFuel !== false });
+          if (r.ok && r.warning !== undefined) log(3, pluginName, r.warning);
+          return r.ok ? { ok: true, plugin: r.plugin } : r;
+        });
       const env = new Map(Object.entries(p.env));
       for (const k of p.hostEnvKeys) {
         const v = process.env[k];
@@ -128,6 +154,11 @@ export class WasmRuntime {
     return h;
   }
 
+  /** Settles when every plugin instance started so far has finished loading (either way). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.handles.values()].map((h) => h.loaded()));
+  }
+
   /** Closes instances of plugins that are no longer configured. */
   private retain(snapshot: Snapshot, all: readonly WasmPluginIR[]): void {
     this.lastSnapshot = snapshot;
@@ -141,6 +172,7 @@ export class WasmRuntime {
 
   close(): void {
     this.closed = true;
+    this.unsubscribe?.();
     for (const h of this.handles.values()) h.close();
     this.handles.clear();
   }
@@ -153,5 +185,5 @@ function matches(p: WasmPluginIR, _service: ServiceIR, port: number): boolean {
 }
 
 function fingerprint(p: WasmPluginIR): string {
-  return JSON.stringify([p.namespace, p.name, p.url, p.sha256 ?? '', p.imagePullPolicy, p.pluginName, p.pluginConfig, p.env, p.hostEnvKeys]);
+  return JSON.stringify([p.kind ?? 'WasmPlugin', p.namespace, p.name, p.url, p.sha256 ?? '', p.imagePullPolicy, p.pluginName, p.pluginConfig, p.env, p.hostEnvKeys]);
 }

@@ -32,11 +32,13 @@ declare namespace WebAssembly {
     grow(delta: number): number;
   }
   class Global {
+    constructor(descriptor: { value: 'i32' | 'i64' | 'f32' | 'f64'; mutable?: boolean }, value?: unknown);
     value: unknown;
   }
   class RuntimeError extends Error {}
   class CompileError extends Error {}
   class LinkError extends Error {}
   function compile(bytes: BufferSource): Promise<Module>;
+  function validate(bytes: BufferSource): boolean;
 }
 type BufferSource = ArrayBufferView | ArrayBuffer;

@@ -178,6 +178,9 @@ export class Waypoint {
       ...(opts.bufferLimitBytes !== undefined ? { bufferLimitBytes: opts.bufferLimitBytes } : {}),
       httpCalls: new MeshHttpCalls({ view: opts.view, lb: this.balancer, upstream: this.upstream }),
       node: waypointNode(opts),
+      // Plugins start loading (off the event loop) when a view names them, not at first use.
+      view: opts.view,
+      waypoint: opts.waypoint,
     });
     this.wasm = wasm;
     // Route policies (CORS, fault) act as filters in their phases, so the compiled tables add them

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   emit('header_edit_request_and_response_headers', 'ns/op', withPlugin - baseline);
 
   // The same with loop containment (fuel-instrumented module, the runtime's default).
-  const fueledBytes = await instrumentLoops(bytes);
+  const fueledBytes = instrumentLoops(bytes);
   if (!fueledBytes.ok) throw new Error(fueledBytes.error);
   const fueled = new PluginHandle(vmSettings({ pluginConfig: Buffer.from('{"value":"bench","removeRequestHeader":"x-remove-me"}'), logLevel: 3 }), Promise.resolve(compilePlugin(fueledBytes.bytes)));
   await fueled.loaded();
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
           (br $l)))
         (local.get $acc)))`;
   const spinBytes = await wat(spinText);
-  const spinFueled = await instrumentLoops(spinBytes);
+  const spinFueled = instrumentLoops(spinBytes);
   if (!spinFueled.ok) throw new Error(spinFueled.error);
   for (const [metric, b] of [['loop_iteration', spinBytes], ['loop_iteration_with_fuel', spinFueled.bytes]] as const) {
     const c = compilePlugin(b);

@@ -103,6 +103,11 @@ export interface LocalMeshOptions {
   readonly waypointReplicas?: boolean;
   /** Waypoints put `baggage` on their CONNECTs to destination ztunnels (istiod's AMBIENT_ENABLE_BAGGAGE). */
   readonly waypointConnectBaggage?: boolean;
+  /**
+   * Return before the waypoints' Wasm plugins are ready (default: wait for their loads to
+   * settle, since until then each plugin's fail strategy answers).
+   */
+  readonly dontWaitForPlugins?: boolean;
 }
 
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
@@ -175,6 +180,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       waypointOptions.push(o);
     }
   }
+  if (!opts.dontWaitForPlugins) await Promise.all(waypoints.map((w) => w.wasm.settled()));
 
   const pod = (namespace: string, name: string): WorkloadIR => {
     const w = [...store.current().snapshot.workloads.values()].find((x) => x.namespace === namespace && x.name === name);

@@ -135,6 +135,19 @@ describe('WasmPlugin at the waypoint', () => {
     for (const sdk of ['rust', 'tinygo', 'go-wasip1', 'cpp'] as const) {
       add(`compat-${sdk}`, plugin(`compat-${sdk}`, `compat-${sdk}`, compatPath(sdk), '  vmConfig:\n    env: [{name: COMPAT_MODE, value: strict}]\n  pluginConfig: {mode: test}\n'));
     }
+    // TrafficExtension (Istio 1.30's successor to WasmPlugin): the same host, ordered with WasmPlugins.
+    const extension = (name: string, svc: string, body: string): string => `apiVersion: extensions.istio.io/v1alpha1
+kind: TrafficExtension
+metadata: {name: ${name}, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: ${svc}}]
+${body}`;
+    add(
+      'wasm-ext',
+      extension('ext', 'wasm-ext', `  phase: STATS\n  priority: 10\n  wasm:\n    url: file://${pluginPath('header-edit')}\n    pluginConfig: {requestHeader: x-order, responseHeader: x-order-resp, value: extension-10}\n`),
+      plugin('plugin-5', 'wasm-ext', pluginPath('header-edit'), `  phase: STATS\n  priority: 5\n  pluginConfig: {requestHeader: x-order, responseHeader: x-order-resp, value: wasmplugin-5}\n`),
+    );
+    add('wasm-ext-closed', extension('ext-closed', 'wasm-ext-closed', `  wasm:\n    url: file://${missing}\n    failStrategy: FAIL_CLOSE\n`));
     const injector = path.join(tmp, 'injector.wasm');
     writeFileSync(injector, await wat(injectorModule()));
     add('wasm-inject', plugin('inject', 'wasm-inject', injector));
@@ -237,6 +250,14 @@ describe('WasmPlugin at the waypoint', () => {
     const r = await get('wasm-order');
     assert.equal(r.json<Echo>().headers['x-order'], 'stats-5', 'AUTHN, then STATS priority 10, then STATS priority 5 (last write wins)');
     assert.equal(r.headers['x-order-resp'], 'stats-5, stats-10, authn', 'the response path runs in reverse');
+  });
+
+  it('a TrafficExtension runs its wasm plugin, ordered together with WasmPlugins (phase, then priority)', async () => {
+    const r = await get('wasm-ext');
+    assert.equal(r.status, 200);
+    assert.equal(r.json<Echo>().headers['x-order'], 'wasmplugin-5', 'the extension (priority 10) ran first, the WasmPlugin (5) last');
+    assert.equal(r.headers['x-order-resp'], 'wasmplugin-5, extension-10', 'the response path runs in reverse');
+    assert.equal((await get('wasm-ext-closed')).status, 503, "the extension's failStrategy applies");
   });
 
   it('a module that cannot be fetched: FAIL_CLOSE answers 503, FAIL_OPEN skips the plugin', async () => {

@@ -184,7 +184,7 @@ describe('Wasm VM life cycle', () => {
       (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
         (if (i32.eqz (local.get 2)) (then (loop $forever (br $forever))))
         (i32.const 0)))`);
-    const fueled = await instrumentLoops(bytes);
+    const fueled = instrumentLoops(bytes);
     assert.ok(fueled.ok, fueled.ok ? '' : fueled.error);
     const logs: LogLine[] = [];
     const h = new PluginHandle(vmSettings({}, logs), Promise.resolve(compilePlugin(fueled.bytes)));
@@ -200,7 +200,7 @@ describe('Wasm VM life cycle', () => {
 
   it('loop instrumentation keeps the sample plugins and compat modules working', async () => {
     for (const p of [pluginPath('header-edit'), compatPath('go-wasip1')]) {
-      const r = await instrumentLoops(readModule(p));
+      const r = instrumentLoops(readModule(p));
       assert.ok(r.ok, r.ok ? '' : r.error);
       const h = new PluginHandle(vmSettings(), Promise.resolve(compilePlugin(r.bytes)));
       await h.loaded();

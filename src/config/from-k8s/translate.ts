@@ -23,6 +23,7 @@ import { requestAuthenticationTranslator } from './request-authentication.js';
 import { serviceAccountTranslator } from './service-account.js';
 import { serviceTranslator } from './service.js';
 import { telemetryTranslator } from './telemetry.js';
+import { trafficExtensionTranslator } from './traffic-extension.js';
 import { wasmPluginTranslator } from './wasm-plugin.js';
 import type { ObjectRef, TranslateContext, TranslatedObject, Translator } from './translator.js';
 import { objectRefKey } from './translator.js';
@@ -46,6 +47,7 @@ export const TRANSLATORS: readonly Translator[] = [
   destinationRuleTranslator,
   telemetryTranslator,
   wasmPluginTranslator,
+  trafficExtensionTranslator,
   peerAuthenticationTranslator,
 ];
 
