@@ -11,6 +11,7 @@
  * and while an asynchronous hook is pending, so chunks stay in order and memory stays bounded.
  */
 import { Readable } from 'node:stream';
+import { guardedDestroyError } from '../net/guarded-destroy-error.js';
 import type { FilterResult, Respond } from '../filter/api.js';
 import { isAsync } from '../filter/api.js';
 import type { ChainRun } from '../filter/chain.js';
@@ -46,7 +47,7 @@ export class FilteredRequestBody extends Readable {
     this.source.off('data', this.onData);
     this.source.off('end', this.onEnd);
     this.source.off('error', this.onSourceError);
-    cb(err);
+    cb(guardedDestroyError(this, err));
   }
 
   private readonly onData = (chunk: Buffer): void => {

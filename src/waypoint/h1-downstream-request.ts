@@ -8,6 +8,7 @@
  * the event loop is over, so a small response leaves as one write (one HTTP/2 DATA frame on the
  * HBONE stream) without delaying a head whose body is slow to come.
  */
+import { guardedDestroyError } from '../net/guarded-destroy-error.js';
 import { Readable } from 'node:stream';
 import { BodyFraming, CRLF, LAST_CHUNK, chunkPrefix, responseHead } from '../http1/head-writer.js';
 import type { RequestHead } from '../http1/request-parser.js';
@@ -41,7 +42,7 @@ class H1RequestBody extends Readable {
 
   /** As Node's IncomingMessage: an abort is an 'error' only for a reader that listens for one. */
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    cb(err && this.listenerCount('error') > 0 ? err : null);
+    cb(guardedDestroyError(this, err));
   }
 }
 
