@@ -44,6 +44,7 @@ import { NO_TIMEOUTS, requestTimeouts } from './route-timeouts.js';
 import type { AttemptOwner } from './upstream-attempt.js';
 import { UpstreamAttempt } from './upstream-attempt.js';
 import type { ExchangeDeps, HttpConnection } from './http-connection.js';
+import type { RequestConfig } from './request-config.js';
 
 export type { ExchangeDeps, HttpConnection } from './http-connection.js';
 
@@ -54,6 +55,7 @@ type State = 'request' | 'upstream' | 'backoff' | 'streaming' | 'local' | 'done'
 const OVERFLOW_REPLY: LocalReply = Object.freeze({ ...failureReply('UPSTREAM_OVERFLOW'), headers: Object.freeze({ 'x-envoy-overloaded': 'true' }) });
 
 export class HttpExchange implements AttemptOwner {
+  private readonly config: RequestConfig;
   private readonly ctx: HttpRequestContext;
   private readonly relay: ResponseRelay;
   private readonly run: ChainRun | undefined;
@@ -85,10 +87,12 @@ export class HttpExchange implements AttemptOwner {
     res: DownstreamResponse,
     protocol: 'HTTP/1.1' | 'HTTP/2',
   ) {
+    // This request's snapshot, kept to its end however the config changes meanwhile.
+    this.config = conn.config();
     this.ctx = requestContextOf(req, protocol, conn.source, conn.destination);
     // Normalized before filters and routes (Istio's pathNormalization, BASE by default), so policy,
     // routing, logs and the app all see the same path and `..`/`%2e` games cannot bypass authz.
-    const normalized = normalizePath(this.ctx.path, conn.pathNormalization);
+    const normalized = normalizePath(this.ctx.path, this.config.pathNormalization);
     this.badPath = normalized === undefined;
     if (normalized !== undefined) this.ctx.path = normalized;
     this.bodyless = isBodyless(req, protocol);
@@ -96,7 +100,8 @@ export class HttpExchange implements AttemptOwner {
     this.grpc = isGrpcRequest(this.ctx) ? new GrpcStats() : undefined;
     // Read before filters run, as Envoy's HCM does: denied and local replies get spans too.
     this.span = deps.tracer?.begin(this.ctx.headers);
-    this.run = conn.chain.isEmpty ? undefined : conn.chain.start(this.ctx);
+    const chain = this.config.chain;
+    this.run = chain.isEmpty ? undefined : chain.start(this.ctx);
     this.relay = new ResponseRelay(this, res, this.ctx, this.run, protocol, this.grpc);
   }
 
@@ -122,7 +127,7 @@ export class HttpExchange implements AttemptOwner {
       this.sendLocal(r.reply);
       return;
     }
-    const decision = this.conn.routes.routeHttp(this.ctx);
+    const decision = this.config.routes.routeHttp(this.ctx);
     if (decision?.respond) {
       // Redirect, direct response, or a rule without usable backends (the spec's 500).
       this.ctx.streamInfo.routeName = decision.name;

@@ -15,12 +15,13 @@ import type { MeshView } from '../state/mesh-view.js';
 import type { ViewSource } from '../state/view-source.js';
 import type { WaypointRef } from '../config/ir.js';
 import type { DestinationInfo, SourceInfo } from '../filter/api.js';
-import type { FilterChain } from '../filter/chain.js';
 import { formatAuthority } from '../hbone/authority.js';
 import type { HboneConnect } from '../hbone/types.js';
 import type { UpstreamHttpVersion } from '../upstream/http-client.js';
 import type { HttpConnection } from './http-exchange.js';
 import type { HttpProxy, InnerHttpProtocol } from './http-proxy.js';
+import type { ChainProvider } from './request-config.js';
+import { LiveRequestConfig } from './request-config.js';
 import type { RouteTableProvider } from './router.js';
 import type { SniffOutcome } from './sniff.js';
 import { sniffStream } from './sniff.js';
@@ -28,7 +29,7 @@ import type { TcpProxy } from './tcp-proxy.js';
 import type { Duplex } from 'node:stream';
 
 /** The filter chain of a service port in a view (compiled per snapshot by the policy issues). */
-export type FilterChainProvider = (view: MeshView, target: ServiceTarget) => FilterChain;
+export type FilterChainProvider = ChainProvider;
 
 export interface WaypointListenerDeps {
   readonly waypoint: WaypointRef;
@@ -49,9 +50,8 @@ export class WaypointListener {
   readonly handle = (c: HboneConnect): void => {
     const view = this.deps.view.current();
     const a = c.authority;
-    const target = view.serviceTarget(a.host, a.port, a.isIp);
-    const bound = target ? view.waypointOf(target.service) : undefined;
-    if (!target || !bound || bound.namespace !== this.deps.waypoint.namespace || bound.name !== this.deps.waypoint.name) {
+    const target = this.boundTarget(view, a.host, a.port, a.isIp);
+    if (!target) {
       c.reject('HBONE_SERVICE_NOT_BOUND');
       return;
     }
@@ -59,12 +59,21 @@ export class WaypointListener {
     const info = c.connection;
     const source: SourceInfo = { principal: info.peerIdentity, address: info.peerAddress, port: info.peerPort };
     const remote = formatAuthority(info.peerAddress, info.peerPort);
-    const flow = new Flow(this.deps, view, target, stream, source, a.text, remote);
+    const resolve = (v: MeshView): ServiceTarget | undefined => this.boundTarget(v, a.host, a.port, a.isIp);
+    const flow = new Flow(this.deps, view, target, stream, source, a.text, remote, resolve);
     flow.start().catch((err: unknown) => {
       this.deps.onError(err, `serving ${a.text}`);
       stream.destroy();
     });
   };
+
+  /** The Service port an authority names, when it is bound to this waypoint. */
+  private boundTarget(view: MeshView, host: string, port: number, isIp: boolean): ServiceTarget | undefined {
+    const target = view.serviceTarget(host, port, isIp);
+    const bound = target ? view.waypointOf(target.service) : undefined;
+    if (!target || !bound || bound.namespace !== this.deps.waypoint.namespace || bound.name !== this.deps.waypoint.name) return undefined;
+    return target;
+  }
 }
 
 /** One accepted tunnel, from classification to the proxy that serves it. */
@@ -77,6 +86,7 @@ class Flow {
     private readonly source: SourceInfo,
     private readonly connectAuthority: string,
     private readonly remote: string,
+    private readonly resolve: (view: MeshView) => ServiceTarget | undefined,
   ) {}
 
   async start(): Promise<void> {
@@ -125,15 +135,14 @@ class Flow {
       appProtocol: t.port.appProtocol,
       connectAuthority: this.connectAuthority,
     };
+    const config = new LiveRequestConfig(this.deps.view, this.deps.routes, this.deps.chains, t, this.view, this.resolve);
     const conn: HttpConnection = {
-      routes: this.deps.routes.tableFor(this.view, t),
-      chain: this.deps.chains(this.view, t),
+      config: config.current,
       destination,
       source: this.source,
       downstreamLocalAddress: this.connectAuthority,
       downstreamRemoteAddress: this.remote,
       upstreamVersion,
-      ...(this.view.snapshot.mesh.pathNormalization ? { pathNormalization: this.view.snapshot.mesh.pathNormalization } : {}),
     };
     this.deps.http.serve(this.stream, inner, conn);
   }
