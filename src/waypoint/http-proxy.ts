@@ -11,7 +11,8 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
+import { H2FieldCounter } from './h2-field-count.js';
 import type { DownstreamResponse } from './downstream-request.js';
 import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
 import { HttpExchange } from './http-exchange.js';
@@ -32,7 +33,9 @@ export class HttpProxy {
   /** Tunnel (HTTP/1) or HTTP/2 session → the facts its requests share. */
   private readonly connections = new WeakMap<object, HttpConnection>();
   /** Set only while `emit('connection')` runs: the h2 server creates its session synchronously. */
-  private pendingH2: HttpConnection | undefined;
+  private pendingH2: { conn: HttpConnection; fields: H2FieldCounter } | undefined;
+  /** HTTP/2 session → the count of fields its client sent per header block. */
+  private readonly fieldCounts = new WeakMap<object, H2FieldCounter>();
   private readonly tunnels = new Set<Duplex>();
   /** HTTP/1 tunnels → requests in flight on them; idle ones can be closed at once when draining. */
   private readonly busyH1 = new Map<Duplex, number>();
@@ -104,18 +107,22 @@ export class HttpProxy {
       this.connections.set(stream, conn);
       this.h1.emit('connection', stream);
       this.watchHeaders(stream);
-    } else {
-      this.pendingH2 = conn;
-      try {
-        this.h2.emit('connection', stream);
-      } finally {
-        this.pendingH2 = undefined;
-      }
+      stream.resume();
+      return;
     }
-    // Node's HTTP/2 session reads a net.Socket natively and takes bytes put back by sniffing on
-    // the next tick (resuming would flush them to nobody); a JS stream (an HBONE tunnel) is read
-    // through 'data' events and must flow.
-    if (protocol === 'http1' || !(stream instanceof net.Socket)) stream.resume();
+    // Node's session would read a net.Socket natively, past the field counter: read it as a JS
+    // stream like an HBONE tunnel (only tests serve plain sockets).
+    const source = stream instanceof net.Socket ? Duplex.from({ readable: stream, writable: stream }) : stream;
+    const fields = new H2FieldCounter();
+    // Before the session's own listener: each block is counted before Node surfaces it.
+    source.on('data', fields.push);
+    this.pendingH2 = { conn, fields };
+    try {
+      this.h2.emit('connection', source);
+    } finally {
+      this.pendingH2 = undefined;
+    }
+    source.resume();
   }
 
   /** Open tunnels carrying HTTP (tests, admin). */
@@ -221,12 +228,13 @@ export class HttpProxy {
   };
 
   private readonly onH2Session = (session: http2.ServerHttp2Session): void => {
-    const conn = this.pendingH2;
-    if (!conn) {
+    const pending = this.pendingH2;
+    if (!pending) {
       session.destroy();
       return;
     }
-    this.connections.set(session, conn);
+    this.connections.set(session, pending.conn);
+    this.fieldCounts.set(session, pending.fields);
     this.sessions.add(session);
     session.once('close', () => this.sessions.delete(session));
     session.on('error', ignore);
@@ -236,11 +244,15 @@ export class HttpProxy {
   };
 
   private readonly onH2Request = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
-    const conn = this.connections.get(req.stream.session as object);
-    if (!conn) {
+    const session = req.stream.session as object;
+    const conn = this.connections.get(session);
+    const fields = this.fieldCounts.get(session);
+    if (!conn || !fields) {
       res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
+    if (!wholeBlock(fields, req.stream, req.rawHeaders)) return;
+    req.stream.once('trailers', (_h: unknown, _f: unknown, raw: string[]) => wholeBlock(fields, req.stream, raw));
     if (req.rawHeaders.length / 2 > this.limits.maxHeadersCount + 4) {
       res.writeHead(431, { 'content-type': 'text/plain' });
       res.end('Request Header Fields Too Large');
@@ -250,6 +262,16 @@ export class HttpProxy {
     watchStreamIdle(exchange, res, this.limits.streamIdleTimeoutMs);
     exchange.start();
   };
+}
+
+/**
+ * RFC 9113 §8.2.1: a request with a field Node's codec dropped (CR, LF, NUL, an invalid name, edge
+ * whitespace) is malformed: the stream is reset with PROTOCOL_ERROR, never served without it.
+ */
+function wholeBlock(fields: H2FieldCounter, stream: http2.ServerHttp2Stream, raw: readonly string[]): boolean {
+  if (fields.take(stream.id ?? 0) === raw.length / 2) return true;
+  if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+  return false;
 }
 
 /** How long a session opened during a drain waits for its first stream before GOAWAY. */
