@@ -48,6 +48,17 @@ function onClose(this: Tagged): void {
   x?.closed();
 }
 
+/**
+ * Resets a malformed request with PROTOCOL_ERROR (RFC 9113 §8.1.1) at once: close() alone ends our
+ * side first and lets the body's 'end' through (its END_STREAM came with the bad trailers), so
+ * the upstream would get a complete request; destroy() after close() keeps close()'s code.
+ */
+export function refuseMalformed(stream: ServerHttp2Stream): void {
+  if (stream.destroyed) return;
+  stream.close(NGHTTP2_PROTOCOL_ERROR);
+  stream.destroy();
+}
+
 /** The response head as the stream API takes it; undefined when a name or value is not writable. */
 function responseHeaders(status: number, flat: readonly string[]): OutgoingHttpHeaders | undefined {
   const out: OutgoingHttpHeaders = { ':status': status };
@@ -186,7 +197,7 @@ export class H2DownstreamExchange implements DownstreamExchange {
   /** @internal The request's trailers arrived: malformed ones (a field Node dropped) reset it. */
   receivedTrailers(headers: IncomingHttpHeaders, raw: readonly string[]): void {
     if (this.fields.take(this.stream.id ?? 0) !== raw.length / 2) {
-      this.stream.close(NGHTTP2_PROTOCOL_ERROR);
+      refuseMalformed(this.stream);
       return;
     }
     const map = HeaderMap.fromNode(headers);

@@ -19,7 +19,7 @@ import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { DownstreamExchange } from './downstream-exchange.js';
-import { H2DownstreamExchange } from './h2-downstream-exchange.js';
+import { H2DownstreamExchange, refuseMalformed } from './h2-downstream-exchange.js';
 import { H2FieldCounter } from './h2-field-count.js';
 import type { HttpConnection } from './http-connection.js';
 import type { HttpLimits } from './http-limits.js';
@@ -31,7 +31,7 @@ const CONNECTION_WINDOW = 16 * 1024 * 1024;
 /** Between the drain's first GOAWAY and the final one: time for streams already sent to arrive. */
 export const FINAL_GOAWAY_DELAY_MS = 1000;
 const MAX_STREAM_ID = 2 ** 31 - 1;
-const { NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** Starts the exchange of one checked request. */
 export type RunExchange = (conn: HttpConnection, downstream: DownstreamExchange) => void;
@@ -109,7 +109,7 @@ export class H2Downstream {
     }
     if (state.fields.take(stream.id ?? 0) !== raw.length / 2) {
       // RFC 9113 §8.2.1: a field Node dropped makes the request malformed; never serve the rest.
-      stream.close(NGHTTP2_PROTOCOL_ERROR);
+      refuseMalformed(stream);
       return;
     }
     if (raw.length / 2 > this.limits.maxHeadersCount + 4) {

@@ -12,6 +12,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
+import { refuseMalformed } from './h2-downstream-exchange.js';
 import { H2FieldCounter } from './h2-field-count.js';
 import type { DownstreamResponse } from './downstream-request.js';
 import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
@@ -270,7 +271,7 @@ export class HttpProxy {
  */
 function wholeBlock(fields: H2FieldCounter, stream: http2.ServerHttp2Stream, raw: readonly string[]): boolean {
   if (fields.take(stream.id ?? 0) === raw.length / 2) return true;
-  if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+  refuseMalformed(stream);
   return false;
 }
 
