@@ -7,7 +7,6 @@ import type { AccessLogSink } from '../telemetry/access-record.js';
 import type { WaypointTracer } from '../telemetry/waypoint-tracer.js';
 import type { UpstreamDispatcher, UpstreamHttpVersion } from '../upstream/http-client.js';
 import type { LeastRequestBalancer } from '../upstream/lb.js';
-import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
 import type { ResilienceDeps } from './exchange-resilience.js';
 import type { RequestConfig } from './request-config.js';
 
@@ -33,6 +32,4 @@ export interface ExchangeDeps extends ResilienceDeps {
   /** Set when tracing is configured: spans per request, context propagated upstream. */
   readonly tracer?: WaypointTracer | undefined;
   readonly random: () => number;
-  /** Told when an exchange is over (the proxy tracks busy tunnels for draining). */
-  readonly onDone?: (req: DownstreamRequest, res: DownstreamResponse) => void;
 }
