@@ -55,6 +55,7 @@ function onClose(this: Tagged): void {
  */
 export function refuseMalformed(stream: ServerHttp2Stream): void {
   if (stream.destroyed) return;
+  stream.on('error', ignore);
   stream.close(NGHTTP2_PROTOCOL_ERROR);
   stream.destroy();
 }

@@ -104,6 +104,7 @@ export class H2Downstream {
   private readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]): void => {
     const state = (stream.session as Tagged | undefined)?.[kState];
     if (!state) {
+      stream.on('error', ignore);
       stream.close(NGHTTP2_REFUSED_STREAM);
       return;
     }
@@ -113,6 +114,7 @@ export class H2Downstream {
       return;
     }
     if (raw.length / 2 > this.limits.maxHeadersCount + 4) {
+      stream.on('error', ignore);
       stream.respond({ ':status': 431, 'content-type': 'text/plain' });
       stream.end('Request Header Fields Too Large');
       return;
