@@ -43,7 +43,8 @@ export class HttpProxy implements H1ConnectionOwner<HttpConnection> {
   serve(stream: Duplex, protocol: InnerHttpProtocol, conn: HttpConnection): void {
     // A tunnel that died while being sniffed never gets a 'close' again: do not track it. One
     // accepted just before a drain began is still served (its request is likely already on the
-    // wire): HTTP/1 with `connection: close`, HTTP/2 with GOAWAY after its first stream.
+    // wire): HTTP/1 with `connection: close`, HTTP/2 with GOAWAY(2^31-1) at once (streams already
+    // sent are served) and the final GOAWAY a moment later.
     if (this.forced || stream.destroyed) {
       stream.destroy();
       return;

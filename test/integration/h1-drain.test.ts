@@ -21,7 +21,7 @@ describe('HTTP/1 drain on keep-alive connections', () => {
 
   it('serves on through the drain with connection: close, and closes idle connections only at its end', async () => {
     const clients = await Promise.all([RawClient.open(mesh), RawClient.open(mesh), RawClient.open(mesh)]);
-    const [busy, late, idle] = clients as [RawClient, RawClient, RawClient];
+    const [busy, late, idle] = clients;
     // Each connection has served a request and is kept alive.
     for (const [i, c] of clients.entries()) c.socket.write(`GET /warm-${i} HTTP/1.1\r\nHost: reviews\r\n\r\n`);
     for (const c of clients) {
