@@ -21,7 +21,7 @@ import { Duplex } from 'node:stream';
 import type { DownstreamExchange } from './downstream-exchange.js';
 import { H2DownstreamExchange, refuseMalformed } from './h2-downstream-exchange.js';
 import { H2FieldCounter } from './h2-field-count.js';
-import type { HttpConnection } from './http-connection.js';
+import type { HttpConnectionSource } from './http-connection.js';
 import type { HttpLimits } from './http-limits.js';
 import { closeWhenIdle } from './session-idle-timeout.js';
 
@@ -33,11 +33,11 @@ export const FINAL_GOAWAY_DELAY_MS = 1000;
 const MAX_STREAM_ID = 2 ** 31 - 1;
 const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
-/** Starts the exchange of one checked request. */
-export type RunExchange = (conn: HttpConnection, downstream: DownstreamExchange) => void;
+/** Starts the exchange of one checked request (which takes `conn`'s facts as of now). */
+export type RunExchange = (conn: HttpConnectionSource, downstream: DownstreamExchange) => void;
 
 interface SessionState {
-  readonly conn: HttpConnection;
+  readonly conn: HttpConnectionSource;
   readonly fields: H2FieldCounter;
 }
 
@@ -69,7 +69,7 @@ export class H2Downstream {
   }
 
   /** Serves a tunnel whose first bytes are the HTTP/2 preface (possibly put back by sniffing). */
-  serve(tunnel: Duplex, conn: HttpConnection): void {
+  serve(tunnel: Duplex, conn: HttpConnectionSource): void {
     // Node's session would read a net.Socket natively, past the field counter: read it as a JS
     // stream like an HBONE tunnel (only tests serve plain sockets).
     const source = tunnel instanceof net.Socket ? Duplex.from({ readable: tunnel, writable: tunnel }) : tunnel;

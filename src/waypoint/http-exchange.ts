@@ -44,7 +44,6 @@ import { NO_TIMEOUTS, requestTimeouts } from './route-timeouts.js';
 import type { AttemptOwner } from './upstream-attempt.js';
 import { UpstreamAttempt } from './upstream-attempt.js';
 import type { ExchangeDeps, HttpConnection } from './http-connection.js';
-import type { RequestConfig } from './request-config.js';
 
 export type { ExchangeDeps, HttpConnection } from './http-connection.js';
 
@@ -55,7 +54,6 @@ type State = 'request' | 'upstream' | 'backoff' | 'streaming' | 'local' | 'done'
 const OVERFLOW_REPLY: LocalReply = Object.freeze({ ...failureReply('UPSTREAM_OVERFLOW'), headers: Object.freeze({ 'x-envoy-overloaded': 'true' }) });
 
 export class HttpExchange implements AttemptOwner, DownstreamEvents {
-  private readonly config: RequestConfig;
   private readonly ctx: HttpRequestContext;
   private readonly relay: ResponseRelay;
   private readonly run: ChainRun | undefined;
@@ -85,12 +83,10 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
     private readonly conn: HttpConnection,
     private readonly down: DownstreamExchange,
   ) {
-    // This request's snapshot, kept to its end however the config changes meanwhile.
-    this.config = conn.config();
     this.ctx = requestContextOf(down, conn.source, conn.destination);
     // Normalized before filters and routes (Istio's pathNormalization, BASE by default), so policy,
     // routing, logs and the app all see the same path and `..`/`%2e` games cannot bypass authz.
-    const normalized = normalizePath(this.ctx.path, this.config.pathNormalization);
+    const normalized = normalizePath(this.ctx.path, conn.pathNormalization);
     this.badPath = normalized === undefined;
     if (normalized !== undefined) this.ctx.path = normalized;
     this.bodyless = down.bodyless;
@@ -98,8 +94,7 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
     this.grpc = isGrpcRequest(this.ctx) ? new GrpcStats() : undefined;
     // Read before filters run, as Envoy's HCM does: denied and local replies get spans too.
     this.span = deps.tracer?.begin(this.ctx.headers);
-    const chain = this.config.chain;
-    this.run = chain.isEmpty ? undefined : chain.start(this.ctx);
+    this.run = conn.chain.isEmpty ? undefined : conn.chain.start(this.ctx);
     this.relay = new ResponseRelay(this, down, this.ctx, this.run, this.grpc);
     down.attach(this);
   }
@@ -126,7 +121,7 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
       this.sendLocal(r.reply);
       return;
     }
-    const decision = this.config.routes.routeHttp(this.ctx);
+    const decision = this.conn.routes.routeHttp(this.ctx);
     if (decision?.respond) {
       // Redirect, direct response, or a rule without usable backends (the spec's 500).
       this.ctx.streamInfo.routeName = decision.name;
@@ -380,8 +375,13 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
     } else this.relay.reset();
   }
 
+  /** DownstreamEvents: the response may take more body. */
+  downstreamDrain(): void {
+    this.resumeUpstream();
+  }
+
   /** Envoy's stream idle timeout: nothing moved either way (408 while the request arrives, else 504; reset once answering). */
-  onStreamIdle(): void {
+  downstreamIdle(): void {
     const requestComplete = this.bodyless || this.down.complete;
     if (this.state === 'done') return;
     this.abandonAttempt('stream idle timeout');
@@ -399,7 +399,7 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
   }
 
   /** The downstream response is over (finished or aborted): settle, release, record. */
-  onClose(finished: boolean): void {
+  downstreamClosed(finished: boolean): void {
     if (!finished && this.state !== 'done') {
       // Downstream went away first (Envoy: DC): stop the upstream side too.
       this.ctx.streamInfo.addResponseFlag('DC');
@@ -420,17 +420,4 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
     }
   }
 
-  // --- DownstreamEvents ---
-
-  downstreamDrain(): void {
-    this.resumeUpstream();
-  }
-
-  downstreamClosed(finished: boolean): void {
-    this.onClose(finished);
-  }
-
-  downstreamIdle(): void {
-    this.onStreamIdle();
-  }
 }

@@ -7,7 +7,7 @@
  * |---|---|---|---|
  * | request line + headers size | 60 KiB | `max_request_headers_kb` 60 | 431, close |
  * | header count | 100 | `max_headers_count` 100 | 431, close |
- * | request headers complete within | 60 s | Node's `headersTimeout` (Envoy: `request_headers_timeout`, off by default) | 408, close |
+ * | request headers complete within | 60 s | Node's `headersTimeout` default, kept by the codec (Envoy: `request_headers_timeout`, off by default) | 408, close |
  * | idle HTTP/1 tunnel, idle inner HTTP/2 session (no stream) | 1 h | `idle_timeout` 1 h | closed (HTTP/2: GOAWAY first) |
  * | no activity on a request in either direction | 5 min | `stream_idle_timeout` 5 min | 408 (request still arriving) or 504, flag `SI`; reset once the response started |
  * | inner HTTP/2 concurrent streams | 100 | Istio's `MaxConcurrentStreams` on HBONE | REFUSED_STREAM |

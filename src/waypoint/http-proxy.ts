@@ -8,7 +8,8 @@
  * Tunnel streams arrive hardened against the Node 20 pitfalls (src/hbone/tunnel-stream.ts).
  */
 import type { Duplex } from 'node:stream';
-import type { ExchangeDeps, HttpConnection } from './http-exchange.js';
+import type { ExchangeDeps } from './http-exchange.js';
+import { fixedConnection, type HttpConnection, type HttpConnectionSource } from './http-connection.js';
 import { HttpExchange } from './http-exchange.js';
 import type { HttpLimits } from './http-limits.js';
 import { httpLimits } from './http-limits.js';
@@ -18,11 +19,11 @@ import { H2Downstream } from './h2-downstream.js';
 
 export type InnerHttpProtocol = 'http1' | 'http2';
 
-export class HttpProxy implements H1ConnectionOwner<HttpConnection> {
+export class HttpProxy implements H1ConnectionOwner<HttpConnectionSource> {
   private readonly h2: H2Downstream;
   private readonly tunnels = new Set<Duplex>();
   /** HTTP/1 tunnels → their connection. */
-  private readonly h1 = new Map<Duplex, H1DownstreamConnection<HttpConnection>>();
+  private readonly h1 = new Map<Duplex, H1DownstreamConnection<HttpConnectionSource>>();
   private closing = false;
   /** Set at the drain deadline: anything still arriving is refused. */
   private forced = false;
@@ -33,14 +34,15 @@ export class HttpProxy implements H1ConnectionOwner<HttpConnection> {
   constructor(deps: ExchangeDeps, limits?: Partial<HttpLimits>) {
     this.deps = deps;
     this.limits = httpLimits(limits);
-    this.h2 = new H2Downstream(this.limits, (conn, down) => new HttpExchange(this.deps, conn, down).start());
+    this.h2 = new H2Downstream(this.limits, (conn, down) => new HttpExchange(this.deps, conn.current(), down).start());
   }
 
   /**
    * Serves HTTP on an accepted tunnel. The stream may be paused with bytes put back (after
-   * sniffing); it is resumed here.
+   * sniffing); it is resumed here. Each request takes the facts `conn` has when it starts.
    */
-  serve(stream: Duplex, protocol: InnerHttpProtocol, conn: HttpConnection): void {
+  serve(stream: Duplex, protocol: InnerHttpProtocol, facts: HttpConnection | HttpConnectionSource): void {
+    const conn = 'current' in facts ? facts : fixedConnection(facts);
     // A tunnel that died while being sniffed never gets a 'close' again: do not track it. One
     // accepted just before a drain began is still served (its request is likely already on the
     // wire): HTTP/1 with `connection: close`, HTTP/2 with GOAWAY(2^31-1) at once (streams already
@@ -99,8 +101,8 @@ export class HttpProxy implements H1ConnectionOwner<HttpConnection> {
 
   // --- H1ConnectionOwner ---
 
-  startExchange(req: H1DownstreamRequest, conn: HttpConnection): void {
-    new HttpExchange(this.deps, conn, req).start();
+  startExchange(req: H1DownstreamRequest, conn: HttpConnectionSource): void {
+    new HttpExchange(this.deps, conn.current(), req).start();
   }
 
   connectionGone(tunnel: Duplex): void {

@@ -14,22 +14,21 @@ import type { ServiceTarget } from '../state/mesh-view.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { ViewSource } from '../state/view-source.js';
 import type { WaypointRef } from '../config/ir.js';
-import type { DestinationInfo, SourceInfo } from '../filter/api.js';
+import type { SourceInfo } from '../filter/api.js';
+import type { FilterChain } from '../filter/chain.js';
 import { formatAuthority } from '../hbone/authority.js';
 import type { HboneConnect } from '../hbone/types.js';
 import type { UpstreamHttpVersion } from '../upstream/http-client.js';
-import type { HttpConnection } from './http-exchange.js';
 import type { HttpProxy, InnerHttpProtocol } from './http-proxy.js';
-import type { ChainProvider } from './request-config.js';
-import { LiveRequestConfig } from './request-config.js';
 import type { RouteTableProvider } from './router.js';
 import type { SniffOutcome } from './sniff.js';
 import { sniffStream } from './sniff.js';
 import type { TcpProxy } from './tcp-proxy.js';
+import { TunnelConnectionSource } from './tunnel-connection-source.js';
 import type { Duplex } from 'node:stream';
 
 /** The filter chain of a service port in a view (compiled per snapshot by the policy issues). */
-export type FilterChainProvider = ChainProvider;
+export type FilterChainProvider = (view: MeshView, target: ServiceTarget) => FilterChain;
 
 export interface WaypointListenerDeps {
   readonly waypoint: WaypointRef;
@@ -50,8 +49,9 @@ export class WaypointListener {
   readonly handle = (c: HboneConnect): void => {
     const view = this.deps.view.current();
     const a = c.authority;
-    const target = this.boundTarget(view, a.host, a.port, a.isIp);
-    if (!target) {
+    const target = view.serviceTarget(a.host, a.port, a.isIp);
+    const bound = target ? view.waypointOf(target.service) : undefined;
+    if (!target || !bound || bound.namespace !== this.deps.waypoint.namespace || bound.name !== this.deps.waypoint.name) {
       c.reject('HBONE_SERVICE_NOT_BOUND');
       return;
     }
@@ -59,21 +59,12 @@ export class WaypointListener {
     const info = c.connection;
     const source: SourceInfo = { principal: info.peerIdentity, address: info.peerAddress, port: info.peerPort };
     const remote = formatAuthority(info.peerAddress, info.peerPort);
-    const resolve = (v: MeshView): ServiceTarget | undefined => this.boundTarget(v, a.host, a.port, a.isIp);
-    const flow = new Flow(this.deps, view, target, stream, source, a.text, remote, resolve);
+    const flow = new Flow(this.deps, view, target, stream, source, a, remote);
     flow.start().catch((err: unknown) => {
       this.deps.onError(err, `serving ${a.text}`);
       stream.destroy();
     });
   };
-
-  /** The Service port an authority names, when it is bound to this waypoint. */
-  private boundTarget(view: MeshView, host: string, port: number, isIp: boolean): ServiceTarget | undefined {
-    const target = view.serviceTarget(host, port, isIp);
-    const bound = target ? view.waypointOf(target.service) : undefined;
-    if (!target || !bound || bound.namespace !== this.deps.waypoint.namespace || bound.name !== this.deps.waypoint.name) return undefined;
-    return target;
-  }
 }
 
 /** One accepted tunnel, from classification to the proxy that serves it. */
@@ -84,10 +75,13 @@ class Flow {
     private readonly target: ServiceTarget,
     private readonly stream: Duplex,
     private readonly source: SourceInfo,
-    private readonly connectAuthority: string,
+    private readonly authority: { readonly host: string; readonly port: number; readonly isIp: boolean; readonly text: string },
     private readonly remote: string,
-    private readonly resolve: (view: MeshView) => ServiceTarget | undefined,
   ) {}
+
+  private get connectAuthority(): string {
+    return this.authority.text;
+  }
 
   async start(): Promise<void> {
     const proto = this.target.port.appProtocol;
@@ -126,25 +120,22 @@ class Flow {
   }
 
   private serveHttp(inner: InnerHttpProtocol, upstreamVersion: UpstreamHttpVersion): void {
-    const t = this.target;
-    const destination: DestinationInfo = {
-      hostname: t.service.hostname,
-      name: t.service.name,
-      namespace: t.service.namespace,
-      port: t.port.port,
-      appProtocol: t.port.appProtocol,
-      connectAuthority: this.connectAuthority,
-    };
-    const config = new LiveRequestConfig(this.deps.view, this.deps.routes, this.deps.chains, t, this.view, this.resolve);
-    const conn: HttpConnection = {
-      config: config.current,
-      destination,
+    const a = this.authority;
+    const d = this.deps;
+    const facts = {
+      waypoint: d.waypoint,
+      views: d.view,
+      routes: d.routes,
+      chains: d.chains,
+      host: a.host,
+      port: a.port,
+      isIp: a.isIp,
+      connectAuthority: a.text,
       source: this.source,
-      downstreamLocalAddress: this.connectAuthority,
-      downstreamRemoteAddress: this.remote,
+      remote: this.remote,
       upstreamVersion,
     };
-    this.deps.http.serve(this.stream, inner, conn);
+    d.http.serve(this.stream, inner, new TunnelConnectionSource(facts, this.view, this.target));
   }
 
   private serveTcp(sniffed: SniffOutcome | undefined): Promise<void> {

@@ -30,7 +30,6 @@ export interface RelayOwner {
   sendLocal(reply: LocalReply): void;
   markLocal(): void;
   onInternalError(): void;
-  onClose(finished: boolean): void;
 }
 
 /** Fields of the access record only the exchange knows. */

@@ -1,5 +1,7 @@
 /**
- * HTTP/1 drain as Envoy drains (issue 17): long-lived keep-alive connections keep being served
+ * Config changes and drain on long-lived HTTP/1.1 keep-alive connections (issue 17). A reload
+ * reaches the next request on a connection opened before it (each request takes the current
+ * snapshot, as in Envoy's connection manager). Drain as Envoy drains: connections keep being served
  * while the waypoint drains, each next response says `connection: close` and its connection ends
  * after it, idle connections stay until the drain ends, and no request runs whose answer could
  * not be sent (no access record with `DC`).
@@ -9,6 +11,34 @@ import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/eventually.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
 import { RawClient } from '../helpers/raw-h1-client.js';
+import type { EchoReport } from '../../src/apps/echo-server.js';
+
+const RELOAD_ROUTE = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: reviews-h1-reload
+  namespace: default
+spec:
+  parentRefs:
+    - group: ""
+      kind: Service
+      name: reviews
+      port: 9080
+  rules:
+    - filters:
+        - type: RequestHeaderModifier
+          requestHeaderModifier:
+            set:
+              - name: x-reload
+                value: "new"
+      backendRefs:
+        - name: reviews
+          port: 9080
+`;
+
+function report(body: string): EchoReport {
+  return JSON.parse(body) as EchoReport;
+}
 
 describe('HTTP/1 drain on keep-alive connections', () => {
   let mesh: LocalMesh;
@@ -17,6 +47,25 @@ describe('HTTP/1 drain on keep-alive connections', () => {
   });
   after(async () => {
     await mesh?.close();
+  });
+
+  it('a config reload reaches the next request on a keep-alive connection opened before it', async () => {
+    const c = await RawClient.open(mesh);
+    c.socket.write('GET /before-reload HTTP/1.1\r\nHost: reviews\r\n\r\n');
+    const [r0] = await c.waitFor(1);
+    assert.equal(report(r0?.body ?? '{}').headers['x-reload'], undefined);
+    const before = mesh.store.current().generation;
+    mesh.config.write('70-h1-reload.yaml', RELOAD_ROUTE);
+    await eventually(async () => {
+      if (mesh.store.current().generation > before) return true;
+      await mesh.store.reload();
+      return mesh.store.current().generation > before;
+    }, 20_000);
+    // The same connection, the next request: the new route's header edit applies.
+    c.socket.write('GET /after-reload HTTP/1.1\r\nHost: reviews\r\n\r\n');
+    const rs = await c.waitFor(2);
+    c.close();
+    assert.equal(report(rs[1]?.body ?? '{}').headers['x-reload'], 'new');
   });
 
   it('serves on through the drain with connection: close, and closes idle connections only at its end', async () => {

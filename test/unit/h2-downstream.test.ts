@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { closeTcpServer, createTcpServer, listenTcp } from '../../src/net/sockets.js';
 import type { DownstreamExchange } from '../../src/waypoint/downstream-exchange.js';
 import { FINAL_GOAWAY_DELAY_MS, H2Downstream } from '../../src/waypoint/h2-downstream.js';
-import type { HttpConnection } from '../../src/waypoint/http-connection.js';
+import type { HttpConnection, HttpConnectionSource } from '../../src/waypoint/http-connection.js';
 import { httpLimits } from '../../src/waypoint/http-limits.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -21,7 +21,7 @@ interface Seen {
   idle: number;
 }
 
-const CONN = {} as HttpConnection;
+const CONN: HttpConnectionSource = { current: () => ({}) as HttpConnection };
 
 describe('inner HTTP/2 on the session/stream API', () => {
   const seen: Seen[] = [];

@@ -20,7 +20,6 @@ import type { AccessRecord } from '../../src/telemetry/access-record.js';
 import { UpstreamHttpClient } from '../../src/upstream/http-client.js';
 import { LeastRequestBalancer } from '../../src/upstream/lb.js';
 import type { HttpConnection } from '../../src/waypoint/http-exchange.js';
-import { fixedRequestConfig } from '../../src/waypoint/request-config.js';
 import { HttpProxy } from '../../src/waypoint/http-proxy.js';
 import type { InnerHttpProtocol } from '../../src/waypoint/http-proxy.js';
 import { downstreamResponseHeaders, responseHeadersFromRaw, upstreamRequestHeaders } from '../../src/waypoint/proxy-headers.js';
@@ -69,7 +68,8 @@ async function harness(eps: readonly EpSpec[], opts: { protocol?: InnerHttpProto
     random: opts.random ?? Math.random,
   });
   const conn: HttpConnection = {
-    config: fixedRequestConfig({ routes: new DefaultRouteTables().tableFor(view, target), chain: opts.chain ?? FilterChain.EMPTY }),
+    routes: new DefaultRouteTables().tableFor(view, target),
+    chain: opts.chain ?? FilterChain.EMPTY,
     destination: {
       hostname: target.service.hostname,
       name: 'echo',
