@@ -15,15 +15,20 @@
 //                                                run next to HAProxy's, with each ztunnel ÷ HAProxy)
 //   node scripts/bench/probe.mjs features        the same through the features waypoint (no Wasm;
 //                                                --wasm adds the bench row's header-edit plugin)
+//   node scripts/bench/probe.mjs h2              HTTP/2 (h2load, 4 clients × 10 streams, prior
+//                                                knowledge) through the waypoint to the echo app,
+//                                                alternated with the HTTP/1.1 wrk row in the same
+//                                                processes: waypoint CPU µs/request of each and
+//                                                their ratio (--grpc: the bench's gRPC call)
 // Options: --cli PATH (another build's dist/src/cli.js, for A/B), --node-args "ARGS" (V8 flags
 // for the roles), --waypoint-node-args "ARGS" (the waypoint only, after --node-args), --seconds N,
 // --runs N. Prints one JSON line per measurement.
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { ISSUER, wasmPlugin, writeBenchConfig } from './mesh-config.mjs';
-import { hasTaskset, runCurlBulk, runFixedRate, runWrk } from './load.mjs';
+import { hasTaskset, runCurlBulk, runFixedRate, runH2load, runWrk } from './load.mjs';
 import { measure, rssOfTree, rssSplitOfTree } from './proc-stats.mjs';
 import { httpGetText, startHaproxy, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './processes.mjs';
 import { perRequest } from './report.mjs';
@@ -58,8 +63,8 @@ const { publicKey, privateKey } = await generateKeyPair('ES256');
 const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setIssuer(ISSUER).setSubject('bench').setExpirationTime('1d').sign(privateKey);
 const a = writeBenchConfig(cfg, third, { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }, argv.includes('--wasm') ? wasmPlugin(root) : {});
 const common = ['--config', cfg, '--state', path.join(work, 'state'), '--quiet'];
-const FIXED = { l4: 18081, waypoint: 18082, full: 18083, sink: 18085, sinkL4: 18086 };
-const fixedArgs = [`${a.client}:${FIXED.l4}=default/client->backend-l4:9080`, `${a.client}:${FIXED.waypoint}=default/client->backend:9080`, `${a.client}:${FIXED.full}=default/client->backend-full:9080`, `${a.client}:${FIXED.sink}=default/client->sink:9080`, `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`].flatMap((s) => [
+const FIXED = { l4: 18081, waypoint: 18082, full: 18083, echo: 18084, sink: 18085, sinkL4: 18086 };
+const fixedArgs = [`${a.client}:${FIXED.l4}=default/client->backend-l4:9080`, `${a.client}:${FIXED.waypoint}=default/client->backend:9080`, `${a.client}:${FIXED.full}=default/client->backend-full:9080`, `${a.client}:${FIXED.echo}=default/client->echo:9080`, `${a.client}:${FIXED.sink}=default/client->sink:9080`, `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`].flatMap((s) => [
   '--outbound-fixed',
   s,
 ]);
@@ -69,6 +74,10 @@ try {
   roles.nginx = await startNginx(work, a.backend, 9080, MESH);
   roles.sink = startProcess('sink', MESH, process.execPath, [path.join(root, 'scripts/bench/sink-server.mjs'), a.sink, '9080']);
   await waitFor('sink', () => tcpOpen(a.sink, 9080), roles.sink);
+  if (what === 'h2') {
+    roles.echo = startProcess('echo', MESH, process.execPath, [cli, 'app', '--pod', 'default/echo', ...common]);
+    await waitFor('echo app', () => tcpOpen(a.echo, 9080), roles.echo);
+  }
   const t0 = Date.now();
   roles['ztunnel-a'] = await startRole(cli, 'ztunnel-a', MESH, ['ztunnel', '--node', 'node-a', '--admin-address', a.nodeA, ...common, ...fixedArgs], a.nodeA, nodeArgs, roleOut('ztunnel-a'));
   roles['ztunnel-b'] = await startRole(cli, 'ztunnel-b', MESH, ['ztunnel', '--node', 'node-b', '--admin-address', a.nodeB, ...common], a.nodeB, nodeArgs, roleOut('ztunnel-b'));
@@ -161,8 +170,40 @@ try {
       const pr = perRequest(m.procs, m.result.requests);
       out({ rps: m.result.rps, p50: m.result.p50, usPerRequest: Object.fromEntries(Object.entries(pr).map(([n, p]) => [n, p.usPerRequest])), rssPeakMiB: Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, p.rssPeakMiB])) });
     }
+  } else if (what === 'h2') {
+    // The bench's "h2 waypoint" (or "gRPC waypoint") row next to its HTTP/1.1 waypoint row, in
+    // the same processes and alternated, so their ratio is read within one run.
+    let h2 = { headers: {} };
+    let h2Url = `http://${a.client}:${FIXED.echo}/`;
+    if (argv.includes('--grpc')) {
+      const file = path.join(work, 'grpc-request.bin');
+      const msg = Buffer.from('0a0e68656c6c6f2c2062656e636821', 'hex');
+      const frame = Buffer.alloc(5 + msg.length);
+      frame.writeUInt32BE(msg.length, 1);
+      msg.copy(frame, 5);
+      writeFileSync(file, frame);
+      h2 = { dataFile: file, headers: { 'content-type': 'application/grpc', te: 'trailers' } };
+      h2Url = `http://${a.client}:${FIXED.echo}/bench.Echo/Call`;
+    }
+    const h1Url = `http://${a.client}:${FIXED.waypoint}/`;
+    const names = ['ztunnel-a', 'waypoint', 'ztunnel-b'];
+    const h2Run = () => runH2load({ url: h2Url, seconds, clients: 4, streams: 10, dataFile: h2.dataFile, headers: h2.headers, cpus: LOAD });
+    await runWrk({ url: h1Url, seconds: 2, connections: 50, cpus: LOAD });
+    await runH2load({ url: h2Url, seconds: 2, clients: 4, streams: 10, dataFile: h2.dataFile, headers: h2.headers, cpus: LOAD });
+    for (let i = 0; i < runs; i++) {
+      const m1 = await measure(pid(...names), () => runWrk({ url: h1Url, seconds, connections: 50, cpus: LOAD }));
+      const m2 = await measure(pid(...names), h2Run);
+      const wp1 = perRequest(m1.procs, m1.result.requests).waypoint?.usPerRequest;
+      const wp2 = perRequest(m2.procs, m2.result.requests ?? 1).waypoint?.usPerRequest;
+      out({
+        h1: { rps: m1.result.rps, waypointUs: wp1 },
+        h2: { ok: m2.result.ok, rps: m2.result.rps, errors: m2.result.errors, waypointUs: wp2, ...(m2.result.ok ? {} : { message: m2.result.message }) },
+        h2OverH1: wp1 && wp2 ? Math.round((wp2 / wp1) * 100) / 100 : undefined,
+        load: os.loadavg()[0].toFixed(2),
+      });
+    }
   } else {
-    throw new Error(`unknown probe '${what}' (rest, bulk, fixed, wrk, features)`);
+    throw new Error(`unknown probe '${what}' (rest, bulk, fixed, wrk, features, h2)`);
   }
 } finally {
   await stopAll();

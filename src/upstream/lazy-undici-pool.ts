@@ -3,8 +3,31 @@
  * undici is loaded on the first HTTP/2 request (`import('undici')`), so a waypoint without
  * HTTP/2 ports never pays its start-up time and memory; requests dispatched while it loads wait.
  */
+import { PassThrough, Readable } from 'node:stream';
 import type { Dispatcher, Pool, buildConnector } from 'undici';
-import { sendRequestTrailers } from './h2-request-trailers.js';
+import { REQUEST_TRAILERS, sendRequestTrailers } from './h2-request-trailers.js';
+
+type TaggedBody = Readable & { [REQUEST_TRAILERS]?: unknown };
+
+/**
+ * undici destroys a body stream that does not destroy itself once it has ended
+ * (`autoDestroy: false`), and an inner HTTP/2 request's body is its `ServerHttp2Stream`, whose
+ * writable side is the response still to be sent: destroying it resets the client's stream. Such a
+ * body goes to undici through a PassThrough it may destroy at will (errors and premature closes
+ * of the source still end it).
+ */
+function detachedBody(body: Dispatcher.DispatchOptions['body']): Dispatcher.DispatchOptions['body'] {
+  if (!(body instanceof Readable) || (body as Readable & { _readableState?: { autoDestroy?: boolean } })._readableState?.autoDestroy !== false) return body;
+  const src = body as TaggedBody;
+  const out = new PassThrough() as PassThrough & TaggedBody;
+  if (src[REQUEST_TRAILERS] !== undefined) out[REQUEST_TRAILERS] = src[REQUEST_TRAILERS];
+  src.once('error', (err) => out.destroy(err));
+  src.once('close', () => {
+    if (!src.readableEnded) out.destroy(new Error('the downstream request was aborted'));
+  });
+  src.pipe(out);
+  return out;
+}
 
 export interface UndiciPoolOptions {
   readonly connect: buildConnector.connector;
@@ -27,6 +50,7 @@ export class LazyUndiciPool {
   ) {}
 
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    if (options.body instanceof Readable) options = { ...options, body: detachedBody(options.body) };
     if (this.pool) {
       this.pool.dispatch(options, handler);
       return;

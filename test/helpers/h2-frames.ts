@@ -8,6 +8,7 @@
  * which every decoder must accept.
  */
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { TlsMaterial } from '../../src/identity/tls-material.js';
 import { clientTlsOptions } from '../../src/hbone/mtls.js';
@@ -85,7 +86,7 @@ export class RawH2 {
   readonly closed: Promise<void>;
   private isClosed = false;
 
-  private constructor(readonly socket: tls.TLSSocket) {
+  private constructor(readonly socket: Duplex) {
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) => socket.once('close', () => ((this.isClosed = true), resolve())));
@@ -106,6 +107,19 @@ export class RawH2 {
     // The preface and an empty SETTINGS, as every client starts.
     c.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]));
     return c;
+  }
+
+  /** A raw HTTP/2 client over any byte stream (e.g. an HBONE tunnel to the waypoint: inner HTTP/2). */
+  static over(stream: Duplex): RawH2 {
+    const c = new RawH2(stream);
+    c.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]));
+    return c;
+  }
+
+  /** The RST_STREAM error code the server sent on `stream`, if any. */
+  resetCode(stream: number): number | undefined {
+    const r = this.frames.find((f) => f.type === FRAME.RST_STREAM && f.stream === stream);
+    return r ? r.payload.readUInt32BE(0) : undefined;
   }
 
   get isOpen(): boolean {

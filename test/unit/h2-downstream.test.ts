@@ -1,0 +1,200 @@
+/**
+ * The inner HTTP/2 codec on Node's session/stream API (src/waypoint/h2-downstream.ts) as the
+ * exchange sees it: a real HTTP/2 client on one side of a loopback socket, a scripted exchange
+ * on the other speaking only the DownstreamExchange interface.
+ */
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import type net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { closeTcpServer, createTcpServer, listenTcp } from '../../src/net/sockets.js';
+import type { DownstreamExchange } from '../../src/waypoint/downstream-exchange.js';
+import { FINAL_GOAWAY_DELAY_MS, H2Downstream } from '../../src/waypoint/h2-downstream.js';
+import type { HttpConnection, HttpConnectionSource } from '../../src/waypoint/http-connection.js';
+import { httpLimits } from '../../src/waypoint/http-limits.js';
+import { eventually } from '../helpers/eventually.js';
+
+interface Seen {
+  readonly x: DownstreamExchange;
+  closed?: boolean;
+  body: string;
+  idle: number;
+}
+
+const CONN: HttpConnectionSource = { current: () => ({}) as HttpConnection };
+
+describe('inner HTTP/2 on the session/stream API', () => {
+  const seen: Seen[] = [];
+  let behave: (x: DownstreamExchange, s: Seen) => void = () => undefined;
+  let h2: H2Downstream;
+  let server: net.Server;
+  let port = 0;
+
+  before(async () => {
+    h2 = new H2Downstream(httpLimits({ streamIdleTimeoutMs: 300 }), (_conn, x) => {
+      const s: Seen = { x, body: '', idle: 0 };
+      seen.push(s);
+      x.attach({
+        downstreamDrain: () => undefined,
+        downstreamClosed: (finished) => (s.closed = finished),
+        downstreamIdle: () => s.idle++,
+      });
+      if (x.body) {
+        x.body.setEncoding('utf8');
+        x.body.on('data', (c: string) => (s.body += c));
+        x.body.on('end', () => behave(x, s));
+      } else behave(x, s);
+    });
+    server = createTcpServer((socket) => h2.serve(socket, CONN));
+    port = (await listenTcp(server, '127.0.0.1', 0)).port;
+  });
+
+  after(async () => {
+    h2.destroyAll();
+    await closeTcpServer(server, 200);
+  });
+
+  interface Got {
+    status: number;
+    headers: http2.IncomingHttpHeaders;
+    body: string;
+    trailers?: http2.IncomingHttpHeaders;
+    error?: string;
+    rstCode?: number;
+  }
+
+  function send(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: string, trailers?: http2.OutgoingHttpHeaders): Promise<Got> {
+    return new Promise((resolve) => {
+      const req = session.request(headers, { endStream: body === undefined, waitForTrailers: trailers !== undefined });
+      if (trailers) req.once('wantTrailers', () => req.sendTrailers(trailers));
+      const got: Got = { status: 0, headers: {}, body: '' };
+      req.setEncoding('utf8');
+      req.on('response', (h) => ((got.status = Number(h[':status'])), (got.headers = h)));
+      req.on('data', (c: string) => (got.body += c));
+      req.on('trailers', (t: http2.IncomingHttpHeaders) => (got.trailers = t));
+      req.on('close', () => resolve({ ...got, rstCode: req.rstCode }));
+      req.on('error', (e: Error & { code?: string }) => (got.error = e.code ?? e.message));
+      if (body !== undefined) req.end(body);
+    });
+  }
+
+  const connect = (): http2.ClientHttp2Session => {
+    const s = http2.connect(`http://127.0.0.1:${port}`);
+    s.on('error', () => undefined);
+    return s;
+  };
+
+  it('request head, body and trailers in; head, body and trailers out', async () => {
+    behave = (x, s) => {
+      assert.equal(x.writeHead(200, ['x-a', '1', 'set-cookie', 'a=1', 'set-cookie', 'b=2']), true);
+      x.write(Buffer.from(`got ${s.body} ${x.trailers()?.get('x-req-trailer') ?? '-'}`));
+      x.end(['grpc-status', '0', 'x-resp-trailer', 'yes']);
+    };
+    const c = connect();
+    try {
+      const r = await send(c, { ':method': 'POST', ':path': '/p?q=1', ':authority': 'svc:80', 'x-in': 'v' }, 'hello', { 'x-req-trailer': 'tv' });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
+      assert.equal(r.body, 'got hello tv');
+      assert.equal(r.trailers?.['grpc-status'], '0');
+      assert.equal(r.trailers?.['x-resp-trailer'], 'yes');
+      const s = seen.at(-1) as Seen;
+      assert.equal(s.x.method, 'POST');
+      assert.equal(s.x.target, '/p?q=1');
+      assert.equal(s.x.authority, 'svc:80');
+      assert.equal(s.x.headers.get('x-in'), 'v');
+      assert.equal(s.x.headers.has(':path'), false);
+      assert.equal(s.x.bodyless, false);
+      await eventually(() => s.closed === true);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a response without trailers ends cleanly; a local reply is one call; a bodyless request has no body', async () => {
+    const c = connect();
+    try {
+      behave = (x) => {
+        x.writeHead(204, []);
+        x.end();
+      };
+      const a = await send(c, { ':path': '/a' });
+      assert.equal(a.status, 204);
+      assert.equal(a.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+      assert.equal((seen.at(-1) as Seen).x.bodyless, true);
+      assert.equal((seen.at(-1) as Seen).x.body, null);
+      behave = (x) => assert.equal(x.respond(403, ['content-type', 'text/plain'], 'RBAC: access denied'), true);
+      const b = await send(c, { ':path': '/b' });
+      assert.equal(b.status, 403);
+      assert.equal(b.body, 'RBAC: access denied');
+      await eventually(() => (seen.at(-1) as Seen).closed === true);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('unwritable headers are refused without sending anything; reset is a reset, not a clean end', async () => {
+    const c = connect();
+    try {
+      behave = (x) => {
+        assert.equal(x.writeHead(200, ['x-bad', 'a\r\nx-injected: 1']), false);
+        assert.equal(x.writeHead(200, ['Bad Name', 'v']), false);
+        assert.equal(x.writeHead(200, ['connection', 'close']), false);
+        assert.equal(x.headersSent, false);
+        x.respond(500, [], 'fallback');
+      };
+      const a = await send(c, { ':path': '/bad' });
+      assert.equal(a.status, 500);
+      assert.equal(a.headers['x-injected'], undefined);
+      behave = (x) => {
+        x.writeHead(200, []);
+        x.write(Buffer.from('partial'));
+        x.reset();
+      };
+      const b = await send(c, { ':path': '/reset' });
+      assert.notEqual(b.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+      await eventually(() => (seen.at(-1) as Seen).closed === false);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('stream idle: the exchange is told when nothing moves', async () => {
+    const c = connect();
+    try {
+      behave = () => undefined;
+      void send(c, { ':path': '/idle' });
+      await eventually(() => (seen.at(-1))?.x.target === '/idle' && (seen.at(-1) as Seen).idle > 0);
+      (seen.at(-1) as Seen).x.reset();
+    } finally {
+      c.close();
+    }
+  });
+
+  it('drain: GOAWAY(2^31-1), in-flight streams finish, then the final GOAWAY and the session closes', async () => {
+    const c = connect();
+    const goaways: number[] = [];
+    c.on('goaway', (_code: number, last: number) => goaways.push(last));
+    let release = (): void => undefined;
+    behave = (x) => {
+      release = () => x.respond(200, [], 'late');
+    };
+    const slow = send(c, { ':path': '/slow' });
+    await eventually(() => (seen.at(-1))?.x.target === '/slow');
+    h2.drain();
+    await eventually(() => goaways.length >= 1);
+    assert.equal(goaways[0], 2 ** 31 - 1);
+    // The client must not open new streams now; Node's refuses locally, and none reaches us.
+    const before = seen.length;
+    const refused = await send(c, { ':path': '/after' });
+    assert.equal(refused.status, 0);
+    assert.equal(seen.length, before);
+    release();
+    const r = await slow;
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'late');
+    await eventually(() => goaways.length >= 2, FINAL_GOAWAY_DELAY_MS * 5);
+    await eventually(() => h2.openSessions === 0, FINAL_GOAWAY_DELAY_MS * 5);
+    c.close();
+  });
+});
