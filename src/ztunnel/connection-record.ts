@@ -33,6 +33,10 @@ export interface ConnectionRecord {
   readonly dstWorkload?: string;
   readonly dstNamespace?: string;
   readonly dstIdentity?: string;
+  /** The waypoint (`namespace/name`) that served a connection sent through one. */
+  readonly waypoint?: string;
+  /** Which of a weighted waypoint set (Istio 1.31 canary) this connection drew; absent without a set. */
+  readonly waypointRole?: 'primary' | 'canary';
   readonly bytesSent: number;
   readonly bytesRecv: number;
   readonly durationMs: number;
@@ -141,6 +145,8 @@ export function formatConnectionRecord(r: ConnectionRecord): string {
   add('dst.workload', r.dstWorkload);
   add('dst.namespace', r.dstNamespace);
   add('dst.identity', r.dstIdentity, true);
+  add('dst.waypoint', r.waypoint);
+  add('dst.waypoint_role', r.waypointRole);
   add('direction', r.direction, true);
   parts.push(`bytes_sent=${r.bytesSent}`, `bytes_recv=${r.bytesRecv}`, `duration="${Math.round(r.durationMs)}ms"`);
   add('response_flag', r.responseFlag);

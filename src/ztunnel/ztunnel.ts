@@ -67,6 +67,8 @@ export interface ZtunnelOptions {
   readonly plaintextPort?: number;
   /** Fixed-destination plaintext inbound listeners (fixed-inbound.ts); bound at start. */
   readonly fixedInbound?: readonly FixedInboundSpec[];
+  /** Draws a Service's waypoint from its weighted (canary) set; default fair random per connection. Tests seed it. */
+  readonly pickWaypoint?: (n: number) => number;
 }
 
 export interface ZtunnelStats {
@@ -336,6 +338,7 @@ export class Ztunnel {
       certs: this.opts.certs,
       dialer: this.pool,
       waypointAddresses: this.waypointAddresses,
+      ...(this.opts.pickWaypoint ? { pickWaypoint: this.opts.pickWaypoint } : {}),
       ...(this.opts.accessLog ? { recordSink: this.opts.accessLog } : {}),
       ...(this.opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
     });
