@@ -177,7 +177,7 @@ export class AdminServer {
           return { status: 200, contentType: e.contentType, body: e.body };
         }),
       ],
-      ['/config_dump', get('dump the effective config: every object of the snapshot, its generation and diagnostics', (q) => json(t.configDump(q.get('resource') ?? undefined)))],
+      ['/config_dump', get('dump the effective config: every object of the snapshot, its generation and diagnostics', async (q) => json(await t.configDump(q.get('resource') ?? undefined)))],
       ['/clusters', get('upstream cluster status (?format=json)', (q) => (q.get('format') === 'json' ? json(clustersJson(t.clusters())) : text(clustersText(t.clusters()))))],
       ['/listeners', get('print listener info (?format=json)', (q) => (q.get('format') === 'json' ? json(listenersJson(t.listeners())) : text(listenersText(t.listeners()))))],
       ['/server_info', get('print server version/status information', () => json(this.serverInfo()))],
