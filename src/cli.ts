@@ -10,6 +10,8 @@ import { runUp } from './commands/up.js';
 import { runValidate } from './commands/validate.js';
 import { runWaypoint } from './commands/waypoint.js';
 import { runZtunnel } from './commands/ztunnel.js';
+import { runZtunnelConfig } from './commands/ztunnel-config.js';
+import { runWaypointStatus } from './commands/waypoint-status.js';
 import { UsageError } from './commands/usage-error.js';
 
 const USAGE = `ambient: an Istio-ambient data plane (waypoint + ztunnel) on Node.js
@@ -35,6 +37,11 @@ Usage:
   ambient app --pod NS/NAME [--config DIR]
       Run one role (what 'up' starts for you). --certs DIR takes PEM certificates
       (root-cert.pem, <ns>/<sa>/cert-chain.pem and key.pem) instead of the local CA.
+  ambient ztunnel-config workloads|services|policies|certificates|connections|all
+            (--admin HOST[:PORT] | --file DUMP.json) [-o short|json]
+      What istioctl ztunnel-config shows, from a ztunnel's /config_dump (ours or Istio's).
+  ambient waypoint status [--config DIR] [-n NS] [--name NAME]
+      Each waypoint: ready on 15021 or not, and the services it fronts (canary shares).
   ambient ca root [--state DIR]
   ambient ca issue --identity spiffe://TD/ns/NS/sa/SA --out DIR [--state DIR] [--validity-hours N]
       Print the mesh root certificate, or issue a certificate from the local CA.
@@ -48,7 +55,9 @@ async function main(argv: string[]): Promise<number> {
     case 'ztunnel':
       return runZtunnel(rest);
     case 'waypoint':
-      return runWaypoint(rest);
+      return rest[0] === 'status' ? runWaypointStatus(rest.slice(1)) : runWaypoint(rest);
+    case 'ztunnel-config':
+      return runZtunnelConfig(rest);
     case 'app':
       return runApp(rest);
     case 'validate':

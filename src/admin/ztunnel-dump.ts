@@ -37,6 +37,9 @@ export function ztunnelDump(i: ZtunnelDumpInput): Record<string, unknown> {
     policies: policies.map(policyJson),
     certificates: i.certificates.map((m) => certsJson(m, i.roots)),
     workloadState: workloadState(i),
+    // Our addition (istioctl ignores unknown keys): waypoint Gateways by address, so a view can
+    // name a waypoint whose address is not a Service VIP (the local mesh's Gateway IPs).
+    waypoints: [...s.waypoints.values()].map((wp) => ({ name: wp.name, namespace: wp.namespace, destination: gatewayAddress(wp).destination })),
   };
 }
 
