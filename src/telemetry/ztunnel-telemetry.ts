@@ -3,7 +3,6 @@
  * `source` on outbound, `destination` on inbound, as ztunnel reports) and, unless logging is off,
  * one ztunnel-style access line.
  */
-import { Counter } from 'prom-client';
 import type { ViewSource } from '../state/view-source.js';
 import type { ConnectionRecord, ConnectionRecordSink } from '../ztunnel/connection-record.js';
 import type { AccessLogFormat } from './access-log.js';
@@ -11,7 +10,6 @@ import { formatZtunnelJson, formatZtunnelText } from './access-log.js';
 import { ZtunnelLabeler } from './istio-labels.js';
 import { LiveTcpBytes } from './live-tcp-bytes.js';
 import type { ProxyMetrics } from './metrics.js';
-import { PROXY_METRIC_PREFIX } from './metrics.js';
 
 export interface ZtunnelTelemetryOptions {
   readonly metrics: ProxyMetrics;
@@ -39,16 +37,8 @@ export class ZtunnelTelemetry {
     this.write = opts.write ?? writeStdout;
     this.live = new LiveTcpBytes(opts.metrics, opts.tcpReportingIntervalMs);
     this.labeler = new ZtunnelLabeler(() => opts.view.current());
-    this.waypointConnections = new Counter({
-      name: `${PROXY_METRIC_PREFIX}waypoint_connections_total`,
-      help: 'Outbound connections sent through a waypoint, by Service and waypoint; role is primary or canary for a weighted (canary) set, none otherwise.',
-      labelNames: ['destination_service', 'waypoint', 'waypoint_role', 'response_flags'],
-      registers: [opts.metrics.registry],
-    });
   }
 
-  /** Which waypoint served which Service (labels are config names and enums only). */
-  private readonly waypointConnections: Counter<'destination_service' | 'waypoint' | 'waypoint_role' | 'response_flags'>;
 
   setFormat(format: AccessLogFormat): void {
     this.format = format;
@@ -73,8 +63,9 @@ export class ZtunnelTelemetry {
 
   private record(r: ConnectionRecord): void {
     const m = this.opts.metrics;
+    if (r.failure !== undefined) m.failedConnections.inc({ reason: r.failure, response_flag: r.responseFlag ?? '-' });
     if (r.waypoint !== undefined && r.direction === 'outbound') {
-      this.waypointConnections.inc({ destination_service: r.dstService ?? 'unknown', waypoint: r.waypoint, waypoint_role: r.waypointRole ?? 'none', response_flags: r.responseFlag ?? '-' });
+      m.waypointConnections.inc({ destination_service: r.dstService ?? 'unknown', waypoint: r.waypoint, waypoint_role: r.waypointRole ?? 'none', response_flags: r.responseFlag ?? '-' });
     }
     try {
       // Istio's direction: "received" is what the source sent (request direction). What periodic
