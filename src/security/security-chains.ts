@@ -19,6 +19,7 @@ import { cidrContains } from '../net/cidr.js';
 import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
 import { ExtAuthzRuntime } from './ext-authz-runtime.js';
 import type { FilterChainProvider } from '../waypoint/listener.js';
+import { createXfccFactory } from '../../filters/xfcc/xfcc-filter.js';
 import type { ShadowDecision } from '../../filters/authz/authz-filter.js';
 import { AuthzStats, createAuthzFactory } from '../../filters/authz/authz-filter.js';
 import type { JwksCacheOptions } from '../../filters/jwt-authn/jwks-cache.js';
@@ -81,6 +82,8 @@ export class SecurityChains {
     const wp = view.servingWaypoint(target.service, this.self);
     const snapshot = view.snapshot;
     const out: FilterFactory[] = [];
+    // Istio 1.30 opt-in (Gateway annotation): the client's mesh identity to the app in XFCC.
+    if (wp?.xfccClientIdentity) out.push(createXfccFactory(wp.identity));
     const authns = (snapshot.requestAuthns ?? []).filter((p) => appliesTo(p, snapshot, wp, target.service));
     const jwt = createJwtAuthnFactory({ providers: authns.flatMap((a) => a.jwtRules), cache: this.jwks, stats: this.jwtStats });
     if (jwt) out.push(jwt);
