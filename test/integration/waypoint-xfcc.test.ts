@@ -12,7 +12,7 @@ import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
 
 const DEFAULT_WAYPOINT = readFileSync(new URL('../../../deploy/local/default/10-waypoint.yaml', import.meta.url), 'utf8');
 const ANNOTATED = DEFAULT_WAYPOINT.replace(
-  /  namespace: default\n  labels:\n    istio.io\/waypoint-for: service\n/,
+  / {2}namespace: default\n {2}labels:\n {4}istio.io\/waypoint-for: service\n/,
   '  namespace: default\n  labels:\n    istio.io/waypoint-for: service\n  annotations:\n    ambient.istio.io/xfcc-include-client-identity: "True"\n',
 );
 
