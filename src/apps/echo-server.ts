@@ -69,6 +69,15 @@ export interface EchoServerOptions {
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
+
+/**
+ * The calls the echo app makes on either protocol's response. Node 24's typings give
+ * `ServerResponse | Http2ServerResponse` overloads that cannot be called through the union.
+ */
+type EchoResponse = http.ServerResponse & {
+  writeHead(status: number, headers?: http.OutgoingHttpHeaders): unknown;
+};
+
 /** `x-echo-fail` keys → requests seen and pods that failed them (process-wide, test-only mode). */
 const failing = new Map<string, { seen: number; failedPods: string[] }>();
 const MAX_FAIL_KEYS = 10_000;
@@ -86,7 +95,7 @@ export function echoProgress(key: string): number {
 export class EchoServer {
   private readonly server: net.Server;
   private readonly h1 = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => this.handle(req, res));
-  private readonly h2 = http2.createServer({}, (req, res) => this.handle(req, res));
+  private readonly h2 = http2.createServer({}, (req, res) => this.handle(req, res as unknown as EchoResponse));
   private readonly sockets = new Set<net.Socket>();
 
   constructor(private readonly opts: EchoServerOptions) {
@@ -138,7 +147,7 @@ export class EchoServer {
     socket.on('data', onData);
   }
 
-  private handle(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
+  private handle(req: http.IncomingMessage | http2.Http2ServerRequest, res: EchoResponse): void {
     const path = req.url ?? '/';
     const statusPod = header(req, 'x-echo-status-pod');
     const status = statusPod === undefined || statusPod === this.opts.pod ? clampStatus(header(req, 'x-echo-status')) : 200;
@@ -192,7 +201,7 @@ export class EchoServer {
    * The `x-echo-fail` mode: true when this request is one of the first n of its key (it then
    * fails once its body is read); false to answer normally (with the key's counts).
    */
-  private failOnPurpose(spec: string, req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse, stream: Duplex): boolean {
+  private failOnPurpose(spec: string, req: http.IncomingMessage | http2.Http2ServerRequest, res: EchoResponse, stream: Duplex): boolean {
     const [key = '', timesText = '0', how = '503'] = spec.split(',').map((p) => p.trim());
     let state = failing.get(key);
     if (!state) {
@@ -209,10 +218,10 @@ export class EchoServer {
     stream.resume();
     stream.on('end', () => {
       if (how === 'reset') {
-        if (req.httpVersionMajor === 2) (res as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        if (req.httpVersionMajor === 2) (res as unknown as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
         else req.socket.destroy();
       } else if (how === 'refused' && req.httpVersionMajor === 2) {
-        (res as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        (res as unknown as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       } else if (how.startsWith('grpc-')) {
         res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-status': how.slice(5), 'x-echo-pod': this.opts.pod, 'x-echo-failing': 'true' });
         res.end();
@@ -291,7 +300,7 @@ function clampStatus(v: string | undefined): number {
 
 
 /** Echoes the request's frames, then ends with gRPC status trailers (HTTP/2; chunked on HTTP/1.1). */
-function echoGrpc(stream: Duplex, res: http.ServerResponse | http2.Http2ServerResponse, status: string, pod: string): void {
+function echoGrpc(stream: Duplex, res: EchoResponse, status: string, pod: string): void {
   res.writeHead(200, { 'content-type': 'application/grpc', 'x-echo-pod': pod });
   stream.pipe(res, { end: false });
   stream.on('end', () => {
@@ -301,7 +310,7 @@ function echoGrpc(stream: Duplex, res: http.ServerResponse | http2.Http2ServerRe
 }
 
 /** Streams n pattern bytes with backpressure. */
-function sendBytes(res: http.ServerResponse | http2.Http2ServerResponse, status: number, n: number, pod: string, progressKey?: string): void {
+function sendBytes(res: EchoResponse, status: number, n: number, pod: string, progressKey?: string): void {
   if (progressKey !== undefined && (progress.size < MAX_PROGRESS_KEYS || progress.has(progressKey))) progress.set(progressKey, 0);
   const track = progressKey !== undefined && progress.has(progressKey);
   res.writeHead(status, { 'content-type': 'application/octet-stream', 'content-length': n, 'x-echo-pod': pod });

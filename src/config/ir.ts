@@ -193,13 +193,22 @@ export interface CidrIR {
   readonly prefixLength: number;
 }
 
+/** `istio.security.ServiceAccountMatch`: the source identity's namespace and service account, exactly (any trust domain). */
+export interface ServiceAccountMatchIR {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+}
+
 /**
  * One L4 match: fields are ANDed; values within a field are ORed. Mirrors the workload API's
  * `istio.security.Match`. Principals are matched without the `spiffe://` scheme, as ztunnel does.
+ * A match with every field empty matches nothing (ztunnel skips it), never everything.
  */
 export interface L4MatchIR {
   readonly namespaces: readonly StringMatchIR[];
   readonly notNamespaces: readonly StringMatchIR[];
+  readonly serviceAccounts: readonly ServiceAccountMatchIR[];
+  readonly notServiceAccounts: readonly ServiceAccountMatchIR[];
   readonly principals: readonly StringMatchIR[];
   readonly notPrincipals: readonly StringMatchIR[];
   readonly sourceIps: readonly CidrIR[];
@@ -210,7 +219,11 @@ export interface L4MatchIR {
   readonly notDestinationPorts: readonly number[];
 }
 
-/** rules (OR) → clauses (AND) → matches (OR), as the workload API's `Authorization`. */
+/**
+ * rules (OR) → clauses (AND) → matches (OR), as the workload API's `Authorization`. No rules: the
+ * policy matches nothing; a rule without clauses matches everything; a clause without matches is
+ * satisfied; a clause whose matches are all empty is not (ztunnel src/rbac.rs).
+ */
 export type L4RulesIR = readonly (readonly (readonly L4MatchIR[])[])[];
 
 export type L4PolicyScope =

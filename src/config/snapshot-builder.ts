@@ -172,12 +172,13 @@ function toService(d: ServiceDraft, mesh: MeshIR, binding: WaypointBinding): Ser
 }
 
 function toPolicy(d: PolicyDraft, mesh: MeshIR): L4PolicyIR {
-  const { selector, ...rest } = d;
+  const { selector, unselectedScope, ...rest } = d;
   // istiod: no selector → namespace scope, or global when the policy lives in the root namespace.
+  // A scope stated by the source (WDS `Scope`) wins: istiod's root namespace may not be ours.
   const scope: L4PolicyScope =
     selector !== undefined
       ? { kind: 'selector', matchLabels: selector }
-      : d.namespace === mesh.rootNamespace
+      : (unselectedScope ?? (d.namespace === mesh.rootNamespace ? 'global' : 'namespace')) === 'global'
         ? { kind: 'global' }
         : { kind: 'namespace' };
   return { ...rest, scope };

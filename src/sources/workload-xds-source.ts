@@ -1,14 +1,15 @@
 /**
  * Istio's workload API (WDS) over delta ADS as a config source: `istio.workload.Address`
  * (Workloads and Services) and `istio.security.Authorization` (L4 policy), consumed by both the
- * ztunnel and the waypoint through the IR. A rejected resource is NACKed and its previous version
- * keeps serving; a lost control plane leaves everything in place (`status().stale`).
+ * ztunnel and the waypoint through the IR. A rejected resource is NACKed; an Address keeps its
+ * previous version, an Authorization is replaced by its fail-closed stand-in (`wds-authorization.ts`).
+ * A lost control plane leaves everything in place (`status().stale`).
  */
 import type { PolicyDraft } from '../config/from-k8s/translator.js';
 import type { ResourceProblem } from '../config/from-xds/envoy-resources.js';
 import { translateWdsAddress } from '../config/from-xds/wds-address.js';
 import type { WdsServiceDraft, WdsWorkloadDraft } from '../config/from-xds/wds-address.js';
-import { translateWdsAuthorization } from '../config/from-xds/wds-authorization.js';
+import { failClosedAuthorization, translateWdsAuthorization } from '../config/from-xds/wds-authorization.js';
 import { assembleWorkloadConfig } from '../config/from-xds/workload-config.js';
 import { XdsReader, XdsRejection } from '../config/from-xds/xds-reader.js';
 import type { XdsClientOptions } from './xds-client.js';
@@ -54,7 +55,15 @@ export class WorkloadXdsSource extends XdsSourceBase {
         {
           typeUrl: AUTHORIZATION_TYPE,
           apply: (updated, removed) =>
-            this.applyType(AUTHORIZATION_TYPE, updated, removed, (name, r) => this.authorizations.set(name, translateWdsAuthorization(r, source)), (name) => this.authorizations.delete(name)),
+            this.applyType(
+              AUTHORIZATION_TYPE,
+              updated,
+              removed,
+              (name, r) => this.authorizations.set(name, translateWdsAuthorization(r, source)),
+              (name) => this.authorizations.delete(name),
+              // A policy is never kept old or dropped when its update cannot be read: it fails closed.
+              (name, value) => this.authorizations.set(name, failClosedAuthorization(value, name, source)),
+            ),
         },
       ],
     );
@@ -71,6 +80,8 @@ export class WorkloadXdsSource extends XdsSourceBase {
     removed: readonly string[],
     put: (name: string, r: XdsReader) => void,
     drop: (name: string) => boolean,
+    /** What to install instead of a rejected resource; absent, its previous version keeps serving. */
+    onReject?: (name: string, value: unknown) => void,
   ): readonly ResourceProblem[] {
     const problems: ResourceProblem[] = [];
     for (const u of updated) {
@@ -80,6 +91,7 @@ export class WorkloadXdsSource extends XdsSourceBase {
       } catch (err) {
         if (!(err instanceof XdsRejection)) throw err;
         problems.push({ typeUrl, name: u.name, field: err.problem.path, message: err.problem.message });
+        onReject?.(u.name, u.value);
       }
     }
     for (const n of removed) drop(n);

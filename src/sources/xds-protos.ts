@@ -14,6 +14,7 @@ import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { envoyProtoIncludeDirs, PROJECT_PROTO_DIR as PROJECT_PROTO } from '../grpc/proto-paths.js';
+import { STRICT_RESOURCE_TYPES, UNKNOWN_FIELDS_KEY, unknownFields } from './proto-unknown-fields.js';
 
 const require = createRequire(import.meta.url);
 
@@ -76,8 +77,55 @@ export function codec(name: string): { serialize: (v: object) => Buffer; deseria
       if (err) throw new Error(`${name}: ${err}`);
       return Buffer.from(t.encode(t.fromObject(v)).finish());
     },
-    deserialize: (b) => t.toObject(t.decode(b), TO_OBJECT),
+    deserialize: (b) => {
+      const msg = t.decode(b);
+      const unknown = RESPONSE_TYPES.has(name) ? scanStrictResources(msg) : undefined;
+      const obj = t.toObject(msg, TO_OBJECT);
+      if (unknown) markUnknownFields(obj, unknown);
+      return obj;
+    },
   };
+}
+
+const RESPONSE_TYPES = new Set(['envoy.service.discovery.v3.DiscoveryResponse', 'envoy.service.discovery.v3.DeltaDiscoveryResponse']);
+
+interface AnyMessage {
+  readonly type_url?: string;
+  value?: Uint8Array;
+}
+
+/** Delta wraps each Any in a Resource; state-of-the-world lists the Anys themselves. */
+function anyAt(resource: unknown): AnyMessage | undefined {
+  if (typeof resource !== 'object' || resource === null) return undefined;
+  return 'resource' in resource ? ((resource as { resource?: AnyMessage }).resource ?? undefined) : (resource);
+}
+
+/**
+ * Scans each resource of a strict type (see `proto-unknown-fields.ts`) on the wire, by index. One
+ * that does not even parse is emptied, so the rest of the response still decodes and the
+ * translator refuses that one resource by name (never the whole push, never silently).
+ */
+function scanStrictResources(msg: protobuf.Message): Map<number, string[]> {
+  const found = new Map<number, string[]>();
+  const wire = (msg as unknown as { resources?: unknown[] }).resources ?? [];
+  wire.forEach((w, i) => {
+    const any = anyAt(w);
+    if (!any?.type_url || !any.value || !STRICT_RESOURCE_TYPES.has(any.type_url)) return;
+    const unknown = unknownFields(messageType(any.type_url.slice(any.type_url.lastIndexOf('/') + 1)), any.value);
+    if (unknown.length === 0) return;
+    if (unknown.some((u) => u.startsWith('malformed'))) any.value = new Uint8Array(0);
+    found.set(i, unknown);
+  });
+  return found;
+}
+
+function markUnknownFields(obj: Record<string, unknown>, unknown: ReadonlyMap<number, string[]>): void {
+  const plain = Array.isArray(obj['resources']) ? (obj['resources'] as unknown[]) : [];
+  for (const [i, fields] of unknown) {
+    const p = plain[i];
+    const target = typeof p === 'object' && p !== null && 'resource' in p ? (p as Record<string, unknown>)['resource'] : p;
+    if (typeof target === 'object' && target !== null) (target as Record<string, unknown>)[UNKNOWN_FIELDS_KEY] = fields;
+  }
 }
 
 /** A bidirectional-streaming method definition, for a grpc-js client or server. */

@@ -61,7 +61,10 @@ function onPoolConnect(_origin: URL, targets: readonly Dispatcher[]): void {
   if (!session || adjusted.has(session)) return;
   adjusted.add(session);
   const request = session.request.bind(session);
-  session.request = (headers, options) => {
+  session.request = (rawOrObject, options) => {
+    // undici always passes a header object; Node 24's typings also allow a raw header list.
+    if (Array.isArray(rawOrObject)) return request(rawOrObject, options);
+    const headers = rawOrObject as http2.OutgoingHttpHeaders | undefined;
     const scheme = headers?.[UPSTREAM_SCHEME_HEADER];
     if (headers && scheme !== undefined) {
       delete headers[UPSTREAM_SCHEME_HEADER];

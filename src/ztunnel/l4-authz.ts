@@ -8,7 +8,8 @@
  * comparison; the caller passes the policies that apply to the destination workload
  * (`MeshView.l4PoliciesFor`).
  */
-import type { L4MatchIR, L4PolicyIR, StringMatchIR } from '../config/ir.js';
+import type { L4MatchIR, L4PolicyIR, ServiceAccountMatchIR, StringMatchIR } from '../config/ir.js';
+import { isEmptyMatch } from '../config/l4-match.js';
 import { cidrContains } from '../net/cidr.js';
 
 /** The facts of one connection that L4 policy can see. */
@@ -87,27 +88,35 @@ interface SourceFacts {
   readonly principal?: string;
   /** The namespace in the identity path (`…/ns/<ns>/sa/<sa>`). */
   readonly namespace?: string;
+  readonly serviceAccount?: string;
 }
 
 const SPIFFE_SCHEME = 'spiffe://';
 const NO_SOURCE: SourceFacts = Object.freeze({});
 
+/**
+ * Parsed as ztunnel parses an identity (src/identity/manager.rs): exactly
+ * `spiffe://<td>/ns/<ns>/sa/<sa>`. Anything else is no identity at all, so it fails every positive
+ * source match and passes every negative one, as in ztunnel.
+ */
 function sourceFacts(identity: string | undefined): SourceFacts {
-  if (!identity) return NO_SOURCE;
-  const principal = identity.startsWith(SPIFFE_SCHEME) ? identity.slice(SPIFFE_SCHEME.length) : identity;
-  // principal = <td>/ns/<ns>/sa/<sa>
+  if (!identity?.startsWith(SPIFFE_SCHEME)) return NO_SOURCE;
+  const principal = identity.slice(SPIFFE_SCHEME.length);
   const parts = principal.split('/');
-  const namespace = parts[1] === 'ns' ? parts[2] : undefined;
-  return namespace !== undefined ? { principal, namespace } : { principal };
+  if (parts.length !== 5 || parts[1] !== 'ns' || parts[3] !== 'sa') return NO_SOURCE;
+  return { principal, namespace: parts[2]!, serviceAccount: parts[4]! };
 }
 
-/** rules are ORed; clauses within a rule ANDed; matches within a clause ORed. No rules: no match. */
+/**
+ * rules are ORed; clauses within a rule ANDed; matches within a clause ORed (ztunnel src/rbac.rs
+ * `Authorization::matches`). No rules: no match. A clause without matches is satisfied; a match
+ * with every field empty is skipped (matches nothing), so it can never widen a clause.
+ */
 function policyMatches(p: L4PolicyIR, conn: L4Connection, src: SourceFacts): boolean {
   for (const rule of p.rules) {
     let all = true;
     for (const clause of rule) {
-      // A clause without matches constrains nothing.
-      if (clause.length > 0 && !clause.some((m) => matchMatches(m, conn, src))) {
+      if (clause.length > 0 && !clause.some((m) => !isEmptyMatch(m) && matchMatches(m, conn, src))) {
         all = false;
         break;
       }
@@ -121,6 +130,8 @@ function policyMatches(p: L4PolicyIR, conn: L4Connection, src: SourceFacts): boo
 function matchMatches(m: L4MatchIR, conn: L4Connection, src: SourceFacts): boolean {
   if (m.namespaces.length > 0 && !anyString(m.namespaces, src.namespace)) return false;
   if (m.notNamespaces.length > 0 && anyString(m.notNamespaces, src.namespace)) return false;
+  if (m.serviceAccounts.length > 0 && !anyServiceAccount(m.serviceAccounts, src)) return false;
+  if (m.notServiceAccounts.length > 0 && anyServiceAccount(m.notServiceAccounts, src)) return false;
   if (m.principals.length > 0 && !anyString(m.principals, src.principal)) return false;
   if (m.notPrincipals.length > 0 && anyString(m.notPrincipals, src.principal)) return false;
   if (m.sourceIps.length > 0 && !m.sourceIps.some((c) => cidrContains(c, conn.sourceIp))) return false;
@@ -130,6 +141,12 @@ function matchMatches(m: L4MatchIR, conn: L4Connection, src: SourceFacts): boole
   if (m.destinationPorts.length > 0 && !m.destinationPorts.includes(conn.destPort)) return false;
   if (m.notDestinationPorts.length > 0 && m.notDestinationPorts.includes(conn.destPort)) return false;
   return true;
+}
+
+/** Namespace and service account both equal, any trust domain (ztunnel `ServiceAccountMatch::matches`). */
+function anyServiceAccount(matchers: readonly ServiceAccountMatchIR[], src: SourceFacts): boolean {
+  if (src.serviceAccount === undefined) return false;
+  return matchers.some((m) => m.namespace === src.namespace && m.serviceAccount === src.serviceAccount);
 }
 
 /** A missing value (no identity) matches no matcher, so it fails positive fields and passes negative ones. */

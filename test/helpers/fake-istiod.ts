@@ -3,6 +3,10 @@
  * (`StreamAggregatedResources`, Envoy types) and delta (`DeltaAggregatedResources`, used for
  * Istio's workload API). Tests set resources per type; every subscribed stream gets a push with a
  * new version and nonce. Every request is recorded so tests can assert ACKs and NACKs.
+ *
+ * `set` encodes plain objects with the project's schema (`proto/`, audited against Istio's);
+ * `setRaw` sends bytes a test wrote from Istio's published field numbers, which is what tests of
+ * the schema itself must use.
  */
 import * as grpc from '@grpc/grpc-js';
 import { adsDeltaMethod, adsSotwMethod, ADS_SERVICE } from '../../src/sources/xds-protos.js';
@@ -93,6 +97,20 @@ export class FakeIstiod {
     for (const s of this.delta) if (s.sent.has(typeUrl)) this.pushDelta(s, typeUrl);
   }
 
+  /**
+   * Replaces every resource of a type with bytes encoded elsewhere (by hand from Istio's published
+   * field numbers, `istio-wire.ts`), sent as `Any{type_url, value}` untouched by the project's
+   * schema, and pushes.
+   */
+  setRaw(typeUrl: string, resources: readonly { readonly name: string; readonly value: Uint8Array }[]): void {
+    const m = new Map<string, Resource>();
+    for (const r of resources) m.set(r.name, { type_url: typeUrl, value: r.value });
+    this.resources.set(typeUrl, m);
+    this.version++;
+    for (const s of this.sotw) if (s.names.has(typeUrl)) this.pushSotw(s, typeUrl);
+    for (const s of this.delta) if (s.sent.has(typeUrl)) this.pushDelta(s, typeUrl);
+  }
+
   /** Requests of one type that NACKed (carry `error_detail`). */
   nacks(typeUrl: string): RecordedRequest[] {
     return this.requests.filter((r) => r.typeUrl === typeUrl && r.errorDetail !== undefined);
@@ -157,9 +175,9 @@ export class FakeIstiod {
   }
 
   private pushSotw(s: SotwStream, typeUrl: string): void {
-    const all = [...(this.resources.get(typeUrl)?.values() ?? [])];
+    const all = [...(this.resources.get(typeUrl)?.entries() ?? [])];
     const wanted = s.names.get(typeUrl);
-    const resources = wanted ? all.filter((r) => wanted.includes(nameOf(r))) : all;
+    const resources = (wanted ? all.filter(([n]) => wanted.includes(n)) : all).map(([, r]) => r);
     s.call.write({ type_url: typeUrl, version_info: `v${this.version}`, nonce: `n${++this.nonce}`, resources });
   }
 

@@ -8,6 +8,7 @@ import type {
   CidrIR,
   ContainerPortIR,
   L4MatchIR,
+  ServiceAccountMatchIR,
   L4PolicyIR,
   L4PolicyScope,
   MeshIR,
@@ -162,6 +163,9 @@ type StringSpec = string | StringMatchIR;
 export interface L4MatchSpec {
   readonly namespaces?: readonly StringSpec[];
   readonly notNamespaces?: readonly StringSpec[];
+  /** `namespace/serviceAccount`. */
+  readonly serviceAccounts?: readonly string[];
+  readonly notServiceAccounts?: readonly string[];
   readonly principals?: readonly StringSpec[];
   readonly notPrincipals?: readonly StringSpec[];
   readonly sourceIps?: readonly string[];
@@ -175,6 +179,14 @@ export interface L4MatchSpec {
 export function l4Match(spec: L4MatchSpec = {}): L4MatchIR {
   const strs = (v: readonly StringSpec[] | undefined): readonly StringMatchIR[] =>
     Object.freeze((v ?? []).map((s) => (typeof s === 'string' ? exact(s) : s)));
+  const sas = (v: readonly string[] | undefined): readonly ServiceAccountMatchIR[] =>
+    Object.freeze(
+      (v ?? []).map((t) => {
+        const [namespace, serviceAccount, extra] = t.split('/');
+        if (!namespace || !serviceAccount || extra !== undefined) throw new Error(`bad service account in test: ${t}`);
+        return { namespace, serviceAccount };
+      }),
+    );
   const cidrs = (v: readonly string[] | undefined): readonly CidrIR[] =>
     Object.freeze(
       (v ?? []).map((t) => {
@@ -186,6 +198,8 @@ export function l4Match(spec: L4MatchSpec = {}): L4MatchIR {
   return Object.freeze({
     namespaces: strs(spec.namespaces),
     notNamespaces: strs(spec.notNamespaces),
+    serviceAccounts: sas(spec.serviceAccounts),
+    notServiceAccounts: sas(spec.notServiceAccounts),
     principals: strs(spec.principals),
     notPrincipals: strs(spec.notPrincipals),
     sourceIps: cidrs(spec.sourceIps),

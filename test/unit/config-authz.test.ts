@@ -26,7 +26,7 @@ ${spec}`);
 
 const M: L4MatchIR = {
   namespaces: [], notNamespaces: [], principals: [], notPrincipals: [], sourceIps: [], notSourceIps: [],
-  destinationIps: [], notDestinationIps: [], destinationPorts: [], notDestinationPorts: [],
+  destinationIps: [], notDestinationIps: [], destinationPorts: [], notDestinationPorts: [], serviceAccounts: [], notServiceAccounts: [],
 };
 /** A match with only the given fields set; CIDRs compared by text. */
 function m(fields: Partial<L4MatchIR>): L4MatchIR {
@@ -81,17 +81,18 @@ describe('AuthorizationPolicy → L4 policy', () => {
     ]);
   });
 
-  it('serviceAccounts become exact-by-construction principal suffixes', () => {
+  it('serviceAccounts become ServiceAccountMatch values, as istiod sends them', () => {
     const { policy, diagnostics } = one(`  rules:
     - from:
         - source: {serviceAccounts: ["other/sa1", "sa2"], notServiceAccounts: ["x/y"]}`);
     assert.deepEqual(diagnostics, []);
     const match = policy?.rules[0]?.[0]?.[0];
-    assert.deepEqual(match?.principals, [
-      { kind: 'suffix', value: '/ns/other/sa/sa1' },
-      { kind: 'suffix', value: '/ns/apps/sa/sa2' },
+    assert.deepEqual(match?.serviceAccounts, [
+      { namespace: 'other', serviceAccount: 'sa1' },
+      { namespace: 'apps', serviceAccount: 'sa2' },
     ]);
-    assert.deepEqual(match?.notPrincipals, [{ kind: 'suffix', value: '/ns/x/sa/y' }]);
+    assert.deepEqual(match?.notServiceAccounts, [{ namespace: 'x', serviceAccount: 'y' }]);
+    assert.deepEqual(match?.principals, []);
   });
 
   it('ALLOW: a rule needing HTTP attributes is dropped; the others stay; a warning says so', () => {
@@ -116,7 +117,7 @@ describe('AuthorizationPolicy → L4 policy', () => {
     assert.deepEqual(policy.rules, []);
   });
 
-  it('DENY: HTTP parts are removed, making the rule broader', () => {
+  it('DENY: HTTP parts are removed (a clause left with an empty match is dropped), making the rule broader', () => {
     const { policy, diagnostics } = one(`  action: DENY
   rules:
     - to: [{operation: {paths: ["/admin"], ports: ["8080"]}}]
@@ -126,8 +127,8 @@ describe('AuthorizationPolicy → L4 policy', () => {
     assert.equal(policy?.action, 'DENY');
     assert.deepEqual(policy?.rules, [
       [[m({ destinationPorts: [8080] })]],
-      [[m({})], [m({ namespaces: [{ kind: 'exact', value: 'x' }] })]],
-      [[m({})]],
+      [[m({ namespaces: [{ kind: 'exact', value: 'x' }] })]],
+      [],
     ]);
     assert.equal(diagnostics[0]?.code, 'UNSUPPORTED');
     assert.match(diagnostics[0]?.message ?? '', /DENY policy with HTTP attributes is enforced without the HTTP rules/);

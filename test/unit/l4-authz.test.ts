@@ -99,3 +99,35 @@ test('dry-run policies are reported, never enforced', () => {
     { policy: 'default/dry-allow', action: 'ALLOW', matched: false },
   ]);
 });
+
+test('service_accounts: namespace and account both exact, any trust domain; none without an identity', () => {
+  const allowWith = (m: L4MatchSpec) => [l4Policy({ name: 'sa', action: 'ALLOW', matches: [m] })];
+  assert.equal(evaluateL4(allowWith({ serviceAccounts: ['default/sleep'] }), conn()).allowed, true);
+  assert.equal(evaluateL4(allowWith({ serviceAccounts: ['default/sleep'] }), conn({ sourceIdentity: 'spiffe://other.td/ns/default/sa/sleep' })).allowed, true);
+  assert.equal(evaluateL4(allowWith({ serviceAccounts: ['default/sleep'] }), conn({ sourceIdentity: spiffeId('default', 'sleepy') })).allowed, false);
+  assert.equal(evaluateL4(allowWith({ serviceAccounts: ['default/sleep'] }), conn({ sourceIdentity: spiffeId('other', 'sleep') })).allowed, false);
+  assert.equal(evaluateL4(allowWith({ serviceAccounts: ['default/sleep'] }), conn({ sourceIdentity: undefined })).allowed, false);
+  assert.equal(evaluateL4(allowWith({ notServiceAccounts: ['default/sleep'] }), conn()).allowed, false);
+  assert.equal(evaluateL4(allowWith({ notServiceAccounts: ['default/sleep'] }), conn({ sourceIdentity: spiffeId('default', 'b') })).allowed, true);
+});
+
+test('an identity that is not exactly spiffe://td/ns/N/sa/S is no identity (as ztunnel parses it)', () => {
+  const allowWith = (m: L4MatchSpec) => [l4Policy({ name: 'p', action: 'ALLOW', matches: [m] })];
+  const odd = conn({ sourceIdentity: 'spiffe://evil/ns/x/sa/y/ns/default/sa/sleep' });
+  assert.equal(evaluateL4(allowWith({ principals: [suffix('/ns/default/sa/sleep')] }), odd).allowed, false);
+  assert.equal(evaluateL4(allowWith({ serviceAccounts: ['default/sleep'] }), odd).allowed, false);
+  assert.equal(evaluateL4(allowWith({ namespaces: ['x'] }), odd).allowed, false);
+});
+
+test('a match with every field empty matches nothing; a clause without matches is satisfied (ztunnel rbac.rs)', () => {
+  const allowEmptyMatch = l4Policy({ name: 'e', action: 'ALLOW', rules: [[[l4Match({})]]] });
+  const denyEmptyMatch = l4Policy({ name: 'e', action: 'DENY', rules: [[[l4Match({})]]] });
+  const allowEmptyClause = l4Policy({ name: 'c', action: 'ALLOW', rules: [[[]]] });
+  assert.equal(evaluateL4([allowEmptyMatch], conn()).allowed, false, 'an empty match never admits');
+  assert.equal(evaluateL4([denyEmptyMatch], conn()).allowed, true, 'an empty match never denies');
+  assert.equal(evaluateL4([allowEmptyClause], conn()).allowed, true);
+  // An empty match next to a real one: only the real one counts.
+  const mixed = l4Policy({ name: 'm', action: 'ALLOW', rules: [[[l4Match({}), l4Match({ principals: ['cluster.local/ns/default/sa/b'] })]]] });
+  assert.equal(evaluateL4([mixed], conn()).allowed, false);
+  assert.equal(evaluateL4([mixed], conn({ sourceIdentity: spiffeId('default', 'b') })).allowed, true);
+});

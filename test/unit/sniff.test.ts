@@ -60,8 +60,11 @@ describe('sniffStream', () => {
     const s = new PassThrough();
     const p = sniffStream(s, { timeoutMs: 2000 });
     s.write(b('PRI * HT'));
-    setImmediate(() => s.write(b('TP/2.0\r\n\r\nSM')));
-    setTimeout(() => s.write(b('\r\n\r\n....')), 5);
+    // Chained, so the chunks arrive in order whatever the event loop's timing.
+    setImmediate(() => {
+      s.write(b('TP/2.0\r\n\r\nSM'));
+      setTimeout(() => s.write(b('\r\n\r\n....')), 5);
+    });
     assert.deepEqual(await p, { protocol: 'http2' });
     s.end();
     assert.equal(await readAll(s), 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n....');

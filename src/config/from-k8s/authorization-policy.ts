@@ -22,12 +22,17 @@
  *   `{}` has no clauses and matches everything.
  * - Principals and `*` wildcards: `*` = presence, `*x` = suffix, `x*` = prefix, else exact; matched
  *   against the identity without `spiffe://`, as ztunnel does.
- * - `serviceAccounts: [ns/sa | sa]` match identity `…/ns/<ns>/sa/<sa>` (namespace defaults to the
- *   policy's): expressed as a principal suffix, exact because neither part can contain `/`.
+ * - `serviceAccounts: [ns/sa | sa]` become ServiceAccountMatch values (namespace defaults to the
+ *   policy's), as istiod sends them: identity `<any td>/ns/<ns>/sa/<sa>` exactly.
+ * - A match with no field set matches nothing at ztunnel (istiod `isMatchEmpty`). In a DENY rule the
+ *   HTTP-only parts leave such matches; a clause holding one is dropped instead, so the rule denies
+ *   more rather than nothing (this project's fail-closed reading; Istio 1.31 makes such a DENY a
+ *   no-op at ztunnel and says so in its status).
  * - Validation mirrors Istio's webhook: bad CIDRs or ports, empty `from.source`/`to.operation`,
  *   empty values and serviceAccounts mixed with principals/namespaces reject the whole policy.
  */
 import type { L4MatchIR } from '../ir.js';
+import { isEmptyMatch } from '../l4-match.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import { translateL7AuthorizationPolicy } from './authorization-policy-l7.js';
 import type { PolicyDraft, Translator } from './translator.js';
@@ -39,7 +44,7 @@ import {
   readCidrs,
   readPorts,
   readPrincipals,
-  readServiceAccounts,
+  readServiceAccountMatches,
   readStringMatches,
 } from './policy-fields.js';
 
@@ -84,7 +89,9 @@ export const authorizationPolicyTranslator: Translator = {
       if (rule === undefined) return;
       // An ALLOW rule that needs HTTP attributes can never match at L4: drop it (fail closed).
       if (action === 'ALLOW' && rule.needsHttp) return;
-      rules.push(rule.clauses);
+      // A DENY clause with an empty (HTTP-only) match would be skipped, never matching: drop the
+      // clause instead so the rule denies more (see the header).
+      rules.push(action === 'DENY' ? rule.clauses.filter((c) => !c.some(isEmptyMatch)) : rule.clauses);
     });
     if (r.failed) return undefined;
     if (httpFields.size > 0) {
@@ -165,7 +172,7 @@ function translateRule(r: ObjectReader, path: Path, policyNs: string, httpFields
     if (!L4_WHEN_KEYS.has(key)) {
       httpFields.add(`when ${key}`);
       needsHttp = true;
-      // An L7 condition leaves an empty match: in a DENY policy that matches everything (istiod does the same).
+      // An L7 condition leaves an empty match, which never matches; a DENY drops the clause.
       clauses.push([match({})]);
       return;
     }
@@ -185,12 +192,12 @@ function translateSource(r: ObjectReader, src: Path, policyNs: string): { match:
   // Validated like Istio's webhook even though they are dropped at L4: a typo should not hide.
   readCidrs(r, [...src, 'remoteIpBlocks']);
   readCidrs(r, [...src, 'notRemoteIpBlocks']);
-  const principals = [...readPrincipals(r, [...src, 'principals']), ...readServiceAccounts(r, [...src, 'serviceAccounts'], policyNs)];
-  const notPrincipals = [...readPrincipals(r, [...src, 'notPrincipals']), ...readServiceAccounts(r, [...src, 'notServiceAccounts'], policyNs)];
   return {
     match: match({
-      principals,
-      notPrincipals,
+      principals: readPrincipals(r, [...src, 'principals']),
+      notPrincipals: readPrincipals(r, [...src, 'notPrincipals']),
+      serviceAccounts: readServiceAccountMatches(r, [...src, 'serviceAccounts'], policyNs),
+      notServiceAccounts: readServiceAccountMatches(r, [...src, 'notServiceAccounts'], policyNs),
       namespaces: readStringMatches(r, [...src, 'namespaces']),
       notNamespaces: readStringMatches(r, [...src, 'notNamespaces']),
       sourceIps: readCidrs(r, [...src, 'ipBlocks']),
@@ -223,6 +230,8 @@ function match(fields: Partial<{ -readonly [K in keyof L4MatchIR]: L4MatchIR[K] 
   return {
     namespaces: fields.namespaces ?? [],
     notNamespaces: fields.notNamespaces ?? [],
+    serviceAccounts: fields.serviceAccounts ?? [],
+    notServiceAccounts: fields.notServiceAccounts ?? [],
     principals: fields.principals ?? [],
     notPrincipals: fields.notPrincipals ?? [],
     sourceIps: fields.sourceIps ?? [],

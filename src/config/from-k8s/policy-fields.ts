@@ -3,7 +3,7 @@
  * waypoint): Istio's string matching, principals, service accounts, CIDRs and ports are read and
  * validated the same way whichever layer enforces them.
  */
-import type { CidrIR, StringMatchIR } from '../ir.js';
+import type { CidrIR, ServiceAccountMatchIR, StringMatchIR } from '../ir.js';
 import { parseCidr } from '../../net/cidr.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import { describeValue } from './object-reader.js';
@@ -45,6 +45,24 @@ export function readServiceAccounts(r: ObjectReader, path: FieldPath, policyNs: 
       return;
     }
     out.push({ kind: 'suffix', value: `/ns/${ns}/sa/${sa}` });
+  });
+  return out;
+}
+
+/**
+ * `serviceAccounts: [ns/sa | sa]` for L4: istio.security.ServiceAccountMatch values, as istiod
+ * converts them for ztunnel (`stringToServiceAccountMatch`; the namespace defaults to the policy's).
+ */
+export function readServiceAccountMatches(r: ObjectReader, path: FieldPath, policyNs: string): ServiceAccountMatchIR[] {
+  const out: ServiceAccountMatchIR[] = [];
+  r.stringList(path).forEach((v, i) => {
+    const parts = v.split('/');
+    const [ns, sa] = parts.length === 2 ? parts : [policyNs, parts[0]];
+    if (parts.length > 2 || !ns || !sa || v.includes('*')) {
+      r.error([...path, i], 'FIELD_INVALID', `must be "<namespace>/<serviceaccount>" or "<serviceaccount>", got ${JSON.stringify(v)}`);
+      return;
+    }
+    out.push({ namespace: ns, serviceAccount: sa });
   });
   return out;
 }

@@ -45,6 +45,11 @@ export type WaypointDraft = Omit<WaypointIR, 'identity'>;
 export type PolicyDraft = Omit<L4PolicyIR, 'scope'> & {
   /** `spec.selector.matchLabels`; `undefined` when the policy has no selector. */
   readonly selector: Readonly<Record<string, string>> | undefined;
+  /**
+   * Without a selector, the scope when the source states it (Istio's workload API `Scope`); absent,
+   * it follows the namespace (global in the root namespace), as istiod derives it.
+   */
+  readonly unselectedScope?: 'global' | 'namespace';
 };
 
 /** An L7 (waypoint) AuthorizationPolicy; complete as translated (targets are resolved per view). */

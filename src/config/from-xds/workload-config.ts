@@ -29,9 +29,10 @@ export function assembleWorkloadConfig(state: WdsState, source: string): Transla
     out.push({ ...value, ref });
   };
   const byIp = new Map<string, WdsWorkloadDraft>();
-  for (const w of state.workloads.values()) byIp.set(w.ip, w);
+  for (const w of state.workloads.values()) for (const ip of w.addresses) byIp.set(ip, w);
 
   for (const w of state.workloads.values()) {
+    if (!reachable(w)) continue;
     const labels: Record<string, string> = { [LABEL_DATAPLANE_MODE]: w.hbone ? 'ambient' : 'none' };
     for (const p of w.authorizationPolicies) labels[policyLabel(p)] = 'true';
     emit('WdsWorkload', w.namespace, w.uid, {
@@ -58,11 +59,11 @@ export function assembleWorkloadConfig(state: WdsState, source: string): Transla
     const endpoints: StaticEndpointIR[] = [];
     for (const w of state.workloads.values()) {
       const ports = w.services.get(key);
-      if (!ports || !w.healthy) continue;
+      if (!ports || !w.healthy || !reachable(w)) continue;
       for (const p of s.ports) {
         const target = ports.get(p.port);
         if (target === undefined) continue;
-        endpoints.push({ ip: w.ip, port: target || p.targetPort, servicePort: p.port });
+        endpoints.push({ ip: w.ip, port: target.targetPort || p.targetPort, servicePort: p.port });
       }
     }
     const wp = s.waypoint ? waypointRef(s.waypoint, byIp) : undefined;
@@ -72,7 +73,7 @@ export function assembleWorkloadConfig(state: WdsState, source: string): Transla
         name: s.name,
         namespace: s.namespace,
         vips: s.vips,
-        ports: s.ports.map((p) => ({ port: p.port, targetPort: p.targetPort, appProtocol: 'unknown' })),
+        ports: s.ports.map((p) => ({ port: p.port, targetPort: p.targetPort, appProtocol: p.appProtocol })),
         labels: wp ? { [LABEL_USE_WAYPOINT]: wp.name, [LABEL_USE_WAYPOINT_NAMESPACE]: wp.namespace } : {},
         staticEndpoints: endpoints,
         origin: { source: `${source}#Service/${key}` },
@@ -82,6 +83,16 @@ export function assembleWorkloadConfig(state: WdsState, source: string): Transla
 
   for (const p of state.authorizations.values()) emit('WdsAuthorization', p.namespace, p.name, { type: 'L4Policy', value: p });
   return out;
+}
+
+/**
+ * Workloads this data plane can carry traffic to: one with an address of its own, spoken to over
+ * HBONE or plaintext. A workload behind a network gateway only (no address), or one that expects
+ * Istio's sidecar mTLS (`LEGACY_ISTIO_MTLS`, which ztunnel rejects too), is kept in the WDS state
+ * but is neither a pod nor an endpoint here: plaintext to it would be a silent downgrade.
+ */
+function reachable(w: WdsWorkloadDraft): w is WdsWorkloadDraft & { readonly ip: string } {
+  return w.ip !== undefined && w.tunnelProtocol !== 'LEGACY_ISTIO_MTLS';
 }
 
 /** `waypoint.default.svc.cluster.local` → default/waypoint; an address → the Workload owning it. */
