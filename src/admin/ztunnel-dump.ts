@@ -134,6 +134,8 @@ function matchJson(m: L4MatchIR): Record<string, unknown> {
   };
   strings('namespaces', m.namespaces);
   strings('notNamespaces', m.notNamespaces);
+  if (m.serviceAccounts.length > 0) o['serviceAccounts'] = m.serviceAccounts.map((x) => ({ namespace: x.namespace, serviceAccount: x.serviceAccount }));
+  if (m.notServiceAccounts.length > 0) o['notServiceAccounts'] = m.notServiceAccounts.map((x) => ({ namespace: x.namespace, serviceAccount: x.serviceAccount }));
   strings('principals', m.principals);
   strings('notPrincipals', m.notPrincipals);
   if (m.sourceIps.length > 0) o['sourceIps'] = m.sourceIps.map((c) => c.text);

@@ -16,7 +16,6 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import type { IntervalHistogram } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
@@ -29,7 +28,7 @@ const GC_KINDS: Readonly<Record<number, string>> = {
 };
 
 export class RuntimeHealth {
-  private readonly delay: IntervalHistogram;
+  private readonly delay: ReturnType<typeof monitorEventLoopDelay>;
   private readonly gc: PerformanceObserver;
 
   constructor(registry: Registry, prefix: string) {
