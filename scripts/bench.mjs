@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --no-micro] [-- --micro-only]`: the performance harness of issue 10. In one run,
-// with the load generator pinned to one core and everything it measures to the other (taskset):
+// `npm run bench [-- --quick] [-- --rounds N] [-- --no-micro] [-- --micro-only]`: the performance
+// harness (issues 10 and 18). In one run, with the load generator pinned to one core and
+// everything it measures to the other (taskset):
 //   direct                    wrk → nginx (the ceiling)
 //   HAProxy (plain L7 proxy)  wrk → HAProxy → nginx (the peer)
 //   L4 (ztunnel → ztunnel)    wrk → client ztunnel → HBONE → destination ztunnel → nginx
@@ -12,6 +13,9 @@
 //   multi-core                waypoint --concurrency 1 vs 2 (client ztunnel --concurrency 2)
 // each at saturation and at a fixed rate, with CPU per request and peak RSS per process; then
 // every micro-benchmark in dist/test/bench. Writes test/bench/results.json and RESULTS.md.
+// The machine is shared, so the rows run in rounds (3 by default): every round measures every
+// row once, in an order rotated each round, and the report gives each row's median over the
+// rounds with its spread; ratios (a row over HAProxy or direct) are taken within a round.
 // The load generator reaches the client ztunnel through its fixed-destination outbound
 // listeners (`ambient ztunnel --outbound-fixed`), as a captured app connection would.
 import { spawnSync } from 'node:child_process';
@@ -25,6 +29,7 @@ import { runMicroBenchmarks } from './bench/micro.mjs';
 import { measure } from './bench/proc-stats.mjs';
 import { httpGetText, startHaproxy, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './bench/processes.mjs';
 import { markdown, perRequest } from './bench/report.mjs';
+import { medianObject, orderForRound, spread } from './bench/rounds.mjs';
 import { watchMachineLoad } from './bench/machine-load.mjs';
 import { rssOfTree } from './bench/proc-stats.mjs';
 
@@ -32,8 +37,11 @@ const root = path.resolve(import.meta.dirname, '..');
 const cli = path.join(root, 'dist/src/cli.js');
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const seconds = quick ? 3 : 10;
-const fixedSeconds = quick ? 3 : 10;
+const roundsArg = argv.indexOf('--rounds');
+const rounds = Math.max(1, roundsArg >= 0 ? Number(argv[roundsArg + 1]) || 3 : 3);
+// Three rounds of every row fit the old single run's ~10 min: shorter runs, repeated.
+const seconds = quick ? 3 : 8;
+const fixedSeconds = quick ? 3 : 6;
 const warmSeconds = quick ? 1 : 2;
 const rate = 1000;
 const connections = 50;
@@ -105,6 +113,7 @@ const results = {
   quick,
   machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores, memGiB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()}`, node: process.version },
   pinning: pin ? 'load generators on CPU 0, every measured process on CPU 1 (taskset); the multi-core rows give everything CPUs 0-1' : 'none (taskset missing or one core)',
+  rounds,
   seconds,
   fixedSeconds,
   rate,
@@ -119,6 +128,7 @@ const results = {
   scaling: [],
   skipped: [],
   micro: [],
+  roundLoad: [],
 };
 const skip = (scenario, reason) => {
   log(`skipped ${scenario}: ${reason}`);
@@ -127,6 +137,8 @@ const skip = (scenario, reason) => {
 
 const roles = {};
 const machineLoad = watchMachineLoad();
+results.loadAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
+log(`machine load at start (1/5/15-min load average): ${results.loadAtStart.join(', ')} on ${cores} cores; ${rounds} round(s)`);
 async function startMesh({ clientConcurrency = 1, waypointConcurrency = 1, cpus = MESH } = {}) {
   roles['ztunnel-a'] = await startRole(cli, 'ztunnel-a', cpus, ['ztunnel', '--node', 'node-a', '--admin-address', a.nodeA, ...common, ...fixedArgs, '--concurrency', String(clientConcurrency)], a.nodeA);
   roles['ztunnel-b'] ??= await startRole(cli, 'ztunnel-b', cpus, ['ztunnel', '--node', 'node-b', '--admin-address', a.nodeB, ...common], a.nodeB);
@@ -135,29 +147,64 @@ async function startMesh({ clientConcurrency = 1, waypointConcurrency = 1, cpus 
 
 const pids = (...names) => Object.fromEntries(names.filter((n) => roles[n]).map((n) => [n, roles[n].pid]));
 
-/** One small-request scenario: warm-up, saturation (measured), fixed rate (measured). */
-async function loadScenario(list, scenario, url, procNames, { headers = {}, h2 } = {}) {
-  log(`${scenario}: ${url}`);
-  const procs = pids(...procNames);
+/** A load row: how to warm it up and measure it at saturation and at the fixed rate. */
+function loadRow(list, scenario, url, procNames, { headers = {}, h2 } = {}) {
   const sat = h2
     ? (o) => runH2load({ ...o, clients: h2Clients, streams: h2Streams, dataFile: h2.dataFile, headers: { ...headers, ...h2.headers } })
     : (o) => runWrk({ ...o, connections, headers });
-  let warm = await sat({ url, seconds: warmSeconds, cpus: LOAD });
-  // On a busy machine the features row has twice answered nothing within a 1 s warm-up (cause
-  // not pinned down; a 2 s warm-up served it): give a silent warm-up one longer try.
-  if (!warm.ok) warm = await sat({ url, seconds: warmSeconds * 3, cpus: LOAD });
-  if (!warm.ok) return skip(scenario, warm.message);
-  const s = await measure(procs, () => sat({ url, seconds, cpus: LOAD }));
-  if (!s.result.ok) return skip(scenario, s.result.message);
   const fixedRun = h2
     ? () => runH2load({ url, seconds: fixedSeconds, clients: h2Clients, streams: 1, rps: Math.round(rate / h2Clients), dataFile: h2.dataFile, headers: { ...headers, ...h2.headers }, cpus: LOAD })
     : () => runFixedRate({ url, seconds: fixedSeconds, rate, connections: fixedConnections, headers, cpus: LOAD });
-  const fx = await measure(procs, fixedRun);
-  const row = { scenario, url, rate, saturation: s.result, saturationProcs: perRequest(s.procs, s.result.requests) };
-  if (fx.result.ok) Object.assign(row, { fixed: fx.result, fixedProcs: perRequest(fx.procs, fx.result.requests) });
-  else skip(`${scenario} (fixed rate)`, fx.result.message);
-  list.push(row);
-  log(`${scenario}: ${s.result.rps} req/s, p50 ${s.result.p50?.toFixed(2)} ms; fixed p50 ${fx.result.p50?.toFixed?.(2)} ms`);
+  return { list, scenario, url, procNames, sat, fixedRun, rounds: [], failed: undefined };
+}
+
+async function warmUp(row) {
+  log(`${row.scenario}: ${row.url} (warm-up)`);
+  let warm = await row.sat({ url: row.url, seconds: warmSeconds, cpus: LOAD });
+  // On a busy machine the features row has twice answered nothing within a 1 s warm-up (cause
+  // not pinned down; a 2 s warm-up served it): give a silent warm-up one longer try.
+  if (!warm.ok) warm = await row.sat({ url: row.url, seconds: warmSeconds * 3, cpus: LOAD });
+  if (!warm.ok) row.failed = warm.message;
+}
+
+/** One round of one row: saturation (measured), then the fixed rate (measured). */
+async function measureRow(row, round) {
+  if (row.failed) return;
+  const procs = pids(...row.procNames);
+  const s = await measure(procs, () => row.sat({ url: row.url, seconds, cpus: LOAD }));
+  if (!s.result.ok) {
+    log(`${row.scenario} round ${round + 1}: ${s.result.message}`);
+    return;
+  }
+  const fx = await measure(procs, row.fixedRun);
+  const r = { round: round + 1, saturation: s.result, saturationProcs: perRequest(s.procs, s.result.requests) };
+  if (fx.result.ok) Object.assign(r, { fixed: fx.result, fixedProcs: perRequest(fx.procs, fx.result.requests) });
+  else log(`${row.scenario} round ${round + 1} (fixed rate): ${fx.result.message}`);
+  row.rounds.push(r);
+  log(`${row.scenario} round ${round + 1}: ${s.result.rps} req/s, p50 ${s.result.p50?.toFixed(2)} ms; fixed p50 ${fx.result.p50?.toFixed?.(2)} ms`);
+}
+
+/** A row's report entry: the medians over its rounds, their spread, and every round's figures. */
+function finishRow(row) {
+  if (row.rounds.length === 0) return skip(row.scenario, row.failed ?? 'no round succeeded');
+  const procSpread = (key) => Object.fromEntries(Object.keys(row.rounds[0][key] ?? {}).map((n) => [n, spread(row.rounds.map((r) => r[key]?.[n]?.usPerRequest))]));
+  const fixedRounds = row.rounds.filter((r) => r.fixed);
+  const entry = {
+    scenario: row.scenario,
+    url: row.url,
+    rate,
+    saturation: medianObject(row.rounds.map((r) => r.saturation)),
+    saturationProcs: medianObject(row.rounds.map((r) => r.saturationProcs)),
+    spread: { rps: spread(row.rounds.map((r) => r.saturation.rps)), usPerRequest: procSpread('saturationProcs') },
+    // Indexed by round, so per-round ratios pair the same round (a failed round leaves a hole).
+    rounds: Array.from({ length: rounds }, (_, i) => row.rounds.find((r) => r.round === i + 1)),
+  };
+  if (fixedRounds.length) {
+    Object.assign(entry, { fixed: medianObject(fixedRounds.map((r) => r.fixed)), fixedProcs: medianObject(fixedRounds.map((r) => r.fixedProcs)) });
+    entry.spread.fixedP50 = spread(fixedRounds.map((r) => r.fixed.p50));
+    entry.spread.fixedP99 = spread(fixedRounds.map((r) => r.fixed.p99));
+  } else skip(`${row.scenario} (fixed rate)`, 'no round succeeded');
+  row.list.push(entry);
 }
 
 try {
@@ -176,17 +223,18 @@ try {
   results.restRss = Object.fromEntries(['ztunnel-a', 'ztunnel-b', 'waypoint', 'waypoint-full', 'echo'].filter((n) => roles[n]).map((n) => [n, Math.round(rssOfTree(roles[n].pid))]));
   log(`RSS at rest (MiB): ${JSON.stringify(results.restRss)}`);
 
+  const rows = [];
   // Small HTTP/1.1 requests.
   const viaClient = (port, p = '/') => `http://${a.client}:${port}${p}`;
   if (!has('wrk')) skip('HTTP/1.1 rows', 'wrk is not installed');
   else if (!nginx) skip('HTTP/1.1 rows', 'nginx is not installed');
   else {
-    await loadScenario(results.small, 'direct', `http://${a.backend}:9080/`, ['nginx']);
-    if (roles.haproxy) await loadScenario(results.small, 'HAProxy (plain L7 proxy)', `http://${HAPROXY.host}:${HAPROXY.port}/`, ['haproxy', 'nginx']);
+    rows.push(loadRow(results.small, 'direct', `http://${a.backend}:9080/`, ['nginx']));
+    if (roles.haproxy) rows.push(loadRow(results.small, 'HAProxy (plain L7 proxy)', `http://${HAPROXY.host}:${HAPROXY.port}/`, ['haproxy', 'nginx']));
     else skip('HAProxy (plain L7 proxy)', 'haproxy is not installed');
-    await loadScenario(results.small, 'L4 (ztunnel → ztunnel)', viaClient(FIXED.l4), ['ztunnel-a', 'ztunnel-b', 'nginx']);
-    await loadScenario(results.small, 'waypoint', viaClient(FIXED.waypoint), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'nginx']);
-    await loadScenario(results.small, 'waypoint + features', viaClient(FIXED.full), ['ztunnel-a', 'waypoint-full', 'ztunnel-b', 'nginx'], { headers: { authorization: `Bearer ${token}` } });
+    rows.push(loadRow(results.small, 'L4 (ztunnel → ztunnel)', viaClient(FIXED.l4), ['ztunnel-a', 'ztunnel-b', 'nginx']));
+    rows.push(loadRow(results.small, 'waypoint', viaClient(FIXED.waypoint), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'nginx']));
+    rows.push(loadRow(results.small, 'waypoint + features', viaClient(FIXED.full), ['ztunnel-a', 'waypoint-full', 'ztunnel-b', 'nginx'], { headers: { authorization: `Bearer ${token}` } }));
     if (wasm.skipped) skip('waypoint + features: header-editing Wasm plugin', `${wasm.skipped}; the features row runs without it`);
     else results.wasmPlugin = wasm.file;
   }
@@ -202,30 +250,50 @@ try {
     writeFileSync(grpcFile, frame);
     const grpc = { dataFile: grpcFile, headers: { 'content-type': 'application/grpc', te: 'trailers' } };
     const h2 = { headers: {} };
-    await loadScenario(results.h2, 'h2 direct', `http://${a.echo}:9080/`, ['echo'], { h2 });
-    await loadScenario(results.h2, 'h2 waypoint', viaClient(FIXED.echo), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'echo'], { h2 });
-    await loadScenario(results.h2, 'gRPC direct', `http://${a.echo}:9080/bench.Echo/Call`, ['echo'], { h2: grpc });
-    await loadScenario(results.h2, 'gRPC waypoint', viaClient(FIXED.echo, '/bench.Echo/Call'), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'echo'], { h2: grpc });
+    rows.push(loadRow(results.h2, 'h2 direct', `http://${a.echo}:9080/`, ['echo'], { h2 }));
+    rows.push(loadRow(results.h2, 'h2 waypoint', viaClient(FIXED.echo), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'echo'], { h2 }));
+    rows.push(loadRow(results.h2, 'gRPC direct', `http://${a.echo}:9080/bench.Echo/Call`, ['echo'], { h2: grpc }));
+    rows.push(loadRow(results.h2, 'gRPC waypoint', viaClient(FIXED.echo, '/bench.Echo/Call'), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'echo'], { h2: grpc }));
   }
 
-  // Bulk: one body of bulkMiB each way.
+  // Bulk: one body of bulkMiB each way, per round.
   const bytes = bulkMiB * 1048576;
   const file = path.join(work, 'bulk.bin');
   const fd = openSync(file, 'w');
   ftruncateSync(fd, bytes); // sparse: reading it costs no disk
   closeSync(fd);
+  const bulkRows = [];
   for (const [scenario, base, names] of [
     ['direct', `http://${a.sink}:9080`, ['sink']],
     ['L4 (ztunnel → ztunnel)', viaClient(FIXED.sinkL4, ''), ['ztunnel-a', 'ztunnel-b', 'sink']],
     ['waypoint path', viaClient(FIXED.sink, ''), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'sink']],
   ]) {
-    for (const direction of ['down', 'up']) {
-      const url = direction === 'down' ? `${base}/bytes/${bytes}` : `${base}/upload`;
-      log(`bulk ${scenario} ${direction}`);
-      const m = await measure(pids(...names), () => runCurlBulk({ url, direction, file, cpus: LOAD }));
-      if (!m.result.ok) skip(`bulk ${scenario} ${direction}`, m.result.message);
-      else results.bulk.push({ scenario, direction, ...m.result, procs: m.procs });
+    for (const direction of ['down', 'up']) bulkRows.push({ scenario, direction, url: direction === 'down' ? `${base}/bytes/${bytes}` : `${base}/upload`, names, rounds: [] });
+  }
+
+  for (const row of rows) await warmUp(row);
+  for (let round = 0; round < rounds; round++) {
+    const load1 = os.loadavg()[0];
+    log(`round ${round + 1} of ${rounds} (1-min load average ${load1.toFixed(2)})`);
+    results.roundLoad.push({ round: round + 1, loadavg1: Math.round(load1 * 100) / 100 });
+    for (const row of orderForRound(rows, round)) await measureRow(row, round);
+    for (const b of orderForRound(bulkRows, round)) {
+      log(`bulk ${b.scenario} ${b.direction} round ${round + 1}`);
+      const m = await measure(pids(...b.names), () => runCurlBulk({ url: b.url, direction: b.direction, file, cpus: LOAD }));
+      if (!m.result.ok) log(`bulk ${b.scenario} ${b.direction} round ${round + 1}: ${m.result.message}`);
+      else b.rounds.push({ round: round + 1, ...m.result, procs: m.procs });
     }
+  }
+  for (const row of rows) finishRow(row);
+  for (const b of bulkRows) {
+    if (b.rounds.length === 0) {
+      skip(`bulk ${b.scenario} ${b.direction}`, 'no round succeeded');
+      continue;
+    }
+    // Indexed by round, as the load rows' rounds are.
+    const byRound = Array.from({ length: rounds }, (_, i) => b.rounds.find((r) => r.round === i + 1));
+    const med = (k) => medianObject(b.rounds.map((r) => r[k]));
+    results.bulk.push({ scenario: b.scenario, direction: b.direction, ok: true, seconds: med('seconds'), bytes: med('bytes'), mibPerSecond: med('mibPerSecond'), procs: med('procs'), spread: { mibPerSecond: spread(b.rounds.map((r) => r.mibPerSecond)) }, rounds: byRound });
   }
 
   // Multi-core: the waypoint with 1 then 2 workers; the client ztunnel runs 2 workers, so the

@@ -5,6 +5,7 @@
  */
 import { runCa } from './commands/ca.js';
 import { runCurl } from './commands/curl.js';
+import { runIstiod } from './commands/istiod.js';
 import { runApp } from './commands/app.js';
 import { runUp } from './commands/up.js';
 import { runValidate } from './commands/validate.js';
@@ -20,6 +21,7 @@ Usage:
   ambient up [--config DIR] [--state DIR] [--drain-ms N] [--quiet] [--node-subnet 127.3.0]
             [--access-log text|json|off] [--log-level LEVEL] [--concurrency N]
             [--tracing-endpoint URL] [--tracing-sampling PCT]
+            [--istio-ztunnel BIN [--istio-ztunnel-nodes A,B]]
       Run the local mesh described by DIR (default: the embedded deploy/local/default):
       one ztunnel per node, each waypoint, and the demo apps, as separate processes.
       Every waypoint and ztunnel serves the admin API on <its address>:15000 and
@@ -27,6 +29,9 @@ Usage:
       --concurrency N runs every waypoint and ztunnel as N worker processes.
       --tracing-endpoint sends waypoint spans to an OTLP/HTTP collector (URL/v1/traces),
       sampling PCT percent of new traces (default 1).
+      --istio-ztunnel BIN serves the pods of every node (or the nodes listed) with Istio's
+      own ztunnel, one per pod in its own network namespace, fed by the local istiod
+      (root; run inside a private network namespace: docs/istio-ztunnel.md).
   ambient curl --from [NS/]POD [-X METHOD] [-H 'name: value']... [-d DATA] [-i] [-s] URL
       Send an HTTP request from POD through its node's ztunnel (SOCKS5 on <podIP>:15080).
   ambient validate DIR
@@ -42,9 +47,13 @@ Usage:
       What istioctl ztunnel-config shows, from a ztunnel's /config_dump (ours or Istio's).
   ambient waypoint status [--config DIR] [-n NS] [--name NAME]
       Each waypoint: ready on 15021 or not, and the services it fronts (canary shares).
+  ambient istiod [--config DIR] [--state DIR] [--address 127.0.0.1:15012] [--cluster-id ID]
+      Serve Istio's CA API and workload xDS (delta ADS) over TLS for Istio's own ztunnel.
   ambient ca root [--state DIR]
   ambient ca issue --identity spiffe://TD/ns/NS/sa/SA --out DIR [--state DIR] [--validity-hours N]
-      Print the mesh root certificate, or issue a certificate from the local CA.
+  ambient ca token --for pod:NS/NAME|node:NAME|waypoint:NS/NAME [--state DIR]
+      Print the mesh root certificate, issue a certificate from the local CA, or print a
+      bearer token for the local istiod (docs/istio-ztunnel.md says who may have what).
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -66,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       return runCurl(rest);
     case 'ca':
       return runCa(rest);
+    case 'istiod':
+      return runIstiod(rest);
     case 'version':
     case '--version':
       process.stdout.write('ambient-waypoint 0.1.0\n');

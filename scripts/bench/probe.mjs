@@ -11,6 +11,8 @@
 //                                                (--waypoint-only skips direct; --saturate S
 //                                                runs S s of wrk first, as the bench does)
 //   node scripts/bench/probe.mjs wrk             saturation through the waypoint: CPU µs/request
+//                                                (--path l4: the L4 row, ztunnel → ztunnel, each
+//                                                run next to HAProxy's, with each ztunnel ÷ HAProxy)
 //   node scripts/bench/probe.mjs features        the same through the features waypoint (no Wasm;
 //                                                --wasm adds the bench row's header-edit plugin)
 // Options: --cli PATH (another build's dist/src/cli.js, for A/B), --node-args "ARGS" (V8 flags
@@ -23,7 +25,7 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { ISSUER, wasmPlugin, writeBenchConfig } from './mesh-config.mjs';
 import { hasTaskset, runCurlBulk, runFixedRate, runWrk } from './load.mjs';
 import { measure, rssOfTree, rssSplitOfTree } from './proc-stats.mjs';
-import { httpGetText, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './processes.mjs';
+import { httpGetText, startHaproxy, startNginx, startProcess, startRole, stopAll, tcpOpen, waitFor } from './processes.mjs';
 import { perRequest } from './report.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -39,6 +41,9 @@ const cli = path.resolve(opt('cli', path.join(root, 'dist/src/cli.js')));
 const nodeArgs = (opt('node-args', '') ?? '').split(' ').filter(Boolean);
 const waypointNodeArgs = [...nodeArgs, ...(opt('waypoint-node-args', '') ?? '').split(' ').filter(Boolean)];
 const seconds = Number(opt('seconds', '5'));
+// --role-stdout DIR: each role's stdout goes to DIR/<role>.log (with --node-args --trace-gc: its GCs).
+const roleStdoutDir = opt('role-stdout', undefined);
+const roleOut = (name) => (roleStdoutDir ? { stdoutFile: path.join(path.resolve(roleStdoutDir), `${name}.log`) } : {});
 const runs = Number(opt('runs', '1'));
 const pin = (os.availableParallelism?.() ?? 1) >= 2 && hasTaskset();
 const LOAD = pin ? '0' : undefined;
@@ -65,9 +70,9 @@ try {
   roles.sink = startProcess('sink', MESH, process.execPath, [path.join(root, 'scripts/bench/sink-server.mjs'), a.sink, '9080']);
   await waitFor('sink', () => tcpOpen(a.sink, 9080), roles.sink);
   const t0 = Date.now();
-  roles['ztunnel-a'] = await startRole(cli, 'ztunnel-a', MESH, ['ztunnel', '--node', 'node-a', '--admin-address', a.nodeA, ...common, ...fixedArgs], a.nodeA, nodeArgs);
-  roles['ztunnel-b'] = await startRole(cli, 'ztunnel-b', MESH, ['ztunnel', '--node', 'node-b', '--admin-address', a.nodeB, ...common], a.nodeB, nodeArgs);
-  if (what !== 'features') roles.waypoint = await startRole(cli, 'waypoint', MESH, ['waypoint', '--gateway', 'default/waypoint', ...common], a.waypoint, waypointNodeArgs);
+  roles['ztunnel-a'] = await startRole(cli, 'ztunnel-a', MESH, ['ztunnel', '--node', 'node-a', '--admin-address', a.nodeA, ...common, ...fixedArgs], a.nodeA, nodeArgs, roleOut('ztunnel-a'));
+  roles['ztunnel-b'] = await startRole(cli, 'ztunnel-b', MESH, ['ztunnel', '--node', 'node-b', '--admin-address', a.nodeB, ...common], a.nodeB, nodeArgs, roleOut('ztunnel-b'));
+  if (what !== 'features') roles.waypoint = await startRole(cli, 'waypoint', MESH, ['waypoint', '--gateway', 'default/waypoint', ...common], a.waypoint, waypointNodeArgs, roleOut('waypoint'));
   const startMs = Date.now() - t0;
   const pid = (...n) => Object.fromEntries(n.map((x) => [x, roles[x].pid]));
   const rss = () => Object.fromEntries(['ztunnel-a', 'ztunnel-b', 'waypoint'].map((n) => [n, Math.round(rssOfTree(roles[n].pid))]));
@@ -101,7 +106,7 @@ try {
       const m = await measure(pid(...names), () => runCurlBulk({ url, direction, file, cpus: LOAD }));
       const perGiB = Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, Math.round((p.cpuSeconds * 1024 * 100) / mib) / 100]));
       const rssMiB = Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, `${Math.round(p.rssStartMiB)}→${Math.round(p.rssPeakMiB)}`]));
-      out({ mib, path: viaWaypoint ? 'waypoint' : 'l4', direction, ok: m.result.ok, mibPerSecond: m.result.mibPerSecond, seconds: m.result.seconds, cpuSecondsPerGiB: perGiB, rssMiB });
+      out({ mib, path: viaWaypoint ? 'waypoint' : 'l4', direction, load1: os.loadavg()[0], ok: m.result.ok, mibPerSecond: m.result.mibPerSecond, seconds: m.result.seconds, cpuSecondsPerGiB: perGiB, rssMiB });
     }
   } else if (what === 'fixed') {
     const rate = Number(param ?? 1000);
@@ -121,10 +126,29 @@ try {
         out({ scenario, rate, ok: r.ok, achieved: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, generator: r.generator, cpuUsPerRequest: Object.fromEntries(Object.entries(pr).map(([n, p]) => [n, p.usPerRequest])), rssPeakMiB: Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, p.rssPeakMiB])) });
       }
     }
+  } else if (what === 'wrk' && opt('path', 'waypoint') === 'l4') {
+    // The bench's L4 row with HAProxy (configured as the bench's) as the same-run reference:
+    // each run measures HAProxy then L4 back to back, so their ratio shares the machine's load.
+    const hap = { host: a.nodeA.replace(/\.1$/, '.9'), port: 18090 };
+    roles.haproxy = await startHaproxy(work, hap.host, hap.port, `${a.backend}:9080`, MESH);
+    const rows = [
+      ['haproxy', `http://${hap.host}:${hap.port}/`, ['haproxy', 'nginx']],
+      ['l4', `http://${a.client}:${FIXED.l4}/`, ['ztunnel-a', 'ztunnel-b', 'nginx']],
+    ];
+    for (const [, url] of rows) await runWrk({ url, seconds: 2, connections: 50, cpus: LOAD });
+    for (let i = 0; i < runs; i++) {
+      const got = {};
+      for (const [name, url, names] of rows) {
+        const m = await measure(pid(...names), () => runWrk({ url, seconds, connections: 50, cpus: LOAD }));
+        got[name] = { rps: m.result.rps, us: Object.fromEntries(Object.entries(perRequest(m.procs, m.result.requests)).map(([n, p]) => [n, p.usPerRequest])) };
+      }
+      const h = got.haproxy.us.haproxy;
+      out({ path: 'l4', load1: os.loadavg()[0], haproxy: got.haproxy, l4: got.l4, ztunnelOverHaproxy: h ? { 'ztunnel-a': +(got.l4.us['ztunnel-a'] / h).toFixed(2), 'ztunnel-b': +(got.l4.us['ztunnel-b'] / h).toFixed(2) } : undefined });
+    }
   } else if (what === 'wrk' || what === 'features') {
     // `features`: the waypoint with 50 routes, authz and JWT (no Wasm plugin), as the bench's row.
     const full = what === 'features';
-    if (full) roles.waypoint = await startRole(cli, 'waypoint-full', MESH, ['waypoint', '--gateway', 'default/waypoint-full', ...common], a.waypointFull, waypointNodeArgs);
+    if (full) roles.waypoint = await startRole(cli, 'waypoint-full', MESH, ['waypoint', '--gateway', 'default/waypoint-full', ...common], a.waypointFull, waypointNodeArgs, roleOut('waypoint-full'));
     const url = `http://${a.client}:${full ? FIXED.full : FIXED.waypoint}/`;
     const headers = full ? { authorization: `Bearer ${token}` } : {};
     // A Wasm plugin is instrumented and compiled before the first request passes (seconds on a

@@ -2,7 +2,7 @@
 // them, one process each), nginx, HAProxy and the bulk sink. Each is pinned with taskset when a
 // CPU list is given, and is stopped by its own pid (never by name).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,7 +13,10 @@ const started = [];
 
 export function startProcess(name, cpus, cmd, args, opts = {}) {
   const [c, a] = pinned(cpus, cmd, args);
-  const child = spawn(c, a, { stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+  // `opts.stdoutFile`: the process's stdout goes to that file (e.g. a role run with --trace-gc).
+  const out = opts.stdoutFile ? openSync(opts.stdoutFile, 'w') : (opts.stdout ?? 'ignore');
+  const child = spawn(c, a, { stdio: ['ignore', out, 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+  if (typeof out === 'number') closeSync(out);
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
@@ -91,8 +94,8 @@ export async function waitFor(what, check, proc, timeoutMs = 60_000) {
  * up` gives data-plane roles (src/runner/role-node-flags.ts, read from the build next to `cli`),
  * then `nodeArgs` (V8 takes the last value of a repeated flag, so these can override them).
  */
-export async function startRole(cli, name, cpus, args, readyHost, nodeArgs = []) {
-  const p = startProcess(name, cpus, process.execPath, [...(await roleNodeFlags(cli)), ...nodeArgs, cli, ...args]);
+export async function startRole(cli, name, cpus, args, readyHost, nodeArgs = [], opts = {}) {
+  const p = startProcess(name, cpus, process.execPath, [...(await roleNodeFlags(cli)), ...nodeArgs, cli, ...args], opts);
   await waitFor(name, async () => (await httpStatus(readyHost, 15021, '/healthz/ready')) === 200, p);
   return p;
 }

@@ -1,5 +1,6 @@
 // Results → test/bench/results.json and the Markdown of test/bench/RESULTS.md.
 import { noisy } from './machine-load.mjs';
+import { issue18Markdown } from './targets.mjs';
 
 const f = (x, d = 2) => (x === undefined || x === null || Number.isNaN(x) ? '–' : Number(x).toFixed(d));
 const signedUs = (deltaMs) => `${deltaMs >= 0 ? '+' : '−'}${f(Math.abs(deltaMs) * 1000, 0)} µs`;
@@ -14,10 +15,13 @@ export function perRequest(procs, requests) {
   return out;
 }
 
-function procCells(procs) {
+/** " (min–max)" when a row ran more than one round. */
+const sp = (range, d = 0) => (range && range[0] !== range[1] ? ` (${f(range[0], d)}–${f(range[1], d)})` : '');
+
+function procCells(procs, usSpread) {
   const names = Object.keys(procs ?? {});
   return {
-    cpu: names.map((n) => `${n} ${procs[n].usPerRequest ?? '–'}`).join(', '),
+    cpu: names.map((n) => `${n} ${procs[n].usPerRequest ?? '–'}${sp(usSpread?.[n])}`).join(', '),
     rss: names.map((n) => `${n} ${f(procs[n].rssPeakMiB, 0)}`).join(', '),
   };
 }
@@ -29,8 +33,8 @@ function loadTable(rows, directName, haproxyName) {
   for (const r of rows) {
     if (!r.saturation) continue;
     const s = r.saturation;
-    const c = procCells(r.saturationProcs);
-    md += `| ${r.scenario} | ${s.rps} | ${ratio(s.rps, direct?.saturation?.rps)} | ${peer ? ratio(s.rps, peer.saturation?.rps) : '–'} | ${f(s.p50)} | ${f(s.p90)} | ${f(s.p99)} | ${s.errors} | ${c.cpu} | ${c.rss} |\n`;
+    const c = procCells(r.saturationProcs, r.spread?.usPerRequest);
+    md += `| ${r.scenario} | ${s.rps}${sp(r.spread?.rps)} | ${ratio(s.rps, direct?.saturation?.rps)} | ${peer ? ratio(s.rps, peer.saturation?.rps) : '–'} | ${f(s.p50)} | ${f(s.p90)} | ${f(s.p99)} | ${s.errors} | ${c.cpu} | ${c.rss} |\n`;
   }
   return md;
 }
@@ -44,7 +48,7 @@ function fixedTable(rows, directName) {
     const c = procCells(r.fixedProcs);
     const d50 = direct ? signedUs(s.p50 - direct.p50) : '–';
     const d99 = direct ? signedUs(s.p99 - direct.p99) : '–';
-    md += `| ${r.scenario} | ${r.rate} | ${s.rps} | ${f(s.p50)} | ${f(s.p90)} | ${f(s.p99)} | ${d50} | ${d99} | ${s.errors} | ${c.cpu} | ${c.rss} |\n`;
+    md += `| ${r.scenario} | ${r.rate} | ${s.rps} | ${f(s.p50)}${sp(r.spread?.fixedP50, 2)} | ${f(s.p90)} | ${f(s.p99)}${sp(r.spread?.fixedP99, 2)} | ${d50} | ${d99} | ${s.errors} | ${c.cpu} | ${c.rss} |\n`;
   }
   return md;
 }
@@ -106,8 +110,11 @@ export function markdown(res) {
   } else {
     md += `Machine quiet during the run (${loadText}). `;
   }
+  if (res.loadAtStart) md += `Load average at start ${res.loadAtStart.join(' / ')} (1/5/15 min)${(res.roundLoad ?? []).length ? `; at the start of each round ${res.roundLoad.map((r) => r.loadavg1).join(', ')}` : ''}. `;
+  if ((res.rounds ?? 1) > 1) md += `Every row ran in ${res.rounds} rounds (rows alternated inside a round, order rotated each round): figures are medians over the rounds, (min–max) their spread. `;
   md += `"CPU µs/req" is the CPU time (user+system from /proc/<pid>/stat, all processes of the role) divided by the requests served in that run; CPU s per 1000 requests = µs/req ÷ 1000.\n\n`;
-  md += `## Targets (issue 10)\n\n| what | target | measured | |\n|---|---|---:|---|\n`;
+  md += issue18Markdown(res);
+  md += `\n## Earlier targets (issue 10, on the medians)\n\n| what | target | measured | |\n|---|---|---:|---|\n`;
   for (const t of targets(res)) md += `| ${t.what} | ${t.target} | ${t.value} | ${t.met} |\n`;
   if (res.restRss) {
     md += `\n## RSS at rest (MiB, each role ready and idle 2 s, before any traffic)\n\n| ${Object.keys(res.restRss).join(' | ')} |\n|${Object.keys(res.restRss).map(() => '---:').join('|')}|\n| ${Object.values(res.restRss).join(' | ')} |\n`;
@@ -124,7 +131,7 @@ export function markdown(res) {
       const d = res.bulk.find((x) => x.direction === b.direction && x.scenario.startsWith('direct'));
       const cpu = Object.entries(b.procs ?? {}).map(([n, p]) => `${n} ${f(p.cpuSeconds, 1)}`).join(', ');
       const rss = Object.entries(b.procs ?? {}).map(([n, p]) => `${n} ${f(p.rssStartMiB, 0)}→${f(p.rssPeakMiB, 0)}`).join(', ');
-      md += `| ${b.scenario} | ${b.direction} | ${b.mibPerSecond} | ${ratio(b.mibPerSecond, d?.mibPerSecond)} | ${f(b.seconds)} | ${cpu} | ${rss} |\n`;
+      md += `| ${b.scenario} | ${b.direction} | ${b.mibPerSecond}${sp(b.spread?.mibPerSecond)} | ${ratio(b.mibPerSecond, d?.mibPerSecond)} | ${f(b.seconds)} | ${cpu} | ${rss} |\n`;
     }
     md += '\n';
   }

@@ -1,11 +1,14 @@
 /**
  * `ambient ca`: the local mesh CA for outside tools. `root` prints the root certificate (to trust
  * the mesh); `issue` writes a certificate and key for any SPIFFE identity (to join it, e.g. an
- * independent HBONE client).
+ * independent HBONE client); `token` prints a bearer token for the local istiod (an Istio
+ * ztunnel's AUTH_TOKEN).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { TOKEN_KEY_LABEL } from '../control-plane/istiod-defaults.js';
+import { mintToken, parseSubject } from '../control-plane/mesh-token.js';
 import { LocalCa, issueFromStateDir } from '../identity/local-ca.js';
 import { isSpiffeUri } from '../identity/spiffe.js';
 import { defaultStateDir } from './defaults.js';
@@ -20,6 +23,7 @@ export async function runCa(argv: string[]): Promise<number> {
       identity: { type: 'string' },
       out: { type: 'string' },
       'validity-hours': { type: 'string', default: '24' },
+      for: { type: 'string' },
     },
   });
   const stateDir = values.state ?? defaultStateDir();
@@ -43,7 +47,14 @@ export async function runCa(argv: string[]): Promise<number> {
       process.stdout.write(`wrote ${values.out}/{cert-chain.pem,key.pem,root-cert.pem} for ${identity}, valid until ${m.notAfter.toISOString()}\n`);
       return 0;
     }
+    case 'token': {
+      const subject = values.for !== undefined ? parseSubject(values.for) : undefined;
+      if (!subject) throw new UsageError('ca token needs --for pod:NS/NAME, node:NAME or waypoint:NS/NAME');
+      const ca = await LocalCa.open(stateDir);
+      process.stdout.write(mintToken(ca.deriveSecret(TOKEN_KEY_LABEL), subject) + '\n');
+      return 0;
+    }
     default:
-      throw new UsageError(`ca needs 'root' or 'issue' (got ${sub ?? 'nothing'})`);
+      throw new UsageError(`ca needs 'root', 'issue' or 'token' (got ${sub ?? 'nothing'})`);
   }
 }

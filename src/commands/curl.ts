@@ -3,13 +3,21 @@
  * pod would reach the mesh: through its node's ztunnel (SOCKS5 on `<podIP>:15080`, connecting
  * from the pod's IP so the ztunnel knows the source). The same as
  * `curl --interface <podIP> --socks5-hostname <podIP>:15080 URL`.
+ *
+ * A pod served by Istio's ztunnel (`ambient up --istio-ztunnel`) lives in a network namespace of
+ * its own, and Istio's ztunnel listens for SOCKS5 on 127.0.0.1:15080 there: the command then runs
+ * itself inside that namespace (`ip netns exec`), as the pod's app would connect.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type net from 'node:net';
 import { parseArgs } from 'node:util';
 import { socks5Connect, Socks5Error } from '../net/socks5-client.js';
 import { loadView } from './load-view.js';
-import { DEFAULT_CONFIG_DIR } from './defaults.js';
+import { podNetnsName } from '../runner/pod-netns.js';
+import { DEFAULT_CONFIG_DIR, defaultStateDir } from './defaults.js';
 import { UsageError } from './usage-error.js';
 import { SOCKS5_PORT } from '../ztunnel/ports.js';
 
@@ -20,6 +28,8 @@ export async function runCurl(argv: string[]): Promise<number> {
     options: {
       from: { type: 'string' },
       config: { type: 'string', default: DEFAULT_CONFIG_DIR },
+      /** The state directory of `ambient up` (finds pods served by Istio's ztunnel). */
+      state: { type: 'string' },
       request: { type: 'string', short: 'X' },
       header: { type: 'string', short: 'H', multiple: true },
       data: { type: 'string', short: 'd' },
@@ -41,6 +51,12 @@ export async function runCurl(argv: string[]): Promise<number> {
 
   const view = await loadView(values.config);
   const pod = findPod(view, values.from);
+  const inPodNetns = process.env[IN_POD_NETNS] === '1';
+  const netns = podNetnsName(path.resolve(values.state ?? defaultStateDir()), pod.namespace, pod.shortName);
+  if (!inPodNetns && existsSync(path.join('/run/netns', netns))) {
+    const r = spawnSync('ip', ['netns', 'exec', netns, process.execPath, process.argv[1] ?? '', 'curl', ...argv], { stdio: 'inherit', env: { ...process.env, [IN_POD_NETNS]: '1' } });
+    return r.status ?? 1;
+  }
   const headers: Record<string, string> = { 'user-agent': 'ambient-curl/0.1' };
   for (const h of values.header ?? []) {
     const i = h.indexOf(':');
@@ -55,9 +71,10 @@ export async function runCurl(argv: string[]): Promise<number> {
   let socket: net.Socket;
   try {
     socket = await socks5Connect({
-      proxyHost: pod.ip,
+      // Istio's ztunnel (dedicated mode) listens on localhost in the pod's namespace.
+      proxyHost: inPodNetns ? '127.0.0.1' : pod.ip,
       proxyPort: SOCKS5_PORT,
-      localAddress: pod.ip,
+      ...(inPodNetns ? {} : { localAddress: pod.ip }),
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port,
       timeoutMs,
@@ -99,9 +116,14 @@ export async function runCurl(argv: string[]): Promise<number> {
   });
 }
 
+/** Set when this command re-ran itself inside a pod's network namespace. */
+const IN_POD_NETNS = 'AMBIENT_CURL_IN_POD_NETNS';
+
 interface PodRef {
   readonly ip: string;
   readonly name: string;
+  readonly namespace: string;
+  readonly shortName: string;
 }
 
 function findPod(view: Awaited<ReturnType<typeof loadView>>, ref: string): PodRef {
@@ -115,5 +137,5 @@ function findPod(view: Awaited<ReturnType<typeof loadView>>, ref: string): PodRe
         : `no pod '${ref}' in the config (pods: ${[...view.snapshot.workloads.values()].map((w) => `${w.namespace}/${w.name}`).join(', ')})`,
     );
   }
-  return { ip: chosen.ip, name: `${chosen.namespace}/${chosen.name}` };
+  return { ip: chosen.ip, name: `${chosen.namespace}/${chosen.name}`, namespace: chosen.namespace, shortName: chosen.name };
 }

@@ -4,11 +4,15 @@
  * own process (see `src/runner/desired-processes.ts` for which and in what order), keeps the set of
  * processes in step with config changes, and drains everything on Ctrl-C.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ISTIOD_PORT } from '../control-plane/istiod-defaults.js';
+import { IstioZtunnelNodes } from '../runner/istio-ztunnel-nodes.js';
+import { MESH_ROUTER_SUFFIX } from '../runner/pod-netns.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { runUntilSignal } from '../process/lifecycle.js';
 import { parseConcurrency } from '../process/worker-cluster.js';
-import { desiredProcesses } from '../runner/desired-processes.js';
+import { desiredProcesses, servedByIstioZtunnel } from '../runner/desired-processes.js';
 import { Supervisor } from '../runner/supervisor.js';
 import type { MeshView } from '../state/mesh-view.js';
 import { SnapshotStore } from '../state/snapshot-store.js';
@@ -35,6 +39,9 @@ function nodeAddressAllocator(subnet: string): (node: string) => string {
   };
 }
 
+/** The local istiod's host number in the node subnet when Istio's ztunnel runs. */
+const ISTIOD_SUFFIX = 250;
+
 export async function runUp(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -48,6 +55,10 @@ export async function runUp(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       'node-subnet': { type: 'string', default: '127.3.0' },
       concurrency: { type: 'string' },
+      /** Istio's ztunnel binary, run per pod (dedicated mode) instead of ours; docs/istio-ztunnel.md. */
+      'istio-ztunnel': { type: 'string' },
+      /** Nodes whose pods it serves (comma-separated; default: every node). */
+      'istio-ztunnel-nodes': { type: 'string' },
       ...TRACING_OPTIONS,
     },
   });
@@ -73,10 +84,28 @@ export async function runUp(argv: string[]): Promise<number> {
     process.stderr.write(`ambient up: no pods in ${values.config}; nothing to run\n`);
     return 1;
   }
-  await ensureMeshCa(stateDir, initial.snapshot.mesh.trustDomain);
+  const ca = await ensureMeshCa(stateDir, initial.snapshot.mesh.trustDomain);
 
   if (!/^127\.\d{1,3}\.\d{1,3}$/.test(values['node-subnet'])) throw new UsageError('--node-subnet must look like 127.3.0');
   const nodeAddress = nodeAddressAllocator(values['node-subnet']);
+  let istio: IstioZtunnelNodes | undefined;
+  if (values['istio-ztunnel'] !== undefined) {
+    const list = values['istio-ztunnel-nodes']?.split(',').map((n) => n.trim()).filter((n) => n !== '');
+    try {
+      istio = new IstioZtunnelNodes({
+        binary: path.resolve(values['istio-ztunnel']),
+        nodes: list && list.length > 0 ? new Set(list) : 'all',
+        stateDir: path.resolve(stateDir),
+        // In the node range, clear of the addresses handed to nodes from .1 upwards.
+        istiodAddress: `${values['node-subnet']}.${ISTIOD_SUFFIX}:${ISTIOD_PORT}`,
+        routerIp: `${values['node-subnet']}.${MESH_ROUTER_SUFFIX}`,
+        ca,
+      });
+    } catch (err) {
+      await store.close();
+      throw new UsageError(`--istio-ztunnel: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   // Children drain within the same deadline the supervisor waits for.
   const extraArgs = [
     '--drain-ms',
@@ -87,8 +116,10 @@ export async function runUp(argv: string[]): Promise<number> {
     ...(values['log-level'] !== undefined ? ['--log-level', parseLogLevel(values['log-level'])] : []),
   ];
   const waypointArgs = tracingArgs(parseTracing(values['tracing-endpoint'], values['tracing-sampling']));
-  const specsFor = (view: MeshView) =>
-    desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs, waypointArgs, dataPlaneArgs });
+  const specsFor = (view: MeshView) => {
+    istio?.sync(view);
+    return desiredProcesses(view, { configDir: values.config, stateDir, nodeAddress, extraArgs, waypointArgs, dataPlaneArgs, ...(istio ? { istioZtunnel: istio.plan } : {}) });
+  };
   const supervisor = new Supervisor({ entry: CLI_ENTRY, drainMs, out });
 
   await supervisor.reconcile(specsFor(initial));
@@ -97,10 +128,18 @@ export async function runUp(argv: string[]): Promise<number> {
   } catch (err) {
     process.stderr.write(`ambient up: ${err instanceof Error ? err.message : String(err)}\n`);
     await supervisor.close();
+    istio?.close();
     await store.close();
     return 1;
   }
-  out(welcomeBanner(store.current(), { configDir: values.config, stateDir, nodeAddress }));
+  out(
+    welcomeBanner(store.current(), {
+      configDir: values.config,
+      stateDir,
+      nodeAddress,
+      ...(istio ? { istioZtunnel: (w) => (istio && servedByIstioZtunnel(istio.plan, w) ? istio.plan.netnsOf(w) : undefined) } : {}),
+    }),
+  );
 
   // Config changes are applied one at a time, in order.
   let reconciling = Promise.resolve();
@@ -117,6 +156,7 @@ export async function runUp(argv: string[]): Promise<number> {
         await store.close();
         await reconciling;
         await supervisor.close();
+        istio?.close();
       },
     },
     { name: 'ambient up', drainMs },

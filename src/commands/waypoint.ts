@@ -33,8 +33,10 @@ import { ADMIN_PORT } from '../admin/admin-server.js';
 import { TraceHub } from '../admin/debug-trace.js';
 import { DEFAULT_OBSERVABILITY_PORTS } from '../admin/role-observability.js';
 import { UsageError } from './usage-error.js';
+import { applyDataPlaneV8Flags } from '../runner/role-node-flags.js';
 
 export async function runWaypoint(argv: string[]): Promise<number> {
+  applyDataPlaneV8Flags();
   const values = parseWaypointArgs(argv);
   const { namespace, name: gwName } = gatewayRef(values);
   const ref = `${namespace}/${gwName}`;

@@ -23,6 +23,7 @@ import { configDirFor } from './cluster-config-dir.js';
 import { openRoleContext } from './role-context.js';
 import { parseAccessLogFormat, parseDrainMs, parseLogLevel, parseMaxConnections, ROLE_OPTIONS, serveUntilSignal } from './serve-role.js';
 import { UsageError } from './usage-error.js';
+import { applyDataPlaneV8Flags } from '../runner/role-node-flags.js';
 
 /** `ambient ztunnel`'s option table (exported so the deploy tests parse the DaemonSet's args with it). */
 export const ZTUNNEL_OPTIONS = {
@@ -40,6 +41,7 @@ export const ZTUNNEL_OPTIONS = {
 } as const;
 
 export async function runZtunnel(argv: string[]): Promise<number> {
+  applyDataPlaneV8Flags();
   const { values } = parseArgs({ args: argv, options: ZTUNNEL_OPTIONS });
   const node = values.node;
   if (!node) throw new UsageError('ztunnel needs --node NAME');

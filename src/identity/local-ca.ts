@@ -10,9 +10,10 @@
  * Keys come from node:crypto (native keygen is ~100x faster than forge's) and so do signatures;
  * forge builds the certificates (Node has no X.509 writer). Root: RSA 2048, CA, 10 years.
  */
-import { createPrivateKey, generateKeyPair, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, hkdfSync, randomBytes, sign, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
@@ -111,11 +112,54 @@ export class LocalCa {
       publicKeyEncoding: { type: 'spki', format: 'der' },
       privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
     });
+    const leaf = this.certifyKey(spkiDer, [{ type: 6, value: identity }], validityMs, true);
+    return { identity, certChainPem: leaf.certPem, keyPem, notBefore: leaf.notBefore, notAfter: leaf.notAfter };
+  }
+
+  /**
+   * A secret derived from the root key for one purpose (`label`): every process holding the state
+   * directory derives the same one, nobody without the root key can.
+   */
+  deriveSecret(label: string): Buffer {
+    const ikm = this.rootKey.export({ type: 'pkcs8', format: 'der' });
+    return Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), `ambient-waypoint ${label}`, 32));
+  }
+
+  /**
+   * Signs a certificate for a key the caller holds (the public half of a CSR, as Istio's CA API
+   * does) whose only URI SAN is `identity`. Whether the caller may have `identity` is the
+   * caller's decision (src/control-plane/ca-entitlement.ts).
+   */
+  certifyIdentity(identity: SpiffeUri, spkiDer: Buffer, opts: IssueOptions = {}): { certPem: string; notBefore: Date; notAfter: Date } {
+    if (!isSpiffeUri(identity)) throw new TypeError(`not a SPIFFE identity: ${identity}`);
+    const validityMs = opts.validityMs ?? DEFAULT_LEAF_VALIDITY_MS;
+    if (!(validityMs > 0)) throw new RangeError(`validityMs must be positive, got ${validityMs}`);
+    // Istio's clients renew at half of notAfter - notBefore: a fixed 60 s back-dating would make a
+    // short lifetime (SECRET_TTL=30s) due at once and renewed in a loop, so it is capped at 1/10.
+    return this.certifyKey(spkiDer, [{ type: 6, value: identity }], validityMs, true, Math.min(CLOCK_SKEW_MS, validityMs / 10));
+  }
+
+  /**
+   * A TLS server certificate and key for DNS names and IP addresses (the local istiod's gRPC
+   * port: Istio's ztunnel checks the server name of XDS_ADDRESS / CA_ADDRESS against it).
+   */
+  async issueServing(names: readonly string[], opts: IssueOptions = {}): Promise<{ certPem: string; keyPem: string }> {
+    const { publicKey: spkiDer, privateKey: keyPem } = await generateKeyPairAsync('ec', {
+      namedCurve: 'prime256v1',
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const altNames = names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n }));
+    const leaf = this.certifyKey(spkiDer, altNames, opts.validityMs ?? DEFAULT_LEAF_VALIDITY_MS, false);
+    return { certPem: leaf.certPem, keyPem };
+  }
+
+  private certifyKey(spkiDer: Buffer, altNames: object[], validityMs: number, workload: boolean, skewMs = CLOCK_SKEW_MS): { certPem: string; notBefore: Date; notAfter: Date } {
     const now = Date.now();
     const cert = forge.pki.createCertificate();
     cert.publicKey = this.rootCert.publicKey; // placeholder, replaced in the TBS below
     cert.serialNumber = randomSerial();
-    cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
+    cert.validity.notBefore = new Date(now - skewMs);
     cert.validity.notAfter = new Date(now + validityMs);
     // Istio workload certificates have an empty subject; the identity is the critical URI SAN.
     cert.setSubject([]);
@@ -123,18 +167,12 @@ export class LocalCa {
     cert.setExtensions([
       { name: 'basicConstraints', cA: false, critical: true },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 6, value: identity }], critical: true },
+      workload ? { name: 'extKeyUsage', serverAuth: true, clientAuth: true } : { name: 'extKeyUsage', serverAuth: true },
+      // An empty subject makes the SAN critical (RFC 5280 §4.2.1.6).
+      { name: 'subjectAltName', altNames, critical: true },
       { name: 'authorityKeyIdentifier', keyIdentifier: this.rootKeyId },
     ]);
-    const certPem = signWithSpki(cert, spkiDer, this.rootKey);
-    return {
-      identity,
-      certChainPem: certPem,
-      keyPem,
-      notBefore: cert.validity.notBefore,
-      notAfter: cert.validity.notAfter,
-    };
+    return { certPem: signWithSpki(cert, spkiDer, this.rootKey), notBefore: cert.validity.notBefore, notAfter: cert.validity.notAfter };
   }
 }
 

@@ -3,7 +3,8 @@
  * output with its name, restarts it with backoff if it dies, and drains them in reverse start
  * order on shutdown (waypoints first, so their in-flight requests still find ztunnels and apps).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { DATA_PLANE_NODE_FLAGS } from './role-node-flags.js';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -41,7 +42,7 @@ export class Supervisor {
     const wanted = new Map(specs.map((s) => [s.name, s]));
     const stale = [...this.running.values()].filter((r) => {
       const w = wanted.get(r.spec.name);
-      return !w || w.args.join('\0') !== r.spec.args.join('\0');
+      return !w || specKey(w) !== specKey(r.spec);
     });
     await Promise.all(stale.map((r) => this.stop(r)));
     for (const spec of specs) if (!this.running.has(spec.name)) this.start(spec, 0);
@@ -75,32 +76,43 @@ export class Supervisor {
   }
 
   private start(spec: ProcessSpec, restarts: number): void {
-    const child = fork(this.opts.entry, [...spec.args], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      // Own process group: a terminal's Ctrl-C reaches only the supervisor, which drains the
-      // children in order. A child whose supervisor dies sees its IPC channel close and drains.
-      detached: true,
-      env: { ...process.env, ...this.opts.env },
-      // Data-plane roles get their V8 flags (their --concurrency workers inherit them).
-      execArgv: spec.role === 'app' ? process.execArgv : [...process.execArgv, ...DATA_PLANE_NODE_FLAGS],
-    });
+    // Data-plane roles get their V8 flags (their --concurrency workers inherit them).
+    const nodeArgs = spec.role === 'app' ? process.execArgv : [...process.execArgv, ...DATA_PLANE_NODE_FLAGS];
+    // `ip netns exec` execs the program in place: same pid, same inherited IPC channel.
+    const inNetns = (argv: readonly string[]): string[] => (spec.netns ? ['netns', 'exec', spec.netns, ...argv] : [...argv]);
+    const child = spec.external
+      ? spawn(spec.netns ? 'ip' : spec.external.command, inNetns(spec.netns ? [spec.external.command, ...spec.args] : spec.args), {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        env: { ...process.env, ...this.opts.env, ...spec.external.env },
+      })
+      : fork(this.opts.entry, [...spec.args], {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // Own process group: a terminal's Ctrl-C reaches only the supervisor, which drains the
+        // children in order. A child whose supervisor dies sees its IPC channel close and drains.
+        detached: true,
+        env: { ...process.env, ...this.opts.env },
+        ...(spec.netns ? { execPath: 'ip', execArgv: inNetns([process.execPath, ...nodeArgs]) } : { execArgv: nodeArgs }),
+      });
     let onExit!: () => void;
     const exited = new Promise<void>((r) => (onExit = r));
     const run: Running = { spec, child, ready: false, stopping: false, restarts, exited };
     this.running.set(spec.name, run);
     this.pipeLines(spec.name, child.stdout);
     this.pipeLines(spec.name, child.stderr);
-    child.on('message', (m: unknown) => {
-      if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'ready') {
-        run.ready = true;
-        run.restarts = 0;
-        if (this.allReady()) {
-          const waiters = this.readyWaiters;
-          this.readyWaiters = [];
-          for (const w of waiters) w();
-        }
+    const markReady = (): void => {
+      run.ready = true;
+      run.restarts = 0;
+      if (this.allReady()) {
+        const waiters = this.readyWaiters;
+        this.readyWaiters = [];
+        for (const w of waiters) w();
       }
+    };
+    child.on('message', (m: unknown) => {
+      if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'ready') markReady();
     });
+    if (spec.external) void pollReady(spec.external.readyUrl, () => this.running.get(spec.name) === run && !run.stopping && child.exitCode === null).then((ok) => ok && markReady());
     child.on('error', (err) => this.opts.out(`[${spec.name}] failed to start: ${err.message}`));
     child.on('exit', (code, signal) => {
       onExit();
@@ -122,6 +134,7 @@ export class Supervisor {
     if (run.restartTimer) clearTimeout(run.restartTimer);
     const { child } = run;
     if (child.exitCode === null && child.signalCode === null) {
+      // Our roles drain on an IPC message; Istio's ztunnel on SIGTERM.
       if (child.connected) child.send({ type: 'drain' });
       else child.kill('SIGTERM');
       const force = setTimeout(() => child.kill('SIGKILL'), this.opts.drainMs + 2000);
@@ -136,4 +149,26 @@ export class Supervisor {
     const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
     rl.on('line', (line) => this.opts.out(`[${name}] ${line}`));
   }
+}
+
+/** What makes two specs the same process: a change restarts it. */
+function specKey(s: ProcessSpec): string {
+  return [s.netns ?? '', s.external ? JSON.stringify(s.external) : '', ...s.args].join('\0');
+}
+
+/** Polls a readiness URL (e.g. Istio ztunnel's :15021/healthz/ready) until 200, while `alive()`. */
+async function pollReady(url: string, alive: () => boolean): Promise<boolean> {
+  while (alive()) {
+    const status = await new Promise<number>((resolve) => {
+      const req = http.get(url, { timeout: 1000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(0));
+    });
+    if (status === 200) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
 }

@@ -1,4 +1,5 @@
 /** What `ambient up` prints once the mesh is ready: what runs where, and how to send traffic. */
+import type { WorkloadIR } from '../config/ir.js';
 import type { MeshView } from '../state/mesh-view.js';
 import { SOCKS5_PORT } from '../ztunnel/ports.js';
 
@@ -6,6 +7,8 @@ export interface BannerOptions {
   readonly configDir: string;
   readonly stateDir: string;
   readonly nodeAddress: (node: string) => string;
+  /** The network namespace of a pod served by Istio's ztunnel (`--istio-ztunnel`), else undefined. */
+  readonly istioZtunnel?: (w: WorkloadIR) => string | undefined;
 }
 
 export function welcomeBanner(view: MeshView, opts: BannerOptions): string {
@@ -25,7 +28,7 @@ export function welcomeBanner(view: MeshView, opts: BannerOptions): string {
   }
   lines.push('Pods:');
   for (const w of s.workloads.values()) {
-    const mesh = w.protocol === 'HBONE' ? `ztunnel ${w.node} (${opts.nodeAddress(w.node)})` : 'not in the mesh';
+    const mesh = w.protocol !== 'HBONE' ? 'not in the mesh' : opts.istioZtunnel?.(w) ? `Istio ztunnel (${w.node}, netns ${opts.istioZtunnel(w)})` : `ztunnel ${w.node} (${opts.nodeAddress(w.node)})`;
     lines.push(`  ${w.namespace}/${w.name}  ${w.ip}  ${w.demoApp ? 'echo app' : 'client'}  ${mesh}`);
   }
   const client = [...s.workloads.values()].find((w) => w.protocol === 'HBONE' && !w.demoApp);
