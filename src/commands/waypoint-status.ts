@@ -33,7 +33,7 @@ export async function runWaypointStatus(argv: string[]): Promise<number> {
     return 1;
   }
   const rows = await Promise.all(waypoints.map((w) => statusRow(view, w, timeoutMs)));
-  process.stdout.write(formatTable(['NAMESPACE', 'NAME', 'STATUS', 'TYPE', 'REASON', 'MESSAGE'], rows));
+  process.stdout.write(formatTable(['NAMESPACE', 'NAME', 'STATUS', 'TYPE', 'REASON', 'MESSAGE'], rows, 5));
   return rows.every((r) => r[2] === 'True') ? 0 : 1;
 }
 

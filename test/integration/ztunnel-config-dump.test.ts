@@ -123,7 +123,10 @@ describe('ztunnel /config_dump in istioctl ztunnel-config shape', () => {
     const w = await cli(['ztunnel-config', 'workloads', '--admin', adminAddr]);
     assert.equal(w.code, 0, w.stderr);
     const lines = w.stdout.split('\n');
-    assert.match(lines[0] ?? '', /^NAMESPACE\s{5,}POD NAME\s{5,}ADDRESS\s{5,}NODE\s{5,}WAYPOINT\s{5,}PROTOCOL$/);
+    assert.match(lines[0] ?? '', /^NAMESPACE POD NAME +ADDRESS +NODE +WAYPOINT PROTOCOL$/);
+    // Columns as Go's tabwriter (padding 1) aligns them: each header starts where its cells do.
+    const row = lines.find((l) => l.startsWith('default   sleep')) ?? '';
+    assert.equal(row.indexOf('node-a'), (lines[0] ?? '').indexOf('NODE'), w.stdout);
     assert.ok(lines.some((l) => /^default\s+sleep\s+127\.1\.\d+\.\d+\s+node-a\s+None\s+HBONE$/.test(l)), w.stdout);
     const s = await cli(['ztunnel-config', 'services', '--admin', adminAddr]);
     assert.ok(s.stdout.split('\n').some((l) => /^default\s+reviews\s+127\.100\.\d+\.\d+\s+waypoint\s+2\/2$/.test(l)), s.stdout);

@@ -82,7 +82,7 @@ export function certificatesView(d: ZtunnelDumpView, now = Date.now()): string {
     c.certChain.forEach((x, i) => rows.push([c.identity, i === 0 ? 'Leaf' : 'Intermediate', state, valid(x, now), hexSerial(x.serialNumber), na(x.expirationTime), na(x.validFrom)]));
     for (const x of c.rootCerts) rows.push([c.identity, 'Root', state, valid(x, now), hexSerial(x.serialNumber), na(x.expirationTime), na(x.validFrom)]);
   }
-  return formatTable(['CERTIFICATE NAME', 'TYPE', 'STATUS', 'VALID CERT', 'SERIAL NUMBER', 'NOT AFTER', 'NOT BEFORE'], rows);
+  return formatTable(['CERTIFICATE NAME', 'TYPE', 'STATUS', 'VALID CERT', 'SERIAL NUMBER', 'NOT AFTER', 'NOT BEFORE'], rows, 5);
 }
 
 export function connectionsView(d: ZtunnelDumpView): string {
