@@ -2,17 +2,12 @@
 /**
  * `ambient`: one binary, one subcommand per role. Each role lives in `src/commands/<role>.ts`;
  * this file only parses the command line and dispatches.
+ *
+ * Each command module is imported only when it is the one chosen: a ztunnel must not load the
+ * waypoint's filters, routing and Wasm host (nor `up` its roles' code), because every module a
+ * process loads stays in its V8 heap as source, bytecode and closures (docs/performance.md,
+ * "Session 5: memory").
  */
-import { runCa } from './commands/ca.js';
-import { runCurl } from './commands/curl.js';
-import { runIstiod } from './commands/istiod.js';
-import { runApp } from './commands/app.js';
-import { runUp } from './commands/up.js';
-import { runValidate } from './commands/validate.js';
-import { runWaypoint } from './commands/waypoint.js';
-import { runZtunnel } from './commands/ztunnel.js';
-import { runZtunnelConfig } from './commands/ztunnel-config.js';
-import { runWaypointStatus } from './commands/waypoint-status.js';
 import { UsageError } from './commands/usage-error.js';
 
 const USAGE = `ambient: an Istio-ambient data plane (waypoint + ztunnel) on Node.js
@@ -60,23 +55,25 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up':
-      return runUp(rest);
+      return (await import('./commands/up.js')).runUp(rest);
     case 'ztunnel':
-      return runZtunnel(rest);
+      return (await import('./commands/ztunnel.js')).runZtunnel(rest);
     case 'waypoint':
-      return rest[0] === 'status' ? runWaypointStatus(rest.slice(1)) : runWaypoint(rest);
+      return rest[0] === 'status'
+        ? (await import('./commands/waypoint-status.js')).runWaypointStatus(rest.slice(1))
+        : (await import('./commands/waypoint.js')).runWaypoint(rest);
     case 'ztunnel-config':
-      return runZtunnelConfig(rest);
+      return (await import('./commands/ztunnel-config.js')).runZtunnelConfig(rest);
     case 'app':
-      return runApp(rest);
+      return (await import('./commands/app.js')).runApp(rest);
     case 'validate':
-      return runValidate(rest);
+      return (await import('./commands/validate.js')).runValidate(rest);
     case 'curl':
-      return runCurl(rest);
+      return (await import('./commands/curl.js')).runCurl(rest);
     case 'ca':
-      return runCa(rest);
+      return (await import('./commands/ca.js')).runCa(rest);
     case 'istiod':
-      return runIstiod(rest);
+      return (await import('./commands/istiod.js')).runIstiod(rest);
     case 'version':
     case '--version':
       process.stdout.write('ambient-waypoint 0.1.0\n');

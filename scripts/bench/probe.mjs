@@ -123,7 +123,7 @@ try {
         const m = await measure(pid(...names), () => runFixedRate({ url, seconds, rate, connections: 20, cpus: LOAD, generator: opt('generator', 'auto') }));
         const r = m.result;
         const pr = perRequest(m.procs, r.requests ?? 1);
-        out({ scenario, rate, ok: r.ok, achieved: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, generator: r.generator, cpuUsPerRequest: Object.fromEntries(Object.entries(pr).map(([n, p]) => [n, p.usPerRequest])), rssPeakMiB: Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, p.rssPeakMiB])) });
+        out({ scenario, rate, ok: r.ok, achieved: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, generator: r.generator, cpuUsPerRequest: Object.fromEntries(Object.entries(pr).map(([n, p]) => [n, p.usPerRequest])), rssPeakMiB: Object.fromEntries(Object.entries(m.procs).map(([n, p]) => [n, p.rssPeakMiB])), rssAfterAnonFileMiB: Object.fromEntries(['ztunnel-a', 'ztunnel-b', 'waypoint'].filter((n) => roles[n]).map((n) => [n, rssSplitOfTree(roles[n].pid)])) });
       }
     }
   } else if (what === 'wrk' && opt('path', 'waypoint') === 'l4') {

@@ -66,17 +66,25 @@ export function rssOfTree(rootPid) {
 /**
  * RSS of a role's tree split into anonymous pages (V8 heap, malloc, stacks: what the role's own
  * work costs) and file-backed pages (mostly the node binary's text and read-only data, ~45 MiB
- * in every Node process here, shared between processes but counted in each one's RSS), MiB.
+ * in every Node 20 process here, ~50-53 MiB in a role on Node 24, shared between processes but
+ * counted in each one's RSS), MiB; plus PSS and private (unshared) pages from smaps_rollup.
  */
 export function rssSplitOfTree(rootPid) {
   let anon = 0;
   let file = 0;
+  let pss = 0;
+  let priv = 0;
   for (const pid of processTree(rootPid)) {
     const status = read(`/proc/${pid}/status`) ?? '';
     anon += Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
     file += Number(/RssFile:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    // PSS shares each page among the processes mapping it (the node binary's pages among every
+    // role); private pages are what this process alone costs the machine.
+    const rollup = read(`/proc/${pid}/smaps_rollup`) ?? '';
+    pss += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024;
+    priv += (Number(/^Private_Clean:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) + Number(/^Private_Dirty:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0)) / 1024;
   }
-  return { anon: round(anon), file: round(file) };
+  return { anon: round(anon), file: round(file), pss: round(pss), private: round(priv) };
 }
 
 /**

@@ -19,10 +19,10 @@
 // @kubernetes/client-node alone costs ~75 MiB of RSS and ~0.8 s to load, @grpc/grpc-js ~12 MiB,
 // and a role reading only files (the local mesh, the bench) needs none of them.
 import { existsSync, readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { WaypointRef } from '../config/ir.js';
 import type { IstioCaClient } from '../identity/ca-client.js';
 import { ISTIO_TOKEN_PATH } from '../identity/istio-token-path.js';
+import type { KubeCredentials } from '../sources/kube-credentials.js';
 import type { XdsNode } from '../sources/xds-client.js';
 import type { ObjectSource } from '../state/object-source.js';
 import { UsageError } from './usage-error.js';
@@ -108,7 +108,7 @@ export async function openControlPlane(values: ControlPlaneValues, role: RoleIde
     const { KubeWatchSource } = await import('../sources/kube-watch.js');
     const { scopedResources } = await import('../sources/kube-resources.js');
     const namespaces = kubeNamespaces(values['kube-namespaces'], role);
-    const source = new KubeWatchSource({ kubeConfig: await loadKubeConfig(values.kubeconfig), ...(namespaces ? { resources: scopedResources(namespaces) } : {}) });
+    const source = new KubeWatchSource({ kubeConfig: await loadKubeConfig(values.kubeconfig, env), ...(namespaces ? { resources: scopedResources(namespaces) } : {}) });
     sources.push(source);
     parts.push(source.name);
   }
@@ -151,7 +151,19 @@ export function kubeNamespaces(flag: string | undefined, role: RoleIdentity): re
   return role.waypoint ? [...new Set([role.waypoint.namespace, ROOT_NAMESPACE])] : undefined;
 }
 
-async function loadKubeConfig(file: string | undefined): Promise<KubeConfig> {
+async function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv): Promise<KubeCredentials> {
+  // A pod's own service account (the deployed case) needs only two files; client-node (~55 MiB)
+  // is loaded for everything else a kubeconfig can say.
+  if (file === undefined) {
+    const { InClusterCredentials, inClusterApplies } = await import('../sources/in-cluster-credentials.js');
+    if (inClusterApplies(env)) {
+      try {
+        return new InClusterCredentials(env);
+      } catch (err) {
+        throw new UsageError(`kubeconfig (in-cluster): ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {

@@ -19,6 +19,8 @@ import v8 from 'node:v8';
  * replace the image's) repeat these flags; test/deploy checks that they agree. Session 4 measured
  * the other candidates (--optimize-for-size, --heap-growing-percent, --compact-on-every-full-gc,
  * --v8-pool-size, other semi-space sizes, malloc settings) and kept none: docs/performance.md.
+ * Session 5 re-measured 1, 2, 4 and 16 on Node 24: 2 lowered the waypoint's peak at 1000 req/s by
+ * ~15 MiB but its CPU cost could not be excluded on the shared machine, so 4 stays.
  */
 export const DATA_PLANE_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=4']);
 

@@ -1,13 +1,13 @@
 /**
  * A thin Kubernetes API transport: `list` (one GET, JSON body) and `watch` (a GET with
  * `watch=true` whose body is a stream of JSON lines, one event each). Credentials, CA and client
- * certificates come from `@kubernetes/client-node`'s KubeConfig (KUBECONFIG, or the in-cluster
- * service-account token and CA), applied again on every request so a rotated token file is picked
+ * certificates come from {@link KubeCredentials} (client-node's KubeConfig, or the in-cluster
+ * service-account token and CA read directly), applied again on every request so a rotated token file is picked
  * up. Plain `http://` servers work too (tests, `kubectl proxy`).
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeCredentials } from './kube-credentials.js';
 
 export interface KubeResponse {
   readonly status: number;
@@ -30,7 +30,7 @@ export class KubeApiClient {
   private readonly server: URL;
   private readonly active = new Set<http.ClientRequest>();
 
-  constructor(private readonly kc: KubeConfig) {
+  constructor(private readonly kc: KubeCredentials) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new KubeApiError('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);

@@ -14,7 +14,7 @@
  * serving for ever. EndpointSlices are not translated on their own: their addresses become the
  * endpoints of the selector-less Service they name (src/config/from-k8s/endpoint-slice.ts).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeCredentials } from './kube-credentials.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import { isRecord } from '../config/from-k8s/object-reader.js';
 import type { ManifestDocument } from '../config/from-k8s/parse-manifests.js';
@@ -29,7 +29,7 @@ import type { KubeResource } from './kube-resources.js';
 import { Backoff } from './xds-backoff.js';
 
 export interface KubeWatchSourceOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeCredentials;
   readonly resources?: readonly KubeResource[];
   /** Delays between failed attempts (per collection). */
   readonly backoffMs?: { readonly initial: number; readonly max: number };

@@ -9,7 +9,6 @@ import type { AccessLogSink } from '../telemetry/access-record.js';
 import type { WaypointTracer } from '../telemetry/waypoint-tracer.js';
 import type { UpstreamDispatcher, UpstreamHttpVersion } from '../upstream/http-client.js';
 import type { LeastRequestBalancer } from '../upstream/lb.js';
-import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
 import type { ResilienceDeps } from './exchange-resilience.js';
 import type { RouteTable } from './router.js';
 
@@ -27,6 +26,21 @@ export interface HttpConnection {
   readonly pathNormalization?: PathNormalization;
 }
 
+/**
+ * The facts of one tunnel's requests as of the current config. Each new request reads it, as
+ * Envoy's connection manager takes the current route config per stream: a reload (routes,
+ * policies, plugins) reaches the next request on a long-lived keep-alive connection, while a
+ * request in flight keeps what it started with.
+ */
+export interface HttpConnectionSource {
+  current(): HttpConnection;
+}
+
+/** A source that never changes (tests, one-shot uses). */
+export function fixedConnection(conn: HttpConnection): HttpConnectionSource {
+  return { current: () => conn };
+}
+
 export interface ExchangeDeps extends ResilienceDeps {
   readonly lb: LeastRequestBalancer;
   readonly upstream: UpstreamDispatcher;
@@ -34,6 +48,4 @@ export interface ExchangeDeps extends ResilienceDeps {
   /** Set when tracing is configured: spans per request, context propagated upstream. */
   readonly tracer?: WaypointTracer | undefined;
   readonly random: () => number;
-  /** Told when an exchange is over (the proxy tracks busy tunnels for draining). */
-  readonly onDone?: (req: DownstreamRequest, res: DownstreamResponse) => void;
 }

@@ -26,8 +26,8 @@ import { attemptFailureOf } from '../upstream/http-client.js';
 import { endpointAddress } from '../upstream/lb.js';
 import type { AttemptFailure } from '../upstream/retry-state.js';
 import type { FailureCode } from '../failures.js';
-import type { DownstreamRequest, DownstreamResponse } from './downstream-request.js';
-import { isBodyless, requestContextOf } from './downstream-request.js';
+import type { DownstreamEvents, DownstreamExchange } from './downstream-exchange.js';
+import { requestContextOf } from './downstream-request.js';
 import { normalizePath } from '../security/path-normalization.js';
 import { ExchangeResilience } from './exchange-resilience.js';
 import { ExchangeTimers } from './exchange-timers.js';
@@ -53,7 +53,7 @@ type State = 'request' | 'upstream' | 'backoff' | 'streaming' | 'local' | 'done'
 /** The circuit breaker's answer, with Envoy's header. */
 const OVERFLOW_REPLY: LocalReply = Object.freeze({ ...failureReply('UPSTREAM_OVERFLOW'), headers: Object.freeze({ 'x-envoy-overloaded': 'true' }) });
 
-export class HttpExchange implements AttemptOwner {
+export class HttpExchange implements AttemptOwner, DownstreamEvents {
   private readonly ctx: HttpRequestContext;
   private readonly relay: ResponseRelay;
   private readonly run: ChainRun | undefined;
@@ -81,23 +81,22 @@ export class HttpExchange implements AttemptOwner {
   constructor(
     private readonly deps: ExchangeDeps,
     private readonly conn: HttpConnection,
-    private readonly req: DownstreamRequest,
-    res: DownstreamResponse,
-    protocol: 'HTTP/1.1' | 'HTTP/2',
+    private readonly down: DownstreamExchange,
   ) {
-    this.ctx = requestContextOf(req, protocol, conn.source, conn.destination);
+    this.ctx = requestContextOf(down, conn.source, conn.destination);
     // Normalized before filters and routes (Istio's pathNormalization, BASE by default), so policy,
     // routing, logs and the app all see the same path and `..`/`%2e` games cannot bypass authz.
     const normalized = normalizePath(this.ctx.path, conn.pathNormalization);
     this.badPath = normalized === undefined;
     if (normalized !== undefined) this.ctx.path = normalized;
-    this.bodyless = isBodyless(req, protocol);
-    if (!this.bodyless) this.ctx.trailerSink = this.trailers = new RequestTrailers(req);
+    this.bodyless = down.bodyless;
+    if (!this.bodyless) this.ctx.trailerSink = this.trailers = new RequestTrailers(down);
     this.grpc = isGrpcRequest(this.ctx) ? new GrpcStats() : undefined;
     // Read before filters run, as Envoy's HCM does: denied and local replies get spans too.
     this.span = deps.tracer?.begin(this.ctx.headers);
     this.run = conn.chain.isEmpty ? undefined : conn.chain.start(this.ctx);
-    this.relay = new ResponseRelay(this, res, this.ctx, this.run, protocol, this.grpc);
+    this.relay = new ResponseRelay(this, down, this.ctx, this.run, this.grpc);
+    down.attach(this);
   }
 
   start(): void {
@@ -152,7 +151,7 @@ export class HttpExchange implements AttemptOwner {
     let body: Readable | null = null;
     if (!this.bodyless) {
       // A body the ext_authz check read ahead is replayed from its buffer (then the rest streams).
-      const src = this.ctx.body?.replay() ?? this.req;
+      const src = this.ctx.body?.replay() ?? (this.down.body as Readable);
       const run = this.run?.wantsRequestBody || this.run?.wantsRequestTrailers ? this.run : undefined;
       body = run ? new FilteredRequestBody(src, run, (reply) => this.onBodyReply(reply), this.trailers as RequestTrailers) : src;
     }
@@ -376,10 +375,14 @@ export class HttpExchange implements AttemptOwner {
     } else this.relay.reset();
   }
 
+  /** DownstreamEvents: the response may take more body. */
+  downstreamDrain(): void {
+    this.resumeUpstream();
+  }
+
   /** Envoy's stream idle timeout: nothing moved either way (408 while the request arrives, else 504; reset once answering). */
-  onStreamIdle(): void {
-    // An HTTP/2 request reads as complete only once its body was consumed; a bodyless one is.
-    const requestComplete = this.bodyless || this.req.complete;
+  downstreamIdle(): void {
+    const requestComplete = this.bodyless || this.down.complete;
     if (this.state === 'done') return;
     this.abandonAttempt('stream idle timeout');
     if (this.relay.headersSent) {
@@ -396,7 +399,7 @@ export class HttpExchange implements AttemptOwner {
   }
 
   /** The downstream response is over (finished or aborted): settle, release, record. */
-  onClose(finished: boolean): void {
+  downstreamClosed(finished: boolean): void {
     if (!finished && this.state !== 'done') {
       // Downstream went away first (Envoy: DC): stop the upstream side too.
       this.ctx.streamInfo.addResponseFlag('DC');
@@ -415,6 +418,6 @@ export class HttpExchange implements AttemptOwner {
       this.deps.accessLog?.(record);
       if (this.span) this.deps.tracer?.end(record, this.span);
     }
-    this.deps.onDone?.(this.req, this.relay.downstream);
   }
+
 }

@@ -7,7 +7,7 @@
  * |---|---|---|---|
  * | request line + headers size | 60 KiB | `max_request_headers_kb` 60 | 431, close |
  * | header count | 100 | `max_headers_count` 100 | 431, close |
- * | request headers complete within | 60 s | Node's `headersTimeout` (Envoy: `request_headers_timeout`, off by default) | 408, close |
+ * | request headers complete within | 60 s | Node's `headersTimeout` default, kept by the codec (Envoy: `request_headers_timeout`, off by default) | 408, close |
  * | idle HTTP/1 tunnel, idle inner HTTP/2 session (no stream) | 1 h | `idle_timeout` 1 h | closed (HTTP/2: GOAWAY first) |
  * | no activity on a request in either direction | 5 min | `stream_idle_timeout` 5 min | 408 (request still arriving) or 504, flag `SI`; reset once the response started |
  * | inner HTTP/2 concurrent streams | 100 | Istio's `MaxConcurrentStreams` on HBONE | REFUSED_STREAM |
@@ -41,29 +41,4 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
 
 export function httpLimits(overrides: Partial<HttpLimits> | undefined): HttpLimits {
   return overrides ? { ...DEFAULT_HTTP_LIMITS, ...overrides } : DEFAULT_HTTP_LIMITS;
-}
-
-/**
- * Is an HTTP/1 request target acceptable? Origin-form (`/path`) always; `*` only with OPTIONS;
- * absolute-form only when its authority is the Host header (RFC 9112 §3.2.2 lets a server
- * take the target's authority over Host: a proxy that routes on one while the app reads the
- * other is the confusion a smuggler wants, so both must agree). Authority-form is CONNECT's,
- * which does not belong inside a tunnel.
- */
-export function acceptableTarget(method: string, target: string, host: string | undefined): boolean {
-  if (target.charCodeAt(0) === 0x2f /* / */) return true;
-  if (target === '*') return method === 'OPTIONS';
-  const scheme = target.startsWith('http://') ? 7 : target.startsWith('https://') ? 8 : 0;
-  if (scheme === 0 || host === undefined) return false;
-  let end = target.length;
-  for (let i = scheme; i < target.length; i++) {
-    const c = target.charCodeAt(i);
-    if (c === 0x2f || c === 0x3f || c === 0x23) {
-      end = i;
-      break;
-    }
-  }
-  const authority = target.slice(scheme, end);
-  if (authority.length === 0 || authority.includes('@')) return false;
-  return authority.toLowerCase() === host.toLowerCase();
 }

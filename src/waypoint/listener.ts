@@ -14,17 +14,17 @@ import type { ServiceTarget } from '../state/mesh-view.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { ViewSource } from '../state/view-source.js';
 import type { WaypointRef } from '../config/ir.js';
-import type { DestinationInfo, SourceInfo } from '../filter/api.js';
+import type { SourceInfo } from '../filter/api.js';
 import type { FilterChain } from '../filter/chain.js';
 import { formatAuthority } from '../hbone/authority.js';
 import type { HboneConnect } from '../hbone/types.js';
 import type { UpstreamHttpVersion } from '../upstream/http-client.js';
-import type { HttpConnection } from './http-exchange.js';
 import type { HttpProxy, InnerHttpProtocol } from './http-proxy.js';
 import type { RouteTableProvider } from './router.js';
 import type { SniffOutcome } from './sniff.js';
 import { sniffStream } from './sniff.js';
 import type { TcpProxy } from './tcp-proxy.js';
+import { TunnelConnectionSource } from './tunnel-connection-source.js';
 import type { Duplex } from 'node:stream';
 
 /** The filter chain of a service port in a view (compiled per snapshot by the policy issues). */
@@ -59,7 +59,7 @@ export class WaypointListener {
     const info = c.connection;
     const source: SourceInfo = { principal: info.peerIdentity, address: info.peerAddress, port: info.peerPort };
     const remote = formatAuthority(info.peerAddress, info.peerPort);
-    const flow = new Flow(this.deps, view, target, stream, source, a.text, remote);
+    const flow = new Flow(this.deps, view, target, stream, source, a, remote);
     flow.start().catch((err: unknown) => {
       this.deps.onError(err, `serving ${a.text}`);
       stream.destroy();
@@ -75,9 +75,13 @@ class Flow {
     private readonly target: ServiceTarget,
     private readonly stream: Duplex,
     private readonly source: SourceInfo,
-    private readonly connectAuthority: string,
+    private readonly authority: { readonly host: string; readonly port: number; readonly isIp: boolean; readonly text: string },
     private readonly remote: string,
   ) {}
+
+  private get connectAuthority(): string {
+    return this.authority.text;
+  }
 
   async start(): Promise<void> {
     const proto = this.target.port.appProtocol;
@@ -116,26 +120,22 @@ class Flow {
   }
 
   private serveHttp(inner: InnerHttpProtocol, upstreamVersion: UpstreamHttpVersion): void {
-    const t = this.target;
-    const destination: DestinationInfo = {
-      hostname: t.service.hostname,
-      name: t.service.name,
-      namespace: t.service.namespace,
-      port: t.port.port,
-      appProtocol: t.port.appProtocol,
-      connectAuthority: this.connectAuthority,
-    };
-    const conn: HttpConnection = {
-      routes: this.deps.routes.tableFor(this.view, t),
-      chain: this.deps.chains(this.view, t),
-      destination,
+    const a = this.authority;
+    const d = this.deps;
+    const facts = {
+      waypoint: d.waypoint,
+      views: d.view,
+      routes: d.routes,
+      chains: d.chains,
+      host: a.host,
+      port: a.port,
+      isIp: a.isIp,
+      connectAuthority: a.text,
       source: this.source,
-      downstreamLocalAddress: this.connectAuthority,
-      downstreamRemoteAddress: this.remote,
+      remote: this.remote,
       upstreamVersion,
-      ...(this.view.snapshot.mesh.pathNormalization ? { pathNormalization: this.view.snapshot.mesh.pathNormalization } : {}),
     };
-    this.deps.http.serve(this.stream, inner, conn);
+    d.http.serve(this.stream, inner, new TunnelConnectionSource(facts, this.view, this.target));
   }
 
   private serveTcp(sniffed: SniffOutcome | undefined): Promise<void> {

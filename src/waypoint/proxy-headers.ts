@@ -147,8 +147,16 @@ export function upstreamTrailerHeaders(trailers: HeaderMap): OutgoingHttpHeaders
   return out;
 }
 
-/** Response trailers written downstream: the same rules as request trailers going upstream. */
-export const downstreamTrailerHeaders = upstreamTrailerHeaders;
+/** Response trailers written downstream, flat: the same rules as request trailers going upstream. */
+export function downstreamTrailerList(trailers: HeaderMap): string[] {
+  const out: string[] = [];
+  for (const [name, value] of trailers) {
+    if (HOP_BY_HOP.has(name) || name === 'te' || name.charCodeAt(0) === 0x3a) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
+  return out;
+}
 
 /**
  * The upstream response's trailers, or undefined when there are none. undici reports them as a

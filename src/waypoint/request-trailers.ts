@@ -1,8 +1,8 @@
 /**
  * One request's trailers, from the downstream codec through the filters to the upstream stream.
  *
- * The downstream request's trailers are known once its body has ended (Node fills
- * `req.trailers` before 'end'). Filters with trailer hooks see them as a {@link HeaderMap} and
+ * The downstream request's trailers are known once its body has ended (the codec has them
+ * before the body's 'end'). Filters with trailer hooks see them as a {@link HeaderMap} and
  * edit it in place; a filter may also create trailers in its last body hook when the request has
  * none (Envoy's `addDecodedTrailers`). The upstream HTTP/2 stream asks for them after the body's
  * last byte (src/upstream/h2-request-trailers.ts).
@@ -13,7 +13,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { HeaderMap } from '../filter/header-map.js';
 import type { RequestTrailerSource } from '../upstream/h2-request-trailers.js';
-import type { DownstreamRequest } from './downstream-request.js';
+import type { DownstreamExchange } from './downstream-exchange.js';
 import { upstreamTrailerHeaders } from './proxy-headers.js';
 
 export class RequestTrailers implements RequestTrailerSource {
@@ -22,17 +22,12 @@ export class RequestTrailers implements RequestTrailerSource {
   /** True only during the last request-body hook of a request without trailers. */
   private addable = false;
 
-  constructor(private readonly source: DownstreamRequest) {}
+  constructor(private readonly source: DownstreamExchange) {}
 
   /** The downstream trailers as a map filters can edit, or undefined when the request had none. */
   received(): HeaderMap | undefined {
     if (this.map) return this.map;
-    const raw = this.source.trailers as Readonly<Record<string, string | string[] | undefined>> | undefined;
-    if (!raw) return undefined;
-    for (const name in raw) {
-      if (Object.hasOwn(raw, name)) return (this.map = HeaderMap.fromNode(raw));
-    }
-    return undefined;
+    return (this.map = this.source.trailers());
   }
 
   /** Brackets the last body hook of a request without trailers: filters may add some then. */

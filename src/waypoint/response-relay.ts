@@ -12,12 +12,12 @@ import type { ChainRun } from '../filter/chain.js';
 import type { HttpRequestContext } from '../filter/request-context.js';
 import type { AccessRecord } from '../telemetry/access-record.js';
 import type { GrpcStats } from '../telemetry/grpc-stats.js';
-import type { DownstreamResponse, ResponseWriter } from './downstream-request.js';
+import type { DownstreamExchange } from './downstream-exchange.js';
 import { exchangeRecord } from './exchange-record.js';
 import { failureReply, localResponse } from './local-reply.js';
 import type { ResponseState } from './local-reply.js';
 import { grpcLocalResponse, isGrpcRequest } from './grpc-local-reply.js';
-import { downstreamResponseHeaderList, downstreamResponseHeaders, downstreamTrailerHeaders, upstreamTrailersOf } from './proxy-headers.js';
+import { downstreamResponseHeaderList, downstreamTrailerList, upstreamTrailersOf } from './proxy-headers.js';
 
 /** What the relay needs from its exchange. */
 export interface RelayOwner {
@@ -30,7 +30,6 @@ export interface RelayOwner {
   sendLocal(reply: LocalReply): void;
   markLocal(): void;
   onInternalError(): void;
-  onClose(finished: boolean): void;
 }
 
 /** Fields of the access record only the exchange knows. */
@@ -53,21 +52,7 @@ function writableHeaders(headers: HeaderMap): boolean {
   }
   return true;
 }
-const kRelay = Symbol('relay');
-type Tagged = { [kRelay]?: ResponseRelay };
-
-function onResponseDrain(this: Tagged): void {
-  this[kRelay]?.owner.resumeUpstream();
-}
-
-function onResponseClose(this: Tagged): void {
-  const relay = this[kRelay];
-  this[kRelay] = undefined;
-  relay?.closed();
-}
-
 export class ResponseRelay {
-  private readonly res: ResponseWriter;
   /** The path as the client sent it (normalized, before rewrites). */
   private readonly originalPath: string;
   private response: ResponseState | undefined;
@@ -75,36 +60,20 @@ export class ResponseRelay {
   private responseTrailerHooks = false;
   private bytesSent = 0;
   private serviceTimeMs: number | undefined;
-  private drainWatched = false;
 
   constructor(
     readonly owner: RelayOwner,
-    res: DownstreamResponse,
+    private readonly res: DownstreamExchange,
     private readonly ctx: HttpRequestContext,
     private readonly run: ChainRun | undefined,
-    private readonly protocol: 'HTTP/1.1' | 'HTTP/2',
     private readonly grpc: GrpcStats | undefined,
   ) {
-    this.res = res as unknown as ResponseWriter;
     this.originalPath = ctx.path;
-    // Listeners are shared module functions finding their relay on the response: no closure
-    // per request on the common path.
-    (res as unknown as Tagged)[kRelay] = this;
-    this.res.on('close', onResponseClose);
   }
 
-  /** Writes a body chunk; the 'drain' listener is added only once a write reports back-pressure. */
+  /** Writes a body chunk; false: wait for the downstream's drain (the exchange resumes then). */
   private writeBody(chunk: Buffer): boolean {
-    if (this.res.write(chunk)) return true;
-    if (!this.drainWatched) {
-      this.drainWatched = true;
-      this.res.on('drain', onResponseDrain);
-    }
-    return false;
-  }
-
-  get downstream(): DownstreamResponse {
-    return this.res as unknown as DownstreamResponse;
+    return this.res.write(chunk);
   }
 
   get headersSent(): boolean {
@@ -164,11 +133,8 @@ export class ResponseRelay {
   }
 
   private writeHead(resp: ResponseState): boolean {
-    try {
-      const serviceTimeMs = resp.local ? undefined : this.serviceTimeMs;
-      if (this.protocol === 'HTTP/1.1') this.res.writeHead(resp.status, downstreamResponseHeaderList(resp.headers, serviceTimeMs));
-      else this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, serviceTimeMs));
-    } catch {
+    const serviceTimeMs = resp.local ? undefined : this.serviceTimeMs;
+    if (!this.res.writeHead(resp.status, downstreamResponseHeaderList(resp.headers, serviceTimeMs))) {
       // A header the downstream codec refuses (invalid characters): Envoy answers 502 UPE.
       this.owner.stopUpstream('invalid upstream response headers');
       this.owner.sendLocal(failureReply('UPSTREAM_PROTOCOL_ERROR'));
@@ -234,20 +200,14 @@ export class ResponseRelay {
 
   /** Trailers go downstream on HTTP/2 only: Envoy's HTTP/1 codec drops them by default. */
   private endResponse(trailers: HeaderMap | undefined): void {
+    let list: string[] | undefined;
     if (trailers && trailers.size > 0) {
       this.grpc?.observeStatus(trailers.get('grpc-status'));
-      if (this.protocol === 'HTTP/2') {
-        try {
-          this.res.addTrailers(downstreamTrailerHeaders(trailers));
-        } catch {
-          // A trailer the codec refuses: the response cannot end as the upstream meant it.
-          this.reset();
-          return;
-        }
-      }
+      if (this.res.protocol === 'HTTP/2') list = downstreamTrailerList(trailers);
     }
     this.owner.markLocal();
-    this.res.end();
+    // A trailer the codec refuses resets the stream: the response cannot end as the upstream meant it.
+    this.res.end(list);
   }
 
   // --- local replies ---
@@ -287,16 +247,9 @@ export class ResponseRelay {
     }
     // Checked here (local replies are rare) because Node's HTTP/2 writes CR/LF in a value
     // without complaint, a malformed response (RFC 9113 §8.2.1) an HTTP/1 hop behind the
-    // client could split; HTTP/1 throws instead, which the catch below turns into the same 500.
-    if (!writableHeaders(resp.headers)) {
-      this.writeInvalidLocalReply();
-      return;
-    }
-    try {
-      this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, undefined));
-    } catch {
-      // A header value the codec refuses (CR/LF from an ext_authz denial...): Node throws, and
-      // the request would never be answered. A plain 500 with our own headers instead.
+    // client could split; the HTTP/1 codec refuses it too, which gets the same 500.
+    // (A header value from an ext_authz denial with CR/LF...: a plain 500 with our own headers.)
+    if (!writableHeaders(resp.headers) || !this.res.respond(resp.status, downstreamResponseHeaderList(resp.headers, undefined), resp.localBody)) {
       this.writeInvalidLocalReply();
       return;
     }
@@ -304,7 +257,6 @@ export class ResponseRelay {
     this.bytesSent += Buffer.byteLength(resp.localBody);
     // The waypoint's own gRPC replies are trailers-only: the status is in the headers.
     this.grpc?.observeStatus(resp.headers.get('grpc-status'));
-    this.res.end(resp.localBody);
   }
 
   private writeInvalidLocalReply(): void {
@@ -312,12 +264,10 @@ export class ResponseRelay {
     const info = this.ctx.streamInfo;
     info.responseCodeDetails = reply.details ?? 'invalid_local_reply_headers';
     const resp = localResponse(reply);
-    // Headers a failed writeHead may have stored on the response before it threw.
-    for (const name of this.res.getHeaderNames()) this.res.removeHeader(name);
     this.response = resp;
     this.bytesSent += Buffer.byteLength(resp.localBody);
-    this.res.writeHead(resp.status, downstreamResponseHeaders(resp.headers, undefined));
-    this.res.end(resp.localBody);
+    // Our own headers: only a downstream already gone refuses them, and then nobody is waiting.
+    this.res.respond(resp.status, downstreamResponseHeaderList(resp.headers, undefined), resp.localBody);
   }
 
   /**
@@ -326,21 +276,16 @@ export class ResponseRelay {
    */
   reset(): void {
     this.owner.markLocal();
-    this.res.destroy(new Error('stream reset by the waypoint'));
+    this.res.reset();
   }
 
   // --- end ---
-
-  /** @internal The downstream response closed (finished or aborted). */
-  closed(): void {
-    this.owner.onClose(this.res.writableFinished);
-  }
 
   record(finished: boolean, extras: RecordExtras): AccessRecord {
     const sent = this.response !== undefined && (finished || this.res.headersSent);
     return exchangeRecord(this.ctx, {
       originalPath: this.originalPath,
-      protocol: this.protocol,
+      protocol: this.res.protocol,
       responseCode: sent ? (this.response as ResponseState).status : 0,
       bytesReceived: extras.bytesReceived,
       bytesSent: this.bytesSent,

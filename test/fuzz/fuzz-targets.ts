@@ -21,6 +21,7 @@ import { classifyPrefix } from '../../src/waypoint/sniff.js';
 import { Socks5Parser } from '../../src/ztunnel/socks5.js';
 import { DEFAULT_MESH_DIR } from '../helpers/relocated-config.js';
 import { Mutator } from './mutator.js';
+import { http1CodecTarget } from './http1-codec-fuzz.js';
 import { wasmHostTarget } from './wasm-host-fuzz.js';
 
 export interface Finding {
@@ -269,4 +270,4 @@ const yamlTarget: FuzzTarget = {
   },
 };
 
-export const FUZZ_TARGETS: readonly FuzzTarget[] = [socks5, authority, headers, sniff, yamlTarget, wasmHostTarget];
+export const FUZZ_TARGETS: readonly FuzzTarget[] = [socks5, authority, headers, sniff, yamlTarget, wasmHostTarget, http1CodecTarget];

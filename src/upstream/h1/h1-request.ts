@@ -49,7 +49,9 @@ export class H1Request {
   ) {
     const { method, path } = options;
     if (typeof method !== 'string' || !TOKEN.test(method)) throw invalid('method');
-    if (typeof path !== 'string' || path.charCodeAt(0) !== 0x2f || INVALID_PATH.test(path)) throw invalid('path');
+    // Origin-form, or `OPTIONS *` (asterisk-form, RFC 9112 §3.2.4: forwarded as Envoy forwards it).
+    const asterisk = path === '*' && method === 'OPTIONS';
+    if (typeof path !== 'string' || (path.charCodeAt(0) !== 0x2f && !asterisk) || INVALID_PATH.test(path)) throw invalid('path');
     this.method = method;
     this.expectsPayload = expectsPayload(method);
     const state: FieldState = { host: undefined, contentLength: null, close: false, fields: '' };
