@@ -37,6 +37,11 @@ Usage:
   ambient app --pod NS/NAME [--config DIR]
       Run one role (what 'up' starts for you). --certs DIR takes PEM certificates
       (root-cert.pem, <ns>/<sa>/cert-chain.pem and key.pem) instead of the local CA.
+  ambient ztunnel-config workloads|services|policies|certificates|connections|all
+            (--admin HOST[:PORT] | --file DUMP.json) [-o short|json]
+      What istioctl ztunnel-config shows, from a ztunnel's /config_dump (ours or Istio's).
+  ambient waypoint status [--config DIR] [-n NS] [--name NAME]
+      Each waypoint: ready on 15021 or not, and the services it fronts (canary shares).
   ambient istiod [--config DIR] [--state DIR] [--address 127.0.0.1:15012] [--cluster-id ID]
       Serve Istio's CA API and workload xDS (delta ADS) over TLS for Istio's own ztunnel.
   ambient ca root [--state DIR]
@@ -54,7 +59,11 @@ async function main(argv: string[]): Promise<number> {
     case 'ztunnel':
       return (await import('./commands/ztunnel.js')).runZtunnel(rest);
     case 'waypoint':
-      return (await import('./commands/waypoint.js')).runWaypoint(rest);
+      return rest[0] === 'status'
+        ? (await import('./commands/waypoint-status.js')).runWaypointStatus(rest.slice(1))
+        : (await import('./commands/waypoint.js')).runWaypoint(rest);
+    case 'ztunnel-config':
+      return (await import('./commands/ztunnel-config.js')).runZtunnelConfig(rest);
     case 'app':
       return (await import('./commands/app.js')).runApp(rest);
     case 'validate':

@@ -15,6 +15,7 @@
  * one machine cannot share 127.0.0.1:15000.
  */
 import http from 'node:http';
+import type { TraceHub } from './debug-trace.js';
 import type net from 'node:net';
 import { closeTcpServer, listenTcp } from '../net/sockets.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -75,7 +76,11 @@ export interface AdminTarget {
   drainListeners(): Promise<void>;
   /** Shut the process down (drain, then exit), after the reply is sent. */
   quit(): void;
+  /** `/debug/trace` (server-sent events of live requests); absent = off, the path answers 404. */
+  readonly debugTrace?: TraceHub;
 }
+
+const TRACE_PATH = '/debug/trace';
 
 type Reply = { readonly status: number; readonly contentType: string; readonly body: string };
 type Handler = (query: URLSearchParams) => Reply | Promise<Reply>;
@@ -107,6 +112,13 @@ export class AdminServer {
   constructor(private readonly target: AdminTarget) {
     this.endpoints = this.table();
     this.server = http.createServer((req, res) => {
+      // A stream, not a reply: handed to the trace hub when tracing is on (--debug-trace).
+      const hub = this.target.debugTrace;
+      if (hub && req.method === 'GET' && (req.url === TRACE_PATH || req.url?.startsWith(`${TRACE_PATH}?`))) {
+        const url = req.url;
+        hub.serve(req, res, new URLSearchParams(url.length > TRACE_PATH.length ? url.slice(TRACE_PATH.length + 1) : ''));
+        return;
+      }
       void this.serve(req.method ?? 'GET', req.url ?? '/').then(
         (r) => {
           res.writeHead(r.status, { 'content-type': r.contentType, 'cache-control': 'no-cache, max-age=0', 'x-content-type-options': 'nosniff' });
@@ -126,6 +138,8 @@ export class AdminServer {
   }
 
   async close(deadlineMs: number): Promise<void> {
+    // Open trace streams would hold the server open until the deadline.
+    this.target.debugTrace?.close();
     this.server.closeIdleConnections();
     await closeTcpServer(this.server, deadlineMs);
   }
@@ -177,11 +191,17 @@ export class AdminServer {
           return { status: 200, contentType: e.contentType, body: e.body };
         }),
       ],
-      ['/config_dump', get('dump the effective config: every object of the snapshot, its generation and diagnostics', (q) => json(t.configDump(q.get('resource') ?? undefined)))],
+      ['/config_dump', get('dump the effective config: every object of the snapshot, its generation and diagnostics', async (q) => json(await t.configDump(q.get('resource') ?? undefined)))],
       ['/clusters', get('upstream cluster status (?format=json)', (q) => (q.get('format') === 'json' ? json(clustersJson(t.clusters())) : text(clustersText(t.clusters()))))],
       ['/listeners', get('print listener info (?format=json)', (q) => (q.get('format') === 'json' ? json(listenersJson(t.listeners())) : text(listenersText(t.listeners()))))],
       ['/server_info', get('print server version/status information', () => json(this.serverInfo()))],
       ['/certs', get('print certs on machine', async () => json({ certificates: (await t.certs()).map(certChainJson) }))],
+      [
+        TRACE_PATH,
+        get('stream live requests as server-sent events (?method=&path=&status=&principal=); needs --debug-trace', () =>
+          text('/debug/trace is off: start the role with --debug-trace\n', 404),
+        ),
+      ],
       ['/memory', get('print current allocation/heap usage', () => json(memoryJson()))],
       [
         '/logging',

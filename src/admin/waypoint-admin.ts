@@ -15,6 +15,7 @@ import type { AdminTarget, CertChainStatus, ClusterStatus, ListenerStatus } from
 import { certChainStatus } from './cert-status.js';
 import type { DumpSource } from './config-dump.js';
 import { configDump } from './config-dump.js';
+import type { TraceHub } from './debug-trace.js';
 import type { ReadinessServer } from './readiness-server.js';
 
 export interface WaypointAdminOptions {
@@ -26,6 +27,8 @@ export interface WaypointAdminOptions {
   readonly readiness: ReadinessServer;
   readonly logger: Logger;
   readonly quit: () => void;
+  /** `/debug/trace`, when started with --debug-trace. */
+  readonly debugTrace?: TraceHub;
 }
 
 export function waypointAdminTarget(o: WaypointAdminOptions): AdminTarget {
@@ -45,6 +48,7 @@ export function waypointAdminTarget(o: WaypointAdminOptions): AdminTarget {
     },
     drainListeners: () => o.waypoint.drainListeners(),
     quit: o.quit,
+    ...(o.debugTrace ? { debugTrace: o.debugTrace } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import type { AdminTarget, CertChainStatus, ListenerStatus } from './admin-serve
 import { certChainStatus } from './cert-status.js';
 import type { DumpSource } from './config-dump.js';
 import { configDump } from './config-dump.js';
+import { ztunnelDump } from './ztunnel-dump.js';
 import type { ReadinessServer } from './readiness-server.js';
 
 export interface ZtunnelAdminOptions {
@@ -36,7 +37,16 @@ export function ztunnelAdminTarget(o: ZtunnelAdminOptions): AdminTarget {
     metrics: o.metrics,
     readiness: o.readiness,
     logger: o.logger,
-    configDump: (resource) => configDump(o.store, resource),
+    // Istio's ztunnel shape at the top level (istioctl ztunnel-config reads it), our snapshot
+    // sections under `configs` beside it; `?resource=` narrows to one snapshot section as before.
+    configDump: async (resource) => {
+      if (resource) return configDump(o.store, resource);
+      const view = o.store.current();
+      const identities = [...new Set(view.workloadsOnNode(o.node).filter((w) => w.protocol === 'HBONE').map((w) => w.identity))].sort();
+      const certificates = await Promise.all(identities.map((id) => o.certs.certificate(id)));
+      const dump = ztunnelDump({ view, node: o.node, certificates, roots: o.certs.rootsPem(), connections: o.ztunnel.live.list() });
+      return { ...dump, ...(configDump(o.store) as Record<string, unknown>) };
+    },
     clusters: () => [],
     listeners: () => {
       const l = o.ztunnel.listening();

@@ -40,6 +40,8 @@ export const WAYPOINT_OPTIONS = {
   'buffer-limit-bytes': { type: 'string' },
   /** Idle timeout of downstream connections (HTTP/1.1 keep-alive, the HTTP/2 session in a tunnel). */
   'idle-timeout-ms': { type: 'string' },
+  /** Enables `/debug/trace` on the admin port (server-sent events of live requests); off by default. */
+  'debug-trace': { type: 'boolean', default: false },
   address: { type: 'string', multiple: true },
   /** `baggage` with the waypoint's metadata on CONNECTs to destinations (istiod's AMBIENT_ENABLE_BAGGAGE; also read from that variable). */
   'connect-baggage': { type: 'boolean' },

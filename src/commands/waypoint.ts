@@ -31,6 +31,7 @@ import { configDirFor } from './cluster-config-dir.js';
 import { formatAuthority } from '../hbone/authority.js';
 import { gatewayRef, parseWaypointArgs, waypointBind } from './waypoint-options.js';
 import { ADMIN_PORT } from '../admin/admin-server.js';
+import { TraceHub } from '../admin/debug-trace.js';
 import { DEFAULT_OBSERVABILITY_PORTS } from '../admin/role-observability.js';
 import { UsageError } from './usage-error.js';
 import { applyDataPlaneV8Flags } from '../runner/role-node-flags.js';
@@ -101,7 +102,10 @@ export async function runWaypoint(argv: string[]): Promise<number> {
   const logLevel = parseLogLevel(values['log-level']);
   const logger = new Logger({ level: logLevel });
   const accessLogFormat = parseAccessLogFormat(values['access-log'], values.quiet);
-  const telemetry = new WaypointTelemetry({ metrics, view: ctx.store, format: accessLogFormat });
+  // `/debug/trace` hangs off the record sink, fed only while someone listens (off by default).
+  const traceHub = values['debug-trace'] ? new TraceHub() : undefined;
+  if (traceHub) traceHub.registerInto(metrics.registry);
+  const telemetry = new WaypointTelemetry({ metrics, view: ctx.store, format: accessLogFormat, ...(traceHub ? { also: traceHub.publish } : {}) });
   // Telemetry API `accessLogging` overrides the flag (the mesh default), except under --quiet.
   const stopPolicy = values.quiet ? undefined : followAccessLogPolicy(ctx.store, { namespace, name: gwName }, telemetry, accessLogFormat);
   // Telemetry API `metrics` overrides (disabled metrics, tags removed or added), merged down the hierarchy.
@@ -142,6 +146,7 @@ export async function runWaypoint(argv: string[]): Promise<number> {
       metrics,
       readiness,
       logger,
+      ...(traceHub ? { debugTrace: traceHub } : {}),
       quit: worker !== undefined ? quitCluster : () => process.kill(process.pid, 'SIGTERM'),
     }),
   );

@@ -34,6 +34,8 @@ export interface Origin {
 export interface NamespaceIR {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Annotations the mesh reads (`istio.io/use-waypoint-canary-weight`); absent when none. */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -118,12 +120,25 @@ export interface ServiceIR {
    */
   readonly waypoint?: WaypointRef;
   /**
+   * Istio 1.31's weighted waypoint canary: a second waypoint (`istio.io/use-waypoint-canary`,
+   * `-namespace`) taking `weight` percent of new connections (`istio.io/use-waypoint-canary-weight`),
+   * the primary `waypoint` the rest. Only set beside a `waypoint`, read from the same level (the
+   * Service, else its Namespace) and only when valid, as istiod builds `weighted_waypoints`.
+   */
+  readonly waypointCanary?: WaypointCanaryIR;
+  /**
    * Endpoints given as addresses (an Envoy `ClusterLoadAssignment`) instead of a pod selector.
    * Each is resolved to the mesh workload at that IP (HBONE, its identity) or, when none is
    * known, a plaintext endpoint outside the mesh.
    */
   readonly staticEndpoints?: readonly StaticEndpointIR[];
   readonly origin: Origin;
+}
+
+/** The canary waypoint of a Service and its share (0–100) of new connections. */
+export interface WaypointCanaryIR {
+  readonly waypoint: WaypointRef;
+  readonly weight: number;
 }
 
 /** One address of a {@link ServiceIR.staticEndpoints} list; `port` is the endpoint's own port. */
@@ -154,6 +169,11 @@ export interface WaypointIR {
   readonly identity: SpiffeUri;
   readonly serviceAccount: string;
   readonly waypointFor: WaypointFor;
+  /**
+   * `ambient.istio.io/xfcc-include-client-identity: "true"` on the Gateway (Istio 1.30): requests
+   * reach the app with `x-forwarded-client-cert: By=<waypoint>;URI=<client>`, replacing any sent.
+   */
+  readonly xfccClientIdentity?: boolean;
   readonly origin: Origin;
 }
 

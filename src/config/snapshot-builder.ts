@@ -18,19 +18,19 @@ import type {
   SpiffeUri,
   TunnelProtocol,
   WaypointIR,
-  WaypointRef,
   WorkloadIR,
 } from './ir.js';
 import { objectKey } from './ir.js';
 import { resolveMesh } from './mesh-config.js';
 import { buildPeerAuthns } from './peer-authn-scope.js';
+import type { WaypointBinding } from './waypoint-binding.js';
+import { bindWaypoints } from './waypoint-binding.js';
 import type { FieldPath } from './from-k8s/object-reader.js';
 import { formatPath } from './from-k8s/object-reader.js';
 import type { MeshSettingsDraft, ObjectRef, PodDraft, PolicyDraft, ServiceDraft, TranslatedObject, WaypointDraft } from './from-k8s/translator.js';
 
 export const LABEL_DATAPLANE_MODE = 'istio.io/dataplane-mode';
-export const LABEL_USE_WAYPOINT = 'istio.io/use-waypoint';
-export const LABEL_USE_WAYPOINT_NAMESPACE = 'istio.io/use-waypoint-namespace';
+export { LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE } from './waypoint-binding.js';
 
 export interface BuildResult {
   readonly snapshot: Snapshot;
@@ -96,8 +96,8 @@ export function buildSnapshot(objects: readonly TranslatedObject[], generation: 
   for (const o of ofType('Service')) {
     const ok = o.value.vips.every((ip, i) => claim(ip, o.ref, vipPath(o.ref, i)));
     if (!ok) continue;
-    const waypoint = bindWaypoint(o, namespaces.get(o.value.namespace), waypoints, report);
-    services.set(objectKey(o.value.namespace, o.value.name), toService(o.value, mesh, waypoint));
+    const binding = bindWaypoints(o, namespaces.get(o.value.namespace), waypoints, report);
+    services.set(objectKey(o.value.namespace, o.value.name), toService(o.value, mesh, binding));
   }
 
   const l4Policies: L4PolicyIR[] = ofType('L4Policy').map((o) => toPolicy(o.value, mesh));
@@ -161,11 +161,13 @@ function toWorkload(d: PodDraft, mesh: MeshIR, ns: NamespaceIR | undefined): Wor
   return { ...d, identity: spiffeIdentity(mesh, d.namespace, d.serviceAccount), protocol };
 }
 
-function toService(d: ServiceDraft, mesh: MeshIR, waypoint: WaypointRef | undefined): ServiceIR {
+function toService(d: ServiceDraft, mesh: MeshIR, binding: WaypointBinding): ServiceIR {
+  // The annotations were read for the binding; the IR keeps what they decided.
+  const { annotations: _annotations, ...rest } = d;
   return {
-    ...d,
+    ...rest,
     hostname: `${d.name}.${d.namespace}.svc.${mesh.clusterDomain}`,
-    ...(waypoint ? { waypoint } : {}),
+    ...binding,
   };
 }
 
@@ -180,32 +182,6 @@ function toPolicy(d: PolicyDraft, mesh: MeshIR): L4PolicyIR {
         ? { kind: 'global' }
         : { kind: 'namespace' };
   return { ...rest, scope };
-}
-
-/**
- * `istio.io/use-waypoint` on the Service, else on its Namespace (the Service label wins, `none`
- * opts out). `istio.io/use-waypoint-namespace` is read from the same object as the name; it
- * defaults to the Service's namespace. A name with no such waypoint → warning, no waypoint.
- */
-function bindWaypoint(
-  o: Of<'Service'>,
-  ns: NamespaceIR | undefined,
-  waypoints: ReadonlyMap<string, WaypointIR>,
-  report: (ref: ObjectRef, severity: Severity, code: DiagnosticCode, path: FieldPath, message: string) => void,
-): WaypointRef | undefined {
-  const svc = o.value;
-  const fromService = svc.labels[LABEL_USE_WAYPOINT] !== undefined && svc.labels[LABEL_USE_WAYPOINT] !== '';
-  const labels = fromService ? svc.labels : ns?.labels;
-  const name = labels?.[LABEL_USE_WAYPOINT];
-  if (name === undefined || name === '' || name === 'none') return undefined;
-  const namespace = labels?.[LABEL_USE_WAYPOINT_NAMESPACE] || svc.namespace;
-  if (!waypoints.has(objectKey(namespace, name))) {
-    const where = fromService ? 'label' : `label on Namespace ${svc.namespace}`;
-    report(o.ref, 'warning', 'REF_NOT_FOUND', fromService ? ['metadata', 'labels', LABEL_USE_WAYPOINT] : [],
-      `${LABEL_USE_WAYPOINT} ${where} names waypoint ${namespace}/${name}, which does not exist (or was rejected); the Service has no waypoint`);
-    return undefined;
-  }
-  return { namespace, name };
 }
 
 function addressPath(ref: ObjectRef, i: number): FieldPath {

@@ -129,7 +129,15 @@ function serviceOf(view: MeshView, s: ServiceIR): WireObject {
     // A named target port is resolved per endpoint (the workload's `services` map); 0 says so.
     ports: s.ports.map((p) => ({ service_port: p.port, target_port: typeof p.targetPort === 'number' ? p.targetPort : 0, app_protocol: WIRE_APP_PROTOCOL[p.appProtocol] })),
     ...(wp ? { waypoint: gatewayAddress(view, wp) } : {}),
+    // Istio 1.31 canary: istiod's `[{primary, 100 - w}, {canary, w}]`; `waypoint` stays the primary
+    // for ztunnels that do not know the field.
+    ...weightedWaypointsOf(view, s),
   };
+}
+
+function weightedWaypointsOf(view: MeshView, s: ServiceIR): WireObject {
+  const set = view.weightedWaypoints(s);
+  return set ? { weighted_waypoints: set.map((w) => ({ destination: gatewayAddress(view, w.waypoint), weight: w.weight })) } : {};
 }
 
 function gatewayAddress(view: MeshView, wp: WaypointIR): WireObject {

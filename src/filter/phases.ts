@@ -10,6 +10,10 @@
 
 export const PHASE_ORDER = Object.freeze([
   {
+    phase: 'XFCC',
+    why: 'x-forwarded-client-cert from the mTLS peer (Gateway annotation ambient.istio.io/xfcc-include-client-identity): first, as Istio inserts it before ext_authz and RBAC, so every later filter and an external authorizer see the synthesized value, never a client-supplied one.',
+  },
+  {
     phase: 'CUSTOM_AUTHZ',
     why: 'ext_authz (AuthorizationPolicy action CUSTOM) runs first: an external decision overrides everything local, and a denied request must not cost JWT validation or Wasm work.',
   },

@@ -20,6 +20,7 @@
  */
 import type { DestinationRuleIR, HttpRouteIR, RouteMatchIR, RouteRuleIR } from '../config/ir-routes.js';
 import { objectKey } from '../config/ir.js';
+import type { WaypointRef } from '../config/ir.js';
 import { parseSpiffeUri } from '../identity/spiffe.js';
 import type { RequestContext } from '../filter/api.js';
 import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
@@ -127,7 +128,10 @@ class ViewRoutes {
   private readonly tcpRoutes: HttpRouteIR[];
   private readonly virtualServices: HttpRouteIR[];
 
-  constructor(view: MeshView) {
+  constructor(
+    view: MeshView,
+    private readonly self: WaypointRef | undefined,
+  ) {
     const routes = [...(view.snapshot.httpRoutes ?? [])].sort(compareRoutes);
     this.gatewayApi = routes.filter((r) => r.source === 'HTTPRoute' || r.source === 'GRPCRoute');
     this.tcpRoutes = routes.filter((r) => r.source === 'TCPRoute' || r.source === 'TLSRoute');
@@ -140,12 +144,20 @@ class ViewRoutes {
   }
 
   gatewayRoutesFor(target: ServiceTarget): AttachedRoutes {
-    return attached(this.gatewayApi, target);
+    return attached(this.gatewayApi, target, this.gatewayOf(target));
   }
 
   /** TCPRoutes for the port: producer routes only (a TCP connection's consumer is not worth a table). */
   tcpGatewayRoutesFor(target: ServiceTarget): HttpRouteIR[] {
-    return attached(this.tcpRoutes, target).producer;
+    return attached(this.tcpRoutes, target, this.gatewayOf(target)).producer;
+  }
+
+  /** The Gateway whose attached routes serve the Service here: this waypoint when it fronts it (also as canary). */
+  private gatewayOf(target: ServiceTarget): WaypointRef | undefined {
+    const s = target.service;
+    const canary = s.waypointCanary?.waypoint;
+    if (this.self && canary && canary.name === this.self.name && canary.namespace === this.self.namespace) return this.self;
+    return s.waypoint;
   }
 
   /** VirtualServices naming the Service that have `http` routes (a tcp-only one leaves HTTP on the default route). */
@@ -168,7 +180,7 @@ class ViewRoutes {
  * Routes attached to the Service (port) itself, producer and consumer; when the producer wrote
  * none, the producer side is the routes attached to the Service's waypoint Gateway for its name.
  */
-function attached(routes: readonly HttpRouteIR[], target: ServiceTarget): AttachedRoutes {
+function attached(routes: readonly HttpRouteIR[], target: ServiceTarget, gateway: WaypointRef | undefined): AttachedRoutes {
   const s = target.service;
   const producer: HttpRouteIR[] = [];
   const consumers = new Map<string, HttpRouteIR[]>();
@@ -177,8 +189,8 @@ function attached(routes: readonly HttpRouteIR[], target: ServiceTarget): Attach
     if (r.namespace === s.namespace) producer.push(r);
     else consumers.set(r.namespace, [...(consumers.get(r.namespace) ?? []), r]);
   }
-  if (producer.length > 0 || !s.waypoint) return { producer, consumers };
-  const wp = s.waypoint;
+  if (producer.length > 0 || !gateway) return { producer, consumers };
+  const wp = gateway;
   const viaGateway = routes.filter(
     (r) =>
       r.parents.some((p) => p.kind === 'Gateway' && p.namespace === wp.namespace && p.name === wp.name) &&
@@ -208,13 +220,15 @@ export class CompiledRouteTables implements RouteTableProvider {
   constructor(
     private readonly mirror?: MirrorDeps,
     private readonly faults?: FaultFilterSettings,
+    /** The waypoint these tables serve (routes attached to its Gateway apply, also as a canary). */
+    private readonly self?: WaypointRef,
   ) {
     this.faultStats = faults?.stats ?? new FaultStats();
   }
 
   tableFor(view: MeshView, target: ServiceTarget): RouteTable {
     let vr = this.byView.get(view);
-    if (!vr) this.byView.set(view, (vr = new ViewRoutes(view)));
+    if (!vr) this.byView.set(view, (vr = new ViewRoutes(view, this.self)));
     const key = `${target.service.namespace}/${target.service.name}:${target.port.port}`;
     let t = vr.tables.get(key);
     if (!t) vr.tables.set(key, (t = this.build(view, vr, target)));

@@ -10,7 +10,7 @@
  *
  * JWKS caches and decision counters outlive snapshots (one {@link SecurityChains} per waypoint).
  */
-import type { ServiceIR, Snapshot, WaypointIR } from '../config/ir.js';
+import type { ServiceIR, Snapshot, WaypointIR, WaypointRef } from '../config/ir.js';
 import type { PolicyTargetIR } from '../config/ir-security.js';
 import type { FilterFactory } from '../filter/api.js';
 import { FilterChain, FilterErrorCounter } from '../filter/chain.js';
@@ -19,6 +19,7 @@ import { cidrContains } from '../net/cidr.js';
 import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
 import { ExtAuthzRuntime } from './ext-authz-runtime.js';
 import type { FilterChainProvider } from '../waypoint/listener.js';
+import { createXfccFactory } from '../../filters/xfcc/xfcc-filter.js';
 import type { ShadowDecision } from '../../filters/authz/authz-filter.js';
 import { AuthzStats, createAuthzFactory } from '../../filters/authz/authz-filter.js';
 import type { JwksCacheOptions } from '../../filters/jwt-authn/jwks-cache.js';
@@ -34,6 +35,8 @@ export interface SecurityChainsOptions {
   readonly onShadow?: (d: ShadowDecision) => void;
   /** Filters the port's routes need in its chain (the CORS filter for `corsPolicy`); sorted in by phase. */
   readonly routeFilters?: (view: MeshView, target: ServiceTarget) => readonly FilterFactory[];
+  /** The waypoint these chains run in: Gateway-attached policies are its own, also as a canary. */
+  readonly self?: WaypointRef;
 }
 
 export class SecurityChains {
@@ -53,7 +56,10 @@ export class SecurityChains {
     this.errors = opts.errors ?? new FilterErrorCounter();
     this.onShadow = opts.onShadow ?? ((d) => process.stderr.write(`${JSON.stringify({ authz: d })}\n`));
     this.routeFilters = opts.routeFilters;
+    this.self = opts.self;
   }
+
+  private readonly self: WaypointRef | undefined;
 
   /** The {@link FilterChainProvider} to give the Waypoint. */
   readonly provider: FilterChainProvider = (view, target) => this.chainFor(view, target);
@@ -73,9 +79,11 @@ export class SecurityChains {
 
   /** The security filter factories of one service port (exported for composition with other filters). */
   factoriesFor(view: MeshView, target: ServiceTarget): FilterFactory[] {
-    const wp = view.waypointOf(target.service);
+    const wp = view.servingWaypoint(target.service, this.self);
     const snapshot = view.snapshot;
     const out: FilterFactory[] = [];
+    // Istio 1.30 opt-in (Gateway annotation): the client's mesh identity to the app in XFCC.
+    if (wp?.xfccClientIdentity) out.push(createXfccFactory(wp.identity));
     const authns = (snapshot.requestAuthns ?? []).filter((p) => appliesTo(p, snapshot, wp, target.service));
     const jwt = createJwtAuthnFactory({ providers: authns.flatMap((a) => a.jwtRules), cache: this.jwks, stats: this.jwtStats });
     if (jwt) out.push(jwt);

@@ -4,6 +4,7 @@ import type {
   ServicePortIR,
   Snapshot,
   WaypointIR,
+  WaypointRef,
   WorkloadIR,
 } from '../config/ir.js';
 import { objectKey } from '../config/ir.js';
@@ -12,6 +13,14 @@ import { objectKey } from '../config/ir.js';
 export interface Endpoint {
   readonly workload: WorkloadIR;
   readonly targetPort: number;
+}
+
+/** One entry of a Service's weighted waypoint set: the share of new connections it takes. */
+export interface WeightedWaypoint {
+  readonly waypoint: WaypointIR;
+  /** 0–100; the set's weights add up to 100. */
+  readonly weight: number;
+  readonly role: 'primary' | 'canary';
 }
 
 /** A Service port resolved from a CONNECT target or a SOCKS5 request. */
@@ -35,6 +44,8 @@ export class MeshView {
   private readonly waypointDialAddresses = new Map<WaypointIR, readonly string[]>();
   private readonly workloadsByNode = new Map<string, WorkloadIR[]>();
   private readonly servicesByWaypoint = new Map<string, ServiceIR[]>();
+  /** Per Service: its weighted waypoint set, or null when it has none usable. */
+  private readonly weightedSets = new Map<ServiceIR, readonly WeightedWaypoint[] | null>();
 
   constructor(readonly snapshot: Snapshot) {
     for (const w of snapshot.workloads.values()) {
@@ -49,8 +60,10 @@ export class MeshView {
       for (const p of s.ports) {
         this.endpointsByServicePort.set(endpointKey(s, p.port), Object.freeze(this.computeEndpoints(s, p)));
       }
-      if (s.waypoint) {
-        const k = objectKey(s.waypoint.namespace, s.waypoint.name);
+      // A canary fronts the Service too: it must accept and route the connections sent to it.
+      for (const ref of [s.waypoint, s.waypointCanary?.waypoint]) {
+        if (!ref) continue;
+        const k = objectKey(ref.namespace, ref.name);
         let list = this.servicesByWaypoint.get(k);
         if (!list) this.servicesByWaypoint.set(k, (list = []));
         list.push(s);
@@ -116,6 +129,47 @@ export class MeshView {
     const wp = this.snapshot.waypoints.get(objectKey(service.waypoint.namespace, service.waypoint.name));
     if (!wp || wp.waypointFor === 'none' || wp.waypointFor === 'workload') return undefined;
     return wp;
+  }
+
+  /**
+   * The Service's weighted waypoint set (Istio 1.31 canary): `[primary, canary]` with the canary's
+   * weight and the rest on the primary; undefined when there is no usable canary (then
+   * {@link waypointOf} alone applies). Computed once per view.
+   */
+  weightedWaypoints(service: ServiceIR): readonly WeightedWaypoint[] | undefined {
+    if (!service.waypointCanary) return undefined;
+    let set = this.weightedSets.get(service);
+    if (set === undefined) {
+      const primary = this.waypointOf(service);
+      const c = service.waypointCanary;
+      const canary = this.snapshot.waypoints.get(objectKey(c.waypoint.namespace, c.waypoint.name));
+      set =
+        primary && canary && (canary.waypointFor === 'service' || canary.waypointFor === 'all')
+          ? Object.freeze([
+              Object.freeze({ waypoint: primary, weight: 100 - c.weight, role: 'primary' as const }),
+              Object.freeze({ waypoint: canary, weight: c.weight, role: 'canary' as const }),
+            ])
+          : null;
+      this.weightedSets.set(service, set);
+    }
+    return set ?? undefined;
+  }
+
+  /**
+   * The waypoint whose Gateway-attached config (policies, WasmPlugins, routes) applies to the
+   * Service at the waypoint `self`: `self` when it fronts the Service (primary or canary: Istio
+   * applies Gateway-attached config only at that Gateway), else the primary.
+   */
+  servingWaypoint(service: ServiceIR, self: WaypointRef | undefined): WaypointIR | undefined {
+    if (self && this.frontedBy(service, self)) return this.snapshot.waypoints.get(objectKey(self.namespace, self.name));
+    return this.waypointOf(service);
+  }
+
+  /** True when the waypoint `ref` fronts the Service, as its primary or as its canary. */
+  frontedBy(service: ServiceIR, ref: WaypointRef): boolean {
+    const same = (w: WaypointRef | undefined): boolean => w !== undefined && w.namespace === ref.namespace && w.name === ref.name;
+    if (same(this.waypointOf(service))) return true;
+    return (this.weightedWaypoints(service) ?? []).some((w) => w.role === 'canary' && same(w.waypoint));
   }
 
   /**

@@ -146,6 +146,8 @@ export function formatZtunnelJson(r: ConnectionRecord, now: Date = new Date()): 
   add('dst.workload', r.dstWorkload);
   add('dst.namespace', r.dstNamespace);
   add('dst.identity', r.dstIdentity);
+  add('dst.waypoint', r.waypoint);
+  add('dst.waypoint_role', r.waypointRole);
   o['direction'] = r.direction;
   o['bytes_sent'] = r.bytesSent;
   o['bytes_recv'] = r.bytesRecv;

@@ -20,6 +20,7 @@ import { HistogramData, registerCounterFamily, registerHistogramFamily, SeriesSe
 import type { MetricsPolicy } from './metrics-policy.js';
 import type { MetricSlot } from './overridden-series.js';
 import { OverriddenSeries } from './overridden-series.js';
+import { RuntimeHealth } from './runtime-health.js';
 
 /** Istio's `istio_request_duration_milliseconds` buckets (stats plugin defaults), in ms. */
 export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = Object.freeze([
@@ -112,8 +113,30 @@ export class ProxyMetrics {
     this.telemetryErrors = new Counter({ name: `${PROXY_METRIC_PREFIX}telemetry_errors_total`, help: 'Access records that could not be turned into metrics.', registers });
     this.seriesOverflow = new Counter({ name: `${PROXY_METRIC_PREFIX}metric_series_overflow_total`, help: 'Metric label sets not recorded because an overridden Istio metric holds its maximum.', registers });
     this.filterErrors = new Counter({ name: `${PROXY_METRIC_PREFIX}filter_errors_total`, help: 'Requests answered 500 because an L7 filter threw.', registers });
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: PROXY_METRIC_PREFIX });
+    this.failedConnections = new Counter({
+      name: `${PROXY_METRIC_PREFIX}failed_connections_total`,
+      help: 'Connections that failed, by reason (ztunnel: failure code; waypoint: Envoy response flag of a connection-level failure) and response flag.',
+      labelNames: ['reason', 'response_flag'],
+      registers,
+    });
+    this.waypointConnections = new Counter({
+      name: `${PROXY_METRIC_PREFIX}waypoint_connections_total`,
+      help: 'Outbound connections sent through a waypoint, by Service and waypoint; waypoint_role is primary or canary for a weighted (canary) set, none otherwise.',
+      labelNames: ['destination_service', 'waypoint', 'waypoint_role', 'response_flags'],
+      registers,
+    });
+    if (opts.processMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: PROXY_METRIC_PREFIX });
+      this.runtime = new RuntimeHealth(this.registry, PROXY_METRIC_PREFIX);
+    }
   }
+
+  /** ztunnel: which waypoint served which Service (labels are config names and enums only). */
+  readonly waypointConnections: Counter<'destination_service' | 'waypoint' | 'waypoint_role' | 'response_flags'>;
+  /** Failed connections by reason (stable failure codes or response flags: bounded label values). */
+  readonly failedConnections: Counter<'reason' | 'response_flag'>;
+  /** Event-loop delay, sockets and descriptors, GC pauses; with `processMetrics` only. */
+  readonly runtime?: RuntimeHealth;
 
   /** Telemetry API overrides: the series of each overridden metric, by metric. */
   private readonly overrides = new Map<IstioMetricName, OverriddenSeries>();

@@ -73,6 +73,7 @@ export class WaypointTelemetry {
 
   private record(r: AccessRecord): void {
     const m = this.opts.metrics;
+    if (r.responseFlags !== '-') countConnectionFailures(m, r.responseFlags);
     try {
       switch (r.kind) {
         case 'http':
@@ -102,4 +103,15 @@ export class WaypointTelemetry {
     }
     this.opts.also?.(r);
   }
+}
+
+/**
+ * Envoy's response flags that mean a connection (not a request) failed: upstream connect failure,
+ * no healthy upstream, overflow, upstream/downstream connection terminated, local reset, retries
+ * exhausted on connection errors. Each one in the record's flags is counted as its own reason.
+ */
+const CONNECTION_FLAGS: ReadonlySet<string> = new Set(['UF', 'UH', 'UO', 'UC', 'DC', 'LR', 'URX']);
+
+function countConnectionFailures(m: ProxyMetrics, flags: string): void {
+  for (const f of flags.split(',')) if (CONNECTION_FLAGS.has(f)) m.failedConnections.inc({ reason: f, response_flag: flags });
 }

@@ -39,6 +39,7 @@ export class ZtunnelTelemetry {
     this.labeler = new ZtunnelLabeler(() => opts.view.current());
   }
 
+
   setFormat(format: AccessLogFormat): void {
     this.format = format;
   }
@@ -62,6 +63,10 @@ export class ZtunnelTelemetry {
 
   private record(r: ConnectionRecord): void {
     const m = this.opts.metrics;
+    if (r.failure !== undefined) m.failedConnections.inc({ reason: r.failure, response_flag: r.responseFlag ?? '-' });
+    if (r.waypoint !== undefined && r.direction === 'outbound') {
+      m.waypointConnections.inc({ destination_service: r.dstService ?? 'unknown', waypoint: r.waypoint, waypoint_role: r.waypointRole ?? 'none', response_flags: r.responseFlag ?? '-' });
+    }
     try {
       // Istio's direction: "received" is what the source sent (request direction). What periodic
       // reports already counted is not counted again.

@@ -8,7 +8,7 @@
  * source, config, env, root id): a config reload that leaves a plugin alone keeps its running VM,
  * an edited plugin gets a fresh one, and instances no longer in the config are closed.
  */
-import type { ServiceIR, Snapshot, WaypointIR } from '../config/ir.js';
+import type { ServiceIR, Snapshot, WaypointIR, WaypointRef } from '../config/ir.js';
 import type { WasmPhaseIR, WasmPluginIR } from '../config/ir-wasm.js';
 import type { FilterFactory, FilterPhase } from '../filter/api.js';
 import type { MeshView, ServiceTarget } from '../state/mesh-view.js';
@@ -30,6 +30,8 @@ import type { NodeInfo } from './properties.js';
 import { SharedState } from './shared-data.js';
 
 export interface WasmRuntimeOptions {
+  /** The waypoint this runtime serves: WasmPlugins attached to its Gateway apply, also as a canary. */
+  readonly self?: WaypointRef;
   readonly httpCalls?: HttpCallDispatcher;
   /** Plugin log lines (level 0..5 = trace..critical); default: one line on stderr. */
   readonly log?: PluginLogSink;
@@ -101,7 +103,7 @@ export class WasmRuntime {
     const all = snapshot.wasmPlugins ?? [];
     if (snapshot !== this.lastSnapshot) this.retain(snapshot, all);
     if (all.length === 0 || this.closed) return [];
-    const wp: WaypointIR | undefined = view.waypointOf(target.service);
+    const wp: WaypointIR | undefined = view.servingWaypoint(target.service, this.opts.self);
     const applicable = all.filter((p) => appliesTo(p, snapshot, wp, target.service) && matches(p, target.service, target.port.port));
     applicable.sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
     return applicable.map((p) =>

@@ -50,8 +50,8 @@ export class WaypointListener {
     const view = this.deps.view.current();
     const a = c.authority;
     const target = view.serviceTarget(a.host, a.port, a.isIp);
-    const bound = target ? view.waypointOf(target.service) : undefined;
-    if (!target || !bound || bound.namespace !== this.deps.waypoint.namespace || bound.name !== this.deps.waypoint.name) {
+    // As its primary or as its canary (Istio 1.31): a canary is sent a share of the connections.
+    if (!target || !view.frontedBy(target.service, this.deps.waypoint)) {
       c.reject('HBONE_SERVICE_NOT_BOUND');
       return;
     }

@@ -172,9 +172,10 @@ export class Waypoint {
     this.tcp = new TcpProxy({ lb: this.balancer, dial, source, localAddress, accessLog: opts.accessLog, random });
     // Compiled HTTPRoute/VirtualService tables; ports without routes keep the inbound default route.
     const faults = { stats: this.faultStats, ...(opts.maxActiveFaults !== undefined ? { maxActiveFaults: opts.maxActiveFaults } : {}) };
-    const compiled = opts.routes ? undefined : new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random }, faults);
+    const compiled = opts.routes ? undefined : new CompiledRouteTables({ lb: this.balancer, upstream: this.upstream, random }, faults, opts.waypoint);
     const wasm = new WasmRuntime({
       ...opts.wasm,
+      self: opts.waypoint,
       ...(opts.bufferLimitBytes !== undefined ? { bufferLimitBytes: opts.bufferLimitBytes } : {}),
       httpCalls: new MeshHttpCalls({ view: opts.view, lb: this.balancer, upstream: this.upstream }),
       node: waypointNode(opts),
@@ -188,7 +189,7 @@ export class Waypoint {
     const routeFilters = compiled?.routeFilters;
     const extraFilters = (view: MeshView, target: ServiceTarget): FilterFactory[] =>
       routeFilters ? [...routeFilters(view, target), ...wasm.factoriesFor(view, target)] : wasm.factoriesFor(view, target);
-    this.security = opts.chains ? undefined : new SecurityChains({ ...opts.security, routeFilters: extraFilters });
+    this.security = opts.chains ? undefined : new SecurityChains({ ...opts.security, routeFilters: extraFilters, self: opts.waypoint });
     const listener = new WaypointListener({
       waypoint: opts.waypoint,
       view: opts.view,

@@ -18,6 +18,8 @@ import type { ByteTally } from '../net/splice.js';
 export type ConnectionDirection = 'inbound' | 'outbound';
 
 export interface ConnectionRecord {
+  /** Unique within the process: the `opened` and final records of one connection share it. */
+  readonly id: number;
   readonly direction: ConnectionDirection;
   readonly startTime: Date;
   /** `ip:port` of the connection's source (client pod, or the peer seen on inbound). */
@@ -33,6 +35,10 @@ export interface ConnectionRecord {
   readonly dstWorkload?: string;
   readonly dstNamespace?: string;
   readonly dstIdentity?: string;
+  /** The waypoint (`namespace/name`) that served a connection sent through one. */
+  readonly waypoint?: string;
+  /** Which of a weighted waypoint set (Istio 1.31 canary) this connection drew; absent without a set. */
+  readonly waypointRole?: 'primary' | 'canary';
   readonly bytesSent: number;
   readonly bytesRecv: number;
   readonly durationMs: number;
@@ -63,7 +69,9 @@ export const stdoutRecordSink: ConnectionRecordSink = (rec) => {
 };
 
 /** The mutable fields a proxy fills in as the connection progresses. */
-export type ConnectionRecordFields = Omit<ConnectionRecord, 'direction' | 'startTime' | 'srcAddr' | 'bytesSent' | 'bytesRecv' | 'durationMs' | 'failure' | 'responseFlag' | 'error'>;
+export type ConnectionRecordFields = Omit<ConnectionRecord, 'id' | 'direction' | 'startTime' | 'srcAddr' | 'bytesSent' | 'bytesRecv' | 'durationMs' | 'failure' | 'responseFlag' | 'error'>;
+
+let lastRecordId = 0;
 
 /**
  * A record being built: `set` what becomes known (destination, identities), then `complete` once;
@@ -71,6 +79,7 @@ export type ConnectionRecordFields = Omit<ConnectionRecord, 'direction' | 'start
  */
 export class PendingConnectionRecord {
   private fields: Partial<ConnectionRecordFields> = {};
+  private readonly id = ++lastRecordId;
   private readonly startTime = new Date();
   private readonly startNs = process.hrtime.bigint();
   private done = false;
@@ -96,7 +105,7 @@ export class PendingConnectionRecord {
     if (this.done || this.openReported || !opened) return;
     this.openReported = true;
     this.tally = tally;
-    opened({ ...this.fields, direction: this.direction, startTime: this.startTime, srcAddr: this.srcAddr, bytesSent: 0, bytesRecv: 0, durationMs: 0, ...(tally ? { tally } : {}) });
+    opened({ ...this.fields, id: this.id, direction: this.direction, startTime: this.startTime, srcAddr: this.srcAddr, bytesSent: 0, bytesRecv: 0, durationMs: 0, ...(tally ? { tally } : {}) });
   }
 
   complete(bytesSent: number, bytesRecv: number, failure?: { readonly code: FailureCode; readonly message?: string } | { readonly error: string }): void {
@@ -112,6 +121,7 @@ export class PendingConnectionRecord {
     }
     this.sink({
       ...this.fields,
+      id: this.id,
       direction: this.direction,
       startTime: this.startTime,
       srcAddr: this.srcAddr,
@@ -141,6 +151,8 @@ export function formatConnectionRecord(r: ConnectionRecord): string {
   add('dst.workload', r.dstWorkload);
   add('dst.namespace', r.dstNamespace);
   add('dst.identity', r.dstIdentity, true);
+  add('dst.waypoint', r.waypoint);
+  add('dst.waypoint_role', r.waypointRole);
   add('direction', r.direction, true);
   parts.push(`bytes_sent=${r.bytesSent}`, `bytes_recv=${r.bytesRecv}`, `duration="${Math.round(r.durationMs)}ms"`);
   add('response_flag', r.responseFlag);

@@ -35,7 +35,7 @@ import type { HboneDial, HboneDialResult } from '../hbone/types.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';
 import { connectTcp, DEFAULT_CONNECT_TIMEOUT_MS } from '../net/sockets.js';
 import { ByteTally, splice } from '../net/splice.js';
-import type { MeshView } from '../state/mesh-view.js';
+import type { MeshView, WeightedWaypoint } from '../state/mesh-view.js';
 import type { ConnectionRecordSink } from './connection-record.js';
 import { PendingConnectionRecord } from './connection-record.js';
 import type { Socks5ReplyCode, Socks5Request } from './socks5.js';
@@ -58,6 +58,8 @@ export type OutboundPlan =
       readonly addresses: readonly string[];
       readonly port: number;
       readonly authority: string;
+      /** Set when the Service has a weighted waypoint set (Istio 1.31 canary): which one this connection drew. */
+      readonly role?: 'primary' | 'canary';
     }
   | {
       readonly kind: 'hbone';
@@ -81,7 +83,13 @@ export type EndpointPicker = (n: number) => number;
 
 const randomPick: EndpointPicker = (n) => randomInt(n);
 
-export function planOutbound(view: MeshView, source: WorkloadIR, target: OutboundTarget, pick: EndpointPicker = randomPick): OutboundPlan {
+export function planOutbound(
+  view: MeshView,
+  source: WorkloadIR,
+  target: OutboundTarget,
+  pick: EndpointPicker = randomPick,
+  pickWaypoint: EndpointPicker = randomPick,
+): OutboundPlan {
   const service = target.isIp ? view.serviceByVip(target.host) : view.serviceByHostname(target.host, source.namespace);
   if (!service) {
     if (!target.isIp) return reject(SOCKS5_REPLY.HOST_UNREACHABLE, 'NO_HEALTHY_UPSTREAM', `unknown host ${target.host}`);
@@ -94,7 +102,8 @@ export function planOutbound(view: MeshView, source: WorkloadIR, target: Outboun
   if (!port) {
     return reject(SOCKS5_REPLY.CONNECTION_REFUSED, 'NO_HEALTHY_UPSTREAM', `service ${service.hostname} has no port ${target.port}`);
   }
-  const wp = view.waypointOf(service);
+  const drawn = drawWaypoint(view, service, pickWaypoint);
+  const wp = drawn?.waypoint ?? view.waypointOf(service);
   if (wp) {
     const addresses = view.waypointAddresses(wp);
     const address = addresses[0];
@@ -102,13 +111,32 @@ export function planOutbound(view: MeshView, source: WorkloadIR, target: Outboun
     // The original destination as the app dialed it: the VIP (a name only if the Service has none).
     const vip = service.vips[0];
     const authority = vip !== undefined ? formatAuthority(vip, target.port) : `${service.hostname}:${target.port}`;
-    return { kind: 'waypoint', waypoint: wp, service, address, addresses, port: wp.hbonePort, authority };
+    return { kind: 'waypoint', waypoint: wp, service, address, addresses, port: wp.hbonePort, authority, ...(drawn ? { role: drawn.role } : {}) };
   }
   const endpoints = view.endpoints(service, port.port);
   if (endpoints.length === 0) return reject(SOCKS5_REPLY.HOST_UNREACHABLE, 'NO_HEALTHY_UPSTREAM', `no endpoints for ${service.hostname}:${target.port}`);
   const ep = endpoints[pick(endpoints.length)] ?? endpoints[0];
   if (!ep) return reject(SOCKS5_REPLY.HOST_UNREACHABLE, 'NO_HEALTHY_UPSTREAM', `no endpoints for ${service.hostname}:${target.port}`);
   return toWorkload(ep.workload, ep.targetPort, service);
+}
+
+/**
+ * One draw from the Service's weighted waypoint set, per new connection, proportional to weight
+ * (ztunnel's `sample_weighted_waypoint`: `choose_weighted`); an all-zero set is not samplable and
+ * falls back to the primary. Undefined when the Service has no set.
+ */
+function drawWaypoint(view: MeshView, service: ServiceIR, pick: EndpointPicker): WeightedWaypoint | undefined {
+  const set = view.weightedWaypoints(service);
+  if (!set) return undefined;
+  let total = 0;
+  for (const w of set) total += w.weight;
+  if (total <= 0) return undefined;
+  let r = pick(total);
+  for (const w of set) {
+    if (r < w.weight) return w;
+    r -= w.weight;
+  }
+  return undefined;
 }
 
 function toWorkload(w: WorkloadIR, port: number, service: ServiceIR | undefined): OutboundPlan {
@@ -132,6 +160,8 @@ export interface OutboundOptions {
   readonly recordSink?: ConnectionRecordSink;
   readonly connectTimeoutMs?: number;
   readonly pick?: EndpointPicker;
+  /** Draws a Service's waypoint from its weighted set; default a fair random draw per connection. */
+  readonly pickWaypoint?: EndpointPicker;
   /**
    * How the outcome reaches the client; default a SOCKS5 reply. A captured connection (the
    * fixed-destination listener) has no handshake to answer: success says nothing, failure resets.
@@ -152,7 +182,7 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
   const clientPort = client.remotePort ?? 0;
   const rec = new PendingConnectionRecord(opts.recordSink, 'outbound', `${source.ip}:${clientPort}`);
   rec.set({ srcWorkload: source.name, srcNamespace: source.namespace, srcIdentity: source.identity });
-  const plan = planOutbound(opts.view, source, request, opts.pick);
+  const plan = planOutbound(opts.view, source, request, opts.pick, opts.pickWaypoint);
   switch (plan.kind) {
     case 'reject':
       reply(client, plan.reply);
@@ -188,7 +218,12 @@ export async function serveOutbound(client: Socket, source: WorkloadIR, request:
         ...(plan.service ? { dstService: plan.service.hostname } : {}),
         ...(plan.kind === 'hbone'
           ? { dstWorkload: plan.workload.name, dstNamespace: plan.workload.namespace }
-          : { dstWorkload: plan.waypoint.name, dstNamespace: plan.waypoint.namespace }),
+          : {
+              dstWorkload: plan.waypoint.name,
+              dstNamespace: plan.waypoint.namespace,
+              waypoint: `${plan.waypoint.namespace}/${plan.waypoint.name}`,
+              ...(plan.role ? { waypointRole: plan.role } : {}),
+            }),
       });
       const material = await certificateFor(opts.certs, source);
       if (!material.ok) {

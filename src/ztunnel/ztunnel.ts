@@ -37,6 +37,7 @@ import { serveOutbound } from './outbound.js';
 import { WaypointAddresses } from './waypoint-addresses.js';
 import { INBOUND_PLAINTEXT_PORT, SOCKS5_PORT } from './ports.js';
 import { InboundConnections } from './inbound-connections.js';
+import { LiveConnections } from './live-connections.js';
 import type { FixedInboundSpec } from './fixed-inbound.js';
 import { FixedInboundListener } from './fixed-inbound.js';
 import type { PlaintextListenerContext } from './proxy-inbound-listeners.js';
@@ -67,6 +68,8 @@ export interface ZtunnelOptions {
   readonly plaintextPort?: number;
   /** Fixed-destination plaintext inbound listeners (fixed-inbound.ts); bound at start. */
   readonly fixedInbound?: readonly FixedInboundSpec[];
+  /** Draws a Service's waypoint from its weighted (canary) set; default fair random per connection. Tests seed it. */
+  readonly pickWaypoint?: (n: number) => number;
 }
 
 export interface ZtunnelStats {
@@ -103,8 +106,13 @@ export class Ztunnel {
   private reconciling: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | undefined;
   private closing = false;
+  /** Open connections, for the admin dump's `workloadState`. */
+  readonly live = new LiveConnections();
+  private readonly recordSink: ConnectionRecordSink;
 
   constructor(private readonly opts: ZtunnelOptions) {
+    // Every record passes the live table first (admin connections view), then the access log.
+    this.recordSink = this.live.wrap(opts.accessLog);
     this.hbonePort = opts.hbonePort ?? HBONE_PORT;
     this.socksPort = opts.socksPort ?? SOCKS5_PORT;
     this.ownPool = opts.pool ? undefined : new HbonePool({ trust: opts.certs });
@@ -118,7 +126,7 @@ export class Ztunnel {
           serveInbound(connect, {
             node: opts.node,
             view: () => this.opts.view.current(),
-            ...(opts.accessLog ? { recordSink: opts.accessLog } : {}),
+            recordSink: this.recordSink,
             ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
             onDryRun: opts.onDryRun ?? ((r, c) => logDryRun(opts.node, r, c)),
             tracker: this.inboundConnections,
@@ -133,7 +141,7 @@ export class Ztunnel {
       view: () => this.opts.view.current(),
       inbound: {
         tracker: this.inboundConnections,
-        ...(opts.accessLog ? { recordSink: opts.accessLog } : {}),
+        recordSink: this.recordSink,
         ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
       },
       track: (p) => this.track(p),
@@ -163,7 +171,7 @@ export class Ztunnel {
         outbound: {
           certs: this.opts.certs,
           dialer: this.pool,
-          ...(this.opts.accessLog ? { recordSink: this.opts.accessLog } : {}),
+          recordSink: this.recordSink,
           ...(this.opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
         },
         track: (p) => this.track(p),
@@ -336,7 +344,8 @@ export class Ztunnel {
       certs: this.opts.certs,
       dialer: this.pool,
       waypointAddresses: this.waypointAddresses,
-      ...(this.opts.accessLog ? { recordSink: this.opts.accessLog } : {}),
+      ...(this.opts.pickWaypoint ? { pickWaypoint: this.opts.pickWaypoint } : {}),
+      recordSink: this.recordSink,
       ...(this.opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
     });
   }

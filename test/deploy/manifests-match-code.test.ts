@@ -140,7 +140,9 @@ function checkWaypointInstall(objects: readonly K8sObject[], what: string): void
   const namespace = objects.find((o) => o.kind === 'Namespace');
   if (namespace) {
     assert.equal(namespace.metadata.name, ns);
-    assert.equal(namespace.metadata.labels?.['istio.io/use-waypoint'], gateway.metadata.name);
+    // The namespace uses this waypoint, as its primary or (the canary overlay) as its canary.
+    const canary = namespace.metadata.labels?.['istio.io/use-waypoint-canary'];
+    assert.equal(canary ?? namespace.metadata.labels?.['istio.io/use-waypoint'], gateway.metadata.name);
     assert.equal(namespace.metadata.labels?.['istio.io/dataplane-mode'], 'ambient');
   }
   assert.equal(service.metadata.labels?.['istio.io/use-waypoint'], 'none', `${m} the waypoint's own Service skips waypoints`);
@@ -217,7 +219,7 @@ describe('deploy manifests agree with the code', () => {
   it('the overlays', async (t) => {
     const k = await findKustomize();
     if ('skip' in k) return t.skip(k.skip);
-    for (const d of ['overlays/bookinfo', 'overlays/production', 'overlays/istiod-xds']) checkWaypointInstall(await kustomizeBuild(k.bin, path.join(KUBE_DIR, d)), d);
+    for (const d of ['overlays/bookinfo', 'overlays/production', 'overlays/istiod-xds', 'overlays/waypoint-canary']) checkWaypointInstall(await kustomizeBuild(k.bin, path.join(KUBE_DIR, d)), d);
     // The xDS overlay equals the chart's switch.
     const h = await findHelm();
     if (!('skip' in h)) {

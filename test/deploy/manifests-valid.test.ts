@@ -100,7 +100,7 @@ describe('deploy manifests: schema validation', () => {
       const built = byKey(await kustomizeBuild(k.bin, path.join(KUBE_DIR, d)));
       assert.deepEqual(built, byKey(plainKustomization(path.join(KUBE_DIR, d))), `kubectl kustomize ${d} equals its files`);
     }
-    for (const [d, ns] of [['overlays/bookinfo', 'bookinfo'], ['overlays/production', 'bookinfo'], ['overlays/istiod-xds', 'default']] as const) {
+    for (const [d, ns] of [['overlays/bookinfo', 'bookinfo'], ['overlays/production', 'bookinfo'], ['overlays/istiod-xds', 'default'], ['overlays/waypoint-canary', 'bookinfo']] as const) {
       const objects = await kustomizeBuild(k.bin, path.join(KUBE_DIR, d));
       await assertValid(objects, d);
       for (const o of objects) {

@@ -108,6 +108,8 @@ export interface LocalMeshOptions {
    * settle, since until then each plugin's fail strategy answers).
    */
   readonly dontWaitForPlugins?: boolean;
+  /** How the ztunnels draw a Service's waypoint from a weighted (canary) set: a seeded draw keeps splits reproducible. */
+  readonly ztunnelPickWaypoint?: (n: number) => number;
 }
 
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
@@ -142,7 +144,14 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     const pool = new HbonePool({ trust: certs });
     pools.set(node, pool);
     const extra = opts.ztunnelAccessLog?.(node);
-    const z = new Ztunnel({ node, view: store, certs, pool, accessLog: recordingSink(ztunnelRecords, extra) });
+    const z = new Ztunnel({
+      node,
+      view: store,
+      certs,
+      pool,
+      accessLog: recordingSink(ztunnelRecords, extra),
+      ...(opts.ztunnelPickWaypoint ? { pickWaypoint: opts.ztunnelPickWaypoint } : {}),
+    });
     await z.start();
     ztunnels.push(z);
     ztunnelsByNode.set(node, z);

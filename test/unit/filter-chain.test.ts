@@ -59,7 +59,7 @@ describe('phases', () => {
   it('lists Istio waypoint order with a reason per step, router last', () => {
     assert.deepEqual(
       PHASE_ORDER.map((p) => p.phase),
-      ['CUSTOM_AUTHZ', 'WASM_AUTHN', 'JWT_AUTHN', 'WASM_AUTHZ', 'AUTHZ', 'FAULT', 'CORS', 'WASM_STATS', 'WASM_UNSPECIFIED', 'STATS', 'ROUTER'],
+      ['XFCC', 'CUSTOM_AUTHZ', 'WASM_AUTHN', 'JWT_AUTHN', 'WASM_AUTHZ', 'AUTHZ', 'FAULT', 'CORS', 'WASM_STATS', 'WASM_UNSPECIFIED', 'STATS', 'ROUTER'],
     );
     for (const p of PHASE_ORDER) assert.ok(p.why.length > 20, p.phase);
   });

@@ -88,3 +88,20 @@ describe('workload resources for Istio ztunnel', () => {
     assert.equal(Buffer.from(ipBytes('127.1.0.2'), 'base64').toString('hex'), '7f010002');
   });
 });
+
+describe('workload resources for Istio ztunnel: a canary waypoint (Istio 1.31)', () => {
+  it('sends weighted_waypoints [primary 100-w, canary w] and keeps waypoint = the primary', () => {
+    const svc = { ...service({ name: 'reviews', vips: ['127.100.0.10'], ports: [9080], waypoint: 'waypoint' }), waypointCanary: { waypoint: { namespace: 'default', name: 'canary' }, weight: 10 } };
+    const v = meshView({
+      services: [svc],
+      waypoints: [waypoint({ name: 'waypoint', addresses: ['127.2.0.1'] }), waypoint({ name: 'canary', addresses: ['127.2.0.2'] })],
+    });
+    const out = workloadResources(v, { clusterId: 'Kubernetes' })[ADDRESS_TYPE_URL].get('default/reviews.default.svc.cluster.local')?.['service'] as Record<string, unknown>;
+    const at = (ip: string): unknown => ({ address: { network: '', address: ipBytes(ip) }, hbone_mtls_port: 15008 });
+    assert.deepEqual(out['waypoint'], at('127.2.0.1'));
+    assert.deepEqual(out['weighted_waypoints'], [
+      { destination: at('127.2.0.1'), weight: 90 },
+      { destination: at('127.2.0.2'), weight: 10 },
+    ]);
+  });
+});

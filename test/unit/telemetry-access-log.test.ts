@@ -121,6 +121,7 @@ describe('Envoy JSON access log (Istio keys)', () => {
 
 describe('ztunnel access log', () => {
   const rec: ConnectionRecord = {
+    id: 1,
     direction: 'inbound',
     startTime: new Date('2026-11-22T05:00:00Z'),
     srcAddr: '127.1.0.3:5000',

@@ -125,6 +125,7 @@ describe('waypoint labels', () => {
 describe('ztunnel labels', () => {
   const labeler = new ZtunnelLabeler(() => view);
   const base: ConnectionRecord = {
+    id: 1,
     direction: 'inbound',
     startTime: new Date(),
     srcAddr: '127.2.9.1:50000',

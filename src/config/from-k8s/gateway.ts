@@ -18,6 +18,8 @@ import type { ObjectReader } from './object-reader.js';
 import type { TranslateContext, Translator, WaypointDraft } from './translator.js';
 
 export const WAYPOINT_CLASS = 'istio-waypoint';
+/** Istio 1.30 (pilot listener_waypoint.go): opt a waypoint in to XFCC carrying the client's identity. */
+export const ANNOTATION_XFCC_CLIENT_IDENTITY = 'ambient.istio.io/xfcc-include-client-identity';
 
 export const gatewayTranslator: Translator = {
   kind: 'Gateway',
@@ -31,6 +33,8 @@ export const gatewayTranslator: Translator = {
     const waypointFor = readWaypointFor(r, labels['istio.io/waypoint-for']);
     const hbonePort = readHboneListener(r);
     const { addresses, hostnames } = readAddresses(r, ctx);
+    // Istio compares case-insensitively with "true" (listener_waypoint.go); anything else is off.
+    const xfcc = r.stringMap(['metadata', 'annotations'])[ANNOTATION_XFCC_CLIENT_IDENTITY]?.toLowerCase() === 'true';
     if (r.failed || hbonePort === undefined || waypointFor === undefined) return undefined;
     const value: WaypointDraft = {
       name: r.id.name,
@@ -40,6 +44,7 @@ export const gatewayTranslator: Translator = {
       hbonePort,
       serviceAccount: r.id.name,
       waypointFor,
+      ...(xfcc ? { xfccClientIdentity: true } : {}),
       origin: r.origin,
     };
     return { type: 'Waypoint', value };

@@ -10,6 +10,7 @@ import type { ServicePortIR } from '../ir.js';
 import { selectAppProtocol } from './app-protocol.js';
 import { checkRange } from './local-ranges.js';
 import type { ObjectReader } from './object-reader.js';
+import { meshAnnotations } from './mesh-annotations.js';
 import { PORT_NAME_RE } from './pod.js';
 import type { ServiceDraft, TranslateContext, Translator } from './translator.js';
 
@@ -27,6 +28,7 @@ export const serviceTranslator: Translator = {
     const ports = readPorts(r);
     const selectorRec = r.record(['spec', 'selector']);
     const selector = selectorRec ? r.stringMap(['spec', 'selector']) : undefined;
+    const annotations = meshAnnotations(r.stringMap(['metadata', 'annotations']));
     if (r.failed) return undefined;
     const value: ServiceDraft = {
       name: r.id.name,
@@ -35,6 +37,7 @@ export const serviceTranslator: Translator = {
       ports,
       ...(selector !== undefined ? { selector } : {}),
       labels,
+      ...(annotations ? { annotations } : {}),
       origin: r.origin,
     };
     return { type: 'Service', value };

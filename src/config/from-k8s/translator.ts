@@ -33,7 +33,10 @@ export interface TranslateContext {
 export type PodDraft = Omit<WorkloadIR, 'identity' | 'protocol'>;
 
 /** A Service, before hostname (cluster domain) and waypoint binding (namespace labels, waypoints). */
-export type ServiceDraft = Omit<ServiceIR, 'hostname' | 'waypoint'>;
+export type ServiceDraft = Omit<ServiceIR, 'hostname' | 'waypoint' | 'waypointCanary'> & {
+  /** Annotations the builder reads for the waypoint binding (the canary weight); absent when none. */
+  readonly annotations?: Readonly<Record<string, string>>;
+};
 
 /** A waypoint Gateway, before its identity (trust domain) is known. */
 export type WaypointDraft = Omit<WaypointIR, 'identity'>;

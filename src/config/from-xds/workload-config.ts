@@ -10,6 +10,8 @@
  * - an Authorization → an L4 policy.
  */
 import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE } from '../snapshot-builder.js';
+import { LABEL_USE_WAYPOINT_CANARY, LABEL_USE_WAYPOINT_CANARY_NAMESPACE } from '../waypoint-binding.js';
+import { ANNOTATION_USE_WAYPOINT_CANARY_WEIGHT } from '../from-k8s/mesh-annotations.js';
 import type { StaticEndpointIR } from '../ir.js';
 import type { ObjectRef, PolicyDraft, TranslatedObject, TranslatedValue } from '../from-k8s/translator.js';
 import { objectRefKey } from '../from-k8s/translator.js';
@@ -67,6 +69,7 @@ export function assembleWorkloadConfig(state: WdsState, source: string): Transla
       }
     }
     const wp = s.waypoint ? waypointRef(s.waypoint, byIp) : undefined;
+    const canary = wp ? canaryOf(s.weightedWaypoints, wp, byIp) : undefined;
     emit('WdsService', s.namespace, s.name, {
       type: 'Service',
       value: {
@@ -74,7 +77,14 @@ export function assembleWorkloadConfig(state: WdsState, source: string): Transla
         namespace: s.namespace,
         vips: s.vips,
         ports: s.ports.map((p) => ({ port: p.port, targetPort: p.targetPort, appProtocol: p.appProtocol })),
-        labels: wp ? { [LABEL_USE_WAYPOINT]: wp.name, [LABEL_USE_WAYPOINT_NAMESPACE]: wp.namespace } : {},
+        labels: wp
+          ? {
+              [LABEL_USE_WAYPOINT]: wp.name,
+              [LABEL_USE_WAYPOINT_NAMESPACE]: wp.namespace,
+              ...(canary ? { [LABEL_USE_WAYPOINT_CANARY]: canary.name, [LABEL_USE_WAYPOINT_CANARY_NAMESPACE]: canary.namespace } : {}),
+            }
+          : {},
+        ...(canary ? { annotations: { [ANNOTATION_USE_WAYPOINT_CANARY_WEIGHT]: String(canary.weight) } } : {}),
         staticEndpoints: endpoints,
         origin: { source: `${source}#Service/${key}` },
       },
@@ -101,4 +111,26 @@ function waypointRef(wp: WdsWaypointDraft, byIp: ReadonlyMap<string, WdsWorkload
   const owner = wp.address !== undefined ? byIp.get(wp.address) : undefined;
   // Istio runs a waypoint under a ServiceAccount named after its Gateway.
   return owner ? { namespace: owner.namespace, name: owner.serviceAccount } : undefined;
+}
+
+/**
+ * istiod's weighted set for a canary is `[{primary, 100 - w}, {canary, w}]` (ambient/waypoints.go
+ * `buildWeightedWaypoints`); it becomes the same canary labels and weight a Service would carry,
+ * so the snapshot builder applies one set of rules to both sources. Weights that do not add up to
+ * 100 are scaled to a percentage. A set of another size, or whose first entry is not the primary,
+ * is not one istiod makes: the primary alone is used (as ztunnel falls back to `waypoint`).
+ */
+function canaryOf(
+  set: WdsServiceDraft['weightedWaypoints'],
+  primary: { readonly namespace: string; readonly name: string },
+  byIp: Parameters<typeof waypointRef>[1],
+): { readonly namespace: string; readonly name: string; readonly weight: number } | undefined {
+  const [first, second] = set;
+  if (set.length !== 2 || !first || !second) return undefined;
+  const a = waypointRef(first.destination, byIp);
+  const b = waypointRef(second.destination, byIp);
+  if (!a || !b || a.namespace !== primary.namespace || a.name !== primary.name) return undefined;
+  const total = first.weight + second.weight;
+  if (total <= 0) return undefined;
+  return { namespace: b.namespace, name: b.name, weight: Math.round((100 * second.weight) / total) };
 }
