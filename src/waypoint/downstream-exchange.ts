@@ -80,6 +80,12 @@ export interface DownstreamExchange {
    * connection. {@link DownstreamEvents.downstreamClosed} follows with `finished` false.
    */
   reset(): void;
+  /**
+   * The connection ends after this response (called before it is written): HTTP/1.1 answers
+   * with `connection: close`, HTTP/2 closes the session gracefully (GOAWAY, streams already taken
+   * still finish).
+   */
+  closeConnection(): void;
   /** The response head has been written (or queued to be). */
   readonly headersSent: boolean;
 }

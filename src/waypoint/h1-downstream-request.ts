@@ -65,6 +65,8 @@ export class H1DownstreamRequest implements DownstreamExchange {
   private events: DownstreamEvents | undefined;
   private framing = BodyFraming.None;
   private close = false;
+  /** {@link closeConnection} was called: this response ends the connection. */
+  private closeRequested = false;
   /** A head not yet written (flushed with the first chunk, the end, or after this turn). */
   private heldHead: string | undefined;
 
@@ -181,6 +183,10 @@ export class H1DownstreamRequest implements DownstreamExchange {
     return true;
   }
 
+  closeConnection(): void {
+    this.closeRequested = true;
+  }
+
   reset(): void {
     if (this.done) return;
     this.done = true;
@@ -190,7 +196,7 @@ export class H1DownstreamRequest implements DownstreamExchange {
   // --- internals ---
 
   private closeAfter(): boolean {
-    return !this.keepAlive || this.owner.draining;
+    return !this.keepAlive || this.owner.draining || this.closeRequested;
   }
 
   /** @internal A head whose body did not follow in the same turn goes out on its own. */

@@ -193,6 +193,12 @@ export class H2DownstreamExchange implements DownstreamExchange {
     return true;
   }
 
+  closeConnection(): void {
+    // Graceful: Node sends GOAWAY naming the last stream taken, and those still finish.
+    const session = this.stream.session;
+    if (session && !session.closed && !session.destroyed) session.close();
+  }
+
   reset(): void {
     // destroy(), not close(): close() ends our side first, so the client would see a clean end.
     if (!this.stream.destroyed) this.stream.destroy(new Error(RESET));

@@ -4,6 +4,7 @@
  */
 import type { DestinationInfo, SourceInfo } from '../filter/api.js';
 import type { FilterChain } from '../filter/chain.js';
+import type { FailureCode } from '../failures.js';
 import type { PathNormalization } from '../security/path-normalization.js';
 import type { AccessLogSink } from '../telemetry/access-record.js';
 import type { WaypointTracer } from '../telemetry/waypoint-tracer.js';
@@ -24,6 +25,11 @@ export interface HttpConnection {
   readonly upstreamVersion: UpstreamHttpVersion;
   /** The mesh's path normalization (default `BASE`). */
   readonly pathNormalization?: PathNormalization;
+  /**
+   * Set when the tunnel's Service port is no longer served by this waypoint (unbound, deleted):
+   * every request gets this local reply, without filters or routes, and the connection ends.
+   */
+  readonly refusal?: FailureCode;
 }
 
 /**

@@ -3,8 +3,10 @@
  * looked up again in the current mesh view when the view has changed since the last request, so
  * route tables and filter chains (authorization, JWT, Wasm) are the current ones for every new
  * request (issue 17: a revoked permission must stop the next request). A lookup that no longer
- * finds the port bound to this waypoint keeps the last facts; the tunnel itself was accepted
- * under them, and the ztunnel routes new connections by the new config.
+ * finds the port fronted by this waypoint (the Service was unbound from it or deleted) fails
+ * closed: the request gets what a new tunnel would get from the listener, 400
+ * `HBONE_SERVICE_NOT_BOUND`, and the connection ends; the old routes and policies are never
+ * used again.
  */
 import type { WaypointRef } from '../config/ir.js';
 import type { DestinationInfo, SourceInfo } from '../filter/api.js';
@@ -49,8 +51,9 @@ export class TunnelConnectionSource implements HttpConnectionSource {
     this.view = view;
     const f = this.facts;
     const target = view.serviceTarget(f.host, f.port, f.isIp);
-    const bound = target ? view.waypointOf(target.service) : undefined;
-    if (target && bound && bound.namespace === f.waypoint.namespace && bound.name === f.waypoint.name) this.conn = this.build(view, target);
+    // The listener's own test, so an open tunnel is served exactly when a new one would be.
+    if (target && view.frontedBy(target.service, f.waypoint)) this.conn = this.build(view, target);
+    else this.conn = { ...this.conn, refusal: 'HBONE_SERVICE_NOT_BOUND' };
     return this.conn;
   }
 

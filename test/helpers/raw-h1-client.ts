@@ -23,6 +23,11 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
+  /** Over a connection already made (to another Service). */
+  static over(socket: net.Socket): RawClient {
+    return new RawClient(socket);
+  }
+
   static async open(mesh: LocalMesh): Promise<RawClient> {
     return new RawClient(await mesh.connectFrom(mesh.pod('default', 'sleep'), 'reviews', 9080));
   }
