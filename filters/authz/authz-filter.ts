@@ -12,6 +12,9 @@
  * 4. Otherwise allowed. AUDIT policies never change the decision; they and dry-run policies
  *    (`istio.io/dry-run`, Envoy's shadow rules) are evaluated, counted and reported to `onShadow`.
  *
+ * Policies attached to an HTTPRoute (our extension) join the evaluation of the requests that
+ * route decides; the rule above is applied to the port's policies plus the route's, per request.
+ *
  * Denials are Envoy's local reply: 403 `RBAC: access denied`, details
  * `rbac_access_denied_matched_policy[<rule>]` (`[none]` when no ALLOW matched), no response flag
  * (failure code `RBAC_ACCESS_DENIED` in src/failures.ts). Replies are built at config time.
@@ -52,6 +55,11 @@ export interface AuthzFilterOptions {
   readonly ipInCidr: IpInCidr;
   readonly stats?: AuthzStats;
   readonly onShadow?: (d: ShadowDecision) => void;
+  /**
+   * The HTTPRoute (`namespace/name`) that routes a request, for policies attached to routes
+   * ({@link AuthzPolicy.routes}); looked up only when such a policy is in `policies`.
+   */
+  readonly routeOf?: (ctx: RequestContext) => string | undefined;
 }
 
 interface CompiledSet {
@@ -59,13 +67,39 @@ interface CompiledSet {
   readonly allow: readonly CompiledPolicy[];
 }
 
+/** What one request is evaluated against: enforced, dry-run and AUDIT policies. */
+interface PolicySets {
+  readonly enforced: CompiledSet;
+  readonly shadow: CompiledSet;
+  readonly audit: readonly CompiledPolicy[];
+  readonly hasShadow: boolean;
+}
+
 /** Returns `undefined` when no policy applies: the chain then needs no authz filter at all. */
 export function createAuthzFactory(opts: AuthzFilterOptions): FilterFactory | undefined {
-  const enforced = split(opts.policies.filter((p) => !p.dryRun), opts.ipInCidr);
-  const shadow = split(opts.policies.filter((p) => p.dryRun), opts.ipInCidr);
-  const audit = opts.policies.filter((p) => p.action === 'AUDIT').map((p) => compilePolicy(p, opts.ipInCidr));
-  const hasShadow = shadow.deny.length + shadow.allow.length + audit.length > 0;
-  if (enforced.deny.length + enforced.allow.length === 0 && !hasShadow) return undefined;
+  if (opts.policies.length === 0) return undefined;
+  const compiled = new Map<AuthzPolicy, CompiledPolicy>();
+  const compile = (p: AuthzPolicy): CompiledPolicy => {
+    let c = compiled.get(p);
+    if (!c) compiled.set(p, (c = compilePolicy(p, opts.ipInCidr)));
+    return c;
+  };
+  const setsOf = (policies: readonly AuthzPolicy[]): PolicySets => {
+    const enforced = split(policies.filter((p) => !p.dryRun), compile);
+    const shadow = split(policies.filter((p) => p.dryRun), compile);
+    const audit = policies.filter((p) => p.action === 'AUDIT').map(compile);
+    return { enforced, shadow, audit, hasShadow: shadow.deny.length + shadow.allow.length + audit.length > 0 };
+  };
+  // The port's own policies, and per HTTPRoute those plus the route's: one combined set per route,
+  // so Istio's rule holds per request (any applicable DENY denies; if any ALLOW applies, one must match).
+  const portLevel = opts.policies.filter((p) => p.routes === undefined);
+  const base = setsOf(portLevel);
+  const byRoute = new Map<string, PolicySets>();
+  for (const key of new Set(opts.policies.flatMap((p) => p.routes ?? []))) {
+    byRoute.set(key, setsOf([...portLevel, ...opts.policies.filter((p) => p.routes?.includes(key))]));
+  }
+  const routeOf = byRoute.size > 0 ? opts.routeOf : undefined;
+  if (!routeOf && base.enforced.deny.length + base.enforced.allow.length === 0 && !base.hasShadow) return undefined;
   const denyReplies = new Map<string, Respond>();
   const replyFor = (policy: string): Respond => {
     let r = denyReplies.get(policy);
@@ -76,7 +110,7 @@ export function createAuthzFactory(opts: AuthzFilterOptions): FilterFactory | un
     return r;
   };
   // Built at config time so the request path only looks them up.
-  for (const p of enforced.deny) for (const n of p.ruleNames) replyFor(n);
+  for (const sets of [base, ...byRoute.values()]) for (const p of sets.enforced.deny) for (const n of p.ruleNames) replyFor(n);
   replyFor('none');
   const stats = opts.stats ?? new AuthzStats();
   const onShadow = opts.onShadow;
@@ -84,8 +118,10 @@ export function createAuthzFactory(opts: AuthzFilterOptions): FilterFactory | un
   const instance: StreamFilter = Object.freeze({
     onRequestHeaders(ctx: RequestContext): HookResult {
       const a = new RequestAttributes(ctx);
-      if (hasShadow) evaluateShadow(a, shadow, audit, stats, onShadow);
-      const denied = decide(a, enforced);
+      const route = routeOf?.(ctx);
+      const sets = route === undefined ? base : (byRoute.get(route) ?? base);
+      if (sets.hasShadow) evaluateShadow(a, sets.shadow, sets.audit, stats, onShadow);
+      const denied = decide(a, sets.enforced);
       if (denied === undefined) {
         stats.allowed++;
         return CONTINUE;
@@ -102,17 +138,17 @@ export function createAuthzFactory(opts: AuthzFilterOptions): FilterFactory | un
   };
 }
 
-function split(policies: readonly AuthzPolicy[], ipInCidr: IpInCidr): CompiledSet {
+function split(policies: readonly AuthzPolicy[], compile: (p: AuthzPolicy) => CompiledPolicy): CompiledSet {
   const deny: CompiledPolicy[] = [];
   const allow: CompiledPolicy[] = [];
   for (const p of policies) {
     switch (p.action) {
       case 'DENY':
       case 'CUSTOM':
-        deny.push(compilePolicy(p, ipInCidr));
+        deny.push(compile(p));
         break;
       case 'ALLOW':
-        allow.push(compilePolicy(p, ipInCidr));
+        allow.push(compile(p));
         break;
       case 'AUDIT':
         break;

@@ -53,7 +53,18 @@ export interface L7PolicyIR {
   readonly rules: readonly L7RuleIR[];
   /** `istio.io/dry-run`: evaluated and logged, never enforced. */
   readonly dryRun: boolean;
+  /**
+   * `targetRefs` to HTTPRoutes in the policy's namespace (our extension, Istio requests 59328 and
+   * 60531): the policy also applies to every request routed by one of them.
+   */
+  readonly routeTargets?: readonly RouteTargetIR[];
   readonly origin: Origin;
+}
+
+/** An HTTPRoute a policy is attached to. */
+export interface RouteTargetIR {
+  readonly namespace: string;
+  readonly name: string;
 }
 
 /** `jwtRules[].fromHeaders[]`: the token is the header value after `prefix`. */

@@ -125,4 +125,9 @@ export interface AuthzPolicy {
   readonly action: AuthzAction;
   readonly rules: readonly AuthzRule[];
   readonly dryRun: boolean;
+  /**
+   * Set for a policy attached only to HTTPRoutes (our extension): it applies to a request only
+   * when the request's route decision came from one of these routes (`namespace/name` keys).
+   */
+  readonly routes?: readonly string[];
 }

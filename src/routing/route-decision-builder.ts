@@ -87,6 +87,7 @@ export function buildDecision(bc: BuildContext, route: HttpRouteIR, rule: RouteR
   if (!respond && totalWeight === 0) respond = new FixedResponder(NO_BACKEND_REPLY);
   return Object.freeze({
     name,
+    ...(route.source === 'HTTPRoute' ? { httpRoute: `${route.namespace}/${route.name}` } : {}),
     backends: Object.freeze(backends),
     totalWeight,
     timeoutMs: rule.timeoutMs ?? 0,

@@ -268,6 +268,15 @@ export class CompiledRouteTables implements RouteTableProvider {
     return f;
   };
 
+  /**
+   * The HTTPRoute (`namespace/name`) that routes a request on this port, for AuthorizationPolicies
+   * attached to routes: the authz filter runs before the router, so it asks the port's table.
+   */
+  readonly routeOf = (view: MeshView, target: ServiceTarget): ((ctx: RequestContext) => string | undefined) => {
+    const table = this.tableFor(view, target);
+    return (ctx) => table.routeHttp(ctx)?.httpRoute;
+  };
+
   private build(view: MeshView, vr: ViewRoutes, target: ServiceTarget): RouteTable {
     const bc: BuildContext = { view, target, destinationRules: vr.destinationRules, mirror: this.mirror, random: this.mirror?.random ?? Math.random };
     const http = this.buildHttp(view, vr, target, bc);

@@ -6,13 +6,16 @@
  *
  * Attachment, as Istio waypoints read `targetRefs`: a policy applies to a request through waypoint
  * W for service S when it targets the Gateway W, the Service S, or (from the root namespace) the
- * GatewayClass `istio-waypoint`.
+ * GatewayClass `istio-waypoint`. Our extension: a policy attached to an HTTPRoute applies to the
+ * requests that route decides (the authz filter asks the port's route table per request).
  *
  * JWKS caches and decision counters outlive snapshots (one {@link SecurityChains} per waypoint).
  */
 import type { ServiceIR, Snapshot, WaypointIR, WaypointRef } from '../config/ir.js';
-import type { PolicyTargetIR } from '../config/ir-security.js';
-import type { FilterFactory } from '../filter/api.js';
+import type { L7PolicyIR, PolicyTargetIR } from '../config/ir-security.js';
+import type { RouteParentIR } from '../config/ir-routes.js';
+import type { AuthzPolicy } from '../filter/authz-config.js';
+import type { FilterFactory, RequestContext } from '../filter/api.js';
 import { FilterChain, FilterErrorCounter } from '../filter/chain.js';
 import type { FilterErrorReporter } from '../filter/chain.js';
 import { cidrContains } from '../net/cidr.js';
@@ -37,6 +40,11 @@ export interface SecurityChainsOptions {
   readonly routeFilters?: (view: MeshView, target: ServiceTarget) => readonly FilterFactory[];
   /** The waypoint these chains run in: Gateway-attached policies are its own, also as a canary. */
   readonly self?: WaypointRef;
+  /**
+   * The HTTPRoute (`namespace/name`) that routes a request on a port, for AuthorizationPolicies
+   * attached to HTTPRoutes; without it such policies never apply.
+   */
+  readonly routeOf?: (view: MeshView, target: ServiceTarget) => (ctx: RequestContext) => string | undefined;
 }
 
 export class SecurityChains {
@@ -57,7 +65,10 @@ export class SecurityChains {
     this.onShadow = opts.onShadow ?? ((d) => process.stderr.write(`${JSON.stringify({ authz: d })}\n`));
     this.routeFilters = opts.routeFilters;
     this.self = opts.self;
+    this.routeOf = opts.routeOf;
   }
+
+  private readonly routeOf: SecurityChainsOptions['routeOf'];
 
   private readonly self: WaypointRef | undefined;
 
@@ -90,8 +101,11 @@ export class SecurityChains {
     const applied = (snapshot.l7Policies ?? []).filter((p) => appliesTo(p, snapshot, wp, target.service));
     const custom = this.extAuthz.split(view, applied);
     if (custom.filter) out.push(custom.filter);
-    const policies = custom.rbacPolicies;
-    const authz = createAuthzFactory({ policies, ipInCidr: cidrContains, stats: this.authzStats, onShadow: this.onShadow });
+    // Attached only to HTTPRoutes of this port: scoped to the requests those routes decide.
+    const scoped = this.routeOf ? routeScoped(snapshot, wp, target.service, applied) : [];
+    const policies = scoped.length > 0 ? [...custom.rbacPolicies, ...scoped] : custom.rbacPolicies;
+    const routeOf = scoped.length > 0 ? this.routeOf?.(view, target) : undefined;
+    const authz = createAuthzFactory({ policies, ipInCidr: cidrContains, stats: this.authzStats, onShadow: this.onShadow, ...(routeOf ? { routeOf } : {}) });
     if (authz) out.push(authz);
     if (this.routeFilters) out.push(...this.routeFilters(view, target));
     return out;
@@ -100,6 +114,28 @@ export class SecurityChains {
   async close(): Promise<void> {
     await Promise.all([this.jwks.close(), this.extAuthz.close()]);
   }
+}
+
+/**
+ * The policies attached to HTTPRoutes that may route requests for `service` here (a parent is the
+ * Service or the serving waypoint) and not already applied to the whole port, each limited to
+ * those routes.
+ */
+function routeScoped(snapshot: Snapshot, wp: WaypointIR | undefined, service: ServiceIR, applied: readonly L7PolicyIR[]): AuthzPolicy[] {
+  const out: AuthzPolicy[] = [];
+  for (const p of snapshot.l7Policies ?? []) {
+    if (p.routeTargets === undefined || applied.includes(p)) continue;
+    const routes = p.routeTargets
+      .filter((t) => (snapshot.httpRoutes ?? []).some((r) => r.source === 'HTTPRoute' && r.namespace === t.namespace && r.name === t.name && r.parents.some((x) => parentIs(x, wp, service))))
+      .map((t) => `${t.namespace}/${t.name}`);
+    if (routes.length > 0) out.push({ ...p, routes });
+  }
+  return out;
+}
+
+function parentIs(x: RouteParentIR, wp: WaypointIR | undefined, service: ServiceIR): boolean {
+  if (x.kind === 'Service') return x.namespace === service.namespace && x.name === service.name;
+  return wp !== undefined && x.namespace === wp.namespace && x.name === wp.name;
 }
 
 /** True when an object attached by targetRefs (policy, WasmPlugin) applies to `service` at waypoint `wp`. */

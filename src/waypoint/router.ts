@@ -124,6 +124,8 @@ export interface RouteMirror {
 export interface RouteDecision {
   /** `%ROUTE_NAME%` (`default` for the inbound default route). */
   readonly name: string;
+  /** `namespace/name` of the HTTPRoute whose rule this is (route-scoped AuthorizationPolicy). */
+  readonly httpRoute?: string;
   readonly backends: readonly RouteBackend[];
   /** Sum of backend weights, precomputed for weighted picks. */
   readonly totalWeight: number;

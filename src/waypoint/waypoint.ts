@@ -189,7 +189,7 @@ export class Waypoint {
     const routeFilters = compiled?.routeFilters;
     const extraFilters = (view: MeshView, target: ServiceTarget): FilterFactory[] =>
       routeFilters ? [...routeFilters(view, target), ...wasm.factoriesFor(view, target)] : wasm.factoriesFor(view, target);
-    this.security = opts.chains ? undefined : new SecurityChains({ ...opts.security, routeFilters: extraFilters, self: opts.waypoint });
+    this.security = opts.chains ? undefined : new SecurityChains({ ...opts.security, routeFilters: extraFilters, self: opts.waypoint, ...(compiled ? { routeOf: compiled.routeOf } : {}) });
     const listener = new WaypointListener({
       waypoint: opts.waypoint,
       view: opts.view,

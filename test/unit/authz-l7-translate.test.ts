@@ -109,6 +109,19 @@ describe('AuthorizationPolicy with targetRefs → L7 policy', () => {
     assert.deepEqual(p.targets, [{ kind: 'Service', namespace: 'apps', name: 'reviews' }, { kind: 'GatewayClass', name: 'istio-waypoint' }]);
   });
 
+  it('accepts HTTPRoute targets (our extension) as route targets, next to other targets', () => {
+    const r = ap(`  targetRefs:
+    - {kind: HTTPRoute, group: gateway.networking.k8s.io, name: route-a}
+    - {kind: Service, group: "", name: reviews}
+  action: DENY
+  rules: [{}]`);
+    assert.deepEqual(r.diagnostics, []);
+    const p = r.l7[0];
+    assert.ok(p);
+    assert.deepEqual(p.routeTargets, [{ namespace: 'apps', name: 'route-a' }]);
+    assert.deepEqual(p.targets, [{ kind: 'Service', namespace: 'apps', name: 'reviews' }]);
+  });
+
   it('reads istio.io/dry-run', () => {
     const r = build(`apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -125,6 +138,8 @@ ${TARGET}  rules: [{}]`);
     ['a selector with targetRefs', `${TARGET}  selector: {matchLabels: {app: x}}`, 'spec.selector', 'FIELD_INVALID'],
     ['a cross-namespace target', `  targetRefs: [{kind: Service, group: "", name: x, namespace: other}]`, 'spec.targetRefs[0].namespace', 'FIELD_INVALID'],
     ['an unsupported target kind', `  targetRefs: [{kind: Pod, group: "", name: x}]`, 'spec.targetRefs[0]', 'FIELD_INVALID'],
+    ['an HTTPRoute target outside the Gateway API group', `  targetRefs: [{kind: HTTPRoute, group: networking.istio.io, name: x}]`, 'spec.targetRefs[0]', 'FIELD_INVALID'],
+    ['a CUSTOM policy targeting an HTTPRoute', `  targetRefs: [{kind: HTTPRoute, group: gateway.networking.k8s.io, name: x}]\n  action: CUSTOM\n  provider: {name: ext}`, 'spec.targetRefs[0]', 'FIELD_INVALID'],
     ['a CUSTOM policy without provider', `${TARGET}  action: CUSTOM`, 'spec.provider.name', 'FIELD_REQUIRED'],
     ['an empty source', `${TARGET}  rules: [{from: [{source: {}}]}]`, 'spec.rules[0].from[0].source', 'FIELD_INVALID'],
   ] as const) {

@@ -5,7 +5,9 @@
  *
  * - Attachment: `targetRefs` (or the deprecated `targetRef`) naming a waypoint `Gateway` or a
  *   `Service` in the policy's namespace, or the `istio-waypoint` `GatewayClass` from the root
- *   namespace (checked by the snapshot builder, which knows the root namespace). A `selector` next
+ *   namespace (checked by the snapshot builder, which knows the root namespace). Our extension:
+ *   an `HTTPRoute` (group gateway.networking.k8s.io) in the policy's namespace scopes the policy
+ *   to the requests that route decides (not for CUSTOM). A `selector` next
  *   to `targetRefs` is rejected, as Istio's webhook does.
  * - Every `from.source`, `to.operation` and `when` field is kept; values use Istio's `*` forms
  *   (`*` presence, `x*` prefix, `*x` suffix, else exact). Hosts are lowercased (matched without
@@ -16,7 +18,7 @@
 import type { PathMatch } from '../../filter/authz-config.js';
 import { isPathTemplate, pathTemplateProblem } from '../../filter/path-template.js';
 import type { StringMatchIR } from '../ir.js';
-import type { L7ConditionIR, L7OperationIR, L7PolicyAction, L7RuleIR, L7SourceIR, StringConditionKeyIR } from '../ir-security.js';
+import type { L7ConditionIR, L7OperationIR, L7PolicyAction, L7RuleIR, L7SourceIR, RouteTargetIR, StringConditionKeyIR } from '../ir-security.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import {
   cidrsOf as cidrs,
@@ -27,7 +29,7 @@ import {
   readServiceAccounts as serviceAccounts,
   readStringMatches as strings,
 } from './policy-fields.js';
-import { readPolicyTargets } from './policy-targets.js';
+import { GATEWAY_GROUP, readPolicyTargets } from './policy-targets.js';
 import type { L7PolicyDraft, TranslatedValue } from './translator.js';
 
 type Path = readonly (string | number)[];
@@ -46,13 +48,22 @@ const HEADER_KEY = /^request\.headers\[([^\][]+)\]$/;
 export function translateL7AuthorizationPolicy(r: ObjectReader, dryRun: boolean): TranslatedValue | undefined {
   const namespace = r.id.namespace ?? 'default';
   if (r.record(['spec', 'selector'])) r.error(['spec', 'selector'], 'FIELD_INVALID', 'cannot be set together with targetRefs');
-  const targets = readPolicyTargets(r, namespace);
+  const routeTargets: RouteTargetIR[] = [];
+  const routePaths: FieldPath[] = [];
+  const targets = readPolicyTargets(r, namespace, ({ path, group, kind, name }) => {
+    if (kind !== 'HTTPRoute' || group !== GATEWAY_GROUP) return false;
+    routeTargets.push({ namespace, name });
+    routePaths.push(path);
+    return true;
+  });
   const actionText = r.string(['spec', 'action']) ?? 'ALLOW';
   if (!ACTIONS.has(actionText)) {
     r.error(['spec', 'action'], 'FIELD_INVALID', `must be ALLOW, DENY, AUDIT or CUSTOM, got ${JSON.stringify(actionText)}`);
     return undefined;
   }
   const action = actionText as L7PolicyAction;
+  // The ext_authz filter is per service port; refused rather than applied wider or not at all.
+  if (action === 'CUSTOM') for (const p of routePaths) r.error(p, 'FIELD_INVALID', 'a CUSTOM policy cannot target an HTTPRoute');
   const provider = r.string(['spec', 'provider', 'name']);
   if (action === 'CUSTOM' && provider === undefined) r.error(['spec', 'provider', 'name'], 'FIELD_REQUIRED', 'a CUSTOM policy names its extension provider');
   if (action !== 'CUSTOM' && r.has(['spec', 'provider'])) r.error(['spec', 'provider'], 'FIELD_INVALID', 'only a CUSTOM policy has a provider');
@@ -70,6 +81,7 @@ export function translateL7AuthorizationPolicy(r: ObjectReader, dryRun: boolean)
     ...(provider !== undefined ? { provider } : {}),
     rules,
     dryRun,
+    ...(routeTargets.length > 0 ? { routeTargets } : {}),
     origin: r.origin,
   };
   return { type: 'L7Policy', value };

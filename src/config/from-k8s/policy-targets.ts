@@ -44,9 +44,15 @@ export function forEachTargetRef(r: ObjectReader, namespace: string, visit: (ref
   if (r.has(['spec', 'targetRef'])) one(['spec', 'targetRef']);
 }
 
-export function readPolicyTargets(r: ObjectReader, policyNamespace: string): PolicyTargetIR[] {
+/**
+ * The waypoint targets of `spec.targetRefs`. `extra`, when given, sees each reference first and
+ * returns true for one it took (a kind only its caller accepts, e.g. HTTPRoute).
+ */
+export function readPolicyTargets(r: ObjectReader, policyNamespace: string, extra?: (ref: TargetRefFields) => boolean): PolicyTargetIR[] {
   const out: PolicyTargetIR[] = [];
-  forEachTargetRef(r, policyNamespace, ({ path, group, kind, name }) => {
+  forEachTargetRef(r, policyNamespace, (ref) => {
+    if (extra?.(ref)) return;
+    const { path, group, kind, name } = ref;
     if (kind === 'Gateway' && group === GATEWAY_GROUP) out.push({ kind: 'Gateway', namespace: policyNamespace, name });
     else if (kind === 'Service' && group === '') out.push({ kind: 'Service', namespace: policyNamespace, name });
     else if (kind === 'GatewayClass' && group === GATEWAY_GROUP) out.push({ kind: 'GatewayClass', name });
