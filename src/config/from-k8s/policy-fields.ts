@@ -36,17 +36,7 @@ export function principalsOf(r: ObjectReader, path: FieldPath, values: readonly 
 
 /** `serviceAccounts: [ns/sa | sa]` → principal suffix matches `/ns/<ns>/sa/<sa>` (any trust domain). */
 export function readServiceAccounts(r: ObjectReader, path: FieldPath, policyNs: string): StringMatchIR[] {
-  const out: StringMatchIR[] = [];
-  r.stringList(path).forEach((v, i) => {
-    const parts = v.split('/');
-    const [ns, sa] = parts.length === 2 ? parts : [policyNs, parts[0]];
-    if (parts.length > 2 || !ns || !sa || v.includes('*')) {
-      r.error([...path, i], 'FIELD_INVALID', `must be "<namespace>/<serviceaccount>" or "<serviceaccount>", got ${JSON.stringify(v)}`);
-      return;
-    }
-    out.push({ kind: 'suffix', value: `/ns/${ns}/sa/${sa}` });
-  });
-  return out;
+  return readServiceAccountMatches(r, path, policyNs).map((m) => ({ kind: 'suffix', value: `/ns/${m.namespace}/sa/${m.serviceAccount}` }));
 }
 
 /**
