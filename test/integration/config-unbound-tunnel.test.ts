@@ -2,9 +2,11 @@
  * An open tunnel whose Service port is no longer bound to the waypoint fails closed: once the
  * Service is unbound from the waypoint or deleted, the next request on a long-lived HTTP/1.1
  * keep-alive connection gets what a new tunnel gets from the listener (400
- * `hbone_service_not_bound`) with `connection: close`, never the old routes and policies.
+ * `hbone_service_not_bound`) with `connection: close`, never the old routes and policies. On
+ * HTTP/2 the request gets the same answer and the session is closed with GOAWAY.
  */
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/eventually.js';
 import { startLocalMesh, type LocalMesh } from '../helpers/local-mesh.js';
@@ -81,4 +83,35 @@ describe('a tunnel whose Service is no longer bound to the waypoint', () => {
       }
     });
   }
+
+  it('HTTP/2: the next stream is refused 400 and the session gets GOAWAY', async () => {
+    const socket = await mesh.connectFrom(mesh.pod('default', 'sleep'), 'bound', 9080);
+    const session = http2.connect('http://bound:9080', { createConnection: () => socket });
+    session.on('error', () => undefined);
+    let goaway = false;
+    session.on('goaway', () => (goaway = true));
+    const get = (path: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = session.request({ ':path': path, ':authority': 'bound:9080' }, { endStream: true });
+        let status = 0;
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (c: string) => (body += c));
+        req.on('end', () => resolve({ status, body }));
+        req.on('error', reject);
+      });
+    try {
+      assert.equal((await get('/allowed')).status, 200);
+      await apply(cases[0][1]);
+      const refused = await get('/allowed');
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body, 'destination is not served by this waypoint');
+      await eventually(() => assert.ok(goaway, 'the waypoint sent GOAWAY'), 10_000);
+    } finally {
+      session.destroy();
+      socket.destroy();
+      await apply(SERVICE);
+    }
+  });
 });
