@@ -271,3 +271,55 @@ describe('authz: field truth tables', () => {
   ]);
   table('when: connection.sni is absent inside HBONE', '{when: [{key: connection.sni, values: ["*"]}]}', [[{ principal: SLEEP }, false]]);
 });
+
+describe('authz: policies attached to HTTPRoutes', () => {
+  /** The route is the first path segment (`/a/...` → `default/a`), as a route table would say. */
+  const routeOf = (c: RequestContext): string | undefined => {
+    const segment = /^\/([a-z]+)\//.exec(c.path)?.[1];
+    return segment === undefined ? undefined : `default/${segment}`;
+  };
+
+  function scoped(yaml: string, routes: Record<string, readonly string[]>, stats = new AuthzStats(), withLookup = true): (r: Req) => string {
+    const ps = policies(yaml).map((p) => (routes[p.name] ? { ...p, routes: routes[p.name] } : p));
+    const f = createAuthzFactory({ policies: ps, ipInCidr: cidrContains, stats, onShadow: () => undefined, ...(withLookup ? { routeOf } : {}) });
+    return (r) => {
+      const res = f?.create().onRequestHeaders?.(ctx(r), true);
+      assert.ok(!res || !isAsync(res));
+      return verdict(res);
+    };
+  }
+
+  it('combines the port\'s and the route\'s policies per request', () => {
+    const ev = scoped(
+      policy('allow-a', 'ALLOW', '  rules: [{to: [{operation: {paths: ["/a/public"]}}]}]') +
+        policy('allow-port', 'ALLOW', '  rules: [{to: [{operation: {paths: ["/a/shared", "/b/ok"]}}]}]') +
+        policy('deny-b', 'DENY', '  rules: [{to: [{operation: {paths: ["/b/secret"]}}]}]'),
+      { 'allow-a': ['default/a'], 'deny-b': ['default/b'] },
+    );
+    assert.equal(ev({ path: '/a/public' }), 'allow', 'route ALLOW');
+    assert.equal(ev({ path: '/a/shared' }), 'allow', 'port ALLOW');
+    assert.equal(ev({ path: '/a/other' }), 'deny:rbac_access_denied_matched_policy[none]');
+    assert.equal(ev({ path: '/b/ok' }), 'allow');
+    assert.equal(ev({ path: '/b/public' }), 'deny:rbac_access_denied_matched_policy[none]', 'route A\'s ALLOW is not consulted for route B');
+    assert.equal(ev({ path: '/b/secret' }), 'deny:rbac_access_denied_matched_policy[ns[default]-policy[deny-b]-rule[0]]');
+    assert.equal(ev({ path: '/a/secret' }), 'deny:rbac_access_denied_matched_policy[none]', 'not route B\'s DENY: no ALLOW matched');
+  });
+
+  it('with only route policies, a request of no such route is allowed; without a lookup they never apply', () => {
+    const yaml = policy('allow-a', 'ALLOW', '  rules: [{to: [{operation: {paths: ["/a/public"]}}]}]');
+    const ev = scoped(yaml, { 'allow-a': ['default/a'] });
+    assert.equal(ev({ path: '/a/other' }), 'deny:rbac_access_denied_matched_policy[none]');
+    assert.equal(ev({ path: '/b/other' }), 'allow');
+    assert.equal(ev({ path: '/top' }), 'allow', 'no route');
+    assert.equal(scoped(yaml, { 'allow-a': ['default/a'] }, new AuthzStats(), false)({ path: '/a/other' }), 'allow');
+  });
+
+  it('dry-run route policies are evaluated for their route only', () => {
+    const stats = new AuthzStats();
+    const ev = scoped(policy('dry-a', 'DENY', '  rules: [{}]', ', annotations: {istio.io/dry-run: "true"}'), { 'dry-a': ['default/a'] }, stats);
+    assert.equal(ev({ path: '/a/x' }), 'allow');
+    assert.equal(stats.shadowDenied, 1);
+    assert.equal(ev({ path: '/b/x' }), 'allow');
+    assert.equal(stats.shadowDenied + stats.shadowAllowed, 1, 'nothing shadow-evaluated for route B');
+  });
+});
