@@ -86,14 +86,13 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
     this.ctx = requestContextOf(down, conn.source, conn.destination);
     // Normalized before filters and routes (Istio's pathNormalization, BASE by default), so policy,
     // routing, logs and the app all see the same path and `..`/`%2e`/`\` games cannot bypass authz.
-    // A tunnel whose port is no longer bound here is refused before anything else (fail closed).
     this.refusal = conn.refusal ?? normalizeRequest(this.ctx, conn.pathNormalization);
     this.bodyless = down.bodyless;
     if (!this.bodyless) this.ctx.trailerSink = this.trailers = new RequestTrailers(down);
     this.grpc = isGrpcRequest(this.ctx) ? new GrpcStats() : undefined;
     // Read before filters run, as Envoy's HCM does: denied and local replies get spans too.
     this.span = deps.tracer?.begin(this.ctx.headers);
-    // An unbound tunnel's chain is the old config's: none of it runs, not even on the reply.
+    // An unbound tunnel (conn.refusal) is refused first; its chain is the old config's: none of it runs.
     this.run = conn.chain.isEmpty || conn.refusal !== undefined ? undefined : conn.chain.start(this.ctx);
     this.relay = new ResponseRelay(this, down, this.ctx, this.run, this.grpc);
     down.attach(this);
