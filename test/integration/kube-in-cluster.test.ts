@@ -71,7 +71,7 @@ describe('in-cluster Kubernetes credentials', () => {
 
   it('rejects a missing or malformed service address', () => {
     assert.throws(() => new InClusterCredentials({}, dir), /KUBERNETES_SERVICE_HOST/);
-    assert.throws(() => new InClusterCredentials({ KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443x' }, dir), /KUBERNETES_SERVICE_PORT/);
+    assert.throws(() => new InClusterCredentials({ KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '443x' }, dir), /KUBERNETES_SERVICE_PORT/);
     assert.equal(new InClusterCredentials({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, dir).getCurrentCluster().server, 'https://[fd00::1]:443');
   });
 

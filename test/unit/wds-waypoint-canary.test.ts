@@ -12,7 +12,7 @@ function serviceWith(weighted: WdsServiceDraft['weightedWaypoints']): WdsService
     name: 'reviews',
     namespace: 'default',
     hostname: 'reviews.default.svc.cluster.local',
-    vips: ['10.0.0.10'],
+    vips: ['127.100.0.10'],
     addresses: [],
     ports: [{ port: 9080, targetPort: 9080, appProtocol: 'http' }],
     subjectAltNames: [],

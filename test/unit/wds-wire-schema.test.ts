@@ -22,9 +22,9 @@ test('every Authorization and Match field is read from its published number', ()
     notNamespaces: [prefix('kube-')],
     principals: [suffix('/sa/sleep')],
     notPrincipals: [presence()],
-    sourceIps: [cidr('10.0.0.0', 8)],
-    notSourceIps: [cidr('10.1.2.3', 32)],
-    destinationIps: [cidr('192.168.0.0', 16)],
+    sourceIps: [cidr('127.0.0.0', 8)],
+    notSourceIps: [cidr('127.1.2.3', 32)],
+    destinationIps: [cidr('127.5.0.0', 16)],
     notDestinationIps: [cidr('0.0.0.0', 0)],
     destinationPorts: [80, 9080],
     notDestinationPorts: [22],
@@ -45,9 +45,9 @@ test('every Authorization and Match field is read from its published number', ()
   assert.deepEqual(got.notNamespaces, [{ kind: 'prefix', value: 'kube-' }]);
   assert.deepEqual(got.principals, [{ kind: 'suffix', value: '/sa/sleep' }]);
   assert.deepEqual(got.notPrincipals, [{ kind: 'presence' }]);
-  assert.deepEqual(got.sourceIps.map((c) => c.text), ['10.0.0.0/8']);
-  assert.deepEqual(got.notSourceIps.map((c) => c.text), ['10.1.2.3/32']);
-  assert.deepEqual(got.destinationIps.map((c) => c.text), ['192.168.0.0/16']);
+  assert.deepEqual(got.sourceIps.map((c) => c.text), ['127.0.0.0/8']);
+  assert.deepEqual(got.notSourceIps.map((c) => c.text), ['127.1.2.3/32']);
+  assert.deepEqual(got.destinationIps.map((c) => c.text), ['127.5.0.0/16']);
   // length 0 is left out on the wire (proto3): it means every address, never a single one.
   assert.deepEqual(got.notDestinationIps.map((c) => c.text), ['0.0.0.0/0']);
   assert.deepEqual(got.destinationPorts, [80, 9080]);
@@ -72,7 +72,7 @@ test('unknown enum values and matchers without a type reject the policy', () => 
   rejects(authorization({ name: 'p', namespace: 'a', scope: 9, action: 0, rules: [] }), /unknown scope 9/);
   rejects(authorization({ name: 'p', namespace: 'a', scope: 0, action: 0, rules: [[[match({ principals: [Buffer.alloc(0)] })]]] }), /StringMatch needs/);
   rejects(authorization({ name: 'p', namespace: 'a', scope: 0, action: 0, rules: [[[match({ sourceIps: [msg(len(1, Buffer.from([1, 2, 3])))] })]]] }), /4 or 16 bytes/);
-  rejects(authorization({ name: 'p', namespace: 'a', scope: 0, action: 0, rules: [[[match({ sourceIps: [cidr('10.0.0.0', 33)] })]]] }), /not a CIDR/);
+  rejects(authorization({ name: 'p', namespace: 'a', scope: 0, action: 0, rules: [[[match({ sourceIps: [cidr('127.0.0.0', 33)] })]]] }), /not a CIDR/);
   rejects(authorization({ name: 'p', namespace: 'a', scope: 0, action: 0, rules: [[[match({ destinationPorts: [70000] })]]] }), /port/);
 });
 
@@ -123,10 +123,10 @@ test('the fail-closed stand-in: DENY everything for a DENY or unreadable action,
 });
 
 test('a Workload with the newer fields decodes without loss', () => {
-  const gatewayByAddress = msg(len(2, msg(len(1, 'net-2'), len(2, ip('10.9.0.1')))), vint(3, 15009));
+  const gatewayByAddress = msg(len(2, msg(len(1, 'net-2'), len(2, ip('127.9.0.1')))), vint(3, 15009));
   const portList = msg(len(1, msg(vint(1, 9080), vint(2, 8080), vint(3, 3))));
   const workload = msg(
-    len(20, 'uid-1'), len(1, 'w'), len(2, 'apps'), len(3, ip('10.0.0.7')), len(21, 'w.example'), len(4, 'net-1'),
+    len(20, 'uid-1'), len(1, 'w'), len(2, 'apps'), len(3, ip('127.1.0.7')), len(21, 'w.example'), len(4, 'net-1'),
     vint(5, 2), len(6, 'td'), len(7, 'sa1'),
     len(8, msg(len(1, msg(len(1, 'apps'), len(2, 'waypoint.apps.svc.cluster.local'))), vint(3, 15008))),
     len(19, gatewayByAddress), len(9, 'node-1'), len(10, 'canon'), len(11, 'v2'), vint(12, 2), len(13, 'w-deploy'), vint(14, 1),
@@ -141,7 +141,7 @@ test('a Workload with the newer fields decodes without loss', () => {
   if (d.kind !== 'workload') return;
   const w = d.workload;
   assert.equal(w.uid, 'uid-1');
-  assert.deepEqual(w.addresses, ['10.0.0.7']);
+  assert.deepEqual(w.addresses, ['127.1.0.7']);
   assert.equal(w.hostname, 'w.example');
   assert.equal(w.network, 'net-1');
   assert.equal(w.tunnelProtocol, 'LEGACY_ISTIO_MTLS');
@@ -149,7 +149,7 @@ test('a Workload with the newer fields decodes without loss', () => {
   assert.equal(w.trustDomain, 'td');
   assert.equal(w.serviceAccount, 'sa1');
   assert.deepEqual(w.waypoint, { hostname: { namespace: 'apps', hostname: 'waypoint.apps.svc.cluster.local' }, hbonePort: 15008 });
-  assert.deepEqual(w.networkGateway, { address: '10.9.0.1', network: 'net-2', hbonePort: 15009 });
+  assert.deepEqual(w.networkGateway, { address: '127.9.0.1', network: 'net-2', hbonePort: 15009 });
   assert.equal(w.node, 'node-1');
   assert.equal(w.workloadType, 'POD');
   assert.equal(w.nativeTunnel, true);
@@ -168,7 +168,7 @@ test('a Service with the newer fields decodes without loss; unknown enum values 
   const gw = (host: string) => msg(len(1, msg(len(1, 'apps'), len(2, host))));
   const service = msg(
     len(1, 'svc'), len(2, 'apps'), len(3, 'svc.apps.svc.cluster.local'),
-    len(4, msg(len(1, ''), len(2, ip('10.96.0.10')))), len(4, msg(len(1, 'net'), len(2, ip('240.0.0.0')), vint(3, 24))),
+    len(4, msg(len(1, ''), len(2, ip('127.96.0.10')))), len(4, msg(len(1, 'net'), len(2, ip('240.0.0.0')), vint(3, 24))),
     len(5, msg(vint(1, 80), vint(2, 8080), vint(3, 1))), len(6, 'spiffe://td/ns/apps/sa/svc'), len(7, gw('wp.apps.svc.cluster.local')),
     len(8, msg(packed(1, [2, 1]), vint(2, 2), vint(3, 1))), vint(9, 3), len(10, msg(len(1, 'e'))), vint(11, 1), vint(12, 1),
     len(13, msg(len(1, gw('wp2.apps.svc.cluster.local')), vint(2, 30))), vint(14, 1),
@@ -177,7 +177,7 @@ test('a Service with the newer fields decodes without loss; unknown enum values 
   assert.equal(d.kind, 'service');
   if (d.kind !== 'service') return;
   const s = d.service;
-  assert.deepEqual(s.vips, ['10.96.0.10'], 'a prefix (length 24) is an address range, not a VIP');
+  assert.deepEqual(s.vips, ['127.96.0.10'], 'a prefix (length 24) is an address range, not a VIP');
   assert.deepEqual(s.addresses[1], { network: 'net', ip: '240.0.0.0', length: 24 });
   assert.deepEqual(s.ports, [{ port: 80, targetPort: 8080, appProtocol: 'http' }]);
   assert.deepEqual(s.subjectAltNames, ['spiffe://td/ns/apps/sa/svc']);
@@ -189,6 +189,6 @@ test('a Service with the newer fields decodes without loss; unknown enum values 
   assert.equal(s.visibility, 'NAMESPACE');
   const badEnum = msg(len(1, 'svc'), len(2, 'apps'), vint(9, 7));
   assert.throws(() => translateWdsAddress(new XdsReader(codec('istio.workload.Address').deserialize(len(2, badEnum)))), /unknown ip_families 7/);
-  const badTunnel = msg(len(20, 'u'), len(2, 'apps'), len(3, ip('10.0.0.1')), vint(5, 3));
+  const badTunnel = msg(len(20, 'u'), len(2, 'apps'), len(3, ip('127.1.0.1')), vint(5, 3));
   assert.throws(() => translateWdsAddress(new XdsReader(codec('istio.workload.Address').deserialize(len(1, badTunnel)))), /unknown tunnel_protocol 3/);
 });
