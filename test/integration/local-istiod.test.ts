@@ -24,8 +24,7 @@ import { mintToken, type TokenSubject } from '../../src/control-plane/mesh-token
 import { IstioCaClient } from '../../src/identity/ca-client.js';
 import { LocalCa } from '../../src/identity/local-ca.js';
 import { codec } from '../../src/sources/xds-protos.js';
-import { Backoff } from '../../src/sources/xds-backoff.js';
-import { WorkloadXdsSource } from '../../src/sources/workload-xds-source.js';
+import { testWorkloadXdsSource } from '../helpers/test-workload-xds-source.js';
 import { allocateBlock } from '../helpers/addresses.js';
 import { ecCsr } from '../helpers/ec-csr.js';
 import { eventually } from '../helpers/eventually.js';
@@ -146,12 +145,9 @@ describe('local istiod: Istio CA API and workload xDS', () => {
   });
 
   it('delivers the mesh as workload xDS to our own client, and pushes a change', async () => {
-    const source = new WorkloadXdsSource({
-      address: istiod.address,
+    const source = testWorkloadXdsSource(istiod.address, {
       credentials: grpc.credentials.createSsl(Buffer.from(ca.rootCertPem)),
-      node: { id: 'ztunnel~127.0.0.1~ztunnel.istio-system~istio-system.svc.cluster.local', cluster: 'ztunnel' },
       metadata: () => ({ authorization: `Bearer ${token({ kind: 'node', node: 'node-a' })}` }),
-      backoff: new Backoff(50, 200),
     });
     try {
       await eventually(() => assert.ok(source.status().synced, source.status().detail));
@@ -189,11 +185,9 @@ describe('local istiod: Istio CA API and workload xDS', () => {
   });
 
   it('refuses an xDS stream without a bearer token', async () => {
-    const source = new WorkloadXdsSource({
-      address: istiod.address,
+    const source = testWorkloadXdsSource(istiod.address, {
       credentials: grpc.credentials.createSsl(Buffer.from(ca.rootCertPem)),
       node: { id: 'ztunnel~127.0.0.1~x.istio-system~istio-system.svc.cluster.local', cluster: 'ztunnel' },
-      backoff: new Backoff(50, 200),
     });
     try {
       await eventually(() => assert.match(source.status().detail, /UNAUTHENTICATED|bearer token/));

@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
 import { EchoServer } from '../../src/apps/echo-server.js';
 import type { EchoReport } from '../../src/apps/echo-server.js';
-import { Backoff } from '../../src/sources/xds-backoff.js';
-import { ADDRESS_TYPE, AUTHORIZATION_TYPE, WorkloadXdsSource } from '../../src/sources/workload-xds-source.js';
+import type { WorkloadXdsSource } from '../../src/sources/workload-xds-source.js';
+import { ADDRESS_TYPE, AUTHORIZATION_TYPE } from '../../src/sources/workload-xds-source.js';
+import { testWorkloadXdsSource } from '../helpers/test-workload-xds-source.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeIstiod } from '../helpers/fake-istiod.js';
 import { startLocalMesh } from '../helpers/local-mesh.js';
@@ -67,12 +67,7 @@ describe('Istio workload API (WDS) over delta ADS', () => {
     istiod = await FakeIstiod.start();
     mesh = await startLocalMesh({
       sources: async () => {
-        source = new WorkloadXdsSource({
-          address: istiod.address,
-          credentials: grpc.credentials.createInsecure(),
-          node: { id: 'ztunnel~127.0.0.1~ztunnel.istio-system~istio-system.svc.cluster.local', cluster: 'ztunnel' },
-          backoff: new Backoff(50, 200),
-        });
+        source = testWorkloadXdsSource(istiod.address);
         return [source];
       },
     });

@@ -9,10 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
 import { EchoServer } from '../../src/apps/echo-server.js';
-import { Backoff } from '../../src/sources/xds-backoff.js';
-import { ADDRESS_TYPE, AUTHORIZATION_TYPE, WorkloadXdsSource } from '../../src/sources/workload-xds-source.js';
+import type { WorkloadXdsSource } from '../../src/sources/workload-xds-source.js';
+import { ADDRESS_TYPE, AUTHORIZATION_TYPE } from '../../src/sources/workload-xds-source.js';
+import { testWorkloadXdsSource } from '../helpers/test-workload-xds-source.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeIstiod } from '../helpers/fake-istiod.js';
 import { ACTION, SCOPE, authorization, exact, match, serviceAccount } from '../helpers/istio-wire.js';
@@ -66,12 +66,7 @@ describe('L4 Authorization from hand-encoded workload-API bytes', () => {
     istiod = await FakeIstiod.start();
     mesh = await startLocalMesh({
       sources: async () => {
-        source = new WorkloadXdsSource({
-          address: istiod.address,
-          credentials: grpc.credentials.createInsecure(),
-          node: { id: 'ztunnel~127.0.0.1~ztunnel.istio-system~istio-system.svc.cluster.local', cluster: 'ztunnel' },
-          backoff: new Backoff(50, 200),
-        });
+        source = testWorkloadXdsSource(istiod.address);
         return [source];
       },
     });
