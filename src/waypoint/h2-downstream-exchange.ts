@@ -10,10 +10,10 @@
 import http2 from 'node:http2';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
-import { isHeaderName, isHeaderValue } from '../config/from-k8s/header-field.js';
 import { HeaderMap } from '../filter/header-map.js';
 import type { DownstreamEvents, DownstreamExchange } from './downstream-exchange.js';
 import type { H2FieldCounter } from './h2-field-count.js';
+import { responseHead, trailerFields } from './h2-response-head.js';
 
 const { NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 const NO_TRAILERS: OutgoingHttpHeaders = Object.freeze({});
@@ -60,28 +60,9 @@ export function refuseMalformed(stream: ServerHttp2Stream): void {
   stream.destroy();
 }
 
-/** The response head as the stream API takes it; undefined when a name or value is not writable. */
-function responseHeaders(status: number, flat: readonly string[]): OutgoingHttpHeaders | undefined {
-  const out: OutgoingHttpHeaders = { ':status': status };
-  return addFields(out, flat) ? out : undefined;
-}
-
-/**
- * Adds a flat `[name, value, ...]` list to `out` (repeated names become arrays). False for a name
- * that is not a lowercase token or a value with CR, LF, NUL or other controls: Node's HTTP/2
- * writes those without complaint, a malformed message (RFC 9113 §8.2.1) an HTTP/1 hop behind the
- * client could split.
- */
-function addFields(out: OutgoingHttpHeaders, flat: readonly string[]): boolean {
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = flat[i] as string;
-    const value = flat[i + 1] as string;
-    if (!isHeaderName(name) || !isHeaderValue(value)) return false;
-    const prev = out[name];
-    if (prev === undefined) out[name] = value;
-    else out[name] = Array.isArray(prev) ? [...(prev), value] : [String(prev), value];
-  }
-  return true;
+/** Sends a head `writeHead()` left pending: the response did not end in the same turn. */
+function flushHead(x: H2DownstreamExchange): void {
+  x.flushHead();
 }
 
 export class H2DownstreamExchange implements DownstreamExchange {
@@ -95,6 +76,9 @@ export class H2DownstreamExchange implements DownstreamExchange {
   events: DownstreamEvents | undefined;
   private trailerMap: HeaderMap | undefined;
   private pendingTrailers: OutgoingHttpHeaders | undefined;
+  /** The response head between writeHead() and the end of that turn (or end()). */
+  private pendingHead: (string | number)[] | undefined;
+  private heldBody: Buffer[] | undefined;
   private ended = false;
   private drainWatched = false;
   private sent = false;
@@ -142,21 +126,25 @@ export class H2DownstreamExchange implements DownstreamExchange {
   }
 
   writeHead(status: number, headers: readonly string[]): boolean {
-    const out = responseHeaders(status, headers);
-    if (!out || this.sent || this.stream.destroyed) return false;
-    try {
-      // Trailers are known only at the end; the stream waits for them (or for none).
-      this.stream.respond(out, { waitForTrailers: true });
-    } catch {
-      // A connection-specific field Node refuses (RFC 9113 §8.2.2).
-      return false;
-    }
+    if (this.sent || this.stream.destroyed) return false;
+    const head = responseHead(status, headers);
+    if (!head) return false;
     this.sent = true;
-    this.stream.once('wantTrailers', onWantTrailers);
+    // Sent at the end of this turn, or by end() if that comes first: a response whose head, body
+    // and end arrive together (one upstream read) then goes out as HEADERS [+ DATA] with
+    // END_STREAM, instead of waiting for trailers that never come (an empty DATA frame one
+    // event-loop turn later, a second write through the tunnel).
+    this.pendingHead = head;
+    process.nextTick(flushHead, this);
     return true;
   }
 
   write(chunk: Buffer): boolean {
+    if (this.pendingHead) {
+      // At most what one upstream read delivered, until the end of this turn.
+      (this.heldBody ??= []).push(chunk);
+      return true;
+    }
     if (this.stream.write(chunk)) return true;
     if (!this.drainWatched) {
       this.drainWatched = true;
@@ -166,24 +154,55 @@ export class H2DownstreamExchange implements DownstreamExchange {
   }
 
   end(trailers?: readonly string[]): boolean {
+    let withTrailers = false;
     if (trailers && trailers.length > 0) {
-      const t: OutgoingHttpHeaders = {};
-      if (!addFields(t, trailers)) {
+      const t = trailerFields(trailers);
+      if (!t) {
         this.reset();
         return false;
       }
       this.pendingTrailers = t;
+      withTrailers = true;
     }
     this.ended = true;
+    // The head is still ours to send: now we know whether trailers follow.
+    if (this.pendingHead && !this.sendHead(withTrailers)) return false;
     this.stream.end();
     return true;
   }
 
-  respond(status: number, headers: readonly string[], body: string): boolean {
-    const out = responseHeaders(status, headers);
-    if (!out || this.sent || this.stream.destroyed) return false;
+  /** @internal The turn of writeHead() is over without end(): trailers may still come. */
+  flushHead(): void {
+    if (this.pendingHead && !this.ended) this.sendHead(true);
+  }
+
+  /** Sends the pending head (and the body held behind it); false when the stream was reset. */
+  private sendHead(waitForTrailers: boolean): boolean {
+    const head = this.pendingHead as (string | number)[];
+    const body = this.heldBody;
+    this.pendingHead = undefined;
+    this.heldBody = undefined;
+    if (this.stream.destroyed) return false;
+    // Ending now with no body and no trailers: the head alone carries END_STREAM.
+    const endStream = this.ended && !waitForTrailers && body === undefined;
     try {
-      this.stream.respond(out, { endStream: body.length === 0 });
+      this.stream.respond(head as unknown as OutgoingHttpHeaders, { waitForTrailers, endStream });
+    } catch {
+      // responseHead() checked what Node refuses; should Node refuse more, fail closed.
+      this.reset();
+      return false;
+    }
+    if (waitForTrailers) this.stream.once('wantTrailers', onWantTrailers);
+    if (body) for (const chunk of body) this.write(chunk);
+    return true;
+  }
+
+  respond(status: number, headers: readonly string[], body: string): boolean {
+    if (this.sent || this.stream.destroyed) return false;
+    const head = responseHead(status, headers);
+    if (!head) return false;
+    try {
+      this.stream.respond(head as unknown as OutgoingHttpHeaders, { endStream: body.length === 0 });
     } catch {
       return false;
     }
@@ -200,6 +219,8 @@ export class H2DownstreamExchange implements DownstreamExchange {
   }
 
   reset(): void {
+    this.pendingHead = undefined;
+    this.heldBody = undefined;
     // destroy(), not close(): close() ends our side first, so the client would see a clean end.
     if (!this.stream.destroyed) this.stream.destroy(new Error(RESET));
   }
