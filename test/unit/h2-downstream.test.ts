@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import type net from 'node:net';
+import net from 'node:net';
+import { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { closeTcpServer, createTcpServer, listenTcp } from '../../src/net/sockets.js';
 import type { DownstreamExchange } from '../../src/waypoint/downstream-exchange.js';
@@ -153,6 +154,97 @@ describe('inner HTTP/2 on the session/stream API', () => {
       };
       const b = await send(c, { ':path': '/reset' });
       assert.notEqual(b.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+      await eventually(() => (seen.at(-1) as Seen).closed === false);
+    } finally {
+      c.close();
+    }
+  });
+
+  /** The frames the server sent (type, flags, stream, length), read off the client's socket. */
+  async function framesOf(run: (c: http2.ClientHttp2Session) => Promise<unknown>): Promise<{ type: number; flags: number; stream: number; length: number }[]> {
+    // Node's session reads a net.Socket natively: the client gets a JS stream over it instead.
+    const socket = net.connect(port, '127.0.0.1');
+    const bytes: Buffer[] = [];
+    const tapped = new Duplex({
+      read: () => undefined,
+      write: (chunk: Buffer, _enc, cb) => socket.write(chunk, cb),
+      final: (cb) => socket.end(cb),
+    });
+    socket.on('data', (b: Buffer) => (bytes.push(b), tapped.push(b)));
+    socket.on('end', () => tapped.push(null));
+    socket.on('close', () => tapped.destroy());
+    socket.on('error', () => undefined);
+    const c = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => tapped });
+    c.on('error', () => undefined);
+    try {
+      await run(c);
+    } finally {
+      c.close();
+    }
+    const all = Buffer.concat(bytes);
+    const frames = [];
+    for (let i = 0; i + 9 <= all.length; ) {
+      const length = all.readUIntBE(i, 3);
+      frames.push({ type: all[i + 3] as number, flags: all[i + 4] as number, stream: all.readUInt32BE(i + 5) & 0x7fffffff, length });
+      i += 9 + length;
+    }
+    return frames;
+  }
+
+  it('a response ended in the turn of its head ends on its last frame; one ended later still ends cleanly', async () => {
+    const END_STREAM = 0x1;
+    const DATA = 0x0;
+    const HEADERS = 0x1;
+    const frames = await framesOf(async (c) => {
+      behave = (x) => {
+        x.writeHead(200, ['content-type', 'text/plain']);
+        x.write(Buffer.from('one read'));
+        x.end();
+      };
+      assert.equal((await send(c, { ':path': '/together' })).body, 'one read');
+      behave = (x) => {
+        x.writeHead(200, []);
+        x.end();
+      };
+      assert.equal((await send(c, { ':path': '/head-only' })).status, 200);
+      behave = (x) => {
+        x.writeHead(200, []);
+        x.write(Buffer.from('first '));
+        setImmediate(() => {
+          x.write(Buffer.from('later'));
+          x.end();
+        });
+      };
+      const later = await send(c, { ':path': '/later' });
+      assert.equal(later.body, 'first later');
+      assert.equal(later.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+    });
+    const of = (id: number) => frames.filter((f) => f.stream === id && (f.type === DATA || f.type === HEADERS));
+    // Stream 1: HEADERS, DATA with END_STREAM; no empty DATA frame after.
+    assert.deepEqual(of(1).map((f) => [f.type, f.flags & END_STREAM, f.length > 0]), [[HEADERS, 0, true], [DATA, END_STREAM, true]]);
+    // Stream 3: HEADERS with END_STREAM alone.
+    assert.deepEqual(of(3).map((f) => [f.type, f.flags & END_STREAM]), [[HEADERS, END_STREAM]]);
+    // Stream 5: its end came a turn later: whatever the frames, exactly the last one ends it.
+    const five = of(5);
+    assert.equal(five[0]?.type, HEADERS);
+    assert.deepEqual(five.map((f) => f.flags & END_STREAM), [...five.slice(1).map(() => 0), END_STREAM]);
+  });
+
+  it('what Node would refuse in a head is refused by writeHead at once; bad trailers reset the stream', async () => {
+    const c = connect();
+    try {
+      behave = (x) => {
+        assert.equal(x.writeHead(200, ['content-type', 'a', 'content-type', 'b']), false);
+        assert.equal(x.writeHead(200, ['te', 'gzip']), false);
+        assert.equal(x.writeHead(200, ['transfer-encoding', 'chunked']), false);
+        assert.equal(x.writeHead(199, []), false);
+        assert.equal(x.writeHead(600, []), false);
+        assert.equal(x.headersSent, false);
+        assert.equal(x.writeHead(200, ['set-cookie', 'a=1', 'set-cookie', 'b=2', 'te', 'trailers']), true);
+        assert.equal(x.end(['connection', 'close']), false);
+      };
+      const r = await send(c, { ':path': '/refused' });
+      assert.notEqual(r.rstCode, http2.constants.NGHTTP2_NO_ERROR);
       await eventually(() => (seen.at(-1) as Seen).closed === false);
     } finally {
       c.close();
