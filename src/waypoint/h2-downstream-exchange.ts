@@ -4,6 +4,12 @@
  * `end()` for the response and `waitForTrailers` + `sendTrailers()` for its trailers. No compat
  * request/response objects (two objects, a header copy and their event plumbing per request).
  *
+ * The response head goes out at the end of the turn `writeHead()` ran in, or with `end()` if that
+ * comes first (a small upstream response: head, body and end from one read): only a response
+ * still open then waits for trailers. Waiting costs an empty DATA frame with END_STREAM one
+ * event-loop turn later (Node sends trailers from a setImmediate), a second write through the
+ * tunnel per request; without it the last DATA frame (or the HEADERS frame) carries END_STREAM.
+ *
  * Listeners are shared module functions that find their exchange on the stream (no closure per
  * request on the hot path), as the relay does.
  */
