@@ -285,6 +285,12 @@ describe('h2 upstream client over TCP', () => {
     }
   });
 
+  it('maxRequestsPerConnection: a session takes that many streams, then the next request gets a new one', async () => {
+    const before = state.sessions;
+    for (let i = 0; i < 4; i++) assert.equal((await call(client, ep, { path: `/mr${i}` }, { maxRequestsPerConnection: 2 }).done).status, 200);
+    assert.equal(state.sessions - before, 2);
+  });
+
   it('abort resets the stream (CANCEL) and keeps the session', async () => {
     const c = call(client, ep, { path: '/hold-abort' });
     await eventually(() => assert.equal(held.length, 1));

@@ -104,7 +104,15 @@ export class H2Exchange {
     this.responded = true;
     const status = Number(headers[':status']);
     const s = this.stream as http2.ClientHttp2Stream;
-    if (this.req.handler.onHeaders?.(status, rawHeaders(headers) as unknown as Buffer[], this.resume, '') === false) s.pause();
+    let more: boolean | undefined;
+    try {
+      more = this.req.handler.onHeaders?.(status, rawHeaders(headers) as unknown as Buffer[], this.resume, '');
+    } catch (err) {
+      // A handler that throws ends its request, not the process (undici aborted it the same way).
+      this.abort(err as Error);
+      return;
+    }
+    if (more === false) s.pause();
     // Node may queue DATA that arrived with the HEADERS before emitting 'response': reading
     // starts only now (a stream paused above stays paused until `resume()`).
     if (!this.settled) s.on('data', this.onData);
@@ -112,7 +120,14 @@ export class H2Exchange {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.settled) return;
-    if (this.req.handler.onData?.(chunk) === false) this.stream?.pause();
+    let more: boolean | undefined;
+    try {
+      more = this.req.handler.onData?.(chunk);
+    } catch (err) {
+      this.abort(err as Error);
+      return;
+    }
+    if (more === false) this.stream?.pause();
   };
 
   private readonly onTrailers = (trailers: http2.IncomingHttpHeaders): void => {
