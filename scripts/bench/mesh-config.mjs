@@ -34,7 +34,12 @@ status: {podIP: ${ip}}
 ---
 `;
 
-const service = (name, app, vip, waypoint) => `apiVersion: v1
+const HTTP_PORT = '{name: http, port: 9080, targetPort: 9080}';
+// The echo's port is named `grpc` (Istio's port-name convention), so the waypoint speaks HTTP/2
+// upstream to it (h2c inside the tunnel): the h2 and gRPC rows measure an HTTP/2 hop both sides.
+const GRPC_PORT = '{name: grpc, port: 9080, targetPort: 9080}';
+
+const service = (name, app, vip, waypoint, port = HTTP_PORT) => `apiVersion: v1
 kind: Service
 metadata:
   name: ${name}
@@ -43,7 +48,7 @@ metadata:
 spec:
   clusterIP: ${vip}
   selector: {app: ${app}}
-  ports: [{name: http, port: 9080, targetPort: 9080}]
+  ports: [${port}]
 ---
 `;
 
@@ -131,7 +136,7 @@ metadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}
   yaml += service('backend-l4', 'backend', a.vip(10), undefined);
   yaml += service('backend', 'backend', a.vip(11), 'waypoint');
   yaml += service('backend-full', 'backend', a.vip(12), 'waypoint-full');
-  yaml += service('echo', 'echo', a.vip(13), 'waypoint');
+  yaml += service('echo', 'echo', a.vip(13), 'waypoint', GRPC_PORT);
   yaml += service('sink', 'sink', a.vip(14), 'waypoint');
   yaml += service('sink-l4', 'sink', a.vip(15), undefined);
   writeFileSync(path.join(dir, 'bench.yaml'), yaml);

@@ -9,16 +9,13 @@
  * One pool per endpoint (and protocol, identity, version and connection settings): every pooled
  * connection is one CONNECT stream (or TCP socket) carrying keep-alive requests, reused across
  * requests. HTTP/1.1 goes through the waypoint's own client (./h1/: a strict incremental parser,
- * one request per connection at a time), which is cheaper than undici per request and keeps
- * undici out of memory. For `http2`/`grpc` ports the tunnel is marked `alpnProtocol = 'h2'` and
- * an undici `Pool` (loaded on first use, ./lazy-undici-pool.ts) speaks HTTP/2 prior knowledge
- * (h2c) inside it; undici accepts any Duplex from our `connect` hook, and the HBONE client hands
- * back streams already hardened against the Node 20 HTTP/2 pitfalls (src/hbone/tunnel-stream.ts).
+ * one request per connection at a time). For `http2`/`grpc` ports the waypoint's own HTTP/2
+ * client (./h2/) runs one `node:http2` session per connection (the tunnel or socket handed over
+ * through `createConnection`), multiplexing streams up to the peer's limit. Neither loads undici.
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type net from 'node:net';
-import type { Dispatcher, buildConnector } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { FailureCode } from '../failures.js';
 import { HBONE_PORT } from '../config/ir.js';
 import type { HboneDial, HboneDialResult } from '../hbone/types.js';
@@ -27,7 +24,8 @@ import { connectTcp } from '../net/sockets.js';
 import type { Endpoint } from '../state/mesh-view.js';
 import type { H1ErrorCode } from './h1/h1-error.js';
 import { H1Pool } from './h1/h1-pool.js';
-import { LazyUndiciPool } from './lazy-undici-pool.js';
+import type { H2ErrorCode } from './h2/h2-error.js';
+import { H2Pool } from './h2/h2-pool.js';
 import { endpointAddress } from './lb.js';
 import type { AttemptFailure } from './retry-state.js';
 
@@ -149,14 +147,15 @@ export class UpstreamHttpClient implements UpstreamDispatcher {
     const keepAliveTimeoutMs = settings?.idleTimeoutMs ?? this.opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS;
     const pool: EndpointPool =
       version === 'h2'
-        ? new LazyUndiciPool(`http://${address}`, {
-            connect: this.connectorFor(ep, version),
+        ? new H2Pool({
+            open: () => this.open(ep),
+            authority: address,
             keepAliveTimeoutMs,
             maxConnections: settings?.maxConnections,
             maxRequestsPerConnection: settings?.maxRequestsPerConnection,
           })
         : new H1Pool({
-            open: () => this.open(ep, version),
+            open: () => this.open(ep),
             defaultHost: address,
             keepAliveTimeoutMs,
             maxConnections: settings?.maxConnections,
@@ -168,18 +167,7 @@ export class UpstreamHttpClient implements UpstreamDispatcher {
     return pool;
   }
 
-  /** undici calls this whenever an HTTP/2 pool needs a new connection for `ep`. Built once per pool. */
-  private connectorFor(ep: Endpoint, version: UpstreamHttpVersion): buildConnector.connector {
-    return (_options, callback) => {
-      this.open(ep, version).then(
-        (socket) => callback(null, socket as net.Socket),
-        (err: unknown) =>
-          callback(err instanceof Error ? err : new UpstreamConnectError('UPSTREAM_CONNECT_FAILED', String(err)), null),
-      );
-    };
-  }
-
-  private async open(ep: Endpoint, version: UpstreamHttpVersion): Promise<Duplex> {
+  private async open(ep: Endpoint): Promise<Duplex> {
     const w = ep.workload;
     const localAddress = this.opts.localAddress?.();
     let stream: Duplex;
@@ -205,8 +193,6 @@ export class UpstreamHttpClient implements UpstreamDispatcher {
       if (!r.ok) throw new UpstreamConnectError(upstreamCodeOfDial(r.code), r.message);
       stream = r.stream;
     }
-    // undici picks its HTTP/2 codec from the TLS ALPN result; inside a tunnel we decide it.
-    if (version === 'h2') (stream as Duplex & { alpnProtocol?: string }).alpnProtocol = 'h2';
     return stream;
   }
 }
@@ -218,9 +204,11 @@ function upstreamCodeOfDial(code: FailureCode): FailureCode {
 
 /** Our HTTP/1.1 client's codes for a response that broke the protocol (Envoy's UPE). */
 const H1_PROTOCOL_ERRORS: ReadonlySet<string> = new Set<H1ErrorCode>(['H1_MALFORMED_RESPONSE', 'H1_HEADERS_TOO_LARGE']);
+/** Requests our clients refuse to write (a CR/LF in a header value...), before any byte leaves. */
+const INVALID_REQUEST_CODES: ReadonlySet<string> = new Set<H1ErrorCode | H2ErrorCode | 'UND_ERR_INVALID_ARG'>(['H1_INVALID_REQUEST', 'H2_INVALID_REQUEST', 'UND_ERR_INVALID_ARG']);
 
 /**
- * Maps an error the upstream client (ours for HTTP/1.1, undici for HTTP/2) reported for a request
+ * Maps an error the upstream client (./h1/ or ./h2/) reported for a request
  * to the failure the proxy answers with, given whether the request had been put on a connection.
  */
 export function upstreamFailureOf(err: Error, sentOnConnection: boolean): FailureCode {
@@ -240,9 +228,13 @@ export function upstreamFailureOf(err: Error, sentOnConnection: boolean): Failur
   return sentOnConnection ? 'UPSTREAM_RESET' : 'UPSTREAM_CONNECT_FAILED';
 }
 
-/** True when the upstream refused an HTTP/2 stream (RST_STREAM REFUSED_STREAM): safe to retry. */
+/**
+ * True when the upstream refused an HTTP/2 stream (RST_STREAM REFUSED_STREAM, or a GOAWAY whose
+ * last-stream-id is below it): it was not processed, so it is safe to retry.
+ */
 export function isRefusedStream(err: Error): boolean {
-  return err.message.includes('REFUSED_STREAM') || (err as Error & { code?: unknown }).code === 'NGHTTP2_REFUSED_STREAM';
+  const code = (err as Error & { code?: unknown }).code;
+  return code === 'H2_REFUSED_STREAM' || code === 'NGHTTP2_REFUSED_STREAM' || err.message.includes('REFUSED_STREAM');
 }
 
 /** A failed attempt as the router sees it: the reply, the retry condition, the outlier status. */
@@ -260,7 +252,7 @@ export function attemptFailureOf(err: Error, connected: boolean): AttemptFailure
   // The client refuses a request it cannot write (a header value with CR/LF...) before any byte
   // leaves: the request's fault, not the endpoint's (status 0: outlier detection ignores it).
   const errCode = (err as Error & { code?: unknown }).code;
-  if (errCode === 'H1_INVALID_REQUEST' || errCode === 'UND_ERR_INVALID_ARG') return INVALID_REQUEST;
+  if (typeof errCode === 'string' && INVALID_REQUEST_CODES.has(errCode)) return INVALID_REQUEST;
   const code = upstreamFailureOf(err, connected);
   let kind: AttemptFailure;
   if (!connected) kind = code === 'UPSTREAM_CONNECT_FAILED' || code === 'UPSTREAM_IDENTITY_MISMATCH' ? 'connect-failure' : 'reset-before-request';
