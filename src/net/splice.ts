@@ -10,6 +10,8 @@
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { type PooledReader, readIntoPool, recyclesAfterWrite } from './pooled-reads.js';
+import { giveBackReadBuffer } from './read-buffer-pool.js';
 import { resetSocket } from './sockets.js';
 
 export interface SpliceResult {
@@ -82,11 +84,16 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
           if (!to.destroyed) to.uncork();
         }
       };
-      from.on('data', (chunk: Buffer) => {
+      let reader: PooledReader | undefined;
+      const recycles = recyclesAfterWrite(to);
+      const onChunk = (chunk: Buffer, pooled: Buffer | undefined): boolean => {
         count(chunk.length);
         // The far side already closed cleanly (RST_STREAM NO_ERROR after its END_STREAM): it
         // takes no more bytes, and that is not an error.
-        if (to.writableEnded || to.destroyed) return;
+        if (to.writableEnded || to.destroyed) {
+          if (pooled) giveBackReadBuffer(pooled);
+          return true;
+        }
         if (chunk.length >= BATCH_MIN_CHUNK_BYTES) {
           if (!turnOpen) {
             turnOpen = true;
@@ -96,8 +103,13 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
             to.cork();
           }
         }
-        if (!to.write(chunk)) from.pause();
-      });
+        if (pooled === undefined || !recycles) return to.write(chunk);
+        // The buffer is reused once the write is done with it; after an error or a teardown the
+        // write may still be in flight natively, so it is left to the GC then.
+        return to.write(chunk, (err) => {
+          if (!err && !to.destroyed) giveBackReadBuffer(pooled);
+        });
+      };
       to.on('drain', () => from.resume());
       from.on('end', () => {
         if (!to.writableEnded && !to.destroyed) to.end();
@@ -110,9 +122,17 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
         if (rstCodeOf(from) !== NO_ERROR) abort(new Error('stream aborted by peer'));
       });
       from.on('close', () => {
+        reader?.dispose();
         if (!from.readableEnded && !firstError) abort(new Error('closed before end of stream'));
         if (++closed === 2) resolve(firstError ? { aToB: tally.aToB, bToA: tally.bToA, error: firstError } : { aToB: tally.aToB, bToA: tally.bToA });
       });
+      // Last, once every listener is on: it hands over what the socket holds already.
+      reader = from instanceof net.Socket ? readIntoPool(from, onChunk) : undefined;
+      if (!reader) {
+        from.on('data', (chunk: Buffer) => {
+          if (!onChunk(chunk, undefined)) from.pause();
+        });
+      }
     };
 
     wire(a, b, (n) => (tally.aToB += n));
