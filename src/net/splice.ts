@@ -7,10 +7,12 @@
  *   copy in the other direction carries on (a client that half-closes still gets its reply).
  * - Resets: a side that closes without a clean end, or errors, destroys the other, so the peer
  *   beyond it sees a reset rather than a clean close (pitfall 9 of perf-baseline.md).
+ * - Reads: a plain TCP side reads into reused buffers (`pooled-reads.ts`), not a fresh ArrayBuffer
+ *   per read; a pooled chunk's buffer is reused once the write that carried it has completed.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type PooledReader, readIntoPool, recyclesAfterWrite } from './pooled-reads.js';
+import { readIntoPool, recyclesAfterWrite } from './pooled-reads.js';
 import { giveBackReadBuffer } from './read-buffer-pool.js';
 import { resetSocket } from './sockets.js';
 
@@ -84,7 +86,6 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
           if (!to.destroyed) to.uncork();
         }
       };
-      let reader: PooledReader | undefined;
       const recycles = recyclesAfterWrite(to);
       const onChunk = (chunk: Buffer, pooled: Buffer | undefined): boolean => {
         count(chunk.length);
@@ -110,6 +111,14 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
           if (!err && !to.destroyed) giveBackReadBuffer(pooled);
         });
       };
+      // A plain TCP source reads into reused buffers (events it emits come later than this turn,
+      // so the listeners below are on before any); any other source gives 'data' events.
+      const reader = from instanceof net.Socket ? readIntoPool(from, onChunk) : undefined;
+      if (!reader) {
+        from.on('data', (chunk: Buffer) => {
+          if (!onChunk(chunk, undefined)) from.pause();
+        });
+      }
       to.on('drain', () => from.resume());
       from.on('end', () => {
         if (!to.writableEnded && !to.destroyed) to.end();
@@ -126,13 +135,6 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
         if (!from.readableEnded && !firstError) abort(new Error('closed before end of stream'));
         if (++closed === 2) resolve(firstError ? { aToB: tally.aToB, bToA: tally.bToA, error: firstError } : { aToB: tally.aToB, bToA: tally.bToA });
       });
-      // Last, once every listener is on: it hands over what the socket holds already.
-      reader = from instanceof net.Socket ? readIntoPool(from, onChunk) : undefined;
-      if (!reader) {
-        from.on('data', (chunk: Buffer) => {
-          if (!onChunk(chunk, undefined)) from.pause();
-        });
-      }
     };
 
     wire(a, b, (n) => (tally.aToB += n));
