@@ -41,7 +41,7 @@ export function giveBackReadBuffer(b: Buffer): void {
   if (idle.length < MAX_IDLE_BUFFERS && b.length === READ_BUFFER_BYTES && b !== shared) idle.push(b);
 }
 
-/** How many pooled buffers sit idle now (for tests and the memory report). */
+/** How many pooled buffers sit idle now (for tests). */
 export function idleReadBuffers(): number {
   return idle.length;
 }
