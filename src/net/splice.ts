@@ -7,9 +7,13 @@
  *   copy in the other direction carries on (a client that half-closes still gets its reply).
  * - Resets: a side that closes without a clean end, or errors, destroys the other, so the peer
  *   beyond it sees a reset rather than a clean close (pitfall 9 of perf-baseline.md).
+ * - Reads: a plain TCP side reads into reused buffers (`pooled-reads.ts`), not a fresh ArrayBuffer
+ *   per read; a pooled chunk's buffer is reused once the write that carried it has completed.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { readIntoPool, recyclesAfterWrite } from './pooled-reads.js';
+import { giveBackReadBuffer } from './read-buffer-pool.js';
 import { resetSocket } from './sockets.js';
 
 export interface SpliceResult {
@@ -82,11 +86,15 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
           if (!to.destroyed) to.uncork();
         }
       };
-      from.on('data', (chunk: Buffer) => {
+      const recycles = recyclesAfterWrite(to);
+      const onChunk = (chunk: Buffer, pooled: Buffer | undefined): boolean => {
         count(chunk.length);
         // The far side already closed cleanly (RST_STREAM NO_ERROR after its END_STREAM): it
         // takes no more bytes, and that is not an error.
-        if (to.writableEnded || to.destroyed) return;
+        if (to.writableEnded || to.destroyed) {
+          if (pooled) giveBackReadBuffer(pooled);
+          return true;
+        }
         if (chunk.length >= BATCH_MIN_CHUNK_BYTES) {
           if (!turnOpen) {
             turnOpen = true;
@@ -96,8 +104,21 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
             to.cork();
           }
         }
-        if (!to.write(chunk)) from.pause();
-      });
+        if (pooled === undefined || !recycles) return to.write(chunk);
+        // The buffer is reused once the write is done with it; after an error or a teardown the
+        // write may still be in flight natively, so it is left to the GC then.
+        return to.write(chunk, (err) => {
+          if (!err && !to.destroyed) giveBackReadBuffer(pooled);
+        });
+      };
+      // A plain TCP source reads into reused buffers (events it emits come later than this turn,
+      // so the listeners below are on before any); any other source gives 'data' events.
+      const reader = from instanceof net.Socket ? readIntoPool(from, onChunk) : undefined;
+      if (!reader) {
+        from.on('data', (chunk: Buffer) => {
+          if (!onChunk(chunk, undefined)) from.pause();
+        });
+      }
       to.on('drain', () => from.resume());
       from.on('end', () => {
         if (!to.writableEnded && !to.destroyed) to.end();
@@ -110,6 +131,7 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
         if (rstCodeOf(from) !== NO_ERROR) abort(new Error('stream aborted by peer'));
       });
       from.on('close', () => {
+        reader?.dispose();
         if (!from.readableEnded && !firstError) abort(new Error('closed before end of stream'));
         if (++closed === 2) resolve(firstError ? { aToB: tally.aToB, bToA: tally.bToA, error: firstError } : { aToB: tally.aToB, bToA: tally.bToA });
       });
