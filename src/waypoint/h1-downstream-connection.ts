@@ -16,6 +16,7 @@
  * a request whose answer could not be sent is never executed.
  */
 import type { Duplex } from 'node:stream';
+import { raiseWriteHighWaterMark } from '../net/bulk-high-water-mark.js';
 import { Http1ParseError } from '../http1/parse-error.js';
 import { CONTINUE_HEAD } from '../http1/head-writer.js';
 import { RequestParser, type RequestHandler, type RequestHead } from '../http1/request-parser.js';
@@ -75,6 +76,8 @@ export class H1DownstreamConnection<C> implements RequestHandler, H1RequestOwner
     this.parser = new RequestParser(this, limits.maxRequestHeadersBytes, limits.maxHeadersCount);
     this.lastActivity = this.headStart = Date.now();
     this.clock = new ConnectionClock(this, limits);
+    // A response body relayed from upstream pauses its source only past this (not every 64 KiB).
+    raiseWriteHighWaterMark(stream);
     stream.on('data', this.onData);
     stream.on('end', this.onEnd);
     stream.on('drain', this.onDrain);
