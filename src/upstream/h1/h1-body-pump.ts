@@ -9,6 +9,7 @@
  */
 import { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
+import { TurnBatch } from '../../net/turn-batch.js';
 import { UpstreamH1Error } from './h1-error.js';
 import type { H1Request } from './h1-request.js';
 
@@ -29,6 +30,8 @@ export class H1BodyPump {
   private headSent = false;
   private done = false;
   private readonly chunked: boolean;
+  /** Body chunks that arrive in one turn leave as one write. */
+  private readonly batch: TurnBatch;
 
   constructor(
     private readonly socket: Duplex,
@@ -38,6 +41,7 @@ export class H1BodyPump {
     private readonly owner: BodyPumpOwner,
   ) {
     this.chunked = req.contentLength === null;
+    this.batch = new TurnBatch(socket);
     body.on('data', this.onData);
     body.on('end', this.onEnd);
     body.on('error', this.onError);
@@ -91,6 +95,7 @@ export class H1BodyPump {
   /** `before` (latin1), `chunk`, then CRLF when `crlf`: one write. */
   private write(before: string | undefined, chunk: Buffer, crlf: boolean): boolean {
     const s = this.socket;
+    this.batch.before(chunk.length);
     if (before === undefined && !crlf) return s.write(chunk);
     if (chunk.length <= COALESCE_LIMIT) {
       const head = before === undefined ? 0 : before.length;
