@@ -1,16 +1,17 @@
 /**
- * How much an HTTP/1.1 hop of the waypoint lets queue on a stream before it stops its source,
- * and the one place that raises a stream's write limit to it.
+ * How much the waypoint's downstream HTTP/1.1 tunnel lets queue before a relayed response body
+ * stops its upstream, and the one place that raises a stream's write limit to it.
  *
  * An HBONE tunnel delivers a body as ~8 KiB pieces (one per DATA frame piece of a TLS record).
  * With Node's default 64 KiB write limit every eighth piece returned `false` from `write()`, and
- * the body's source was paused and resumed (a parser pause, a Readable `resume()` → `flow()` →
- * `read()` loop on a later tick, an HTTP/2 stream read stop/start) about 16,000 times per GiB in
- * each direction. The ztunnel's splice uses the same limit for the same reason (src/net/splice.ts);
- * docs/performance.md "Session 6: bulk through the waypoint" has the measurements.
+ * the upstream was paused and resumed (a parser pause, an HTTP/2 stream read stop/start, a
+ * Readable `resume()` → `flow()` → `read()` loop on a later tick) about 16,000 times per GiB.
+ * The ztunnel's splice uses the same limit for the same reason (src/net/splice.ts).
  *
- * Memory stays bounded: at most this much per direction of a request whose reader is slower than
- * its writer, Envoy's default per-connection buffer limit being 1 MiB.
+ * Not applied to the upstream tunnel a request body is written to: measured there, the waypoint
+ * spent ~40 % more CPU per GiB uploaded with it (docs/performance.md "Session 6: bulk through
+ * the waypoint"). Memory stays bounded: at most this much per response whose reader is slower
+ * than its writer (Envoy's default per-connection buffer limit is 1 MiB).
  */
 import type { Duplex, Writable } from 'node:stream';
 

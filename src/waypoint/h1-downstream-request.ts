@@ -9,7 +9,6 @@
  * HBONE stream) without delaying a head whose body is slow to come.
  */
 import { guardedDestroyError } from '../net/guarded-destroy-error.js';
-import { BULK_HIGH_WATER_MARK } from '../net/bulk-high-water-mark.js';
 import { Readable } from 'node:stream';
 import { BodyFraming, CRLF, LAST_CHUNK, chunkPrefix, responseHead } from '../http1/head-writer.js';
 import type { RequestHead } from '../http1/request-parser.js';
@@ -34,8 +33,7 @@ export interface H1RequestOwner {
 
 class H1RequestBody extends Readable {
   constructor(private readonly owner: H1RequestOwner) {
-    // As much as the upstream connection queues before it pauses this body (h1-connection.ts).
-    super({ highWaterMark: BULK_HIGH_WATER_MARK });
+    super();
   }
 
   override _read(): void {

@@ -11,14 +11,13 @@
  * attempt is reading (during a retry's back-off), so nothing arrives that could not be kept.
  */
 import { Readable } from 'node:stream';
-import { BULK_HIGH_WATER_MARK } from '../net/bulk-high-water-mark.js';
 
 /** Envoy's default per-request buffer limit (the listener's connection buffer limit). */
 export const DEFAULT_REPLAY_LIMIT_BYTES = 1024 * 1024;
 
 class AttemptBody extends Readable {
   constructor(private readonly owner: ReplayBody) {
-    super({ highWaterMark: BULK_HIGH_WATER_MARK });
+    super();
   }
 
   override _read(): void {

@@ -10,7 +10,6 @@
  * connection ever reaches the next request.
  */
 import type { Duplex } from 'node:stream';
-import { raiseWriteHighWaterMark } from '../../net/bulk-high-water-mark.js';
 import { H1BodyPump, destroyBody, type BodyPumpOwner } from './h1-body-pump.js';
 import { UpstreamH1Error } from './h1-error.js';
 import type { H1Request } from './h1-request.js';
@@ -63,8 +62,6 @@ export class H1Connection implements H1ResponseHandler, BodyPumpOwner {
     private readonly opts: H1ConnectionOptions,
   ) {
     this.parser = new H1ResponseParser(this, opts.maxHeaderSize);
-    // A streamed request body pauses its source only past this (not every 64 KiB).
-    raiseWriteHighWaterMark(socket);
     socket.on('data', this.onSocketData);
     socket.on('end', this.onSocketEnd);
     socket.on('error', this.onSocketError);
