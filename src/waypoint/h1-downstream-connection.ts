@@ -16,6 +16,8 @@
  * a request whose answer could not be sent is never executed.
  */
 import type { Duplex } from 'node:stream';
+import { raiseWriteHighWaterMark } from '../net/bulk-high-water-mark.js';
+import { TurnBatch } from '../net/turn-batch.js';
 import { Http1ParseError } from '../http1/parse-error.js';
 import { CONTINUE_HEAD } from '../http1/head-writer.js';
 import { RequestParser, type RequestHandler, type RequestHead } from '../http1/request-parser.js';
@@ -48,6 +50,8 @@ const REFUSALS: Readonly<Record<number, string>> = {
 export class H1DownstreamConnection<C> implements RequestHandler, H1RequestOwner, ClockOwner {
   private readonly parser: RequestParser;
   private readonly clock: ConnectionClock;
+  /** Response body chunks relayed in one turn leave as one write. */
+  private readonly batch: TurnBatch;
   /** The request being served (its response may be done while its body is still being read). */
   private current: H1DownstreamRequest | undefined;
   /** The current request's exchange was told it is over. */
@@ -75,6 +79,9 @@ export class H1DownstreamConnection<C> implements RequestHandler, H1RequestOwner
     this.parser = new RequestParser(this, limits.maxRequestHeadersBytes, limits.maxHeadersCount);
     this.lastActivity = this.headStart = Date.now();
     this.clock = new ConnectionClock(this, limits);
+    // A response body relayed from upstream pauses its source only past this (not every 64 KiB).
+    raiseWriteHighWaterMark(stream);
+    this.batch = new TurnBatch(stream);
     stream.on('data', this.onData);
     stream.on('end', this.onEnd);
     stream.on('drain', this.onDrain);
@@ -230,7 +237,9 @@ export class H1DownstreamConnection<C> implements RequestHandler, H1RequestOwner
   send(data: string | Buffer): boolean {
     this.lastActivity = Date.now();
     if (this.gone) return true;
-    return typeof data === 'string' ? this.stream.write(data, 'latin1') : this.stream.write(data);
+    if (typeof data === 'string') return this.stream.write(data, 'latin1');
+    this.batch.before(data.length);
+    return this.stream.write(data);
   }
 
   sendParts(before: string | undefined, chunk: Buffer, after: string | undefined): boolean {
@@ -238,6 +247,7 @@ export class H1DownstreamConnection<C> implements RequestHandler, H1RequestOwner
     this.lastActivity = Date.now();
     if (this.gone) return true;
     const s = this.stream;
+    this.batch.before(chunk.length);
     s.cork();
     if (before !== undefined) s.write(before, 'latin1');
     let ok = s.write(chunk);

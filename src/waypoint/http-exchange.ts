@@ -2,19 +2,19 @@
  * One HTTP request through the waypoint, from downstream request to access record:
  *
  *   request context → filters (request path) → route → backend → circuit breaker → endpoint →
- *   attempt(s) upstream (undici over HBONE; retries with back-off) → filters (response path,
+ *   attempt(s) upstream (over HBONE; retries with back-off) → filters (response path,
  *   reverse) → downstream → access record
  *
- * Each attempt is its own undici handler ({@link UpstreamAttempt}); what the retry policy, the
- * circuit breaker and outlier detection decide lives in {@link ExchangeResilience}; writing the
- * response downstream in {@link ResponseRelay}. This file is the state machine between them.
+ * Each attempt is its own dispatch handler ({@link UpstreamAttempt}); the route step and the body
+ * the upstream reads are in exchange-route.ts; what the retry policy, the circuit breaker and
+ * outlier detection decide lives in {@link ExchangeResilience}; writing the response downstream
+ * in {@link ResponseRelay}. This file is the state machine between them.
  *
  * Failures are Envoy-style local replies (src/failures.ts): no endpoints → 503 UH; circuit
  * breaker → 503 UO (+ `x-envoy-overloaded`); connect failure → 503 UF; reset before the response
  * → 503 UC; route or per-try timeout → 504 UT (the upstream request is aborted). A failed attempt
  * is retried as the route's policy says; a retriable failure with no retry left adds `URX`.
  */
-import type { Readable } from 'node:stream';
 import type { FilterResult, LocalReply, Respond } from '../filter/api.js';
 import { CONTINUE, isAsync } from '../filter/api.js';
 import type { ChainRun } from '../filter/chain.js';
@@ -31,14 +31,14 @@ import { requestContextOf } from './downstream-request.js';
 import { normalizeRequest } from '../security/request-normalization.js';
 import { ExchangeResilience } from './exchange-resilience.js';
 import { ExchangeTimers } from './exchange-timers.js';
-import { FilteredRequestBody } from './filtered-body.js';
+import { routeRequest, upstreamBody } from './exchange-route.js';
 import { isGrpcRequest } from './grpc-local-reply.js';
 import { ResponseState, failureReply } from './local-reply.js';
 import { responseHeadersFromRaw, upstreamRequestHeaders } from './proxy-headers.js';
 import { RequestTrailers } from './request-trailers.js';
 import { ResponseRelay } from './response-relay.js';
 import type { RouteBackend, RouteDecision } from './router.js';
-import { applyHeaderMutation, selectBackend } from './router.js';
+import { applyHeaderMutation } from './router.js';
 import type { RequestTimeouts } from './route-timeouts.js';
 import { NO_TIMEOUTS, requestTimeouts } from './route-timeouts.js';
 import type { AttemptOwner } from './upstream-attempt.js';
@@ -121,40 +121,15 @@ export class HttpExchange implements AttemptOwner, DownstreamEvents {
       this.sendLocal(r.reply);
       return;
     }
-    const decision = this.conn.routes.routeHttp(this.ctx);
-    if (decision?.respond) {
-      // Redirect, direct response, or a rule without usable backends (the spec's 500).
-      this.ctx.streamInfo.routeName = decision.name;
-      this.sendLocal(decision.respond.reply(this.ctx));
+    const routed = routeRequest(this.ctx, this.conn.routes, this.deps.random, this.deps.tracer, this.span);
+    if (routed.reply) {
+      this.sendLocal(routed.reply);
       return;
     }
-    const backend = decision ? selectBackend(decision, this.deps.random) : undefined;
-    if (!decision || !backend) {
-      this.sendLocal(failureReply('NO_ROUTE'));
-      return;
-    }
+    const { decision, backend } = routed;
     this.decision = decision;
     this.backend = backend;
-    const info = this.ctx.streamInfo;
-    info.routeName = decision.name;
-    info.upstreamCluster = backend.cluster;
-    if (backend.reply) {
-      this.sendLocal(backend.reply);
-      return;
-    }
-    // After matching (which saw the original request), before anything goes upstream or to a mirror.
-    decision.rewrite?.apply(this.ctx);
-    if (decision.requestHeaders) applyHeaderMutation(this.ctx.headers, decision.requestHeaders);
-    if (backend.requestHeaders) applyHeaderMutation(this.ctx.headers, backend.requestHeaders);
-    // The upstream (and a mirror) sees the waypoint's span as its parent.
-    if (this.span) this.deps.tracer?.inject(this.ctx.headers, this.span);
-    let body: Readable | null = null;
-    if (!this.bodyless) {
-      // A body the ext_authz check read ahead is replayed from its buffer (then the rest streams).
-      const src = this.ctx.body?.replay() ?? (this.down.body as Readable);
-      const run = this.run?.wantsRequestBody || this.run?.wantsRequestTrailers ? this.run : undefined;
-      body = run ? new FilteredRequestBody(src, run, (reply) => this.onBodyReply(reply), this.trailers as RequestTrailers) : src;
-    }
+    let body = this.bodyless ? null : upstreamBody(this.ctx, this.down, this.run, this.trailers as RequestTrailers, (reply) => this.onBodyReply(reply));
     // Shadows copy the filtered body as it streams (so the real request reads it through the mirror).
     if (decision.mirror) body = decision.mirror.send(this.ctx, this.conn.upstreamVersion, body);
     // After the mirror, which must not carry the expected-timeout header of this request.

@@ -221,6 +221,23 @@ describe('h1 upstream client over TCP', () => {
     assert.equal(seen[seen.length - 1]?.headers['content-length'], '0');
   });
 
+  it('a chunked stream body of large and small chunks arrives byte for byte (framing written around the payload)', async () => {
+    // Large chunks go out as size line, payload and CRLF pieces of one write; small ones are
+    // copied into one buffer with their framing; the first carries the head. Distinct letters per
+    // chunk, so a misplaced piece of framing or payload shows in the body.
+    const sizes = [40_000, 300, 16_385, 5, 70_000];
+    const chunks = sizes.map((n, i) => Buffer.alloc(n, 0x61 + i));
+    const r = await call(client, ep, { method: 'POST', path: '/stream-large', body: Readable.from(chunks) }).done;
+    assert.equal(r.status, 200);
+    const got = seen[seen.length - 1];
+    assert.equal(got?.headers['transfer-encoding'], 'chunked');
+    assert.equal(got?.body, Buffer.concat(chunks).toString());
+    // And a large first chunk that is the whole body, with the head in the same write.
+    const one = Buffer.alloc(100_000, 0x7a);
+    await call(client, ep, { method: 'POST', path: '/stream-one', body: Readable.from([one]) }).done;
+    assert.equal(seen[seen.length - 1]?.body, one.toString());
+  });
+
   it('a stream body with a Content-Length header is sent with it, and a short one fails', async () => {
     const ok = await call(client, ep, { method: 'PUT', path: '/cl', headers: ['host', 'h', 'content-length', '6'], body: Readable.from([Buffer.from('abc'), Buffer.from('def')]) }).done;
     assert.equal(json(ok).body, 'abcdef');

@@ -2,14 +2,19 @@
  * Streams one request body onto an upstream connection: the head goes out with the first chunk
  * (one write), Content-Length bodies are checked against their length, other bodies are chunked,
  * and the body pauses while the connection's write buffer is full (resumed on 'drain').
+ *
+ * The payload is never copied to frame it: a chunk's size line (and the head, with the first
+ * chunk) and its CRLF go out as separate pieces of one corked write (one writev), except for
+ * chunks small enough that one copy costs less than a multi-piece write.
  */
 import { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
+import { TurnBatch } from '../../net/turn-batch.js';
 import { UpstreamH1Error } from './h1-error.js';
 import type { H1Request } from './h1-request.js';
 
 /** Chunks up to this size are copied into one buffer with their framing; larger ones are corked. */
-const COALESCE_LIMIT = 16 * 1024;
+const COALESCE_LIMIT = 1024;
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
@@ -25,6 +30,8 @@ export class H1BodyPump {
   private headSent = false;
   private done = false;
   private readonly chunked: boolean;
+  /** Body chunks that arrive in one turn leave as one write. */
+  private readonly batch: TurnBatch;
 
   constructor(
     private readonly socket: Duplex,
@@ -34,6 +41,7 @@ export class H1BodyPump {
     private readonly owner: BodyPumpOwner,
   ) {
     this.chunked = req.contentLength === null;
+    this.batch = new TurnBatch(socket);
     body.on('data', this.onData);
     body.on('end', this.onEnd);
     body.on('error', this.onError);
@@ -73,25 +81,35 @@ export class H1BodyPump {
       return;
     }
     this.written += len;
-    const parts: Buffer[] = [];
+    let before: string | undefined;
     if (!this.headSent) {
       this.headSent = true;
-      parts.push(Buffer.from(this.req.head(this.keepAlive, this.req.framing(limit)), 'latin1'));
+      before = this.req.head(this.keepAlive, this.req.framing(limit));
     }
-    if (this.chunked) parts.push(Buffer.from(`${len.toString(16)}\r\n`, 'latin1'), chunk, CRLF);
-    else parts.push(chunk);
-    const ok = this.write(parts, len);
+    if (this.chunked) before = before === undefined ? `${len.toString(16)}\r\n` : `${before}${len.toString(16)}\r\n`;
+    const ok = this.write(before, chunk, this.chunked);
     this.req.bodySent(chunk);
     if (!ok && !this.done) this.body.pause();
   };
 
-  private write(parts: Buffer[], payload: number): boolean {
-    if (parts.length === 1) return this.socket.write(parts[0]);
-    if (payload <= COALESCE_LIMIT) return this.socket.write(Buffer.concat(parts));
-    this.socket.cork();
-    let ok = true;
-    for (const p of parts) ok = this.socket.write(p);
-    this.socket.uncork();
+  /** `before` (latin1), `chunk`, then CRLF when `crlf`: one write. */
+  private write(before: string | undefined, chunk: Buffer, crlf: boolean): boolean {
+    const s = this.socket;
+    this.batch.before(chunk.length);
+    if (before === undefined && !crlf) return s.write(chunk);
+    if (chunk.length <= COALESCE_LIMIT) {
+      const head = before === undefined ? 0 : before.length;
+      const out = Buffer.allocUnsafe(head + chunk.length + (crlf ? 2 : 0));
+      if (before !== undefined) out.write(before, 0, 'latin1');
+      chunk.copy(out, head);
+      if (crlf) CRLF.copy(out, head + chunk.length);
+      return s.write(out);
+    }
+    s.cork();
+    if (before !== undefined) s.write(before, 'latin1');
+    let ok = s.write(chunk);
+    if (crlf) ok = s.write(CRLF);
+    s.uncork();
     return ok;
   }
 
