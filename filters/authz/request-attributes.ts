@@ -106,7 +106,7 @@ export class RequestAttributes {
    * Repeated fields joined with `,` (no space), as Istio documents and Envoy's RBAC matches.
    * Pseudo-headers are request fields in Envoy's header map, so `request.headers[:authority]`
    * (`:method`, `:path`, `:scheme`) matches them rather than never matching (which would let a
-   * DENY on them pass everything).
+   * DENY on them pass everything). `host` is `:authority`, as in Envoy.
    */
   header(name: string): string | undefined {
     if (name.charCodeAt(0) === 0x3a /* ':' */) {
@@ -123,6 +123,10 @@ export class RequestAttributes {
           return undefined;
       }
     }
+    // Envoy's request header map stores Host as `:authority` and maps every lookup of `host` to
+    // it (HeaderMapImpl's StaticLookupTable, "legacy host header"): `request.headers[host]` is the
+    // authority on HTTP/2 too, where a client could otherwise send a `host` that differs from it.
+    if (name === 'host') return this.ctx.authority;
     return this.ctx.headers.joined(name);
   }
 }

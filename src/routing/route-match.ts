@@ -35,7 +35,8 @@ export class RequestView {
   /** A request header as Envoy's route matcher reads it: repeated values joined with `,`. */
   header(name: string): string | undefined {
     if (name !== this.lastHeader) {
-      this.lastValue = this.ctx.headers.joined(name);
+      // `host` is `:authority` in Envoy's header map (see filters/authz/request-attributes.ts).
+      this.lastValue = name === 'host' ? this.ctx.authority : this.ctx.headers.joined(name);
       this.lastHeader = name;
     }
     return this.lastValue;

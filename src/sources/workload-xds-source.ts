@@ -3,6 +3,7 @@
  * (Workloads and Services) and `istio.security.Authorization` (L4 policy), consumed by both the
  * ztunnel and the waypoint through the IR. A rejected resource is NACKed; an Address keeps its
  * previous version, an Authorization is replaced by its fail-closed stand-in (`wds-authorization.ts`).
+ * Nothing is published before the first push of both types (no workload without its policies).
  * A lost control plane leaves everything in place (`status().stale`).
  */
 import type { PolicyDraft } from '../config/from-k8s/translator.js';
@@ -99,6 +100,9 @@ export class WorkloadXdsSource extends XdsSourceBase {
     this.received.add(typeUrl);
     this.synced ||= this.received.size === 2;
     if (this.synced) this.stale = false;
+    // Fail closed at start: workloads published before the first Authorization push would be
+    // served with no L4 policy at all (allow), so nothing is published until both types arrived.
+    if (!this.synced) return problems;
     this.objs = assembleWorkloadConfig({ workloads: this.workloads, services: this.services, authorizations: this.authorizations }, `xds://${this.opts.address}`);
     this.emit();
     return problems;

@@ -1,7 +1,7 @@
 /**
  * The request context built from a downstream request as Envoy's HCM would see it
- * (`x-request-id` generated when absent, `x-forwarded-proto` set when absent), whichever inner
- * codec parsed it.
+ * (`x-request-id` generated when absent, `x-forwarded-proto` set when absent, an HTTP/2 `host`
+ * discarded), whichever inner codec parsed it.
  */
 import { randomUUID } from 'node:crypto';
 import type { DestinationInfo, SourceInfo } from '../filter/api.js';
@@ -17,6 +17,10 @@ export function requestContextOf(down: DownstreamExchange, source: SourceInfo, d
     headers.set('x-request-id', requestId);
   }
   if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', 'http');
+  // HTTP/2: the authority is `:authority` (or, without it, `host`); a `host` field that could
+  // differ from it is discarded as Envoy does (runtime `http2_discard_host_header`, RFC 9113
+  // §8.3.1), so no filter, Wasm plugin or authorizer sees a second, client-chosen host.
+  if (down.protocol === 'HTTP/2') headers.delete('host');
   const ctx = new HttpRequestContext({
     method: down.method,
     authority: down.authority ?? destination.connectAuthority,

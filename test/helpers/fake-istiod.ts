@@ -41,6 +41,8 @@ export interface FakeIstiodOptions {
   readonly credentials?: grpc.ServerCredentials;
   /** Metadata every call must carry, e.g. `authorization`. */
   readonly requireMetadata?: Readonly<Record<string, string>>;
+  /** Delta types whose initial (subscription) response is not sent: the first `set` sends it. */
+  readonly holdInitial?: readonly string[];
 }
 
 export class FakeIstiod {
@@ -204,7 +206,7 @@ export class FakeIstiod {
       if (!s.sent.has(typeUrl)) {
         // The client already holds these versions: only differences are sent.
         s.sent.set(typeUrl, new Map(Object.entries(initial)));
-        this.pushDelta(s, typeUrl, true);
+        if (!this.opts.holdInitial?.includes(typeUrl)) this.pushDelta(s, typeUrl, true);
       }
     });
     call.on('error', () => this.delta.delete(s));

@@ -249,4 +249,25 @@ spec:
       assert.equal(d.name, 'jwt');
     });
   }
+
+  it('an unknown rule field never widens an ALLOW: the ALLOW rule is dropped, a DENY rule kept without it', () => {
+    // `method` (not `methods`) is no field Istio defines: ignoring it would allow every method.
+    const allow = ap(`${TARGET}  action: ALLOW
+  rules:
+    - to: [{operation: {paths: ["/public/*"], method: [GET]}}]
+    - to: [{operation: {paths: ["/health"]}}]
+    - from: [{source: {namespaces: [a]}, extra: 1}]
+    - when: [{key: "request.headers[x-a]", values: ["1"], notvalues: ["2"]}]
+    - to: [{operation: {paths: ["/x"]}}]
+      unknownRulePart: {}`);
+    assert.equal(allow.l7.length, 1);
+    assert.deepEqual(allow.l7[0]?.rules.map((r) => r.to[0]?.paths), [[{ kind: 'exact', value: '/health' }]]);
+    const warnings = allow.diagnostics.filter((d) => d.code === 'UNSUPPORTED').map((d) => d.field);
+    assert.deepEqual(warnings, ['spec.rules[0]', 'spec.rules[2]', 'spec.rules[3]', 'spec.rules[4]']);
+    const deny = ap(`${TARGET}  action: DENY
+  rules:
+    - to: [{operation: {paths: ["/admin/*"], method: [DELETE]}}]`);
+    assert.equal(deny.l7[0]?.rules.length, 1, 'kept: it denies more, never less');
+    assert.equal(deny.diagnostics[0]?.code, 'UNSUPPORTED');
+  });
 });

@@ -69,7 +69,17 @@ export function translateL7AuthorizationPolicy(r: ObjectReader, dryRun: boolean)
   if (action !== 'CUSTOM' && r.has(['spec', 'provider'])) r.error(['spec', 'provider'], 'FIELD_INVALID', 'only a CUSTOM policy has a provider');
   const rules: L7RuleIR[] = [];
   r.list(['spec', 'rules']).forEach((_, i) => {
-    const rule = translateRule(r, ['spec', 'rules', i], namespace);
+    const rulePath = ['spec', 'rules', i];
+    const unknown = unknownRuleFields(r, rulePath);
+    // A field this waypoint does not know cannot be enforced: an ALLOW rule that needs it is
+    // dropped (allows less), any other rule is kept without it (a DENY or CUSTOM rule then matches
+    // more), as istiod skips the rules it cannot build. Never ignored into a wider allow.
+    if (unknown.length > 0) {
+      const dropped = action === 'ALLOW';
+      r.warn(rulePath, 'UNSUPPORTED', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: ${dropped ? 'the ALLOW rule is omitted' : 'the rule is enforced without it'}. This is more restrictive than requested.`);
+      if (dropped) return;
+    }
+    const rule = translateRule(r, rulePath, namespace);
     if (rule) rules.push(rule);
   });
   if (r.failed) return undefined;
@@ -85,6 +95,33 @@ export function translateL7AuthorizationPolicy(r: ObjectReader, dryRun: boolean)
     origin: r.origin,
   };
   return { type: 'L7Policy', value };
+}
+
+const RULE_FIELDS: ReadonlySet<string> = new Set(['from', 'to', 'when']);
+const SOURCE_FIELD_SET: ReadonlySet<string> = new Set(SOURCE_FIELDS);
+const OPERATION_FIELD_SET: ReadonlySet<string> = new Set(OPERATION_FIELDS);
+const CONDITION_FIELDS: ReadonlySet<string> = new Set(['key', 'values', 'notValues']);
+const SOURCE_WRAPPER: ReadonlySet<string> = new Set(['source']);
+const OPERATION_WRAPPER: ReadonlySet<string> = new Set(['operation']);
+
+/** The dotted paths of the fields of a rule that no Istio AuthorizationPolicy version here defines. */
+function unknownRuleFields(r: ObjectReader, rule: Path): string[] {
+  const out: string[] = [];
+  const check = (path: Path, known: ReadonlySet<string>, label: string): void => {
+    const rec = r.record(path);
+    if (rec) for (const k of Object.keys(rec)) if (!known.has(k)) out.push(`${label}.${k}`);
+  };
+  check(rule, RULE_FIELDS, 'rule');
+  r.list([...rule, 'from']).forEach((_, j) => {
+    check([...rule, 'from', j], SOURCE_WRAPPER, `from[${j}]`);
+    check([...rule, 'from', j, 'source'], SOURCE_FIELD_SET, `from[${j}].source`);
+  });
+  r.list([...rule, 'to']).forEach((_, j) => {
+    check([...rule, 'to', j], OPERATION_WRAPPER, `to[${j}]`);
+    check([...rule, 'to', j, 'operation'], OPERATION_FIELD_SET, `to[${j}].operation`);
+  });
+  r.list([...rule, 'when']).forEach((_, j) => check([...rule, 'when', j], CONDITION_FIELDS, `when[${j}]`));
+  return out;
 }
 
 function translateRule(r: ObjectReader, path: Path, policyNs: string): L7RuleIR | undefined {
