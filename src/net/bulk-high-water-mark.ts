@@ -1,6 +1,7 @@
 /**
- * How much the waypoint's downstream HTTP/1.1 tunnel lets queue before a relayed response body
- * stops its upstream, and the one place that raises a stream's write limit to it.
+ * How much a relay lets queue on a writable side before it pauses its source (the ztunnel's splice,
+ * the waypoint's downstream HTTP/1.1 tunnel), and the one place that raises a stream's write
+ * limit to it.
  *
  * An HBONE tunnel delivers a body as ~8 KiB pieces (one per DATA frame piece of a TLS record).
  * With Node's default 64 KiB write limit every eighth piece returned `false` from `write()`, and

@@ -12,9 +12,11 @@
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { raiseWriteHighWaterMark } from './bulk-high-water-mark.js';
 import { readIntoPool, recyclesAfterWrite } from './pooled-reads.js';
 import { giveBackReadBuffer } from './read-buffer-pool.js';
 import { resetSocket } from './sockets.js';
+import { TurnBatch } from './turn-batch.js';
 
 export interface SpliceResult {
   /** Bytes read from `a` and written to `b`. */
@@ -33,29 +35,6 @@ export class ByteTally {
   bToA = 0;
 }
 
-/**
- * How much a splice lets queue on a writable side before it pauses the other side. Node's default
- * (16 KiB) is less than one TCP read (64 KiB) or one TLS read's worth of DATA frames, so with the
- * default every chunk paused and resumed the source: an epoll_ctl pair per chunk on a socket, and
- * a single chunk in flight at a time. docs/performance.md "Bulk through HBONE" has the A/B.
- */
-export const SPLICE_WRITE_HIGH_WATER_MARK = 256 * 1024;
-
-/** Chunks at least this large are bulk data, batched per event-loop turn (see `wire`). */
-const BATCH_MIN_CHUNK_BYTES = 4096;
-
-/** Writable state fields Node keeps on every stream; the high-water mark is fixed at construction otherwise. */
-interface WritableStateLike {
-  highWaterMark: number;
-}
-
-function raiseWriteHighWaterMark(s: Duplex): void {
-  const state = (s as Duplex & { _writableState?: WritableStateLike })._writableState;
-  if (state && typeof state.highWaterMark === 'number' && state.highWaterMark < SPLICE_WRITE_HIGH_WATER_MARK) {
-    state.highWaterMark = SPLICE_WRITE_HIGH_WATER_MARK;
-  }
-}
-
 export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally()): Promise<SpliceResult> {
   raiseWriteHighWaterMark(a);
   raiseWriteHighWaterMark(b);
@@ -70,22 +49,10 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
     };
 
     const wire = (from: Duplex, to: Duplex, count: (n: number) => void): void => {
-      // Bulk chunks that arrive in one turn of the event loop leave in one write: an HTTP/2
-      // session delivers a TLS read's worth of DATA frames as several ~8 KiB chunks back to back,
-      // and writing each to a TCP socket was one syscall apiece. The first large chunk of a turn
-      // is written at once; later ones in the same turn are corked until the turn's check phase
-      // (not nextTick: Node drains the tick queue after each native callback, i.e. per chunk) and
-      // leave as one writev. Small chunks (requests and responses of an interactive protocol) are
-      // written straight away with no timer: batching them only adds work per message.
-      let turnOpen = false;
-      let corked = false;
-      const endTurn = (): void => {
-        turnOpen = false;
-        if (corked) {
-          corked = false;
-          if (!to.destroyed) to.uncork();
-        }
-      };
+      // Bulk chunks that arrive in one turn of the event loop leave in one write (an HTTP/2 session
+      // delivers a TLS read's worth of DATA frames as several ~8 KiB chunks back to back); small
+      // chunks of an interactive protocol are written straight away. See src/net/turn-batch.ts.
+      const batch = new TurnBatch(to);
       const recycles = recyclesAfterWrite(to);
       const onChunk = (chunk: Buffer, pooled: Buffer | undefined): boolean => {
         count(chunk.length);
@@ -95,15 +62,7 @@ export function splice(a: Duplex, b: Duplex, tally: ByteTally = new ByteTally())
           if (pooled) giveBackReadBuffer(pooled);
           return true;
         }
-        if (chunk.length >= BATCH_MIN_CHUNK_BYTES) {
-          if (!turnOpen) {
-            turnOpen = true;
-            setImmediate(endTurn);
-          } else if (!corked) {
-            corked = true;
-            to.cork();
-          }
-        }
+        batch.before(chunk.length);
         if (pooled === undefined || !recycles) return to.write(chunk);
         // The buffer is reused once the write is done with it; after an error or a teardown the
         // write may still be in flight natively, so it is left to the GC then.
