@@ -7,8 +7,12 @@
  * - node-a (Istio): `sleep` (default), `notsleep` (other) — clients;
  * - node-b (Istio): `reviews-v1` (echo :9080), `tcp-echo` (raw echo :9000);
  * - node-c (ours): `ratings-v1` (echo :9080), `local-client` (default) — a client of ours;
- * - waypoint `waypoint`; Services `reviews` and `tcp-echo` use it, `ratings` does not;
- * - L4 policies: `reviews` admits only the waypoint's identity; `tcp-echo` only namespace default.
+ * - waypoint `waypoint`; Services `reviews`, `reviews-h2` (the same pods, port named http2) and
+ *   `tcp-echo` use it, `ratings` does not;
+ * - L4 policies: `reviews` admits only the waypoint's identity; `tcp-echo` only namespace default,
+ *   and not `sleep` on its second port 9001;
+ * - L7 policies at the waypoint for `reviews`: ALLOW only `sleep` and `local-client`; DENY `sleep`
+ *   on `/l7-denied`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +33,12 @@ export interface PodClientResult {
   readonly grpcStatus?: string;
   readonly body?: string;
   readonly error?: string;
+  /** Bulk modes: what the client sent and what came back (pod-client-bulk.ts). */
+  readonly sent?: { readonly bytes: number; readonly sha256: string };
+  readonly got?: { readonly bytes: number; readonly sha256: string };
+  /** `h2trailers`: response trailers received, and the echo's report (request trailers it saw). */
+  readonly trailers?: Record<string, string>;
+  readonly report?: { readonly trailers?: Record<string, string>; readonly peer?: { readonly identity?: string } };
 }
 
 function pod(name: string, ns: string, node: string, ip: string, sa: string, labels: Record<string, string>, ports: readonly { name: string; port: number }[]): string {
@@ -51,7 +61,7 @@ status:
 `;
 }
 
-function service(name: string, vip: string, port: number, portName: string, waypoint: boolean): string {
+function service(name: string, vip: string, port: number, portName: string, waypoint: boolean, selector = name): string {
   return `apiVersion: v1
 kind: Service
 metadata:
@@ -60,7 +70,7 @@ metadata:
   labels: ${waypoint ? '{"istio.io/use-waypoint": "waypoint"}' : '{}'}
 spec:
   clusterIP: ${vip}
-  selector: {app: ${name}}
+  selector: {app: ${selector}}
   ports:
     - name: ${portName}
       port: ${port}
@@ -83,12 +93,14 @@ spec:
     pod('sleep', 'default', 'node-a', b.pod(1), 'sleep', { app: 'sleep' }, []),
     pod('notsleep', 'other', 'node-a', b.pod(2), 'notsleep', { app: 'notsleep' }, []),
     pod('reviews-v1', 'default', 'node-b', b.pod(3), 'bookinfo-reviews', { app: 'reviews', version: 'v1' }, [{ name: 'http', port: 9080 }]),
-    pod('tcp-echo', 'default', 'node-b', b.pod(4), 'tcp-echo', { app: 'tcp-echo' }, [{ name: 'tcp-echo', port: 9000 }]),
+    pod('tcp-echo', 'default', 'node-b', b.pod(4), 'tcp-echo', { app: 'tcp-echo' }, [{ name: 'tcp-echo', port: 9000 }, { name: 'tcp-echo-alt', port: 9001 }]),
     pod('ratings-v1', 'default', 'node-c', b.pod(5), 'bookinfo-ratings', { app: 'ratings' }, [{ name: 'http', port: 9080 }]),
     pod('local-client', 'default', 'node-c', b.pod(6), 'local-client', { app: 'local-client' }, []),
     service('reviews', b.vip(1), 9080, 'http', true),
     service('tcp-echo', b.vip(2), 9000, 'tcp-echo', true),
     service('ratings', b.vip(3), 9080, 'http', false),
+    // The same reviews pods, declared HTTP/2 (port name `http2`): the waypoint speaks h2c prior knowledge upstream.
+    service('reviews-h2', b.vip(4), 9080, 'http2', true, 'reviews'),
     `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: reviews-only-waypoint, namespace: default}
@@ -104,6 +116,33 @@ spec:
   selector: {matchLabels: {app: tcp-echo}}
   action: ALLOW
   rules: [{from: [{source: {namespaces: ["default"]}}]}]
+`,
+    // L4, at Istio's ztunnel: a DENY by principal and port (sleep may use 9000, not 9001).
+    `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: tcp-echo-deny-sleep-alt-port, namespace: default}
+spec:
+  selector: {matchLabels: {app: tcp-echo}}
+  action: DENY
+  rules: [{from: [{source: {principals: ["cluster.local/ns/default/sa/sleep"]}}], to: [{operation: {ports: ["9001"]}}]}]
+`,
+    // L7, at our waypoint, on the principal Istio's ztunnel presented: notsleep is not allowed;
+    // sleep is, except on /l7-denied (a DENY with a principal and a path).
+    `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: reviews-l7-allow, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: reviews}]
+  action: ALLOW
+  rules: [{from: [{source: {principals: ["cluster.local/ns/default/sa/sleep", "cluster.local/ns/default/sa/local-client"]}}]}]
+`,
+    `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: reviews-l7-deny, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: reviews}]
+  action: DENY
+  rules: [{from: [{source: {principals: ["cluster.local/ns/default/sa/sleep"]}}], to: [{operation: {paths: ["/l7-denied"]}}]}]
 `,
   ].join('---\n');
 }
@@ -148,9 +187,9 @@ export class IstioZtunnelMesh {
   }
 
   /** The pod client in a pod's own namespace (a pod served by Istio's ztunnel). */
-  async fromIstioPod(namespace: string, name: string, args: readonly string[]): Promise<PodClientResult> {
+  async fromIstioPod(namespace: string, name: string, args: readonly string[], timeoutMs = 30_000): Promise<PodClientResult> {
     const [cmd = '', ...rest] = [...this.nsenter(), 'ip', 'netns', 'exec', podNetnsName(path.join(this.dir, 'state'), namespace, name), process.execPath, POD_CLIENT, ...args];
-    const { stdout } = await run(cmd, rest, { timeout: 30_000 });
+    const { stdout } = await run(cmd, rest, { timeout: timeoutMs });
     return JSON.parse(stdout) as PodClientResult;
   }
 

@@ -8,11 +8,15 @@
  * HTTP/1.1, HTTP/2, gRPC and TCP pass-through; L4 AuthorizationPolicy from our xDS enforced by
  * Istio's ztunnel (one admitting only the waypoint's identity, one by namespace); our ztunnel ↔
  * Istio's ztunnel directly, both ways; a waypoint drain with a request in flight; certificate
- * rotation (short SECRET_TTL) with traffic still flowing.
+ * rotation (short SECRET_TTL) with traffic still flowing; gRPC over h2c to the app (grpc-status 0
+ * and 7); 64 MiB both ways over HTTP/1.1 and HTTP/2 (sha256); our waypoint's L7 policy on the
+ * principal Istio's ztunnel presented; an L4 DENY by principal and port at Istio's ztunnel; our
+ * inbound reading Istio's `forwarded` host. HTTP/2 trailers with a body are `todo` (a known
+ * defect: docs/istio-ztunnel.md, "Session 6 re-run").
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { allocateBlock } from '../helpers/addresses.js';
 import { eventually } from '../helpers/eventually.js';
@@ -41,6 +45,7 @@ describe('Istio ztunnel interop (ISTIO_ZTUNNEL_BIN)', { skip: skip ?? false }, (
   const reviews = `${b.vip(1)}`;
   const tcpEcho = `${b.vip(2)}`;
   const ratings = `${b.vip(3)}`;
+  const reviewsH2 = `${b.vip(4)}`;
   const podOf = (body: string | undefined): string => (JSON.parse(body ?? '{}') as { pod?: string }).pod ?? '';
 
   before(async () => {
@@ -48,6 +53,9 @@ describe('Istio ztunnel interop (ISTIO_ZTUNNEL_BIN)', { skip: skip ?? false }, (
     mesh = await IstioZtunnelMesh.start(BIN ?? '', b, subnet, { SECRET_TTL: '20s' });
   });
   after(async () => {
+    // ISTIO_ZTUNNEL_LOG=FILE keeps everything the mesh printed (Istio's ztunnels' logs included).
+    const logFile = process.env['ISTIO_ZTUNNEL_LOG'];
+    if (logFile && mesh) writeFileSync(logFile, mesh.log);
     await mesh?.close();
   });
 
@@ -76,12 +84,67 @@ describe('Istio ztunnel interop (ISTIO_ZTUNNEL_BIN)', { skip: skip ?? false }, (
     assert.deepEqual([same.ok, same.body], [true, 'ping\n'], JSON.stringify(same));
   });
 
+  it('inner gRPC over h2c prior knowledge through Istio ztunnel → our waypoint → Istio ztunnel: grpc-status 0 and 7', async () => {
+    // reviews-h2's port is HTTP/2: the waypoint speaks h2c prior knowledge to the app, through Istio's ztunnel.
+    // The message itself is checked in the todo test below (the same defect can drop it).
+    const ok = await mesh.fromIstioPod('default', 'sleep', ['grpc', reviewsH2, '9080']);
+    assert.deepEqual([ok.status, ok.grpcStatus], [200, '0'], JSON.stringify(ok));
+    const failed = await mesh.fromIstioPod('default', 'sleep', ['grpc', reviewsH2, '9080', '', 'x-echo-grpc-status:7']);
+    assert.deepEqual([failed.status, failed.grpcStatus], [200, '7'], JSON.stringify(failed));
+  });
+
+  // Known defect (docs/istio-ztunnel.md, "What differed"): undici's HTTP/2 client (the waypoint's
+  // upstream) stops reading DATA when the trailers HEADERS frame arrives; when Istio's ztunnel
+  // delivers the app's HEADERS, DATA and trailers in one read, the buffered body is dropped and the
+  // client gets the trailers with an empty body (most runs; a gRPC answer then has grpc-status 0 and
+  // no message). Our ztunnel's relay never coalesced them.
+  it('inner HTTP/2 and gRPC: the body with the trailers, request trailers too, through both Istio ztunnels', { todo: 'undici h2 client drops DATA buffered when trailers arrive' }, async () => {
+    const grpc = await mesh.fromIstioPod('default', 'sleep', ['grpc', reviewsH2, '9080']);
+    assert.deepEqual([grpc.status, grpc.grpcStatus, grpc.body], [200, '0', 'hello grpc'], `the gRPC message with its status: ${JSON.stringify(grpc)}`);
+    const t = await mesh.fromIstioPod('default', 'sleep', ['h2trailers', reviewsH2, '9080']);
+    assert.equal(t.status, 200, JSON.stringify(t));
+    assert.equal(t.trailers?.['x-resp-trailer'], 'from-app', `response trailers reached the client: ${JSON.stringify(t)}`);
+    assert.equal((t.report as { protocol?: string } | undefined)?.protocol, 'HTTP/2', `the app answered over h2c with its report as the body: ${JSON.stringify(t)}`);
+    assert.equal(t.report?.trailers?.['x-req-trailer'], 'from-client', `request trailers reached the app: ${JSON.stringify(t.report)}`);
+  });
+
+  it('a 64 MiB body both ways arrives intact over HTTP/1.1 and HTTP/2 (sha256 on each side)', async () => {
+    const size = String(64 * 1024 * 1024);
+    for (const mode of ['h1bulk', 'h2bulk']) {
+      const r = await mesh.fromIstioPod('default', 'sleep', [mode, reviews, '9080', size], 120_000);
+      assert.equal(r.status, 200, `${mode}: ${JSON.stringify(r)}`);
+      assert.equal(r.sent?.bytes, 64 * 1024 * 1024, mode);
+      assert.deepEqual(r.got, r.sent, `${mode}: the echo's answer is the bytes sent`);
+    }
+  });
+
+  it("our waypoint's L7 AuthorizationPolicy matches the principal Istio's ztunnel presented", async () => {
+    const allowed = await mesh.fromIstioPod('default', 'sleep', ['h1', reviews, '9080', '/l7-allowed']);
+    assert.equal(allowed.status, 200, JSON.stringify(allowed));
+    const notAllowed = await mesh.fromIstioPod('other', 'notsleep', ['h1', reviews, '9080', '/l7-allowed']);
+    assert.equal(notAllowed.status, 403, `notsleep is not in the ALLOW policy: ${JSON.stringify(notAllowed)}`);
+    assert.match(notAllowed.body ?? '', /RBAC: access denied/);
+    const denied = await mesh.fromIstioPod('default', 'sleep', ['h2', reviews, '9080', '/l7-denied']);
+    assert.equal(denied.status, 403, `the DENY on sleep and /l7-denied: ${JSON.stringify(denied)}`);
+  });
+
+  it("Istio's ztunnel enforces a DENY by principal and port from our xDS", async () => {
+    const alt = await mesh.fromIstioPod('default', 'sleep', ['tcp', b.pod(4), '9001']);
+    assert.equal(alt.ok, false, `sleep → tcp-echo:9001 must be refused: ${JSON.stringify(alt)}`);
+    await eventually(() => assert.match(mesh.log, new RegExp(`\\[istio-ztunnel/default/tcp-echo\\].*src\\.identity="spiffe://cluster\\.local/ns/default/sa/sleep".*dst\\.hbone_addr=${b.pod(4).replaceAll('.', '\\.')}:9001.*policy rejection: explicitly denied by: default/tcp-echo-deny-sleep-alt-port`)), 10_000);
+    const main = await mesh.fromIstioPod('default', 'sleep', ['tcp', b.pod(4), '9000']);
+    assert.deepEqual([main.ok, main.body], [true, 'ping\n'], JSON.stringify(main));
+  });
+
   it("our ztunnel ↔ Istio's ztunnel directly, both ways", async () => {
     // Istio (sleep, node-a) → ours (ratings-v1, node-c): no waypoint on ratings.
     const toOurs = await mesh.fromIstioPod('default', 'sleep', ['h1', ratings, '9080', '/to-ours']);
     assert.equal(toOurs.status, 200, JSON.stringify(toOurs));
     const seen = JSON.parse(toOurs.body ?? '{}') as { pod?: string; peer?: { identity?: string } };
     assert.equal(seen.pod, 'default/ratings-v1');
+    // Our inbound read the real peer's CONNECT: its certificate's identity, and the Service from its
+    // `forwarded: for="…";host=ratings.default.svc.cluster.local` header.
+    await eventually(() => assert.match(mesh.log, /\[ztunnel\/node-c\].*src\.identity="spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep".*dst\.service=ratings\.default\.svc\.cluster\.local .*direction="inbound"/), 10_000);
     // Ours (local-client, node-c) → Istio (tcp-echo's pod IP, node-b), HBONE between the two ztunnels.
     const toIstio = await mesh.curlFromOurPod('local-client', `http://${b.pod(3)}:9080/`);
     // reviews admits only the waypoint: Istio's ztunnel refuses our ztunnel's client identity.
