@@ -373,3 +373,78 @@ describe('h2 upstream client over HBONE tunnels', () => {
     assert.equal(tunnels - t, 1);
   });
 });
+
+/**
+ * Istio's ztunnel relays an app's bytes in large reads, so a response's HEADERS, DATA and
+ * trailing HEADERS often reach the waypoint in one socket read. undici's HTTP/2 client completed
+ * the request on the trailers and dropped the DATA still buffered in a stream the handler had
+ * paused in onHeaders (as the waypoint's UpstreamAttempt does): gRPC answers arrived with
+ * grpc-status 0 and no message (found against Istio's ztunnel, docs/istio-ztunnel.md). This relay
+ * coalesces the backend's writes the same way.
+ */
+describe('h2 upstream client: headers, body and trailers in one read, handler paused in onHeaders', () => {
+  const ip = block.pod(4);
+  const { server, state } = backend();
+  const relay = net.createServer((down) => {
+    const up = net.connect({ host: ip, port: backendPort });
+    let pending: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = (): void => {
+      timer = undefined;
+      if (!down.destroyed) down.write(Buffer.concat(pending));
+      pending = [];
+    };
+    up.on('data', (d: Buffer) => {
+      pending.push(d);
+      timer ??= setTimeout(flush, 10);
+    });
+    down.pipe(up);
+    const close = (): void => {
+      if (timer) clearTimeout(timer);
+      down.destroy();
+      up.destroy();
+    };
+    up.on('close', close);
+    down.on('close', close);
+    up.on('error', () => undefined);
+    down.on('error', () => undefined);
+  });
+  let backendPort = 0;
+  let ep: Endpoint;
+  const client = new UpstreamHttpClient({ dial: () => Promise.reject(new Error('no HBONE here')), source: () => Promise.reject(new Error('no certs')) });
+
+  before(async () => {
+    backendPort = (await listenTcp(server, ip, 0)).port;
+    ep = tcpEndpoint(ip, (await listenTcp(relay, ip, 0)).port);
+  });
+  after(async () => {
+    await client.close(200);
+    for (const s of state.live) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+    await new Promise<void>((r) => relay.close(() => r()));
+  });
+
+  it('delivers the body before completing with the trailers, every time', async () => {
+    for (let i = 0; i < 20; i++) {
+      const r = await new Promise<{ body: Buffer; trailers: Record<string, unknown> | null }>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        client.dispatch(ep, 'h2', { method: 'POST', path: '/grpc', headers: ['host', 'h', 'content-type', 'application/grpc', 'te', 'trailers'], body: Buffer.from('q') }, {
+          onConnect: () => undefined,
+          // Pause, then resume on a later turn: the trailers are already read by then.
+          onHeaders: (_s, _raw, resume) => {
+            setImmediate(resume);
+            return false;
+          },
+          onData: (chunk) => {
+            chunks.push(Buffer.from(chunk));
+            return true;
+          },
+          onComplete: (trailers) => resolve({ body: Buffer.concat(chunks), trailers: trailers as unknown as Record<string, unknown> | null }),
+          onError: reject,
+        });
+      });
+      assert.deepEqual(r.body, Buffer.from([0, 0, 0, 0, 2, 0x68, 0x69]), `request ${i}: the body arrived`);
+      assert.equal(r.trailers?.['grpc-status'], '0', `request ${i}: the trailers arrived`);
+    }
+  });
+});
