@@ -8,7 +8,7 @@
  * - Resets: a side that closes without a clean end, or errors, destroys the other, so the peer
  *   beyond it sees a reset rather than a clean close (pitfall 9 of perf-baseline.md).
  */
-import net from 'node:net';
+const net = process.getBuiltinModule('node:net');
 import type { Duplex } from 'node:stream';
 import { resetSocket } from './sockets.js';
 

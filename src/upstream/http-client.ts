@@ -15,7 +15,7 @@
  * (h2c) inside it; undici accepts any Duplex from our `connect` hook, and the HBONE client hands
  * back streams already hardened against the Node 20 HTTP/2 pitfalls (src/hbone/tunnel-stream.ts).
  */
-import http from 'node:http';
+const http = process.getBuiltinModule('node:http');
 import type { Duplex } from 'node:stream';
 import type net from 'node:net';
 import type { Dispatcher, buildConnector } from 'undici';

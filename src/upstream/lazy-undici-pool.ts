@@ -3,7 +3,9 @@
  * undici is loaded on the first HTTP/2 request (`import('undici')`), so a waypoint without
  * HTTP/2 ports never pays its start-up time and memory; requests dispatched while it loads wait.
  */
-import { PassThrough, Readable } from 'node:stream';
+const { PassThrough, Readable } = process.getBuiltinModule('node:stream');
+type PassThrough = import('node:stream').PassThrough;
+type Readable = import('node:stream').Readable;
 import type { Dispatcher, Pool, buildConnector } from 'undici';
 import { REQUEST_TRAILERS, sendRequestTrailers } from './h2-request-trailers.js';
 

@@ -3,7 +3,7 @@
  * (one write), Content-Length bodies are checked against their length, other bodies are chunked,
  * and the body pauses while the connection's write buffer is full (resumed on 'drain').
  */
-import { IncomingMessage } from 'node:http';
+const { IncomingMessage } = process.getBuiltinModule('node:http');
 import type { Duplex, Readable } from 'node:stream';
 import { UpstreamH1Error } from './h1-error.js';
 import type { H1Request } from './h1-request.js';
