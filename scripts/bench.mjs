@@ -271,6 +271,17 @@ try {
     for (const direction of ['down', 'up']) bulkRows.push({ scenario, direction, url: direction === 'down' ? `${base}/bytes/${bytes}` : `${base}/upload`, names, rounds: [] });
   }
 
+  // RSS at the fixed rate in a fresh waypoint: before any saturation or bulk row, which grow V8's
+  // heap and leave it grown for the rest of the run (the per-round fixed-rate figures are taken
+  // after those). One run at the rate settles JIT and pools, the next one is measured.
+  const wpRow = rows.find((r) => r.scenario === 'waypoint');
+  if (wpRow) {
+    await wpRow.fixedRun();
+    const fresh = await measure(pids('waypoint'), wpRow.fixedRun);
+    if (fresh.result.ok) results.freshFixed = { rate, rssPeakMiB: fresh.procs.waypoint?.rssPeakMiB, p50: fresh.result.p50, p99: fresh.result.p99 };
+    log(`fresh waypoint at ${rate} req/s: peak RSS ${fresh.procs.waypoint?.rssPeakMiB} MiB${fresh.result.ok ? '' : ` (${fresh.result.message})`}`);
+  }
+
   for (const row of rows) await warmUp(row);
   for (let round = 0; round < rounds; round++) {
     const load1 = os.loadavg()[0];
