@@ -7,8 +7,8 @@
  * Messages use the proto field names (`keepCase`), enums as numbers (`HttpStatus.code` is the HTTP
  * status itself), and oneofs report which member is set.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
+const { createRequire } = process.getBuiltinModule('node:module');
+const path = process.getBuiltinModule('node:path');
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { loadSync } from '@grpc/proto-loader';
 

@@ -3,8 +3,10 @@
 // RSS after two full GCs, before vs after the import ("Session 5: memory" in docs/performance.md).
 //   node --expose-gc scripts/bench/import-cost.mjs SPECIFIER|none
 // e.g. `@kubernetes/client-node`, `prom-client`, or `$PWD/dist/src/commands/ztunnel.js`.
-import { readFileSync } from 'node:fs';
-import v8 from 'node:v8';
+// Built-ins through getBuiltinModule: an ESM import would build their facades (and, for some,
+// load more built-ins) in the baseline, hiding what the module under test adds.
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const v8 = process.getBuiltinModule('node:v8');
 
 const spec = process.argv[2];
 const gc = globalThis.gc;

@@ -14,7 +14,7 @@
  * binds its own address (waypoint address, ztunnel node address) instead: several components on
  * one machine cannot share 127.0.0.1:15000.
  */
-import http from 'node:http';
+const http = process.getBuiltinModule('node:http');
 import type { TraceHub } from './debug-trace.js';
 import type net from 'node:net';
 import { closeTcpServer, listenTcp } from '../net/sockets.js';
@@ -107,7 +107,7 @@ const OK = text('OK\n');
 export class AdminServer {
   private readonly endpoints: ReadonlyMap<string, Endpoint>;
   private readonly started = Date.now();
-  private readonly server: http.Server;
+  private readonly server: import('node:http').Server;
 
   constructor(private readonly target: AdminTarget) {
     this.endpoints = this.table();

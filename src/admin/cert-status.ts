@@ -2,7 +2,7 @@
  * `/certs` entries from PEM: serial, SANs, validity, days until expiry, read with node's
  * X509Certificate (no parsing of our own).
  */
-import { X509Certificate } from 'node:crypto';
+const { X509Certificate } = process.getBuiltinModule('node:crypto');
 import type { CertChainStatus, CertStatus } from './admin-server.js';
 import type { TlsMaterial } from '../identity/tls-material.js';
 

@@ -4,7 +4,8 @@
  * serving this process's registry in the text exposition format. Istio's 15020 also merges the
  * application's metrics; there is no application inside our proxies, so both serve the same.
  */
-import http from 'node:http';
+const http = process.getBuiltinModule('node:http');
+declare namespace http { export type IncomingMessage = import('node:http').IncomingMessage; }
 import type net from 'node:net';
 import { closeTcpServer, listenTcp } from '../net/sockets.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
@@ -13,11 +14,11 @@ export const MERGED_METRICS_PORT = 15020;
 export const ENVOY_METRICS_PORT = 15090;
 
 export class PrometheusServer {
-  private readonly servers: http.Server[] = [];
+  private readonly servers: import('node:http').Server[] = [];
 
   constructor(private readonly metrics: Pick<ProxyMetrics, 'exposition'>) {}
 
-  private handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  private handle = (req: http.IncomingMessage, res: import('node:http').ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/stats/prometheus' && path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' });

@@ -3,7 +3,7 @@
  * and ztunnel do: 200 once the component has its config and listeners, 503 before that and while
  * draining, so a load balancer or kubelet stops sending new work before the process exits.
  */
-import http from 'node:http';
+const http = process.getBuiltinModule('node:http');
 import type net from 'node:net';
 import { closeTcpServer, listenTcp } from '../net/sockets.js';
 

@@ -7,7 +7,7 @@
  * serde output (camelCase; `Healthy`, `HBONE`, `Allow`, `WorkloadSelector`...). Addresses are
  * `network/ip` with the default (empty) network, as ztunnel prints them.
  */
-import { X509Certificate } from 'node:crypto';
+const { X509Certificate } = process.getBuiltinModule('node:crypto');
 import type { L4MatchIR, L4PolicyIR, ServiceIR, StringMatchIR, WaypointIR, WorkloadIR } from '../config/ir.js';
 import type { TlsMaterial } from '../identity/tls-material.js';
 import type { MeshView } from '../state/mesh-view.js';

@@ -24,9 +24,11 @@
  *   stream has accepted so far is readable in-process with {@link echoProgress} (backpressure
  *   tests: a stalled reader must stop the app from writing).
  */
-import { createHash } from 'node:crypto';
-import http from 'node:http';
-import http2 from 'node:http2';
+const { createHash } = process.getBuiltinModule('node:crypto');
+const http = process.getBuiltinModule('node:http');
+declare namespace http { export type IncomingMessage = import('node:http').IncomingMessage; export type OutgoingHttpHeaders = import('node:http').OutgoingHttpHeaders; }
+const http2 = process.getBuiltinModule('node:http2');
+declare namespace http2 { export type Http2ServerRequest = import('node:http2').Http2ServerRequest; }
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ViewSource } from '../state/view-source.js';
@@ -74,7 +76,7 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
  * The calls the echo app makes on either protocol's response. Node 24's typings give
  * `ServerResponse | Http2ServerResponse` overloads that cannot be called through the union.
  */
-type EchoResponse = http.ServerResponse & {
+type EchoResponse = import('node:http').ServerResponse & {
   writeHead(status: number, headers?: http.OutgoingHttpHeaders): unknown;
 };
 
@@ -191,7 +193,7 @@ export class EchoServer {
         });
         if (trailers) {
           res.addTrailers(trailers);
-          (res as http.ServerResponse).end(body);
+          (res as import('node:http').ServerResponse).end(body);
         } else res.end(body);
       }),
     );
@@ -218,10 +220,10 @@ export class EchoServer {
     stream.resume();
     stream.on('end', () => {
       if (how === 'reset') {
-        if (req.httpVersionMajor === 2) (res as unknown as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        if (req.httpVersionMajor === 2) (res as unknown as import('node:http2').Http2ServerResponse).stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
         else req.socket.destroy();
       } else if (how === 'refused' && req.httpVersionMajor === 2) {
-        (res as unknown as http2.Http2ServerResponse).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        (res as unknown as import('node:http2').Http2ServerResponse).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       } else if (how === 'hang') {
         // Never answers: the caller's timeout ends the exchange (and closes this stream).
       } else if (how.startsWith('grpc-')) {

@@ -1,5 +1,5 @@
 /** GET a JSON or text page from a component's admin/readiness port, bounded in time. */
-import http from 'node:http';
+const http = process.getBuiltinModule('node:http');
 
 export interface AdminPage {
   readonly status: number;

@@ -2,7 +2,7 @@
  * `ambient app --pod NS/NAME`: runs a pod's built-in demo app (today: `echo`) on
  * `<podIP>:<containerPort>` for each of its ports. A port named `tcp*` is a raw TCP echo.
  */
-import { parseArgs } from 'node:util';
+const { parseArgs } = process.getBuiltinModule('node:util');
 import { EchoServer } from '../apps/echo-server.js';
 import { notifyReady, runUntilSignal } from '../process/lifecycle.js';
 import { SnapshotStore } from '../state/snapshot-store.js';

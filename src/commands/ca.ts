@@ -4,9 +4,9 @@
  * independent HBONE client); `token` prints a bearer token for the local istiod (an Istio
  * ztunnel's AUTH_TOKEN).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
+const { mkdir, writeFile } = process.getBuiltinModule('node:fs/promises');
+const path = process.getBuiltinModule('node:path');
+const { parseArgs } = process.getBuiltinModule('node:util');
 import { TOKEN_KEY_LABEL } from '../control-plane/istiod-defaults.js';
 import { mintToken, parseSubject } from '../control-plane/mesh-token.js';
 import { LocalCa, issueFromStateDir } from '../identity/local-ca.js';

@@ -5,8 +5,8 @@
  * and add pods that do not exist. So a role fed by a control plane (`--kube`, xDS, an Envoy
  * bootstrap) and given no `--config` reads an empty directory under its state directory instead.
  */
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
+const { mkdirSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 import { DEFAULT_CONFIG_DIR } from './defaults.js';
 
 export function configDirFor(explicit: string | undefined, controlPlane: boolean, stateDir: string): string {

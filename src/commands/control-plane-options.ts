@@ -18,7 +18,7 @@
 // Every control-plane client below is imported when its mode is selected, not at start-up:
 // @kubernetes/client-node alone costs ~75 MiB of RSS and ~0.8 s to load, @grpc/grpc-js ~12 MiB,
 // and a role reading only files (the local mesh, the bench) needs none of them.
-import { existsSync, readFileSync } from 'node:fs';
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
 import type { WaypointRef } from '../config/ir.js';
 import type { IstioCaClient } from '../identity/ca-client.js';
 import { ISTIO_TOKEN_PATH } from '../identity/istio-token-path.js';

@@ -8,12 +8,12 @@
  * its own, and Istio's ztunnel listens for SOCKS5 on 127.0.0.1:15080 there: the command then runs
  * itself inside that namespace (`ip netns exec`), as the pod's app would connect.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import http from 'node:http';
+const { spawnSync } = process.getBuiltinModule('node:child_process');
+const { existsSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
+const http = process.getBuiltinModule('node:http');
 import type net from 'node:net';
-import { parseArgs } from 'node:util';
+const { parseArgs } = process.getBuiltinModule('node:util');
 import { socks5Connect, Socks5Error } from '../net/socks5-client.js';
 import { loadView } from './load-view.js';
 import { podNetnsName } from '../runner/pod-netns.js';

@@ -3,8 +3,8 @@
  * (shipped with the package, so `npm start` works from a fresh clone) and a state directory for
  * the local CA (`./.ambient`, or `$AMBIENT_STATE_DIR`).
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+const path = process.getBuiltinModule('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 /** The package root: this file is `dist/src/commands/defaults.js` once built. */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

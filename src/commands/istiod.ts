@@ -4,7 +4,7 @@
  * and the local CA in the state directory (src/control-plane/local-istiod.ts). `ambient up` starts
  * it when a node runs Istio's ztunnel; it can also run alone beside `up`.
  */
-import { parseArgs } from 'node:util';
+const { parseArgs } = process.getBuiltinModule('node:util');
 import { DEFAULT_CLUSTER_ID, ISTIOD_PORT } from '../control-plane/istiod-defaults.js';
 import type { LocalIstiod } from '../control-plane/local-istiod.js';
 import { notifyReady, runUntilSignal } from '../process/lifecycle.js';

@@ -4,8 +4,8 @@
  * own process (see `src/runner/desired-processes.ts` for which and in what order), keeps the set of
  * processes in step with config changes, and drains everything on Ctrl-C.
  */
-import path from 'node:path';
-import { parseArgs } from 'node:util';
+const path = process.getBuiltinModule('node:path');
+const { parseArgs } = process.getBuiltinModule('node:util');
 import { ISTIOD_PORT } from '../control-plane/istiod-defaults.js';
 import { IstioZtunnelNodes } from '../runner/istio-ztunnel-nodes.js';
 import { MESH_ROUTER_SUFFIX } from '../runner/pod-netns.js';

@@ -1,5 +1,5 @@
 /** `ambient validate DIR`: prints the config's diagnostics; exit 1 when any is an error. */
-import { parseArgs } from 'node:util';
+const { parseArgs } = process.getBuiltinModule('node:util');
 import { formatValidation, validateDir } from '../config/validate-dir.js';
 import { UsageError } from './usage-error.js';
 

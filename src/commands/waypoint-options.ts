@@ -16,8 +16,8 @@
  * Outside `gateway` mode the admin API stays on `--admin-address` (default `127.0.0.1`, as Envoy's
  * admin in Istio's proxies), while readiness and Prometheus listen on the bound address.
  */
-import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
+const { isIP } = process.getBuiltinModule('node:net');
+const { parseArgs } = process.getBuiltinModule('node:util');
 import type { WaypointRef } from '../config/ir.js';
 import { CONTROL_PLANE_OPTIONS } from './control-plane-options.js';
 import { ROLE_OPTIONS } from './serve-role.js';

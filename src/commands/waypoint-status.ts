@@ -4,7 +4,7 @@
  * canary with its share). Istio's `istioctl waypoint status` reports the Gateway's `Programmed`
  * condition set by istiod; without istiod, readiness of the waypoint itself is the equivalent.
  */
-import { parseArgs } from 'node:util';
+const { parseArgs } = process.getBuiltinModule('node:util');
 import { READINESS_PORT } from '../admin/readiness-server.js';
 import type { MeshView } from '../state/mesh-view.js';
 import type { WaypointIR } from '../config/ir.js';

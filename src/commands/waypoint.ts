@@ -4,7 +4,7 @@
  * the Services bound to it, and answers readiness on `<first address>:15021`, the admin API on
  * `:15000` and Prometheus on `:15020`/`:15090` there (admin on `--admin-address` when `--bind` is used).
  */
-import cluster from 'node:cluster';
+const cluster = process.getBuiltinModule('node:cluster') as unknown as typeof import('node:cluster').default;
 import { registerSecurityStats } from '../telemetry/security-stats.js';
 import { ReadinessServer } from '../admin/readiness-server.js';
 import { RoleObservability } from '../admin/role-observability.js';

@@ -3,8 +3,8 @@
  * `istioctl ztunnel-config` shows, read from a ztunnel's admin `/config_dump` (`--admin`) or a
  * saved dump (`--file`, `-` for stdin) — ours or Istio's ztunnel, the shape is the same.
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const { parseArgs } = process.getBuiltinModule('node:util');
 import { ADMIN_PORT } from '../admin/admin-server.js';
 import { adminBase, getPage } from './admin-fetch.js';
 import { UsageError } from './usage-error.js';

@@ -3,8 +3,8 @@
  * `spec.nodeName` is NAME (HBONE in on `<podIP>:15008`, SOCKS5 out on `<podIP>:15080`), and answers
  * readiness on `<admin-address>:15021`, the admin API on `:15000` and Prometheus on `:15020`/`:15090` there.
  */
-import cluster from 'node:cluster';
-import { parseArgs } from 'node:util';
+const cluster = process.getBuiltinModule('node:cluster') as unknown as typeof import('node:cluster').default;
+const { parseArgs } = process.getBuiltinModule('node:util');
 import { ReadinessServer } from '../admin/readiness-server.js';
 import { RoleObservability } from '../admin/role-observability.js';
 import { ztunnelAdminTarget, ztunnelHealth } from '../admin/ztunnel-admin.js';

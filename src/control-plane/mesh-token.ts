@@ -8,7 +8,7 @@
  *
  * Format: `aw1.<base64url(JSON subject)>.<base64url(mac)>`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+const { createHmac, timingSafeEqual } = process.getBuiltinModule('node:crypto');
 
 /** Who a token speaks for; the entitlement rule (ca-entitlement.ts) maps it to identities. */
 export type TokenSubject =

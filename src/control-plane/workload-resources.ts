@@ -10,7 +10,7 @@
  * a Service's endpoints) to learn which identity the waypoint must present, and refuses an
  * unknown one. Objects are plain JSON for protobufjs (`bytes` as base64, enums by name).
  */
-import { isIP } from 'node:net';
+const { isIP } = process.getBuiltinModule('node:net');
 import type { AppProtocol, CidrIR, L4MatchIR, L4PolicyIR, ServiceIR, StringMatchIR, WaypointIR, WorkloadIR } from '../config/ir.js';
 import type { MeshView } from '../state/mesh-view.js';
 

@@ -9,7 +9,7 @@
  * later config change pushes, per stream and type, only the differences. ACKs need no answer; a
  * NACK (`error_detail`) is logged and the resource is not re-sent until it changes.
  */
-import { createHash } from 'node:crypto';
+const { createHash } = process.getBuiltinModule('node:crypto');
 import * as grpc from '@grpc/grpc-js';
 import { adsDeltaMethod } from '../sources/xds-protos.js';
 import type { MeshView } from '../state/mesh-view.js';

@@ -3,10 +3,10 @@
  * project's own protos (`<repo>/proto`: Istio's workload API, OTLP trace export...) and Envoy's
  * v3 API with its dependencies, vendored by `@grpc/grpc-js-xds` under `deps/`.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+const { existsSync } = process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const path = process.getBuiltinModule('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

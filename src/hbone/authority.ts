@@ -3,7 +3,7 @@
  * `HboneAddress`: a socket address first, else a host name and port). Parsed on every stream, so
  * it is a character walk with no regex or allocation beyond the result.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net');
 import type { HboneAuthority } from './types.js';
 
 const MAX_HOST_LENGTH = 253;

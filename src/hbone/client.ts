@@ -3,9 +3,10 @@
  * SNI, the server's URI SAN pinned to the expected identities, then an HTTP/2 session on which
  * CONNECT streams are opened. Pooling lives in pool.ts; this file knows nothing about reuse.
  */
-import http2 from 'node:http2';
+const http2 = process.getBuiltinModule('node:http2');
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import tls from 'node:tls';
+const tls = process.getBuiltinModule('node:tls');
+declare namespace tls { export type TLSSocket = import('node:tls').TLSSocket; }
 import type { SpiffeUri } from '../config/ir.js';
 import type { FailureCode, Outcome } from '../failures.js';
 import { fail, ok } from '../failures.js';

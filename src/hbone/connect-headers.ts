@@ -3,7 +3,7 @@
  * source, and the intended Service host), `baggage` (source workload metadata) and `traceparent`
  * (traces the connection, not user requests).
  */
-import { randomBytes } from 'node:crypto';
+const { randomBytes } = process.getBuiltinModule('node:crypto');
 import { formatAuthority } from './authority.js';
 
 /** `for="<ip:port>"` (IPv6 bracketed) and `;host=<hostname>` when the destination Service is known. */

@@ -14,10 +14,11 @@
  *    HBONE's windows and limits; every stream must be CONNECT with a valid `:authority` (else 400),
  *    and is then given to the handler, which accepts (200 + a tunnel Duplex) or rejects.
  */
-import http2 from 'node:http2';
+const http2 = process.getBuiltinModule('node:http2');
 import type { Http2Session, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream, Settings } from 'node:http2';
 import type net from 'node:net';
-import tls from 'node:tls';
+const tls = process.getBuiltinModule('node:tls');
+declare namespace tls { export type SecureContextOptions = import('node:tls').SecureContextOptions; export type Server = import('node:tls').Server; export type TLSSocket = import('node:tls').TLSSocket; }
 import type { SpiffeUri } from '../config/ir.js';
 import { peerIdentityInTrustDomain } from '../identity/spiffe.js';
 import type { CertSource, TlsMaterial } from '../identity/tls-material.js';

@@ -8,7 +8,7 @@
  * Node's `writeHead` refused before): an unwritable head returns undefined and nothing is sent,
  * so a hostile upstream value can never split the response.
  */
-import { STATUS_CODES } from 'node:http';
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 import { TCHAR, isFieldByte } from './fields.js';
 
 export const enum BodyFraming {

@@ -6,9 +6,9 @@
  * {@link LocalCaCertSource} (with `refreshFraction: 0.5`: istio-agent renews at half life) for
  * caching and rotation; listeners swap TLS contexts on rotation, so connections are not dropped.
  */
-import { generateKeyPair } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
+const { generateKeyPair } = process.getBuiltinModule('node:crypto');
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const { promisify } = process.getBuiltinModule('node:util');
 import * as grpc from '@grpc/grpc-js';
 import forge from 'node-forge';
 import type { SpiffeUri } from '../config/ir.js';

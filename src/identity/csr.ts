@@ -8,7 +8,7 @@
  * type Node supports works. The result carries the SubjectPublicKeyInfo as DER, ready to be put
  * in a certificate by the local CA.
  */
-import { createPublicKey, verify } from 'node:crypto';
+const { createPublicKey, verify } = process.getBuiltinModule('node:crypto');
 import forge from 'node-forge';
 
 export interface ParsedCsr {

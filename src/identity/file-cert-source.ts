@@ -15,10 +15,10 @@
  * not fs.watch: Kubernetes swaps mounted secrets through symlinks, which watchers miss).
  * A changed certificate is announced through `onRotate`.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
+const { createPrivateKey, X509Certificate } = process.getBuiltinModule('node:crypto');
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const { promises: fsp } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 import type { SpiffeUri } from '../config/ir.js';
 import { parseSpiffeUri, uriSansOf } from './spiffe.js';
 import type { CertSource, TlsMaterial } from './tls-material.js';

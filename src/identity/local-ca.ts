@@ -10,12 +10,12 @@
  * Keys come from node:crypto (native keygen is ~100x faster than forge's) and so do signatures;
  * forge builds the certificates (Node has no X.509 writer). Root: RSA 2048, CA, 10 years.
  */
-import { createPrivateKey, generateKeyPair, hkdfSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+const { createPrivateKey, generateKeyPair, hkdfSync, randomBytes, sign, X509Certificate } = process.getBuiltinModule('node:crypto');
 import type { KeyObject } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import { isIP } from 'node:net';
-import path from 'node:path';
-import { promisify } from 'node:util';
+const { promises: fsp } = process.getBuiltinModule('node:fs');
+const { isIP } = process.getBuiltinModule('node:net');
+const path = process.getBuiltinModule('node:path');
+const { promisify } = process.getBuiltinModule('node:util');
 import forge from 'node-forge';
 import type { SpiffeUri } from '../config/ir.js';
 import { isSpiffeUri } from './spiffe.js';

@@ -2,7 +2,7 @@
  * CIDR parsing and matching. Policies are parsed once at config time into a {@link CidrIR} (masked
  * network bytes), so the data path only compares bytes.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net');
 import type { CidrIR } from '../config/ir.js';
 
 /**

@@ -14,7 +14,8 @@
  * From the switch on, `pause()`/`resume()` stop and start the handle's reads (Node does this for
  * `onread` sockets), end of data still emits 'end' and a read error still destroys the socket.
  */
-import net from 'node:net';
+const net = process.getBuiltinModule('node:net');
+declare namespace net { export type Socket = import('node:net').Socket; }
 import type { Duplex } from 'node:stream';
 import { giveBackReadBuffer, sharedReadBuffer, takeReadBuffer } from './read-buffer-pool.js';
 

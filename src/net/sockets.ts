@@ -3,8 +3,9 @@
  * behaviour — half-open, no-delay, timeouts, error mapping — is decided once, and tests or other
  * deployment modes can change it in one place.
  */
-import cluster from 'node:cluster';
-import net from 'node:net';
+const cluster = process.getBuiltinModule('node:cluster') as unknown as typeof import('node:cluster').default;
+const net = process.getBuiltinModule('node:net');
+declare namespace net { export type AddressInfo = import('node:net').AddressInfo; export type Server = import('node:net').Server; export type Socket = import('node:net').Socket; }
 import type { Outcome } from '../failures.js';
 import { fail, ok } from '../failures.js';
 

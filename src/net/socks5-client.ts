@@ -2,7 +2,7 @@
  * A SOCKS5 client (RFC 1928, no authentication, CONNECT only): how `ambient curl` and the tests send
  * traffic "from" a pod through its ztunnel, exactly as an app would through ztunnel's SOCKS5 port.
  */
-import net from 'node:net';
+const net = process.getBuiltinModule('node:net');
 import type { Socket } from 'node:net';
 import { connectTcp } from './sockets.js';
 

@@ -10,7 +10,7 @@
  * - Reads: a plain TCP side reads into reused buffers (`pooled-reads.ts`), not a fresh ArrayBuffer
  *   per read; a pooled chunk's buffer is reused once the write that carried it has completed.
  */
-import net from 'node:net';
+const net = process.getBuiltinModule('node:net');
 import type { Duplex } from 'node:stream';
 import { raiseWriteHighWaterMark } from './bulk-high-water-mark.js';
 import { readIntoPool, recyclesAfterWrite } from './pooled-reads.js';

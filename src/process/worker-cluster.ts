@@ -17,7 +17,7 @@
  *   spreads. It restarts a worker that dies (after a short backoff) and drains all of them on
  *   SIGTERM/SIGINT or a `drain` from its own parent.
  */
-import cluster from 'node:cluster';
+const cluster = process.getBuiltinModule('node:cluster') as unknown as typeof import('node:cluster').default;
 import type { Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';

@@ -4,7 +4,7 @@
  * proxy. Translators call {@link checkRegex} at config time; route tables call
  * {@link compileRegex} once per snapshot.
  */
-import { createRequire } from 'node:module';
+const { createRequire } = process.getBuiltinModule('node:module');
 import type { RE2JS } from 're2js';
 import type { RegexIR } from '../config/ir-routes.js';
 

@@ -4,7 +4,9 @@
  * behind is dropped (its request reset), as a mirror must never slow or fail the request it
  * copies. Errors of the source reach the real request and reset every shadow.
  */
-import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import type { Readable, TransformCallback } from 'node:stream';
+const { PassThrough, Transform, pipeline } = process.getBuiltinModule('node:stream');
+type PassThrough = import('node:stream').PassThrough;
 
 /** How far a shadow may lag behind the real request before it is abandoned. */
 export const MAX_SHADOW_LAG_BYTES = 1024 * 1024;

@@ -10,8 +10,8 @@
  * environment (istio/ztunnel src/config.rs) is written once here; anything else (`SECRET_TTL`,
  * `RUST_LOG`...) is inherited from `ambient up`'s own environment.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+const { mkdirSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 import type { WorkloadIR } from '../config/ir.js';
 import { DEFAULT_CLUSTER_ID, TOKEN_KEY_LABEL } from '../control-plane/istiod-defaults.js';
 import { mintToken } from '../control-plane/mesh-token.js';

@@ -14,8 +14,8 @@
  * longer `/32` routes to each pod's veth win over it. In the pod's namespace only `127.0.0.1` and
  * the pod IP stay local; the rest of 127/8 goes to the mesh, leaving from the pod IP.
  */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+const { execFileSync } = process.getBuiltinModule('node:child_process');
+const { createHash } = process.getBuiltinModule('node:crypto');
 
 /** Connections from the mesh's namespace into a pod's leave from this address (the "node router"). */
 export const MESH_ROUTER_SUFFIX = 254;

@@ -1,4 +1,4 @@
-import v8 from 'node:v8';
+const v8 = process.getBuiltinModule('node:v8');
 
 /**
  * V8 flags for the data-plane roles (waypoint, ztunnel) when `ambient up` or the bench starts them.

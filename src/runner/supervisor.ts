@@ -3,10 +3,11 @@
  * output with its name, restarts it with backoff if it dies, and drains them in reverse start
  * order on shutdown (waypoints first, so their in-flight requests still find ztunnels and apps).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+const { fork, spawn } = process.getBuiltinModule('node:child_process');
+const http = process.getBuiltinModule('node:http');
 import { DATA_PLANE_NODE_FLAGS } from './role-node-flags.js';
-import readline from 'node:readline';
+const readline = process.getBuiltinModule('node:readline');
 import type { Readable } from 'node:stream';
 import { ROLE_ORDER, type ProcessSpec } from './desired-processes.js';
 

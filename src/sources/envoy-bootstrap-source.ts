@@ -5,8 +5,8 @@
  * no longer parses keeps what it served, and a rejected resource keeps its previous version.
  * Field names are Envoy's (snake_case), as in Envoy's own docs and examples.
  */
-import { watchFile, unwatchFile } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+const { watchFile, unwatchFile } = process.getBuiltinModule('node:fs');
+const { readFile } = process.getBuiltinModule('node:fs/promises');
 import { parse } from 'yaml';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { TranslatedObject } from '../config/from-k8s/translator.js';

@@ -10,10 +10,10 @@
  * `KUBECONFIG`, `~/.kube/config`: exec plugins, OIDC, client certificates) still goes through
  * client-node; {@link inClusterApplies} decides, in client-node's `loadFromDefault` order.
  */
-import { existsSync, readFileSync } from 'node:fs';
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
 import type { RequestOptions } from 'node:https';
-import { isIPv6 } from 'node:net';
-import path from 'node:path';
+const { isIPv6 } = process.getBuiltinModule('node:net');
+const path = process.getBuiltinModule('node:path');
 import type { KubeCredentials } from './kube-credentials.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';

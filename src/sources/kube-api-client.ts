@@ -5,8 +5,10 @@
  * service-account token and CA read directly), applied again on every request so a rotated token file is picked
  * up. Plain `http://` servers work too (tests, `kubectl proxy`).
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
+const http = process.getBuiltinModule('node:http');
+declare namespace http { export type ClientRequest = import('node:http').ClientRequest; export type IncomingMessage = import('node:http').IncomingMessage; }
+const https = process.getBuiltinModule('node:https');
+declare namespace https { export type RequestOptions = import('node:https').RequestOptions; }
 import type { KubeCredentials } from './kube-credentials.js';
 
 export interface KubeResponse {

@@ -8,10 +8,11 @@
  * so listeners only hear about real changes. Hidden entries (`.git`, Kubernetes' `..data` symlink
  * farm in mounted ConfigMaps) are ignored so no file is read twice.
  */
-import { watch } from 'node:fs';
+const { watch } = process.getBuiltinModule('node:fs');
 import type { FSWatcher } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+const { readFile, readdir, stat } = process.getBuiltinModule('node:fs/promises');
+// eslint-disable-next-line @typescript-eslint/unbound-method -- built-in functions do not use `this`
+const { join, sep } = process.getBuiltinModule('node:path');
 
 export type FileState = { readonly text: string } | { readonly error: string };
 

@@ -8,9 +8,9 @@
  * protobufjs turns a known `Any` into `{"@type": url, ...fields}` — the same shape an Envoy
  * bootstrap file uses — so one translator reads both. Field names keep Envoy's snake_case.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+const { existsSync } = process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const path = process.getBuiltinModule('node:path');
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { envoyProtoIncludeDirs, PROJECT_PROTO_DIR as PROJECT_PROTO } from '../grpc/proto-paths.js';

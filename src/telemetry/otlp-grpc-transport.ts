@@ -4,7 +4,7 @@
  * Plaintext, as a waypoint's own telemetry traffic is; the schema is the project's
  * `proto/opentelemetry/trace_service.proto`, loaded once on first use (config time).
  */
-import path from 'node:path';
+const path = process.getBuiltinModule('node:path');
 import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { loadSync } from '@grpc/proto-loader';

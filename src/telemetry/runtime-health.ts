@@ -14,8 +14,9 @@
  *
  * Failed connections by reason are counted where records are made (ProxyMetrics.failedConnections).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+const { readdirSync, readFileSync } = process.getBuiltinModule('node:fs');
+const { constants, monitorEventLoopDelay, PerformanceObserver } = process.getBuiltinModule('node:perf_hooks');
+type PerformanceObserver = import('node:perf_hooks').PerformanceObserver;
 import type { PerformanceEntry } from 'node:perf_hooks';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';

@@ -8,7 +8,7 @@
  * (Istio's `sampling`, default 1%). Parsing is by fixed offsets and character checks: no regex
  * per request.
  */
-import { randomBytes } from 'node:crypto';
+const { randomBytes } = process.getBuiltinModule('node:crypto');
 
 export interface TraceContext {
   /** 32 lowercase hex digits. */

@@ -13,7 +13,7 @@
  * client (./h2/) runs one `node:http2` session per connection (the tunnel or socket handed over
  * through `createConnection`), multiplexing streams up to the peer's limit. Neither loads undici.
  */
-import http from 'node:http';
+const http = process.getBuiltinModule('node:http');
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { FailureCode } from '../failures.js';

@@ -3,7 +3,7 @@
  * same module under several WasmPlugins). The ABI version is read from the exported marker, as
  * cpp-host does; a module without one is rejected before anything runs.
  */
-import { createHash } from 'node:crypto';
+const { createHash } = process.getBuiltinModule('node:crypto');
 import { ABI_MARKERS } from './abi.js';
 import type { AbiVersion } from './abi.js';
 

@@ -9,8 +9,8 @@
  * broken module is reported as itself, and a module that compiles only uninstrumented runs
  * without containment (with a warning), as a module the instrumenter cannot read does.
  */
-import os from 'node:os';
-import { parentPort } from 'node:worker_threads';
+const os = process.getBuiltinModule('node:os');
+const { parentPort } = process.getBuiltinModule('node:worker_threads');
 import { instrumentLoops } from './loop-fuel.js';
 import type { PrepRequest, PrepResponse } from './module-prep-protocol.js';
 

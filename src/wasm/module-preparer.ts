@@ -11,8 +11,8 @@
  * At most {@link MAX_PARALLEL} workers run at once; the same bytes loaded by several plugins
  * share one preparation.
  */
-import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+const { createHash } = process.getBuiltinModule('node:crypto');
+const { Worker } = process.getBuiltinModule('node:worker_threads');
 import type { CompiledPlugin } from './compiled-plugin.js';
 import { cachedPlugin, pluginFromModule } from './compiled-plugin.js';
 import type { PrepRequest, PrepResponse } from './module-prep-protocol.js';

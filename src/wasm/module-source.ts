@@ -9,11 +9,11 @@
  * (`application/vnd.module.wasm.content.layer.v1+wasm`) and the compat image whose single
  * tar(+gzip) layer holds `plugin.wasm`. Loopback registries are spoken to over plain HTTP.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+const { createHash, randomUUID } = process.getBuiltinModule('node:crypto');
+const { mkdir, readFile, rename, writeFile } = process.getBuiltinModule('node:fs/promises');
+const os = process.getBuiltinModule('node:os');
+const path = process.getBuiltinModule('node:path');
+const { gunzipSync } = process.getBuiltinModule('node:zlib');
 
 export interface ModuleFetchOptions {
   /** Where remote modules are cached (default: `<tmp>/ambient-wasm-cache`). */

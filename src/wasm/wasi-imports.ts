@@ -5,7 +5,7 @@
  * and randomness work, `poll_oneoff` succeeds (the Go runtime needs it). Anything else answers
  * NOSYS, so a module importing it still links.
  */
-import { randomFillSync } from 'node:crypto';
+const { randomFillSync } = process.getBuiltinModule('node:crypto');
 import { Errno } from './abi.js';
 import type { GuestMemory } from './guest-memory.js';
 

@@ -7,7 +7,8 @@
  * Memory is bounded by `maxBytes` plus one chunk: reading stops as soon as the limit is passed,
  * and the remainder streams with normal backpressure.
  */
-import { PassThrough } from 'node:stream';
+const { PassThrough } = process.getBuiltinModule('node:stream');
+type PassThrough = import('node:stream').PassThrough;
 import type { Readable } from 'node:stream';
 import type { BufferedRequestBody, RequestBodyAccess } from '../filter/api.js';
 

@@ -3,7 +3,7 @@
  * (`x-request-id` generated when absent, `x-forwarded-proto` set when absent, an HTTP/2 `host`
  * discarded), whichever inner codec parsed it.
  */
-import { randomUUID } from 'node:crypto';
+const { randomUUID } = process.getBuiltinModule('node:crypto');
 import type { DestinationInfo, SourceInfo } from '../filter/api.js';
 import { HttpRequestContext } from '../filter/request-context.js';
 import { DownstreamBody } from './downstream-body.js';

@@ -10,7 +10,8 @@
  * Backpressure: the source is paused while the upstream cannot take more (`push` returned false)
  * and while an asynchronous hook is pending, so chunks stay in order and memory stays bounded.
  */
-import { Readable } from 'node:stream';
+const { Readable } = process.getBuiltinModule('node:stream');
+type Readable = import('node:stream').Readable;
 import { guardedDestroyError } from '../net/guarded-destroy-error.js';
 import type { FilterResult, Respond } from '../filter/api.js';
 import { isAsync } from '../filter/api.js';

@@ -9,7 +9,8 @@
  * HBONE stream) without delaying a head whose body is slow to come.
  */
 import { guardedDestroyError } from '../net/guarded-destroy-error.js';
-import { Readable } from 'node:stream';
+const { Readable } = process.getBuiltinModule('node:stream');
+type Readable = import('node:stream').Readable;
 import { BodyFraming, CRLF, LAST_CHUNK, chunkPrefix, responseHead } from '../http1/head-writer.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { DownstreamEvents, DownstreamExchange } from './downstream-exchange.js';

@@ -13,7 +13,7 @@
  * Listeners are shared module functions that find their exchange on the stream (no closure per
  * request on the hot path), as the relay does.
  */
-import http2 from 'node:http2';
+const http2 = process.getBuiltinModule('node:http2');
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { HeaderMap } from '../filter/header-map.js';

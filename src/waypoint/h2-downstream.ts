@@ -14,10 +14,11 @@
  * client opens after that are refused unprocessed, so the client may retry them elsewhere; streams
  * in flight finish; a session closes once it has none.
  */
-import http2 from 'node:http2';
+const http2 = process.getBuiltinModule('node:http2');
 import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
-import net from 'node:net';
-import { Duplex } from 'node:stream';
+const net = process.getBuiltinModule('node:net');
+const { Duplex } = process.getBuiltinModule('node:stream');
+type Duplex = import('node:stream').Duplex;
 import type { DownstreamExchange } from './downstream-exchange.js';
 import { H2DownstreamExchange, refuseMalformed } from './h2-downstream-exchange.js';
 import { H2FieldCounter } from './h2-field-count.js';
@@ -46,7 +47,7 @@ type Tagged = ServerHttp2Session & { [kState]?: SessionState };
 
 export class H2Downstream {
   private readonly sessions = new Set<ServerHttp2Session>();
-  private readonly options: http2.ServerOptions;
+  private readonly options: import('node:http2').ServerOptions;
   private draining = false;
 
   constructor(

@@ -10,7 +10,8 @@
  * Backpressure: the source is paused while the current attempt cannot take more and while no
  * attempt is reading (during a retry's back-off), so nothing arrives that could not be kept.
  */
-import { Readable } from 'node:stream';
+const { Readable } = process.getBuiltinModule('node:stream');
+type Readable = import('node:stream').Readable;
 
 /** Envoy's default per-request buffer limit (the listener's connection buffer limit). */
 export const DEFAULT_REPLAY_LIMIT_BYTES = 1024 * 1024;

@@ -10,7 +10,7 @@
  * view (it must be an ambient pod of this node); until it exists connections are closed.
  */
 import type { Socket } from 'node:net';
-import { isIP } from 'node:net';
+const { isIP } = process.getBuiltinModule('node:net');
 import { unmapV4 } from '../net/cidr.js';
 import { AcceptingListener } from '../net/accepting-listener.js';
 import { PendingConnectionRecord } from './connection-record.js';

@@ -14,7 +14,7 @@
  * appears later; until then connections are reset.
  */
 import type { Socket } from 'node:net';
-import { isIP } from 'node:net';
+const { isIP } = process.getBuiltinModule('node:net');
 import { AcceptingListener } from '../net/accepting-listener.js';
 import { resetSocket } from '../net/sockets.js';
 import type { MeshView } from '../state/mesh-view.js';

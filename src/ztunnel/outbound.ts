@@ -22,7 +22,7 @@
  *                                                       nothing accepted; like a TCP RST)
  *   anything else (400, identity mismatch, no cert)  → 0x01 general failure
  */
-import { randomInt } from 'node:crypto';
+const { randomInt } = process.getBuiltinModule('node:crypto');
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServiceIR, WaypointIR, WorkloadIR } from '../config/ir.js';

@@ -9,7 +9,7 @@
  * The CONNECT reply is sent later by the caller, with {@link writeSocks5Reply}, once it knows
  * whether the tunnel came up.
  */
-import { isIP } from 'node:net';
+const { isIP } = process.getBuiltinModule('node:net');
 import type { Socket } from 'node:net';
 
 /** SOCKS5 reply codes (RFC 1928 §6). */

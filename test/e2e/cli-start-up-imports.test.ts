@@ -18,6 +18,7 @@ const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
 const HOOK = `import { registerHooks } from 'node:module';
 import { appendFileSync } from 'node:fs';
 registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); appendFileSync(process.env.LOADED_LOG, r.url + '\\n'); return r; } });
+process.on('exit', () => appendFileSync(process.env.LOADED_LOG + '.builtins', process.moduleLoadList.join('\\n')));
 `;
 const CONTROL_PLANE_AND_LAZY = ['@kubernetes/client-node', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'undici', 're2js', '@assemblyscript/loader'];
 
@@ -34,7 +35,7 @@ describe('start-up imports of each command', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs `ambient ARGS`; returns the exit code and the repo-relative files and package names it resolved. */
-  function run(args: string[]): { code: number | null; files: Set<string>; packages: Set<string> } {
+  function run(args: string[]): { code: number | null; files: Set<string>; packages: Set<string>; builtins: Set<string> } {
     const log = path.join(dir, `loaded-${n++}.txt`);
     writeFileSync(log, '');
     const r = spawnSync(process.execPath, ['--import', pathToFileURL(hook).href, CLI, ...args], { env: { ...process.env, LOADED_LOG: log }, encoding: 'utf8', timeout: 60_000 });
@@ -48,7 +49,8 @@ describe('start-up imports of each command', () => {
       if (pkg?.[1]) packages.add(pkg[1]);
       else files.add(rel);
     }
-    return { code: r.status, files, packages };
+    const builtins = new Set(readFileSync(`${log}.builtins`, 'utf8').split('\n').filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice('NativeModule '.length)));
+    return { code: r.status, files, packages, builtins };
   }
 
   it('`ambient version` loads no command module and no package', () => {
@@ -74,4 +76,16 @@ describe('start-up imports of each command', () => {
     assert.ok(!r.files.has('dist/src/commands/ztunnel.js'));
     assert.deepEqual([...r.packages].filter((p) => CONTROL_PLANE_AND_LAZY.includes(p)), []);
   });
+
+  // An ESM import of node:http anywhere in the process evaluates its facade, whose lazy
+  // `WebSocket` getter loads Node's bundled undici (and ~85 other built-ins); the roles take
+  // built-ins from process.getBuiltinModule (scripts/codemod-builtins.mjs, eslint.config.js).
+  for (const role of ['ztunnel', 'waypoint']) {
+    it(`a ${role} loads no built-in through an ESM facade (no bundled undici)`, () => {
+      const r = run([role, '--no-such-flag']);
+      assert.equal(r.code, 2);
+      assert.ok(r.builtins.has('http2'), 'the load list was recorded');
+      assert.deepEqual([...r.builtins].filter((b) => b.startsWith('internal/deps/undici/')), []);
+    });
+  }
 });

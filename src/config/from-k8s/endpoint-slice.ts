@@ -7,7 +7,7 @@
  * namespace; slice ports match Service ports by name (the EndpointSlice controller's rule).
  * Addresses whose `conditions.ready` is false are left out; a missing condition counts as ready.
  */
-import { isIP } from 'node:net';
+const { isIP } = process.getBuiltinModule('node:net');
 import type { StaticEndpointIR } from '../ir.js';
 import { isRecord } from './object-reader.js';
 import type { ServiceDraft } from './translator.js';

@@ -10,7 +10,7 @@
  * its pod's IP instead (`--bind instance-ip`). Istio runs a waypoint under a ServiceAccount named
  * after the Gateway, in its namespace; the builder derives the identity.
  */
-import { isIP } from 'node:net';
+const { isIP } = process.getBuiltinModule('node:net');
 import { HBONE_PORT } from '../ir.js';
 import type { WaypointFor } from '../ir.js';
 import { checkRange } from './local-ranges.js';

@@ -2,7 +2,7 @@
  * The local mesh's address plan (design §4) and the one check every translator uses for
  * addresses: valid IP text, and (when the context asks for it) inside the range of its role.
  */
-import { isIP } from 'node:net';
+const { isIP } = process.getBuiltinModule('node:net');
 import type { CidrIR } from '../ir.js';
 import { cidrContains, parseCidr } from '../../net/cidr.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';

@@ -5,7 +5,7 @@
  * VIPs come from `spec.clusterIPs` (else `spec.clusterIP`); `None` means headless (no VIP). In the
  * local mesh they must be in 127.100/16. Only TCP ports are kept: the mesh carries TCP only.
  */
-import { isIP } from 'node:net';
+const { isIP } = process.getBuiltinModule('node:net');
 import type { ServicePortIR } from '../ir.js';
 import { selectAppProtocol } from './app-protocol.js';
 import { checkRange } from './local-ranges.js';

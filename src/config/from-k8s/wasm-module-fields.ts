@@ -10,7 +10,7 @@
  *   resolved against the YAML file's folder so a config directory can carry its plugins.
  * - `pluginConfig` is delivered to the plugin as JSON text; `type: NETWORK` is not supported.
  */
-import path from 'node:path';
+const path = process.getBuiltinModule('node:path');
 import type { WasmMatchIR, WasmPhaseIR, WasmPluginIR } from '../ir-wasm.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 

@@ -3,7 +3,7 @@
  * Envoy would not send to (`UNHEALTHY`, `DRAINING`, `TIMEOUT`) are left out; localities are
  * flattened (no locality-weighted balancing here).
  */
-import { isIP } from 'node:net';
+const { isIP } = process.getBuiltinModule('node:net');
 import type { StaticEndpointIR } from '../ir.js';
 import type { XdsReader } from './xds-reader.js';
 

@@ -7,7 +7,7 @@
  * chunk) and its CRLF go out as separate pieces of one corked write (one writev), except for
  * chunks small enough that one copy costs less than a multi-piece write.
  */
-import { IncomingMessage } from 'node:http';
+const { IncomingMessage } = process.getBuiltinModule('node:http');
 import type { Duplex, Readable } from 'node:stream';
 import { TurnBatch } from '../../net/turn-batch.js';
 import { UpstreamH1Error } from './h1-error.js';

@@ -9,7 +9,8 @@
  * bodyless method that expects no payload. Request trailers are not sent on HTTP/1.1 (undici
  * never did; the HTTP/2 path sends them, h2-request-trailers.ts).
  */
-import { Readable } from 'node:stream';
+const { Readable } = process.getBuiltinModule('node:stream');
+type Readable = import('node:stream').Readable;
 import type { Dispatcher } from 'undici';
 import { UpstreamH1Error } from './h1-error.js';
 

@@ -11,9 +11,12 @@
  * 1xx responses are hop-level and never reach the handler: Node reports them as 'headers' /
  * 'continue', not 'response' (Envoy's router drops them unless told to proxy 100-continue).
  */
-import http2 from 'node:http2';
-import { IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
+const http2 = process.getBuiltinModule('node:http2');
+declare namespace http2 { export type ClientHttp2Session = import('node:http2').ClientHttp2Session; export type ClientHttp2Stream = import('node:http2').ClientHttp2Stream; export type IncomingHttpHeaders = import('node:http2').IncomingHttpHeaders; }
+import type { OutgoingHttpHeaders } from 'node:http';
+const { IncomingMessage } = process.getBuiltinModule('node:http');
+const { Readable } = process.getBuiltinModule('node:stream');
+type Readable = import('node:stream').Readable;
 import { REQUEST_TRAILERS, type RequestTrailerSource } from '../h2-request-trailers.js';
 import { UpstreamH2Error } from './h2-error.js';
 import type { H2Request } from './h2-request.js';

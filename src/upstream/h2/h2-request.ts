@@ -9,7 +9,8 @@
  * them before dispatch, so one reaching here is a bug or a plugin's doing, and Node would throw.
  */
 import type http2 from 'node:http2';
-import { Readable } from 'node:stream';
+const { Readable } = process.getBuiltinModule('node:stream');
+type Readable = import('node:stream').Readable;
 import type { Dispatcher } from 'undici';
 import { UPSTREAM_SCHEME_HEADER } from '../h2-request-trailers.js';
 import { UpstreamH2Error } from './h2-error.js';

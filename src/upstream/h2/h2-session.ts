@@ -12,7 +12,8 @@
  * have processed them, so the router may retry them (Envoy's `refused-stream`); streams at or
  * below it run to completion.
  */
-import http2 from 'node:http2';
+const http2 = process.getBuiltinModule('node:http2');
+declare namespace http2 { export type ClientHttp2Session = import('node:http2').ClientHttp2Session; export type Settings = import('node:http2').Settings; }
 import type { Duplex } from 'node:stream';
 import type { H2Exchange, H2ExchangeOwner } from './h2-exchange.js';
 
