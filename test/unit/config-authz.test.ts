@@ -110,6 +110,27 @@ describe('AuthorizationPolicy → L4 policy', () => {
     assert.match(diagnostics[0]?.message ?? '', /methods, remoteIpBlocks, requestPrincipals, when request\.headers\[x-user\]/);
   });
 
+  it('an unknown rule field never widens an ALLOW: the ALLOW rule is dropped, a DENY rule kept without it', () => {
+    // `port` (not `ports`) and `namespace` (not `namespaces`) are no fields Istio defines: ignoring
+    // them would let every port, or every namespace, through.
+    const allow = one(`  action: ALLOW
+  rules:
+    - to: [{operation: {port: ["80"]}}]
+      from: [{source: {namespaces: ["a"]}}]
+    - from: [{source: {namespace: ["b"]}}]
+    - to: [{operation: {ports: ["8080"]}}]`);
+    assert.deepEqual(allow.policy?.rules, [[[m({ destinationPorts: [8080] })]]]);
+    assert.deepEqual(
+      allow.diagnostics.filter((d) => d.code === 'UNSUPPORTED').map((d) => d.field),
+      ['spec.rules[0]', 'spec.rules[1]'],
+    );
+    const deny = one(`  action: DENY
+  rules:
+    - from: [{source: {namespaces: ["a"], principal: ["x"]}}]`);
+    assert.deepEqual(deny.policy?.rules, [[[m({ namespaces: [{ kind: 'exact', value: 'a' }] })]]], 'kept without the unknown field: it denies more, never less');
+    assert.equal(deny.diagnostics[0]?.code, 'UNSUPPORTED');
+  });
+
   it('ALLOW with only HTTP rules allows nothing (no rules left: fail closed)', () => {
     const { policy } = one(`  rules:
     - to: [{operation: {paths: ["/admin"]}}]`);

@@ -19,6 +19,7 @@ import type { PathMatch } from '../../filter/authz-config.js';
 import { isPathTemplate, pathTemplateProblem } from '../../filter/path-template.js';
 import type { StringMatchIR } from '../ir.js';
 import type { L7ConditionIR, L7OperationIR, L7PolicyAction, L7RuleIR, L7SourceIR, RouteTargetIR, StringConditionKeyIR } from '../ir-security.js';
+import { OPERATION_FIELDS, SOURCE_FIELDS, dropRuleForUnknownFields } from './authz-rule-fields.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import {
   cidrsOf as cidrs,
@@ -35,12 +36,6 @@ import type { L7PolicyDraft, TranslatedValue } from './translator.js';
 type Path = readonly (string | number)[];
 
 const ACTIONS: ReadonlySet<string> = new Set(['ALLOW', 'DENY', 'AUDIT', 'CUSTOM']);
-const SOURCE_FIELDS = [
-  'principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces',
-  'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks', 'serviceAccounts', 'notServiceAccounts',
-  'trustDomains', 'notTrustDomains',
-] as const;
-const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
 /** `request.auth.claims[a][b]...` */
 const CLAIMS_KEY = /^request\.auth\.claims((?:\[[^\][]+\])+)$/;
 const HEADER_KEY = /^request\.headers\[([^\][]+)\]$/;
@@ -70,15 +65,7 @@ export function translateL7AuthorizationPolicy(r: ObjectReader, dryRun: boolean)
   const rules: L7RuleIR[] = [];
   r.list(['spec', 'rules']).forEach((_, i) => {
     const rulePath = ['spec', 'rules', i];
-    const unknown = unknownRuleFields(r, rulePath);
-    // A field this waypoint does not know cannot be enforced: an ALLOW rule that needs it is
-    // dropped (allows less), any other rule is kept without it (a DENY or CUSTOM rule then matches
-    // more), as istiod skips the rules it cannot build. Never ignored into a wider allow.
-    if (unknown.length > 0) {
-      const dropped = action === 'ALLOW';
-      r.warn(rulePath, 'UNSUPPORTED', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: ${dropped ? 'the ALLOW rule is omitted' : 'the rule is enforced without it'}. This is more restrictive than requested.`);
-      if (dropped) return;
-    }
+    if (dropRuleForUnknownFields(r, rulePath, action)) return;
     const rule = translateRule(r, rulePath, namespace);
     if (rule) rules.push(rule);
   });
@@ -95,33 +82,6 @@ export function translateL7AuthorizationPolicy(r: ObjectReader, dryRun: boolean)
     origin: r.origin,
   };
   return { type: 'L7Policy', value };
-}
-
-const RULE_FIELDS: ReadonlySet<string> = new Set(['from', 'to', 'when']);
-const SOURCE_FIELD_SET: ReadonlySet<string> = new Set(SOURCE_FIELDS);
-const OPERATION_FIELD_SET: ReadonlySet<string> = new Set(OPERATION_FIELDS);
-const CONDITION_FIELDS: ReadonlySet<string> = new Set(['key', 'values', 'notValues']);
-const SOURCE_WRAPPER: ReadonlySet<string> = new Set(['source']);
-const OPERATION_WRAPPER: ReadonlySet<string> = new Set(['operation']);
-
-/** The dotted paths of the fields of a rule that no Istio AuthorizationPolicy version here defines. */
-function unknownRuleFields(r: ObjectReader, rule: Path): string[] {
-  const out: string[] = [];
-  const check = (path: Path, known: ReadonlySet<string>, label: string): void => {
-    const rec = r.record(path);
-    if (rec) for (const k of Object.keys(rec)) if (!known.has(k)) out.push(`${label}.${k}`);
-  };
-  check(rule, RULE_FIELDS, 'rule');
-  r.list([...rule, 'from']).forEach((_, j) => {
-    check([...rule, 'from', j], SOURCE_WRAPPER, `from[${j}]`);
-    check([...rule, 'from', j, 'source'], SOURCE_FIELD_SET, `from[${j}].source`);
-  });
-  r.list([...rule, 'to']).forEach((_, j) => {
-    check([...rule, 'to', j], OPERATION_WRAPPER, `to[${j}]`);
-    check([...rule, 'to', j, 'operation'], OPERATION_FIELD_SET, `to[${j}].operation`);
-  });
-  r.list([...rule, 'when']).forEach((_, j) => check([...rule, 'when', j], CONDITION_FIELDS, `when[${j}]`));
-  return out;
 }
 
 function translateRule(r: ObjectReader, path: Path, policyNs: string): L7RuleIR | undefined {

@@ -33,6 +33,7 @@
  */
 import type { L4MatchIR } from '../ir.js';
 import { isEmptyMatch } from '../l4-match.js';
+import { SOURCE_FIELDS, dropRuleForUnknownFields } from './authz-rule-fields.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import { translateL7AuthorizationPolicy } from './authorization-policy-l7.js';
 import type { PolicyDraft, Translator } from './translator.js';
@@ -57,10 +58,6 @@ const HTTP_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'pa
  * has no field for it: treated like one (ALLOW rule dropped, DENY matches), never silently ignored.
  */
 const HTTP_SOURCE_FIELDS = ['remoteIpBlocks', 'notRemoteIpBlocks', 'requestPrincipals', 'notRequestPrincipals', 'trustDomains', 'notTrustDomains'] as const;
-const SOURCE_FIELDS = [
-  'principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks',
-  'serviceAccounts', 'notServiceAccounts', ...HTTP_SOURCE_FIELDS,
-] as const;
 /** strconv.ParseBool, which Istio uses for `istio.io/dry-run`. */
 const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE_WORDS = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
@@ -89,7 +86,9 @@ export const authorizationPolicyTranslator: Translator = {
     const rules: (readonly L4MatchIR[])[][] = [];
     const httpFields = new Set<string>();
     r.list(['spec', 'rules']).forEach((_, i) => {
-      const rule = translateRule(r, ['spec', 'rules', i], namespace, httpFields);
+      const rulePath = ['spec', 'rules', i];
+      if (dropRuleForUnknownFields(r, rulePath, action)) return;
+      const rule = translateRule(r, rulePath, namespace, httpFields);
       if (rule === undefined) return;
       // An ALLOW rule that needs HTTP attributes can never match at L4: drop it (fail closed).
       if (action === 'ALLOW' && rule.needsHttp) return;
