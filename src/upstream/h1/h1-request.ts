@@ -12,15 +12,11 @@
 const { Readable } = process.getBuiltinModule('node:stream');
 type Readable = import('node:stream').Readable;
 import type { Dispatcher } from 'undici';
+import { FIELD_NAME_TOKEN, INVALID_FIELD_VALUE, INVALID_REQUEST_PATH } from '../request-field-syntax.js';
 import { UpstreamH1Error } from './h1-error.js';
 
 /** A request body the client can send. */
 export type H1Body = Buffer | Readable | null;
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What undici (and Node's http) accept in a field value: no CR, LF, NUL or other controls. */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-const INVALID_PATH = /[^\u0021-\u00ff]/;
 
 function invalid(what: string): UpstreamH1Error {
   return new UpstreamH1Error('H1_INVALID_REQUEST', `invalid upstream request: ${what}`);
@@ -49,10 +45,10 @@ export class H1Request {
     defaultHost: string,
   ) {
     const { method, path } = options;
-    if (typeof method !== 'string' || !TOKEN.test(method)) throw invalid('method');
+    if (typeof method !== 'string' || !FIELD_NAME_TOKEN.test(method)) throw invalid('method');
     // Origin-form, or `OPTIONS *` (asterisk-form, RFC 9112 §3.2.4: forwarded as Envoy forwards it).
     const asterisk = path === '*' && method === 'OPTIONS';
-    if (typeof path !== 'string' || (path.charCodeAt(0) !== 0x2f && !asterisk) || INVALID_PATH.test(path)) throw invalid('path');
+    if (typeof path !== 'string' || (path.charCodeAt(0) !== 0x2f && !asterisk) || INVALID_REQUEST_PATH.test(path)) throw invalid('path');
     this.method = method;
     this.expectsPayload = expectsPayload(method);
     const state: FieldState = { host: undefined, contentLength: null, close: false, fields: '' };
@@ -102,7 +98,7 @@ interface FieldState {
 
 function addField(state: FieldState, name: string, value: unknown): void {
   if (value === undefined) return;
-  if (typeof name !== 'string' || !TOKEN.test(name)) throw invalid('header name');
+  if (typeof name !== 'string' || !FIELD_NAME_TOKEN.test(name)) throw invalid('header name');
   if (Array.isArray(value)) {
     for (const v of value) addValue(state, name, v as unknown);
     return;
@@ -112,7 +108,7 @@ function addField(state: FieldState, name: string, value: unknown): void {
 
 function addValue(state: FieldState, name: string, raw: unknown): void {
   const value = raw === null ? '' : typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : undefined;
-  if (value === undefined || INVALID_VALUE.test(value)) throw invalid(`${name} header value`);
+  if (value === undefined || INVALID_FIELD_VALUE.test(value)) throw invalid(`${name} header value`);
   // Only the names the client owns need a case-insensitive look (switch on length first).
   switch (name.length) {
     case 4:
@@ -134,7 +130,7 @@ function addValue(state: FieldState, name: string, raw: unknown): void {
       if (lower === 'connection') {
         for (const t of value.toLowerCase().split(',')) {
           const token = t.trim();
-          if (!TOKEN.test(token)) throw invalid('connection header');
+          if (!FIELD_NAME_TOKEN.test(token)) throw invalid('connection header');
           if (token === 'close') state.close = true;
         }
         return;

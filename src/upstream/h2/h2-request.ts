@@ -12,16 +12,13 @@ import type http2 from 'node:http2';
 const { Readable } = process.getBuiltinModule('node:stream');
 type Readable = import('node:stream').Readable;
 import type { Dispatcher } from 'undici';
+import { FIELD_NAME_TOKEN, INVALID_FIELD_VALUE, INVALID_REQUEST_PATH } from '../request-field-syntax.js';
 import { UPSTREAM_SCHEME_HEADER } from '../h2-request-trailers.js';
 import { UpstreamH2Error } from './h2-error.js';
 
 /** A request body the client can send. */
 export type H2Body = Buffer | Readable | null;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What undici (and Node's http) accept in a field value: no CR, LF, NUL or other controls. */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-const INVALID_PATH = /[^\u0021-\u00ff]/;
 const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 function invalid(what: string): UpstreamH2Error {
@@ -45,9 +42,9 @@ export class H2Request {
     defaultAuthority: string,
   ) {
     const { method, path } = options;
-    if (typeof method !== 'string' || !TOKEN.test(method) || method === 'CONNECT') throw invalid('method');
+    if (typeof method !== 'string' || !FIELD_NAME_TOKEN.test(method) || method === 'CONNECT') throw invalid('method');
     const asterisk = path === '*' && method === 'OPTIONS';
-    if (typeof path !== 'string' || (path.charCodeAt(0) !== 0x2f && !asterisk) || INVALID_PATH.test(path)) throw invalid('path');
+    if (typeof path !== 'string' || (path.charCodeAt(0) !== 0x2f && !asterisk) || INVALID_REQUEST_PATH.test(path)) throw invalid('path');
     const headers: http2.OutgoingHttpHeaders = Object.create(null) as http2.OutgoingHttpHeaders;
     const raw = options.headers;
     if (Array.isArray(raw)) {
@@ -74,7 +71,7 @@ export class H2Request {
 
 function addField(headers: http2.OutgoingHttpHeaders, rawName: string, value: unknown): void {
   if (value === undefined) return;
-  if (typeof rawName !== 'string' || !TOKEN.test(rawName)) throw invalid('header name');
+  if (typeof rawName !== 'string' || !FIELD_NAME_TOKEN.test(rawName)) throw invalid('header name');
   const name = rawName.toLowerCase();
   if (CONNECTION_SPECIFIC.has(name)) throw invalid(`${name} header`);
   if (Array.isArray(value)) {
@@ -86,7 +83,7 @@ function addField(headers: http2.OutgoingHttpHeaders, rawName: string, value: un
 
 function addValue(headers: http2.OutgoingHttpHeaders, name: string, raw: unknown): void {
   const value = raw === null ? '' : typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : undefined;
-  if (value === undefined || INVALID_VALUE.test(value)) throw invalid(`${name} header value`);
+  if (value === undefined || INVALID_FIELD_VALUE.test(value)) throw invalid(`${name} header value`);
   // HTTP/2 allows `te: trailers` only (RFC 9113 §8.2.2): keep that, drop other codings.
   if (name === 'te') {
     if (value.toLowerCase().split(',').some((t) => t.trim() === 'trailers')) headers['te'] = 'trailers';
