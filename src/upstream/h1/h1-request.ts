@@ -9,14 +9,14 @@
  * bodyless method that expects no payload. Request trailers are not sent on HTTP/1.1 (undici
  * never did; the HTTP/2 path sends them, h2-request-trailers.ts).
  */
-const { Readable } = process.getBuiltinModule('node:stream');
-type Readable = import('node:stream').Readable;
 import type { Dispatcher } from 'undici';
+import { upstreamBodyOf } from '../request-body.js';
+import type { UpstreamBody } from '../request-body.js';
 import { FIELD_NAME_TOKEN, INVALID_FIELD_VALUE, INVALID_REQUEST_PATH } from '../request-field-syntax.js';
 import { UpstreamH1Error } from './h1-error.js';
 
 /** A request body the client can send. */
-export type H1Body = Buffer | Readable | null;
+export type H1Body = UpstreamBody;
 
 function invalid(what: string): UpstreamH1Error {
   return new UpstreamH1Error('H1_INVALID_REQUEST', `invalid upstream request: ${what}`);
@@ -155,16 +155,5 @@ function addValue(state: FieldState, name: string, raw: unknown): void {
 }
 
 function bodyOf(body: Dispatcher.DispatchOptions['body']): H1Body {
-  if (body === null || body === undefined) return null;
-  if (typeof body === 'string') return body.length === 0 ? null : Buffer.from(body);
-  if (body instanceof Uint8Array) {
-    if (body.length === 0) return null;
-    return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  }
-  if (body instanceof Readable) return body;
-  const iterable = body as unknown as Partial<AsyncIterable<Buffer>> & Partial<Iterable<Buffer>>;
-  if (typeof iterable[Symbol.asyncIterator] === 'function' || typeof iterable[Symbol.iterator] === 'function') {
-    return Readable.from(iterable as AsyncIterable<Buffer>, { objectMode: false });
-  }
-  throw invalid('body');
+  return upstreamBodyOf(body, invalid);
 }

@@ -9,15 +9,15 @@
  * them before dispatch, so one reaching here is a bug or a plugin's doing, and Node would throw.
  */
 import type http2 from 'node:http2';
-const { Readable } = process.getBuiltinModule('node:stream');
-type Readable = import('node:stream').Readable;
 import type { Dispatcher } from 'undici';
+import { upstreamBodyOf } from '../request-body.js';
+import type { UpstreamBody } from '../request-body.js';
 import { FIELD_NAME_TOKEN, INVALID_FIELD_VALUE, INVALID_REQUEST_PATH } from '../request-field-syntax.js';
 import { UPSTREAM_SCHEME_HEADER } from '../h2-request-trailers.js';
 import { UpstreamH2Error } from './h2-error.js';
 
 /** A request body the client can send. */
-export type H2Body = Buffer | Readable | null;
+export type H2Body = UpstreamBody;
 
 const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
@@ -97,16 +97,5 @@ function addValue(headers: http2.OutgoingHttpHeaders, name: string, raw: unknown
 }
 
 function bodyOf(body: Dispatcher.DispatchOptions['body']): H2Body {
-  if (body === null || body === undefined) return null;
-  if (typeof body === 'string') return body.length === 0 ? null : Buffer.from(body);
-  if (body instanceof Uint8Array) {
-    if (body.length === 0) return null;
-    return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  }
-  if (body instanceof Readable) return body;
-  const iterable = body as unknown as Partial<AsyncIterable<Buffer>> & Partial<Iterable<Buffer>>;
-  if (typeof iterable[Symbol.asyncIterator] === 'function' || typeof iterable[Symbol.iterator] === 'function') {
-    return Readable.from(iterable as AsyncIterable<Buffer>, { objectMode: false });
-  }
-  throw invalid('body');
+  return upstreamBodyOf(body, invalid);
 }
