@@ -57,16 +57,14 @@ export function extractTokens(ctx: RequestContext, entries: readonly LocationEnt
     const loc = entry.location;
     let token: string | undefined;
     switch (loc.kind) {
-      case 'header': {
-        const v = ctx.headers.get(loc.name);
-        if (v === undefined) break;
-        if (loc.prefix === '') token = v.trim();
-        // Envoy compares the `Bearer ` prefix case-insensitively (RFC 6750 scheme names are).
-        else if (v.length > loc.prefix.length && v.slice(0, loc.prefix.length).toLowerCase() === loc.prefix.toLowerCase()) {
-          token = v.slice(loc.prefix.length).trim();
+      case 'header':
+        // Every line of the header carries a token of its own (Envoy's extractor reads each
+        // value): a second `authorization` line is verified too, never ignored.
+        for (const v of ctx.headers.getAll(loc.name)) {
+          const t = headerToken(v, loc.prefix);
+          if (t && !out.some((x) => x.token === t)) out.push({ token: t, entry });
         }
         break;
-      }
       case 'param': {
         const q = ctx.path.indexOf('?');
         if (q < 0) break;
@@ -95,6 +93,14 @@ export function stripToken(ctx: RequestContext, loc: TokenLocation): void {
       // Envoy removes only header tokens; query and cookie tokens travel on, as in Envoy.
       return;
   }
+}
+
+/** The token in one header value, after its prefix; undefined when the prefix is not there. */
+function headerToken(v: string, prefix: string): string | undefined {
+  if (prefix === '') return v.trim() || undefined;
+  // Envoy compares the `Bearer ` prefix case-insensitively (RFC 6750 scheme names are).
+  if (v.length > prefix.length && v.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()) return v.slice(prefix.length).trim() || undefined;
+  return undefined;
 }
 
 function parseCookies(lines: readonly string[]): Map<string, string> {

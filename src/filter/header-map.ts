@@ -29,8 +29,8 @@ export class HeaderMap implements Iterable<[string, HeaderValue]> {
    * Builds the map from a raw field list (`[name, value, name, value, ...]`, as Node's
    * `rawHeaders`), keeping every repeated field as its own value so policy can see them all
    * (Node's `headers` object joins them with `, `). As Node's parsers do, `cookie` lines are
-   * joined with `; ` (one header upstream, RFC 9113 §8.2.3) and the singleton fields Node keeps
-   * only once (`host`, `content-length`, `authorization`...) keep their first value.
+   * joined with `; ` (one header upstream, RFC 9113 §8.2.3) and `host` and `content-length` keep
+   * their first value (see {@link SINGLETON_FIELDS}).
    * Pseudo-headers are skipped.
    */
   static fromRaw(raw: readonly string[]): HeaderMap {
@@ -115,9 +115,12 @@ export class HeaderMap implements Iterable<[string, HeaderValue]> {
 
 const EMPTY: readonly string[] = Object.freeze([]);
 
-/** Fields Node's HTTP parsers keep once (the first wins); kept so here too. */
-const SINGLETON_FIELDS: ReadonlySet<string> = new Set([
-  'host', 'content-type', 'content-length', 'user-agent', 'referer', 'authorization', 'proxy-authorization',
-  'if-modified-since', 'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag',
-  'last-modified', 'server', 'age', 'expires',
-]);
+/**
+ * Fields kept once (the first): the framing and the authority, whose repeats the codecs already
+ * refuse (a second `host` is 400; differing `content-length`s are 400). Every other field keeps
+ * all its values, as Envoy's header map does: Node's parsers keep `authorization`, `user-agent`,
+ * `referer`... once, which let a second value slip past policy (a DENY on
+ * `request.headers[user-agent]` judged the first line only) and a second bearer token go
+ * unverified.
+ */
+const SINGLETON_FIELDS: ReadonlySet<string> = new Set(['host', 'content-length']);
