@@ -77,3 +77,19 @@ export class RawClient {
   }
 }
 
+
+/**
+ * Writes one request (which should carry `connection: close`) on a connection and resolves with
+ * the status line's code once the waypoint closes it (0 when no status line came back).
+ */
+export function statusOfOneRequest(socket: net.Socket, head: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    const done = (): void => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'))?.[1] ?? 0));
+    socket.on('end', done);
+    socket.on('close', done);
+    socket.write(head);
+  });
+}

@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { EchoReport } from '../../src/apps/echo-server.js';
 import type { WorkloadIR } from '../../src/config/ir.js';
 import type { LocalMesh } from '../helpers/local-mesh.js';
+import { statusOfOneRequest } from '../helpers/raw-h1-client.js';
 import { startLocalMesh } from '../helpers/local-mesh.js';
 
 const POLICY = `apiVersion: security.istio.io/v1
@@ -26,18 +26,6 @@ spec:
       when: [{key: "request.headers[host]", notValues: ["reviews*"]}]
 `;
 
-function rawExchange(socket: net.Socket, head: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', reject);
-    const done = (): void => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'))?.[1] ?? 0));
-    socket.on('end', done);
-    socket.on('close', done);
-    socket.write(head);
-  });
-}
-
 describe('request.headers[host] is the authority (HTTP/1.1 and inner HTTP/2)', () => {
   let mesh: LocalMesh;
   let sleep: WorkloadIR;
@@ -45,7 +33,7 @@ describe('request.headers[host] is the authority (HTTP/1.1 and inner HTTP/2)', (
   const h1 = async (path: string, host: string): Promise<number> => {
     const socket = await mesh.connectFrom(sleep, 'reviews', 9080);
     try {
-      return await rawExchange(socket, `GET ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+      return await statusOfOneRequest(socket, `GET ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
     } finally {
       socket.destroy();
     }

@@ -6,12 +6,12 @@
  * DENY that matched its value, and a second bearer token was never verified.
  */
 import assert from 'node:assert/strict';
-import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { CryptoKey } from 'jose';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { WorkloadIR } from '../../src/config/ir.js';
 import type { LocalMesh } from '../helpers/local-mesh.js';
+import { statusOfOneRequest } from '../helpers/raw-h1-client.js';
 import { startLocalMesh } from '../helpers/local-mesh.js';
 
 const ISS = 'https://issuer.repeated.test';
@@ -37,18 +37,6 @@ spec:
 `;
 }
 
-function status(socket: net.Socket, head: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', reject);
-    const done = (): void => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'))?.[1] ?? 0));
-    socket.on('end', done);
-    socket.on('close', done);
-    socket.write(head);
-  });
-}
-
 describe('repeated request headers reach policy and JWT whole', () => {
   let mesh: LocalMesh;
   let sleep: WorkloadIR;
@@ -59,7 +47,7 @@ describe('repeated request headers reach policy and JWT whole', () => {
   const get = async (lines: readonly string[]): Promise<number> => {
     const socket = await mesh.connectFrom(sleep, 'reviews', 9080);
     try {
-      return await status(socket, `GET / HTTP/1.1\r\nhost: reviews:9080\r\n${lines.map((l) => `${l}\r\n`).join('')}connection: close\r\n\r\n`);
+      return await statusOfOneRequest(socket, `GET / HTTP/1.1\r\nhost: reviews:9080\r\n${lines.map((l) => `${l}\r\n`).join('')}connection: close\r\n\r\n`);
     } finally {
       socket.destroy();
     }
