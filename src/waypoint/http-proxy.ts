@@ -3,8 +3,9 @@
  * stream and runs each request as an {@link HttpExchange}.
  *
  * HTTP/1.1 is the waypoint's own codec (src/http1/) on the tunnel's bytes, one
- * {@link H1DownstreamConnection} per tunnel. HTTP/2 is Node's session/stream API on the tunnel
- * ({@link H2Downstream}: one server session per tunnel, no compat objects).
+ * {@link H1DownstreamConnection} per tunnel. HTTP/2 is the waypoint's own codec (src/http2/, one
+ * connection per tunnel), or Node's nghttp2 session with `AMBIENT_H2_CODEC=nghttp2`
+ * (`h2-downstream-choice.ts`).
  * Tunnel streams arrive hardened against the Node 20 pitfalls (src/hbone/tunnel-stream.ts).
  */
 import type { Duplex } from 'node:stream';
@@ -15,12 +16,12 @@ import type { HttpLimits } from './http-limits.js';
 import { httpLimits } from './http-limits.js';
 import { H1DownstreamConnection, type H1ConnectionOwner } from './h1-downstream-connection.js';
 import type { H1DownstreamRequest } from './h1-downstream-request.js';
-import { H2Downstream } from './h2-downstream.js';
+import { createH2Downstream, type InnerH2Server } from './h2-downstream-choice.js';
 
 export type InnerHttpProtocol = 'http1' | 'http2';
 
 export class HttpProxy implements H1ConnectionOwner<HttpConnectionSource> {
-  private readonly h2: H2Downstream;
+  private readonly h2: InnerH2Server;
   private readonly tunnels = new Set<Duplex>();
   /** HTTP/1 tunnels → their connection. */
   private readonly h1 = new Map<Duplex, H1DownstreamConnection<HttpConnectionSource>>();
@@ -34,7 +35,7 @@ export class HttpProxy implements H1ConnectionOwner<HttpConnectionSource> {
   constructor(deps: ExchangeDeps, limits?: Partial<HttpLimits>) {
     this.deps = deps;
     this.limits = httpLimits(limits);
-    this.h2 = new H2Downstream(this.limits, (conn, down) => new HttpExchange(this.deps, conn.current(), down).start());
+    this.h2 = createH2Downstream(this.limits, (conn, down) => new HttpExchange(this.deps, conn.current(), down).start());
   }
 
   /**
