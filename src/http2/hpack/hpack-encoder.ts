@@ -1,0 +1,143 @@
+/**
+ * HPACK encoder (RFC 7541 §6): a flat [name, value, ...] list (names already lowercase) to one
+ * header block. Per field: an exact static-table match is an indexed field; an exact match in
+ * our dynamic table is too; otherwise a literal, with the name's index when a table has it, and
+ * with incremental indexing unless the field is sensitive or changes per message (nghttp2's
+ * choices: never indexed for credentials and short cookies, not indexed for `:path`,
+ * `content-length`, `etag` and the like, or for entries over 3/4 of the table). String literals
+ * are Huffman-coded only when that is shorter. The block is built in a reused scratch buffer and
+ * copied out once.
+ */
+import { DynamicTable, ENTRY_OVERHEAD } from './dynamic-table.js';
+import { writeInteger } from './hpack-integer.js';
+import { huffmanEncode, huffmanEncodedLength } from './huffman.js';
+import { STATIC_BY_NAME, STATIC_TABLE_LENGTH } from './static-table.js';
+
+/** The largest table we keep for the peer, whatever it allows (the memory we spend on it). */
+export const ENCODER_TABLE_CAP = 4096;
+
+/** Credentials: §7.1.3, never indexed (also by intermediaries re-encoding the field). */
+const NEVER_INDEXED = new Set(['authorization', 'proxy-authorization', 'set-cookie']);
+/** A cookie this short is guessable by probing the table (§7.1.3); nghttp2's threshold. */
+const SHORT_COOKIE = 20;
+/** Fields whose values rarely repeat: indexing them would only evict useful entries. */
+const NOT_INDEXED = new Set([':path', 'age', 'content-length', 'etag', 'if-modified-since', 'if-none-match', 'location']);
+
+const INDEXED = 0x80;
+const WITH_INDEXING = 0x40;
+const SIZE_UPDATE = 0x20;
+const NEVER = 0x10;
+const WITHOUT_INDEXING = 0x00;
+
+/** Per name: the id of the newest dynamic entry with it, and value → id. */
+interface DynName {
+  lastId: number;
+  readonly byValue: Map<string, number>;
+}
+
+interface Latin1Buffer extends Buffer {
+  latin1Write(s: string, offset: number, length: number): number;
+}
+
+export class HpackEncoder {
+  private readonly byName = new Map<string, DynName>();
+  private readonly table: DynamicTable;
+  private scratch: Latin1Buffer = Buffer.allocUnsafe(1024) as Latin1Buffer;
+  /** The smallest size set since the last block, when it differs from the table's (§4.2). */
+  private pendingMin = -1;
+  private pendingSize = -1;
+
+  constructor() {
+    this.table = new DynamicTable(ENCODER_TABLE_CAP, (name, value, id) => this.forget(name, value, id));
+  }
+
+  setPeerMaxTableSize(n: number): void {
+    const size = Math.min(n, ENCODER_TABLE_CAP);
+    if (this.pendingSize < 0) {
+      if (size === this.table.maxSize) return;
+      this.pendingMin = size;
+    } else this.pendingMin = Math.min(this.pendingMin, size);
+    this.pendingSize = size;
+  }
+
+  encode(fields: readonly string[]): Buffer {
+    // Worst case per field: a 6-byte integer before each string, the strings raw.
+    let room = 12;
+    for (let i = 0; i < fields.length; i++) room += (fields[i] as string).length + 8;
+    if (room > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2)) as Latin1Buffer;
+    const buf = this.scratch;
+    let pos = 0;
+    if (this.pendingSize >= 0) {
+      if (this.pendingMin < this.pendingSize) {
+        pos = writeInteger(buf, pos, this.pendingMin, 5, SIZE_UPDATE);
+        this.table.setMaxSize(this.pendingMin);
+      }
+      pos = writeInteger(buf, pos, this.pendingSize, 5, SIZE_UPDATE);
+      this.table.setMaxSize(this.pendingSize);
+      this.pendingSize = this.pendingMin = -1;
+    }
+    for (let i = 0; i + 1 < fields.length; i += 2) pos = this.field(buf, pos, fields[i] as string, fields[i + 1] as string);
+    const out = Buffer.allocUnsafe(pos);
+    buf.copy(out, 0, 0, pos);
+    return out;
+  }
+
+  private field(buf: Latin1Buffer, pos: number, name: string, value: string): number {
+    const st = STATIC_BY_NAME.get(name);
+    if (st !== undefined && st.values !== undefined) {
+      const index = st.values.get(value);
+      if (index !== undefined) return writeInteger(buf, pos, index, 7, INDEXED);
+    }
+    const table = this.table;
+    const dyn = this.byName.get(name);
+    let mode: number;
+    if (NEVER_INDEXED.has(name) || (name === 'cookie' && value.length < SHORT_COOKIE)) mode = NEVER;
+    else {
+      if (dyn !== undefined) {
+        const id = dyn.byValue.get(value);
+        if (id !== undefined) return writeInteger(buf, pos, STATIC_TABLE_LENGTH + 1 + table.insertCount - id, 7, INDEXED);
+      }
+      const entrySize = name.length + value.length + ENTRY_OVERHEAD;
+      mode = NOT_INDEXED.has(name) || entrySize > (table.maxSize * 3) / 4 ? WITHOUT_INDEXING : WITH_INDEXING;
+    }
+    const nameIndex = st !== undefined ? st.index : dyn !== undefined ? STATIC_TABLE_LENGTH + 1 + table.insertCount - dyn.lastId : 0;
+    pos = writeInteger(buf, pos, nameIndex, mode === WITH_INDEXING ? 6 : 4, mode);
+    if (nameIndex === 0) pos = writeString(buf, pos, name);
+    pos = writeString(buf, pos, value);
+    if (mode === WITH_INDEXING) {
+      const id = table.add(name, value);
+      if (id !== 0) {
+        // add() may have evicted this name's entries (and its DynName) first: look again.
+        let d = this.byName.get(name);
+        if (d === undefined) this.byName.set(name, (d = { lastId: id, byValue: new Map() }));
+        d.lastId = id;
+        d.byValue.set(value, id);
+      }
+    }
+    return pos;
+  }
+
+  /** Eviction hook: drops what pointed at the evicted entry. */
+  private forget(name: string, value: string, id: number): void {
+    const d = this.byName.get(name);
+    if (d === undefined) return;
+    if (d.byValue.get(value) === id) d.byValue.delete(value);
+    // FIFO eviction: when the newest entry with this name goes, every older one went before.
+    if (d.lastId === id) this.byName.delete(name);
+  }
+}
+
+/** §5.2 string literal: Huffman when strictly shorter. */
+function writeString(buf: Latin1Buffer, pos: number, s: string): number {
+  const len = s.length;
+  const hlen = huffmanEncodedLength(s);
+  if (hlen < len) {
+    pos = writeInteger(buf, pos, hlen, 7, 0x80);
+    return huffmanEncode(s, buf, pos);
+  }
+  pos = writeInteger(buf, pos, len, 7, 0);
+  if (len < 16) {
+    for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
+  } else buf.latin1Write(s, pos, len);
+  return pos + len;
+}
