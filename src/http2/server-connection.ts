@@ -431,7 +431,10 @@ export class ServerConnection implements FrameHandler, StreamHost, FrameSink, Se
 
   private maybeEnd(): void {
     if (this.ending || this.gone || this.streams.size > 0) return;
-    if (this.finalGoawaySent || this.peerGoaway) this.endTransport();
+    if (!this.finalGoawaySent && !this.peerGoaway) return;
+    // Closing because the peer went away: our GOAWAY still says which streams were processed.
+    if (!this.finalGoawaySent && !this.transport.destroyed) this.writer.goaway(this.lastPeerStream, ErrorCode.NO_ERROR);
+    this.endTransport();
   }
 
   private endTransport(): void {

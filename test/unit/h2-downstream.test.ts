@@ -1,7 +1,8 @@
 /**
- * The inner HTTP/2 codec on Node's session/stream API (src/waypoint/h2-downstream.ts) as the
- * exchange sees it: a real HTTP/2 client on one side of a loopback socket, a scripted exchange
- * on the other speaking only the DownstreamExchange interface.
+ * The inner HTTP/2 server as the exchange sees it, for both codecs a waypoint can run: its own
+ * (src/http2/, the default) and Node's session/stream API (src/waypoint/h2-downstream.ts, with
+ * `AMBIENT_H2_CODEC=nghttp2`). A real HTTP/2 client on one side of a loopback socket, a scripted
+ * exchange on the other speaking only the DownstreamExchange interface.
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -10,7 +11,8 @@ import { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { closeTcpServer, createTcpServer, listenTcp } from '../../src/net/sockets.js';
 import type { DownstreamExchange } from '../../src/waypoint/downstream-exchange.js';
-import { FINAL_GOAWAY_DELAY_MS, H2Downstream } from '../../src/waypoint/h2-downstream.js';
+import { FINAL_GOAWAY_DELAY_MS } from '../../src/waypoint/h2-downstream.js';
+import { createH2Downstream, type H2CodecName, type InnerH2Server } from '../../src/waypoint/h2-downstream-choice.js';
 import type { HttpConnection, HttpConnectionSource } from '../../src/waypoint/http-connection.js';
 import { httpLimits } from '../../src/waypoint/http-limits.js';
 import { eventually } from '../helpers/eventually.js';
@@ -24,15 +26,15 @@ interface Seen {
 
 const CONN: HttpConnectionSource = { current: () => ({}) as HttpConnection };
 
-describe('inner HTTP/2 on the session/stream API', () => {
+for (const codec of ['own', 'nghttp2'] as const satisfies readonly H2CodecName[]) describe(`inner HTTP/2 (${codec} codec)`, () => {
   const seen: Seen[] = [];
   let behave: (x: DownstreamExchange, s: Seen) => void = () => undefined;
-  let h2: H2Downstream;
+  let h2: InnerH2Server;
   let server: net.Server;
   let port = 0;
 
   before(async () => {
-    h2 = new H2Downstream(httpLimits({ streamIdleTimeoutMs: 300 }), (_conn, x) => {
+    h2 = createH2Downstream(httpLimits({ streamIdleTimeoutMs: 300 }), (_conn, x) => {
       const s: Seen = { x, body: '', idle: 0 };
       seen.push(s);
       x.attach({
@@ -45,7 +47,7 @@ describe('inner HTTP/2 on the session/stream API', () => {
         x.body.on('data', (c: string) => (s.body += c));
         x.body.on('end', () => behave(x, s));
       } else behave(x, s);
-    });
+    }, codec);
     server = createTcpServer((socket) => h2.serve(socket, CONN));
     port = (await listenTcp(server, '127.0.0.1', 0)).port;
   });
