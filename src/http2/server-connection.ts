@@ -18,15 +18,14 @@
  */
 import type { Duplex } from 'node:stream';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
-import { DEFAULT_WINDOW, ErrorCode, Flag, FrameType, MAX_STREAM_ID, MAX_WINDOW, SettingId } from './frame-types.js';
-import { FrameWriter, type FrameSink } from './frame-writer.js';
+import { DEFAULT_WINDOW, ErrorCode, Flag, FrameType, MAX_WINDOW, SettingId } from './frame-types.js';
+import { ConnectionOutput } from './connection-output.js';
 import { HpackDecoder } from './hpack/hpack-decoder.js';
-import { HpackEncoder } from './hpack/hpack-encoder.js';
 import { HpackError } from './hpack/hpack-error.js';
 import { applySettings, type SettingsTarget } from './peer-settings.js';
 import { requestFields, trailerFields, type RequestFields } from './request-fields.js';
 import { ResetBudget } from './reset-budget.js';
-import { H2ServerStream, type StreamHost } from './server-stream.js';
+import { H2ServerStream } from './server-stream.js';
 
 export interface ServerConnectionOptions {
   readonly maxConcurrentStreams: number;
@@ -45,52 +44,30 @@ export interface ServerConnectionOwner {
   onConnectionClose(): void;
 }
 
-/** Unsent bytes past which a peer that keeps asking for answers (PING, SETTINGS) is cut off. */
-const MAX_UNSENT_CONTROL = 1024 * 1024;
 /** Empty DATA frames without END_STREAM a connection may send (CVE-2019-9518). */
 const MAX_EMPTY_FRAMES = 1000;
-/** Recently closed stream ids remembered, to tell "closed" from "never opened". */
-const RECENT_CLOSED = 256;
-/** After our side ended, how long the peer may take to close before the transport is destroyed. */
-const LINGER_MS = 1000;
 const TOO_LARGE_BODY = Buffer.from('Request Header Fields Too Large', 'latin1');
 
-export class ServerConnection implements FrameHandler, StreamHost, FrameSink, SettingsTarget {
-  readonly streams = new Map<number, H2ServerStream>();
+export class ServerConnection extends ConnectionOutput implements FrameHandler, SettingsTarget {
   private readonly reader: FrameReader;
-  private readonly writer: FrameWriter;
   private readonly decoder: HpackDecoder;
-  private readonly encoder = new HpackEncoder();
   private readonly resets = new ResetBudget();
-  /** id → whether we reset it. */
-  private readonly recentClosed = new Map<number, boolean>();
-  private readonly waiting = new Set<H2ServerStream>();
-  private lastPeerStream = 0;
-  private peerInitialWindow = DEFAULT_WINDOW;
-  private sendWindow = DEFAULT_WINDOW;
   private recvWindow: number;
   private recvUncredited = 0;
   private emptyFrames = 0;
-  private blocked = false;
-  /** Streams above this are refused (set by the final GOAWAY). */
-  private goawayLast = MAX_STREAM_ID;
-  private finalGoawaySent = false;
-  private peerGoaway = false;
-  private ending = false;
-  private gone = false;
   /** The last byte read (the idle clock reads it). */
   lastActivity = Date.now();
 
   constructor(
-    private readonly transport: Duplex,
+    transport: Duplex,
     private readonly owner: ServerConnectionOwner,
     private readonly opts: ServerConnectionOptions,
   ) {
+    super(transport, opts.streamWindow);
     // Fail closed on abuse: a block this large (compressed) is never a sane request.
     const maxBlock = Math.max(2 * opts.maxHeaderListSize, 64 * 1024) + 16 * 1024;
     this.reader = new FrameReader(this, maxBlock);
     this.decoder = new HpackDecoder({ hardListLimit: 4 * opts.maxHeaderListSize + 4096 });
-    this.writer = new FrameWriter(this);
     this.recvWindow = opts.connectionWindow;
     this.writer.settings([
       [SettingId.MAX_CONCURRENT_STREAMS, opts.maxConcurrentStreams],
@@ -105,8 +82,8 @@ export class ServerConnection implements FrameHandler, StreamHost, FrameSink, Se
     transport.once('close', this.onClose);
   }
 
-  get closed(): boolean {
-    return this.gone;
+  protected stopReading(): void {
+    this.reader.stop();
   }
 
   // --- transport events ---
@@ -117,8 +94,7 @@ export class ServerConnection implements FrameHandler, StreamHost, FrameSink, Se
   };
 
   private readonly onDrain = (): void => {
-    this.blocked = false;
-    this.wake();
+    this.transportDrained();
   };
 
   private readonly onEnd = (): void => {
@@ -135,22 +111,6 @@ export class ServerConnection implements FrameHandler, StreamHost, FrameSink, Se
     for (const s of [...this.streams.values()]) s.close(ErrorCode.CANCEL);
     this.owner.onConnectionClose();
   };
-
-  // --- FrameSink ---
-
-  writeBatch(parts: Buffer[], _bytes: number): void {
-    if (this.gone || this.transport.destroyed) return;
-    const t = this.transport;
-    let ok: boolean;
-    if (parts.length === 1) ok = t.write(parts[0] as Buffer);
-    else {
-      t.cork();
-      for (const p of parts) t.write(p);
-      ok = t.writableLength < t.writableHighWaterMark;
-      t.uncork();
-    }
-    if (!ok) this.blocked = true;
-  }
 
   // --- FrameHandler ---
 
@@ -338,143 +298,6 @@ export class ServerConnection implements FrameHandler, StreamHost, FrameSink, Se
       if (s.sendWindow > MAX_WINDOW) return false;
     }
     return true;
-  }
-
-  // --- StreamHost ---
-
-  get connectionSendWindow(): number {
-    return this.sendWindow;
-  }
-
-  chargeConnectionWindow(n: number): void {
-    this.sendWindow -= n;
-  }
-
-  get peerMaxFrameSize(): number {
-    return this.writer.peerMaxFrameSize;
-  }
-
-  get turn(): number {
-    return this.writer.turn;
-  }
-
-  get writable(): boolean {
-    return !this.blocked;
-  }
-
-  sendHeaders(s: H2ServerStream, fields: readonly string[], endStream: boolean): Buffer {
-    s.lastActivity = Date.now();
-    return this.writer.headers(s.id, this.encoder.encode(fields), endStream);
-  }
-
-  sendData(s: H2ServerStream, chunk: Buffer, endStream: boolean): Buffer {
-    return this.writer.data(s.id, chunk, endStream);
-  }
-
-  waitFor(s: H2ServerStream): void {
-    this.waiting.add(s);
-  }
-
-  creditStream(s: H2ServerStream, n: number): void {
-    if (s.remoteEnded || s.closed) return;
-    s.uncredited += n;
-    if (s.uncredited < this.opts.streamWindow / 2) return;
-    this.writer.windowUpdate(s.id, s.uncredited);
-    s.recvWindow += s.uncredited;
-    s.uncredited = 0;
-  }
-
-  rstStream(s: H2ServerStream, code: ErrorCode): void {
-    this.writer.rstStream(s.id, code);
-    this.remember(s.id, true);
-  }
-
-  streamClosed(s: H2ServerStream): void {
-    this.streams.delete(s.id);
-    this.waiting.delete(s);
-    if (!this.recentClosed.has(s.id)) this.remember(s.id, false);
-    this.maybeEnd();
-  }
-
-  // --- connection lifecycle ---
-
-  /** GOAWAY naming `last` (2^31-1: the drain's first notice); streams above it are refused. */
-  goAway(last: number): void {
-    if (this.ending || this.gone) return;
-    const id = last === MAX_STREAM_ID ? MAX_STREAM_ID : this.lastPeerStream;
-    if (id !== MAX_STREAM_ID) {
-      this.goawayLast = id;
-      this.finalGoawaySent = true;
-    }
-    this.writer.goaway(id, ErrorCode.NO_ERROR);
-    this.maybeEnd();
-  }
-
-  /** The final GOAWAY; the connection closes once its streams are done. */
-  shutdown(): void {
-    if (this.finalGoawaySent) return;
-    this.goAway(0);
-  }
-
-  destroy(): void {
-    this.transport.destroy();
-  }
-
-  /** A connection error: GOAWAY with `code`, every stream closed, the transport ended. */
-  fail(code: ErrorCode, reason: string): void {
-    if (this.ending || this.gone) return;
-    this.reader.stop();
-    this.writer.goaway(this.lastPeerStream, code, reason);
-    this.endTransport();
-    for (const s of [...this.streams.values()]) s.close(code);
-  }
-
-  private maybeEnd(): void {
-    if (this.ending || this.gone || this.streams.size > 0) return;
-    if (!this.finalGoawaySent && !this.peerGoaway) return;
-    // Closing because the peer went away: our GOAWAY still says which streams were processed.
-    if (!this.finalGoawaySent && !this.transport.destroyed) this.writer.goaway(this.lastPeerStream, ErrorCode.NO_ERROR);
-    this.endTransport();
-  }
-
-  private endTransport(): void {
-    this.ending = true;
-    this.reader.stop();
-    this.writer.flush();
-    this.writer.close();
-    const t = this.transport;
-    if (t.destroyed) return;
-    t.end();
-    const timer = setTimeout(() => t.destroy(), LINGER_MS);
-    timer.unref();
-    t.once('close', () => clearTimeout(timer));
-  }
-
-  private refuse(id: number, code: ErrorCode): void {
-    this.writer.rstStream(id, code);
-    this.remember(id, true);
-    this.checkUnsent();
-  }
-
-  private remember(id: number, ours: boolean): void {
-    if (this.recentClosed.size >= RECENT_CLOSED) this.recentClosed.delete(this.recentClosed.keys().next().value as number);
-    this.recentClosed.set(id, ours);
-  }
-
-  /** A peer that asks for answers (PING, SETTINGS, refusals) faster than it reads them. */
-  private checkUnsent(): void {
-    if (this.writer.queuedBytes + this.transport.writableLength > MAX_UNSENT_CONTROL) this.fail(ErrorCode.ENHANCE_YOUR_CALM, 'peer does not read');
-  }
-
-  /** A window opened or the transport drained: streams waiting send again. */
-  private wake(): void {
-    if (this.waiting.size === 0) return;
-    const ws = [...this.waiting];
-    this.waiting.clear();
-    for (const s of ws) {
-      s.pump();
-      s.drained();
-    }
   }
 }
 

@@ -30,7 +30,7 @@ export interface StreamHandler {
    * The stream is closed: `finished` when our whole response went out and nothing was reset;
    * `code` the RST_STREAM code when a reset (either side's) closed it.
    */
-  onClose(finished: boolean, code: ErrorCode | undefined): void;
+  onClose(finished: boolean, code: number | undefined): void;
 }
 
 /** What a stream needs from its connection. */
@@ -74,7 +74,7 @@ export class H2ServerStream {
   closed = false;
   headersSent = false;
   /** The peer reset the stream, or we did. */
-  resetCode: ErrorCode | undefined;
+  resetCode: number | undefined;
   /** Millisecond timestamp of the last byte in or out (the connection's idle clock reads it). */
   lastActivity: number;
   /** A write answered false: onDrain is owed. */
@@ -213,7 +213,7 @@ export class H2ServerStream {
   }
 
   /** Marks the stream closed and tells the handler (once). */
-  close(code: ErrorCode | undefined): void {
+  close(code: number | undefined): void {
     if (this.closed) return;
     this.closed = true;
     this.resetCode = code;

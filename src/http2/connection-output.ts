@@ -1,0 +1,212 @@
+/**
+ * The output side and life cycle of a server HTTP/2 connection ({@link ServerConnection} reads
+ * frames on top of it): the frame writer and HPACK encoder, the peer's flow-control windows and
+ * the streams waiting for them, the transport's backpressure, RST_STREAM bookkeeping (which
+ * closed streams we reset, so frames still in flight on them are ignored), GOAWAY and the
+ * graceful and failing ends of the connection. It is the {@link StreamHost} of every stream.
+ */
+import type { Duplex } from 'node:stream';
+import { DEFAULT_WINDOW, ErrorCode, MAX_STREAM_ID } from './frame-types.js';
+import { FrameWriter, type FrameSink } from './frame-writer.js';
+import { HpackEncoder } from './hpack/hpack-encoder.js';
+import type { H2ServerStream, StreamHost } from './server-stream.js';
+
+/** Unsent bytes past which a peer that keeps asking for answers (PING, SETTINGS) is cut off. */
+const MAX_UNSENT_CONTROL = 1024 * 1024;
+/** Recently closed stream ids remembered, to tell "closed" from "never opened". */
+const RECENT_CLOSED = 256;
+/** After our side ended, how long the peer may take to close before the transport is destroyed. */
+const LINGER_MS = 1000;
+
+export abstract class ConnectionOutput implements StreamHost, FrameSink {
+  readonly streams = new Map<number, H2ServerStream>();
+  protected readonly writer: FrameWriter;
+  protected readonly encoder = new HpackEncoder();
+  /** id → whether we reset it. */
+  protected readonly recentClosed = new Map<number, boolean>();
+  private readonly waiting = new Set<H2ServerStream>();
+  protected lastPeerStream = 0;
+  protected peerInitialWindow = DEFAULT_WINDOW;
+  protected sendWindow = DEFAULT_WINDOW;
+  private blocked = false;
+  /** Streams above this are refused (set by the final GOAWAY). */
+  protected goawayLast = MAX_STREAM_ID;
+  private finalGoawaySent = false;
+  protected peerGoaway = false;
+  protected ending = false;
+  protected gone = false;
+
+  constructor(
+    protected readonly transport: Duplex,
+    private readonly streamWindow: number,
+  ) {
+    this.writer = new FrameWriter(this);
+  }
+
+  /** Nothing more is read (the reader stops). */
+  protected abstract stopReading(): void;
+
+  get closed(): boolean {
+    return this.gone;
+  }
+
+  /** The transport drained. */
+  protected transportDrained(): void {
+    this.blocked = false;
+    this.wake();
+  }
+
+  // --- FrameSink ---
+
+  writeBatch(parts: Buffer[], _bytes: number): void {
+    if (this.gone || this.transport.destroyed) return;
+    const t = this.transport;
+    let ok: boolean;
+    if (parts.length === 1) ok = t.write(parts[0]);
+    else {
+      t.cork();
+      for (const p of parts) t.write(p);
+      ok = t.writableLength < t.writableHighWaterMark;
+      t.uncork();
+    }
+    if (!ok) this.blocked = true;
+  }
+
+
+  // --- StreamHost ---
+
+  get connectionSendWindow(): number {
+    return this.sendWindow;
+  }
+
+  chargeConnectionWindow(n: number): void {
+    this.sendWindow -= n;
+  }
+
+  get peerMaxFrameSize(): number {
+    return this.writer.peerMaxFrameSize;
+  }
+
+  get turn(): number {
+    return this.writer.turn;
+  }
+
+  get writable(): boolean {
+    return !this.blocked;
+  }
+
+  sendHeaders(s: H2ServerStream, fields: readonly string[], endStream: boolean): Buffer {
+    s.lastActivity = Date.now();
+    return this.writer.headers(s.id, this.encoder.encode(fields), endStream);
+  }
+
+  sendData(s: H2ServerStream, chunk: Buffer, endStream: boolean): Buffer {
+    return this.writer.data(s.id, chunk, endStream);
+  }
+
+  waitFor(s: H2ServerStream): void {
+    this.waiting.add(s);
+  }
+
+  creditStream(s: H2ServerStream, n: number): void {
+    if (s.remoteEnded || s.closed) return;
+    s.uncredited += n;
+    if (s.uncredited < this.streamWindow / 2) return;
+    this.writer.windowUpdate(s.id, s.uncredited);
+    s.recvWindow += s.uncredited;
+    s.uncredited = 0;
+  }
+
+  rstStream(s: H2ServerStream, code: ErrorCode): void {
+    this.writer.rstStream(s.id, code);
+    this.remember(s.id, true);
+  }
+
+  streamClosed(s: H2ServerStream): void {
+    this.streams.delete(s.id);
+    this.waiting.delete(s);
+    if (!this.recentClosed.has(s.id)) this.remember(s.id, false);
+    this.maybeEnd();
+  }
+
+  // --- connection lifecycle ---
+
+  /** GOAWAY naming `last` (2^31-1: the drain's first notice); streams above it are refused. */
+  goAway(last: number): void {
+    if (this.ending || this.gone) return;
+    const id = last === MAX_STREAM_ID ? MAX_STREAM_ID : this.lastPeerStream;
+    if (id !== MAX_STREAM_ID) {
+      this.goawayLast = id;
+      this.finalGoawaySent = true;
+    }
+    this.writer.goaway(id, ErrorCode.NO_ERROR);
+    this.maybeEnd();
+  }
+
+  /** The final GOAWAY; the connection closes once its streams are done. */
+  shutdown(): void {
+    if (this.finalGoawaySent) return;
+    this.goAway(0);
+  }
+
+  destroy(): void {
+    this.transport.destroy();
+  }
+
+  /** A connection error: GOAWAY with `code`, every stream closed, the transport ended. */
+  fail(code: ErrorCode, reason: string): void {
+    if (this.ending || this.gone) return;
+    this.stopReading();
+    this.writer.goaway(this.lastPeerStream, code, reason);
+    this.endTransport();
+    for (const s of [...this.streams.values()]) s.close(code);
+  }
+
+  protected maybeEnd(): void {
+    if (this.ending || this.gone || this.streams.size > 0) return;
+    if (!this.finalGoawaySent && !this.peerGoaway) return;
+    // Closing because the peer went away: our GOAWAY still says which streams were processed.
+    if (!this.finalGoawaySent && !this.transport.destroyed) this.writer.goaway(this.lastPeerStream, ErrorCode.NO_ERROR);
+    this.endTransport();
+  }
+
+  private endTransport(): void {
+    this.ending = true;
+    this.stopReading();
+    this.writer.flush();
+    this.writer.close();
+    const t = this.transport;
+    if (t.destroyed) return;
+    t.end();
+    const timer = setTimeout(() => t.destroy(), LINGER_MS);
+    timer.unref();
+    t.once('close', () => clearTimeout(timer));
+  }
+
+  protected refuse(id: number, code: ErrorCode): void {
+    this.writer.rstStream(id, code);
+    this.remember(id, true);
+    this.checkUnsent();
+  }
+
+  protected remember(id: number, ours: boolean): void {
+    if (this.recentClosed.size >= RECENT_CLOSED) this.recentClosed.delete(this.recentClosed.keys().next().value as number);
+    this.recentClosed.set(id, ours);
+  }
+
+  /** A peer that asks for answers (PING, SETTINGS, refusals) faster than it reads them. */
+  protected checkUnsent(): void {
+    if (this.writer.queuedBytes + this.transport.writableLength > MAX_UNSENT_CONTROL) this.fail(ErrorCode.ENHANCE_YOUR_CALM, 'peer does not read');
+  }
+
+  /** A window opened or the transport drained: streams waiting send again. */
+  protected wake(): void {
+    if (this.waiting.size === 0) return;
+    const ws = [...this.waiting];
+    this.waiting.clear();
+    for (const s of ws) {
+      s.pump();
+      s.drained();
+    }
+  }
+}
