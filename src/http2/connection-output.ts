@@ -6,6 +6,7 @@
  * graceful and failing ends of the connection. It is the {@link StreamHost} of every stream.
  */
 import type { Duplex } from 'node:stream';
+import { raiseWriteHighWaterMark } from '../net/bulk-high-water-mark.js';
 import { DEFAULT_WINDOW, ErrorCode, MAX_STREAM_ID } from './frame-types.js';
 import { FrameWriter, type FrameSink } from './frame-writer.js';
 import { HpackEncoder } from './hpack/hpack-encoder.js';
@@ -41,6 +42,8 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink {
     private readonly streamWindow: number,
   ) {
     this.writer = new FrameWriter(this);
+    // A response body relayed from upstream pauses its source only past this (as HTTP/1.1 does).
+    raiseWriteHighWaterMark(transport);
   }
 
   /** Nothing more is read (the reader stops). */
@@ -101,6 +104,7 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink {
   }
 
   sendData(s: H2ServerStream, chunk: Buffer, endStream: boolean): Buffer {
+    s.lastActivity = Date.now();
     return this.writer.data(s.id, chunk, endStream);
   }
 
