@@ -253,6 +253,36 @@ for (const codec of ['own', 'nghttp2'] as const satisfies readonly H2CodecName[]
     }
   });
 
+  it('bulk both ways: a 3 MiB upload and a 3 MiB download pass the flow-control windows whole', async () => {
+    const c = connect();
+    try {
+      const up = Buffer.alloc(3 * 1024 * 1024, 'u');
+      const down = Buffer.alloc(3 * 1024 * 1024, 'd');
+      behave = (x, s) => {
+        x.writeHead(200, ['x-got', String(s.body.length)]);
+        // In pieces, honouring backpressure as the relay does.
+        let at = 0;
+        const pump = (): void => {
+          while (at < down.length) {
+            const piece = down.subarray(at, at + 100_000);
+            at += piece.length;
+            if (!x.write(piece)) return;
+          }
+          x.end();
+        };
+        x.attach({ downstreamDrain: pump, downstreamClosed: (f) => (s.closed = f), downstreamIdle: () => undefined });
+        pump();
+      };
+      const r = await send(c, { ':method': 'POST', ':path': '/bulk' }, up.toString('latin1'));
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['x-got'], String(up.length));
+      assert.equal(r.body.length, down.length);
+      assert.equal(r.body, down.toString('latin1'));
+    } finally {
+      c.close();
+    }
+  });
+
   it('stream idle: the exchange is told when nothing moves', async () => {
     const c = connect();
     try {
