@@ -12,8 +12,12 @@ import { FrameWriter, type FrameSink } from './frame-writer.js';
 import { HpackEncoder } from './hpack/hpack-encoder.js';
 import type { H2ServerStream, StreamHost } from './server-stream.js';
 
-/** Unsent bytes past which a peer that keeps asking for answers (PING, SETTINGS) is cut off. */
-const MAX_UNSENT_CONTROL = 1024 * 1024;
+/**
+ * Answers (PING and SETTINGS acks, refusals) queued without the transport taking a write, past
+ * which a peer that keeps asking and never reads is cut off (nghttp2 bounds its outbound queue of
+ * such frames the same way). Response data does not count: its volume is bounded by windows.
+ */
+const MAX_PENDING_CONTROL = 10_000;
 /** Recently closed stream ids remembered, to tell "closed" from "never opened". */
 const RECENT_CLOSED = 256;
 /** After our side ended, how long the peer may take to close before the transport is destroyed. */
@@ -30,6 +34,7 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink {
   protected peerInitialWindow = DEFAULT_WINDOW;
   protected sendWindow = DEFAULT_WINDOW;
   private blocked = false;
+  private controlPending = 0;
   /** Streams above this are refused (set by the final GOAWAY). */
   protected goawayLast = MAX_STREAM_ID;
   private finalGoawaySent = false;
@@ -56,6 +61,7 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink {
   /** The transport drained. */
   protected transportDrained(): void {
     this.blocked = false;
+    this.controlPending = 0;
     this.wake();
   }
 
@@ -73,8 +79,8 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink {
       t.uncork();
     }
     if (!ok) this.blocked = true;
+    else this.controlPending = 0;
   }
-
 
   // --- StreamHost ---
 
@@ -198,9 +204,9 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink {
     this.recentClosed.set(id, ours);
   }
 
-  /** A peer that asks for answers (PING, SETTINGS, refusals) faster than it reads them. */
+  /** Counts an answer queued; a peer that asks for answers (PING, SETTINGS, refusals) faster than it reads them is cut off. */
   protected checkUnsent(): void {
-    if (this.writer.queuedBytes + this.transport.writableLength > MAX_UNSENT_CONTROL) this.fail(ErrorCode.ENHANCE_YOUR_CALM, 'peer does not read');
+    if (++this.controlPending > MAX_PENDING_CONTROL) this.fail(ErrorCode.ENHANCE_YOUR_CALM, 'peer does not read');
   }
 
   /** A window opened or the transport drained: streams waiting send again. */

@@ -303,6 +303,19 @@ describe('own HTTP/2 server codec: hostile frames', () => {
     assert.equal(await goawayCode(c), E.ENHANCE_YOUR_CALM);
   });
 
+  it('a PING flood from a peer that never reads is cut off with ENHANCE_YOUR_CALM', async () => {
+    const c = await client();
+    c.socket.pause();
+    const ping = frame(FRAME.PING, 0, 0, Buffer.alloc(8));
+    const batch = Buffer.concat(Array.from({ length: 2000 }, () => ping));
+    for (let i = 0; i < 150 && c.isOpen; i++) {
+      c.write(batch);
+      await new Promise((r) => setImmediate(r));
+    }
+    c.socket.resume();
+    assert.equal(await goawayCode(c), E.ENHANCE_YOUR_CALM);
+  });
+
   it("sends within the peer's windows and frame size, resuming on WINDOW_UPDATE and a larger initial window", async () => {
     const c = await client();
     c.send(FRAME.SETTINGS, 0, 0, settingsPayload([[4, 10]]));
