@@ -86,11 +86,6 @@ export class H2CodecExchange implements DownstreamExchange, StreamHandler {
     return this.sent;
   }
 
-  /** @internal The stream's last activity (the connection's idle clock). */
-  get lastActivity(): number {
-    return this.stream.lastActivity;
-  }
-
   attach(events: DownstreamEvents): void {
     this.events = events;
     if (this.finished !== undefined) process.nextTick(notifyClosed, this);
