@@ -11,8 +11,9 @@ import { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { closeTcpServer, createTcpServer, listenTcp } from '../../src/net/sockets.js';
 import type { DownstreamExchange } from '../../src/waypoint/downstream-exchange.js';
-import { FINAL_GOAWAY_DELAY_MS } from '../../src/waypoint/h2-downstream.js';
-import { createH2Downstream, type H2CodecName, type InnerH2Server } from '../../src/waypoint/h2-downstream-choice.js';
+import { FINAL_GOAWAY_DELAY_MS, H2Downstream } from '../../src/waypoint/h2-downstream.js';
+import { H2CodecDownstream } from '../../src/waypoint/h2-codec-downstream.js';
+import { createH2Downstream, h2CodecFromEnv, type H2CodecName, type InnerH2Server } from '../../src/waypoint/h2-downstream-choice.js';
 import type { HttpConnection, HttpConnectionSource } from '../../src/waypoint/http-connection.js';
 import { httpLimits } from '../../src/waypoint/http-limits.js';
 import { eventually } from '../helpers/eventually.js';
@@ -320,5 +321,17 @@ for (const codec of ['own', 'nghttp2'] as const satisfies readonly H2CodecName[]
     await eventually(() => goaways.length >= 2, FINAL_GOAWAY_DELAY_MS * 5);
     await eventually(() => h2.openSessions === 0, FINAL_GOAWAY_DELAY_MS * 5);
     c.close();
+  });
+});
+
+describe('inner HTTP/2 codec choice (AMBIENT_H2_CODEC)', () => {
+  it('the own codec by default; nghttp2 only when asked for by name', () => {
+    assert.equal(h2CodecFromEnv({}), 'own');
+    assert.equal(h2CodecFromEnv({ AMBIENT_H2_CODEC: 'own' }), 'own');
+    assert.equal(h2CodecFromEnv({ AMBIENT_H2_CODEC: 'something-else' }), 'own');
+    assert.equal(h2CodecFromEnv({ AMBIENT_H2_CODEC: 'nghttp2' }), 'nghttp2');
+    const run = (): void => undefined;
+    assert.ok(createH2Downstream(httpLimits({}), run, 'nghttp2') instanceof H2Downstream);
+    assert.ok(createH2Downstream(httpLimits({}), run, 'own') instanceof H2CodecDownstream);
   });
 });
