@@ -16,18 +16,45 @@ import { STATIC_BY_NAME, STATIC_TABLE_LENGTH } from './static-table.js';
 /** The largest table we keep for the peer, whatever it allows (the memory we spend on it). */
 export const ENCODER_TABLE_CAP = 4096;
 
-/** Credentials: §7.1.3, never indexed (also by intermediaries re-encoding the field). */
-const NEVER_INDEXED = new Set(['authorization', 'proxy-authorization', 'set-cookie']);
-/** A cookie this short is guessable by probing the table (§7.1.3); nghttp2's threshold. */
-const SHORT_COOKIE = 20;
-/** Fields whose values rarely repeat: indexing them would only evict useful entries. */
-const NOT_INDEXED = new Set([':path', 'age', 'content-length', 'etag', 'if-modified-since', 'if-none-match', 'location']);
-
 const INDEXED = 0x80;
 const WITH_INDEXING = 0x40;
 const SIZE_UPDATE = 0x20;
 const NEVER = 0x10;
 const WITHOUT_INDEXING = 0x00;
+/** Never indexed when the value is shorter than {@link SHORT_COOKIE}, else with indexing. */
+const COOKIE = -1;
+/** A cookie this short is guessable by probing the table (§7.1.3); nghttp2's threshold. */
+const SHORT_COOKIE = 20;
+
+/** What the encoder knows about a static-table name: its index, values, indexing policy. */
+interface KnownName {
+  readonly index: number;
+  readonly values: ReadonlyMap<string, number> | undefined;
+  readonly policy: number;
+}
+
+/**
+ * Credentials are never indexed (§7.1.3; an intermediary re-encoding them keeps that); fields
+ * whose values rarely repeat are not indexed (they would only evict useful entries). All of
+ * these names are in the static table, so one lookup gives index and policy.
+ */
+const POLICY: ReadonlyMap<string, number> = new Map([
+  ['authorization', NEVER],
+  ['proxy-authorization', NEVER],
+  ['set-cookie', NEVER],
+  ['cookie', COOKIE],
+  [':path', WITHOUT_INDEXING],
+  ['age', WITHOUT_INDEXING],
+  ['content-length', WITHOUT_INDEXING],
+  ['etag', WITHOUT_INDEXING],
+  ['if-modified-since', WITHOUT_INDEXING],
+  ['if-none-match', WITHOUT_INDEXING],
+  ['location', WITHOUT_INDEXING],
+]);
+
+const KNOWN: ReadonlyMap<string, KnownName> = new Map(
+  [...STATIC_BY_NAME].map(([name, st]) => [name, { index: st.index, values: st.values, policy: POLICY.get(name) ?? WITH_INDEXING }]),
+);
 
 /** Per name: the id of the newest dynamic entry with it, and value → id. */
 interface DynName {
@@ -83,28 +110,30 @@ export class HpackEncoder {
   }
 
   private field(buf: Latin1Buffer, pos: number, name: string, value: string): number {
-    const st = STATIC_BY_NAME.get(name);
-    if (st !== undefined && st.values !== undefined) {
-      const index = st.values.get(value);
-      if (index !== undefined) return writeInteger(buf, pos, index, 7, INDEXED);
+    const known = KNOWN.get(name);
+    let policy = WITH_INDEXING;
+    if (known !== undefined) {
+      if (known.values !== undefined) {
+        const index = known.values.get(value);
+        if (index !== undefined) return writeInteger(buf, pos, index, 7, INDEXED);
+      }
+      policy = known.policy;
+      if (policy === COOKIE) policy = value.length < SHORT_COOKIE ? NEVER : WITH_INDEXING;
     }
     const table = this.table;
     const dyn = this.byName.get(name);
-    let mode: number;
-    if (NEVER_INDEXED.has(name) || (name === 'cookie' && value.length < SHORT_COOKIE)) mode = NEVER;
-    else {
+    if (policy !== NEVER) {
       if (dyn !== undefined) {
         const id = dyn.byValue.get(value);
         if (id !== undefined) return writeInteger(buf, pos, STATIC_TABLE_LENGTH + 1 + table.insertCount - id, 7, INDEXED);
       }
-      const entrySize = name.length + value.length + ENTRY_OVERHEAD;
-      mode = NOT_INDEXED.has(name) || entrySize > (table.maxSize * 3) / 4 ? WITHOUT_INDEXING : WITH_INDEXING;
+      if (policy === WITH_INDEXING && name.length + value.length + ENTRY_OVERHEAD > (table.maxSize * 3) / 4) policy = WITHOUT_INDEXING;
     }
-    const nameIndex = st !== undefined ? st.index : dyn !== undefined ? STATIC_TABLE_LENGTH + 1 + table.insertCount - dyn.lastId : 0;
-    pos = writeInteger(buf, pos, nameIndex, mode === WITH_INDEXING ? 6 : 4, mode);
+    const nameIndex = known !== undefined ? known.index : dyn !== undefined ? STATIC_TABLE_LENGTH + 1 + table.insertCount - dyn.lastId : 0;
+    pos = writeInteger(buf, pos, nameIndex, policy === WITH_INDEXING ? 6 : 4, policy);
     if (nameIndex === 0) pos = writeString(buf, pos, name);
     pos = writeString(buf, pos, value);
-    if (mode === WITH_INDEXING) {
+    if (policy === WITH_INDEXING) {
       const id = table.add(name, value);
       if (id !== 0) {
         // add() may have evicted this name's entries (and its DynName) first: look again.

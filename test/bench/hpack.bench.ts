@@ -1,0 +1,32 @@
+/**
+ * HPACK (src/http2/hpack/) per header block, for an h2load-like request (:method GET, :path /,
+ * :scheme http, :authority, user-agent, accept) and a typical response: the first block of a
+ * connection (literals, Huffman, table insertions, on a fresh codec) and the steady state (the
+ * same fields again: indexed from the tables, what every later request on a connection costs).
+ */
+import { HpackDecoder } from '../../src/http2/hpack/hpack-decoder.js';
+import { HpackEncoder } from '../../src/http2/hpack/hpack-encoder.js';
+import { nsPerOp, report } from './micro-runner.js';
+
+const request = [':method', 'GET', ':path', '/', ':scheme', 'http', ':authority', 'reviews.default.svc.cluster.local:9080', 'user-agent', 'h2load nghttp2/1.64.0', 'accept', '*/*'];
+const response = [':status', '200', 'content-type', 'application/json', 'content-length', '1234', 'date', 'Mon, 07 Dec 2026 20:00:00 GMT', 'server', 'istio-envoy', 'x-envoy-upstream-service-time', '3'];
+
+const firstRequest = new HpackEncoder().encode(request);
+const warm = new HpackEncoder();
+warm.encode(request);
+const steadyRequest = warm.encode(request);
+const steadyDecoder = new HpackDecoder();
+steadyDecoder.decode(firstRequest);
+
+report({ bench: 'hpack', metric: `decode request, first block (${firstRequest.length} B, fresh decoder)`, unit: 'ns/op', value: nsPerOp(() => new HpackDecoder().decode(firstRequest)) });
+report({ bench: 'hpack', metric: `decode request, steady state (${steadyRequest.length} B, all indexed)`, unit: 'ns/op', value: nsPerOp(() => steadyDecoder.decode(steadyRequest)) });
+report({ bench: 'hpack', metric: 'encode request, first block (fresh encoder)', unit: 'ns/op', value: nsPerOp(() => new HpackEncoder().encode(request)) });
+report({ bench: 'hpack', metric: 'encode request, steady state', unit: 'ns/op', value: nsPerOp(() => warm.encode(request)) });
+
+// Responses: content-length is not indexed (it changes), the rest is after the first block.
+const respEncoder = new HpackEncoder();
+const respDecoder = new HpackDecoder();
+respDecoder.decode(respEncoder.encode(response));
+const steadyResponse = respEncoder.encode(response);
+report({ bench: 'hpack', metric: `encode response, steady state (${steadyResponse.length} B)`, unit: 'ns/op', value: nsPerOp(() => respEncoder.encode(response)) });
+report({ bench: 'hpack', metric: 'decode response, steady state', unit: 'ns/op', value: nsPerOp(() => respDecoder.decode(steadyResponse)) });
