@@ -21,6 +21,13 @@ export interface HpackDecoderOptions {
   readonly maxTableSize?: number;
   /** Decoding stops with HEADER_LIST_TOO_LARGE past this list size. Default 1 MiB. */
   readonly hardListLimit?: number;
+  /**
+   * The table's size before the peer's first size update. Default 4096, the protocol's initial
+   * SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2), whatever `maxTableSize` is: a peer may encode
+   * its first blocks before it has seen our SETTINGS, and only a size update from it changes the
+   * table it encodes against. (The RFC 7541 Appendix C.5/C.6 examples assume 256 from the start.)
+   */
+  readonly initialTableSize?: number;
 }
 
 export interface DecodedBlock {
@@ -32,6 +39,8 @@ export interface DecodedBlock {
 interface Latin1Buffer extends Buffer {
   latin1Slice(start: number, end: number): string;
 }
+
+const PROTOCOL_INITIAL_TABLE_SIZE = 4096;
 
 function asBuffer(block: Uint8Array): Latin1Buffer {
   return (Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, block.byteLength)) as Latin1Buffer;
@@ -49,7 +58,7 @@ export class HpackDecoder {
   constructor(opts: HpackDecoderOptions = {}) {
     this.maxTableSize = opts.maxTableSize ?? 4096;
     this.hardListLimit = opts.hardListLimit ?? 1024 * 1024;
-    this.table = new DynamicTable(this.maxTableSize);
+    this.table = new DynamicTable(opts.initialTableSize ?? PROTOCOL_INITIAL_TABLE_SIZE);
   }
 
   /** The dynamic table's entries, newest first (tests and diagnostics). */
