@@ -61,6 +61,21 @@ describe('HPACK encoder', () => {
     }
   });
 
+  it('request ids and trace context: indexed once for the name, then literals that leave the table alone', () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const first = ['user-agent', 'ua', 'x-request-id', 'id-1'];
+    assert.deepEqual(d.decode(e.encode(first)).fields, first);
+    assert.deepEqual(d.dynamicEntries(), [['x-request-id', 'id-1'], ['user-agent', 'ua']]);
+    for (let i = 2; i < 50; i++) {
+      const b = e.encode(['user-agent', 'ua', 'x-request-id', `id-${i}`, 'traceparent', `00-${i}`]);
+      assert.equal(hexOf(b.subarray(0, 3)), i === 2 ? 'bf0f2f' : 'c00f30'); // user-agent indexed; the id without indexing, its name from the table
+      assert.deepEqual(d.decode(b).fields, ['user-agent', 'ua', 'x-request-id', `id-${i}`, 'traceparent', `00-${i}`]);
+    }
+    // Only the first value of each name went into the table.
+    assert.deepEqual(d.dynamicEntries(), [['traceparent', '00-2'], ['x-request-id', 'id-1'], ['user-agent', 'ua']]);
+  });
+
   it('Huffman only when it is shorter', () => {
     const e = new HpackEncoder();
     const huff = e.encode(['x-a', 'www.example.com']);

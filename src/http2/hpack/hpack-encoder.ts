@@ -4,7 +4,8 @@
  * our dynamic table is too; otherwise a literal, with the name's index when a table has it, and
  * with incremental indexing unless the field is sensitive or changes per message (nghttp2's
  * choices: never indexed for credentials and short cookies, not indexed for `:path`,
- * `content-length`, `etag` and the like, or for entries over 3/4 of the table). String literals
+ * `content-length`, `etag` and the like, or for entries over 3/4 of the table; ours: request ids
+ * and trace context are indexed once per name, for the name only). String literals
  * are Huffman-coded only when that is shorter. The block is built in a reused scratch buffer and
  * copied out once.
  */
@@ -23,6 +24,12 @@ const NEVER = 0x10;
 const WITHOUT_INDEXING = 0x00;
 /** Never indexed when the value is shorter than {@link SHORT_COOKIE}, else with indexing. */
 const COOKIE = -1;
+/**
+ * A value unique to each request (ids): the first field is indexed so that the name is in the
+ * table; later ones take the name from there and are not indexed, since each new value would
+ * evict a useful entry (and cost the table and lookup updates) without ever being used again.
+ */
+const NAME_ONCE = -2;
 /** A cookie this short is guessable by probing the table (§7.1.3); nghttp2's threshold. */
 const SHORT_COOKIE = 20;
 
@@ -52,9 +59,13 @@ const POLICY: ReadonlyMap<string, number> = new Map([
   ['location', WITHOUT_INDEXING],
 ]);
 
-const KNOWN: ReadonlyMap<string, KnownName> = new Map(
-  [...STATIC_BY_NAME].map(([name, st]) => [name, { index: st.index, values: st.values, policy: POLICY.get(name) ?? WITH_INDEXING }]),
-);
+/** Per-request ids and trace context (mesh and tracing headers), see {@link NAME_ONCE}. */
+const PER_REQUEST = ['x-request-id', 'traceparent', 'tracestate', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'b3', 'x-amzn-trace-id', 'x-cloud-trace-context', 'x-client-trace-id'];
+
+const KNOWN: ReadonlyMap<string, KnownName> = new Map([
+  ...[...STATIC_BY_NAME].map(([name, st]): [string, KnownName] => [name, { index: st.index, values: st.values, policy: POLICY.get(name) ?? WITH_INDEXING }]),
+  ...PER_REQUEST.map((name): [string, KnownName] => [name, { index: 0, values: undefined, policy: NAME_ONCE }]),
+]);
 
 /** Per name: the id of the newest dynamic entry with it, and value → id. */
 interface DynName {
@@ -124,6 +135,7 @@ export class HpackEncoder {
     }
     const table = this.table;
     const dyn = this.byName.get(name);
+    if (policy === NAME_ONCE) policy = dyn === undefined ? WITH_INDEXING : WITHOUT_INDEXING;
     if (policy !== NEVER) {
       if (dyn !== undefined) {
         const id = dyn.byValue.get(value);
@@ -131,7 +143,7 @@ export class HpackEncoder {
       }
       if (policy === WITH_INDEXING && name.length + value.length + ENTRY_OVERHEAD > (table.maxSize * 3) / 4) policy = WITHOUT_INDEXING;
     }
-    const nameIndex = known !== undefined ? known.index : dyn !== undefined ? STATIC_TABLE_LENGTH + 1 + table.insertCount - dyn.lastId : 0;
+    const nameIndex = known !== undefined && known.index !== 0 ? known.index : dyn !== undefined ? STATIC_TABLE_LENGTH + 1 + table.insertCount - dyn.lastId : 0;
     pos = writeInteger(buf, pos, nameIndex, policy === WITH_INDEXING ? 6 : 4, policy);
     if (nameIndex === 0) pos = writeString(buf, pos, name);
     pos = writeString(buf, pos, value);
