@@ -33,7 +33,7 @@ const NAME_ONCE = -2;
 /** A cookie this short is guessable by probing the table (§7.1.3); nghttp2's threshold. */
 const SHORT_COOKIE = 20;
 
-/** What the encoder knows about a static-table name: its index, values, indexing policy. */
+/** What the encoder knows about a name: its static index (0: none), static values, indexing policy. */
 interface KnownName {
   readonly index: number;
   readonly values: ReadonlyMap<string, number> | undefined;
