@@ -41,6 +41,8 @@ interface Latin1Buffer extends Buffer {
 }
 
 const PROTOCOL_INITIAL_TABLE_SIZE = 4096;
+/** The largest Huffman scratch buffer a decoder keeps between strings. */
+const MAX_KEPT_SCRATCH = 16 * 1024;
 
 function asBuffer(block: Uint8Array): Latin1Buffer {
   return (Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, block.byteLength)) as Latin1Buffer;
@@ -147,9 +149,15 @@ export class HpackDecoder {
     this.pos = start + len;
     if (!huffman) return buf.latin1Slice(start, start + len);
     const room = maxHuffmanDecodedLength(len);
-    if (room > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2)) as Latin1Buffer;
-    const n = huffmanDecode(buf, start, start + len, this.scratch);
+    let out = this.scratch;
+    if (room > out.length) {
+      out = Buffer.allocUnsafe(room) as Latin1Buffer;
+      // Keep a larger scratch only up to a bound: one huge field must not pin memory for the
+      // connection's lifetime.
+      if (room <= MAX_KEPT_SCRATCH) this.scratch = out;
+    }
+    const n = huffmanDecode(buf, start, start + len, out);
     if (n < 0) throw compressionError(n === HUFFMAN_EOS ? 'Huffman string contains EOS' : 'Huffman padding is longer than 7 bits or not all ones');
-    return this.scratch.latin1Slice(0, n);
+    return out.latin1Slice(0, n);
   }
 }

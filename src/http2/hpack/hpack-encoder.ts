@@ -16,6 +16,8 @@ import { STATIC_BY_NAME, STATIC_TABLE_LENGTH } from './static-table.js';
 
 /** The largest table we keep for the peer, whatever it allows (the memory we spend on it). */
 export const ENCODER_TABLE_CAP = 4096;
+/** The largest scratch buffer an encoder keeps between blocks. */
+const MAX_KEPT_SCRATCH = 16 * 1024;
 
 const INDEXED = 0x80;
 const WITH_INDEXING = 0x40;
@@ -102,8 +104,12 @@ export class HpackEncoder {
     // Worst case per field: a 6-byte integer before each string, the strings raw.
     let room = 12;
     for (let i = 0; i < fields.length; i++) room += (fields[i] as string).length + 8;
-    if (room > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2)) as Latin1Buffer;
-    const buf = this.scratch;
+    let buf = this.scratch;
+    if (room > buf.length) {
+      buf = Buffer.allocUnsafe(room) as Latin1Buffer;
+      // As in the decoder: a rare huge block does not pin its scratch for the connection.
+      if (room <= MAX_KEPT_SCRATCH) this.scratch = buf;
+    }
     let pos = 0;
     if (this.pendingSize >= 0) {
       if (this.pendingMin < this.pendingSize) {
