@@ -85,6 +85,12 @@ describe('HPACK encoder', () => {
     const raw = e.encode(['x-b', '\x00\x01\x02']);
     assert.equal(hexOf(raw.subarray(5)), '03000102');
     assert.deepEqual(new HpackDecoder().decode(Buffer.concat([huff])).fields, ['x-a', 'www.example.com']);
+    // Around the 1-byte length boundary (126/127) and the empty string, both forms.
+    const d = new HpackDecoder();
+    for (const v of ['', 'a'.repeat(126), 'a'.repeat(127), 'a'.repeat(200), '\xff'.repeat(126), '\xff'.repeat(127)]) {
+      assert.deepEqual(d.decode(e.encode(['x-len', v])).fields, ['x-len', v]);
+    }
+    assert.equal(hexOf(e.encode(['x-empty', ''])).slice(-2), '00'); // raw, not a Huffman empty string
   });
 
   it('a changed peer table size opens the next block with a size update; the smallest first', () => {

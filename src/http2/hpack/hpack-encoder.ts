@@ -11,7 +11,7 @@
  */
 import { DynamicTable, ENTRY_OVERHEAD } from './dynamic-table.js';
 import { writeInteger } from './hpack-integer.js';
-import { huffmanEncode, huffmanEncodedLength } from './huffman.js';
+import { huffmanEncode, huffmanEncodeBefore, huffmanEncodedLength } from './huffman.js';
 import { STATIC_BY_NAME, STATIC_TABLE_LENGTH } from './static-table.js';
 
 /** The largest table we keep for the peer, whatever it allows (the memory we spend on it). */
@@ -179,12 +179,26 @@ export class HpackEncoder {
 /** §5.2 string literal: Huffman when strictly shorter. */
 function writeString(buf: Latin1Buffer, pos: number, s: string): number {
   const len = s.length;
+  if (len > 0 && len < 127) {
+    // Both forms take a 1-byte length: encode once after it, giving up where raw is as short.
+    const end = huffmanEncodeBefore(s, buf, pos + 1, pos + 1 + len - 1);
+    if (end >= 0) {
+      buf[pos] = 0x80 | (end - pos - 1);
+      return end;
+    }
+    buf[pos++] = len;
+    return writeLatin1(buf, pos, s);
+  }
   const hlen = huffmanEncodedLength(s);
   if (hlen < len) {
     pos = writeInteger(buf, pos, hlen, 7, 0x80);
     return huffmanEncode(s, buf, pos);
   }
-  pos = writeInteger(buf, pos, len, 7, 0);
+  return writeLatin1(buf, writeInteger(buf, pos, len, 7, 0), s);
+}
+
+function writeLatin1(buf: Latin1Buffer, pos: number, s: string): number {
+  const len = s.length;
   if (len < 16) {
     for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
   } else buf.latin1Write(s, pos, len);
