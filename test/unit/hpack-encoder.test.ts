@@ -61,6 +61,21 @@ describe('HPACK encoder', () => {
     }
   });
 
+  it('request ids and trace context: indexed once for the name, then literals that leave the table alone', () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const first = ['user-agent', 'ua', 'x-request-id', 'id-1'];
+    assert.deepEqual(d.decode(e.encode(first)).fields, first);
+    assert.deepEqual(d.dynamicEntries(), [['x-request-id', 'id-1'], ['user-agent', 'ua']]);
+    for (let i = 2; i < 50; i++) {
+      const b = e.encode(['user-agent', 'ua', 'x-request-id', `id-${i}`, 'traceparent', `00-${i}`]);
+      assert.equal(hexOf(b.subarray(0, 3)), i === 2 ? 'bf0f2f' : 'c00f30'); // user-agent indexed; the id without indexing, its name from the table
+      assert.deepEqual(d.decode(b).fields, ['user-agent', 'ua', 'x-request-id', `id-${i}`, 'traceparent', `00-${i}`]);
+    }
+    // Only the first value of each name went into the table.
+    assert.deepEqual(d.dynamicEntries(), [['traceparent', '00-2'], ['x-request-id', 'id-1'], ['user-agent', 'ua']]);
+  });
+
   it('Huffman only when it is shorter', () => {
     const e = new HpackEncoder();
     const huff = e.encode(['x-a', 'www.example.com']);
@@ -70,6 +85,12 @@ describe('HPACK encoder', () => {
     const raw = e.encode(['x-b', '\x00\x01\x02']);
     assert.equal(hexOf(raw.subarray(5)), '03000102');
     assert.deepEqual(new HpackDecoder().decode(Buffer.concat([huff])).fields, ['x-a', 'www.example.com']);
+    // Around the 1-byte length boundary (126/127) and the empty string, both forms.
+    const d = new HpackDecoder();
+    for (const v of ['', 'a'.repeat(126), 'a'.repeat(127), 'a'.repeat(200), '\xff'.repeat(126), '\xff'.repeat(127)]) {
+      assert.deepEqual(d.decode(e.encode(['x-len', v])).fields, ['x-len', v]);
+    }
+    assert.equal(hexOf(e.encode(['x-empty', ''])).slice(-2), '00'); // raw, not a Huffman empty string
   });
 
   it('a changed peer table size opens the next block with a size update; the smallest first', () => {

@@ -93,6 +93,16 @@ describe('HPACK decoder refuses malformed blocks', () => {
     assert.equal(d.dynamicTableMaxSize, 46);
   });
 
+  it('the table starts at 4096 whatever our limit (the peer may encode before it sees our SETTINGS)', () => {
+    const d = new HpackDecoder({ maxTableSize: 0 });
+    assert.equal(d.dynamicTableMaxSize, 4096);
+    assert.deepEqual(d.decode(hex('4001 61 01 62')).fields, ['a', 'b']);
+    assert.deepEqual(d.decode(hex('be')).fields, ['a', 'b'], 'still indexed');
+    // Once the peer applies our limit with a size update, the entry is gone.
+    assert.deepEqual(d.decode(hex('20')).fields, []);
+    refuses('be', /beyond/, d);
+  });
+
   it('a size update evicts what no longer fits', () => {
     const d = new HpackDecoder();
     d.decode(hex('4001 61 01 62 4001 63 01 64')); // (a,b) then (c,d): 34 each
@@ -117,5 +127,8 @@ describe('HPACK decoder refuses malformed blocks', () => {
   it('names and values come back exactly as sent: no lower-casing, any byte', () => {
     const d = new HpackDecoder();
     assert.deepEqual(d.decode(hex('0003 4142 43 03 00ff 0a')).fields, ['ABC', '\x00\xff\n']);
+    // A plain Uint8Array view at an offset (not a Buffer) reads the same.
+    const backing = new Uint8Array([0xee, 0xee, ...hex('0003 4142 43 03 00ff 0a 8286'), 0xee]);
+    assert.deepEqual(new HpackDecoder().decode(backing.subarray(2, backing.length - 1)).fields, ['ABC', '\x00\xff\n', ':method', 'GET', ':scheme', 'http']);
   });
 });

@@ -21,7 +21,7 @@ interface Step {
 }
 
 function decodeSeries(maxTableSize: number, steps: readonly Step[]): void {
-  const d = new HpackDecoder({ maxTableSize });
+  const d = new HpackDecoder({ maxTableSize, initialTableSize: maxTableSize });
   for (const [i, s] of steps.entries()) {
     const r = d.decode(hex(s.bytes));
     assert.deepEqual(r.fields, s.fields, `block ${i} fields`);

@@ -21,6 +21,13 @@ export interface HpackDecoderOptions {
   readonly maxTableSize?: number;
   /** Decoding stops with HEADER_LIST_TOO_LARGE past this list size. Default 1 MiB. */
   readonly hardListLimit?: number;
+  /**
+   * The table's size before the peer's first size update. Default 4096, the protocol's initial
+   * SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2), whatever `maxTableSize` is: a peer may encode
+   * its first blocks before it has seen our SETTINGS, and only a size update from it changes the
+   * table it encodes against. (The RFC 7541 Appendix C.5/C.6 examples assume 256 from the start.)
+   */
+  readonly initialTableSize?: number;
 }
 
 export interface DecodedBlock {
@@ -32,6 +39,10 @@ export interface DecodedBlock {
 interface Latin1Buffer extends Buffer {
   latin1Slice(start: number, end: number): string;
 }
+
+const PROTOCOL_INITIAL_TABLE_SIZE = 4096;
+/** The largest Huffman scratch buffer a decoder keeps between strings. */
+const MAX_KEPT_SCRATCH = 16 * 1024;
 
 function asBuffer(block: Uint8Array): Latin1Buffer {
   return (Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, block.byteLength)) as Latin1Buffer;
@@ -49,7 +60,7 @@ export class HpackDecoder {
   constructor(opts: HpackDecoderOptions = {}) {
     this.maxTableSize = opts.maxTableSize ?? 4096;
     this.hardListLimit = opts.hardListLimit ?? 1024 * 1024;
-    this.table = new DynamicTable(this.maxTableSize);
+    this.table = new DynamicTable(opts.initialTableSize ?? PROTOCOL_INITIAL_TABLE_SIZE);
   }
 
   /** The dynamic table's entries, newest first (tests and diagnostics). */
@@ -138,9 +149,15 @@ export class HpackDecoder {
     this.pos = start + len;
     if (!huffman) return buf.latin1Slice(start, start + len);
     const room = maxHuffmanDecodedLength(len);
-    if (room > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2)) as Latin1Buffer;
-    const n = huffmanDecode(buf, start, start + len, this.scratch);
+    let out = this.scratch;
+    if (room > out.length) {
+      out = Buffer.allocUnsafe(room) as Latin1Buffer;
+      // Keep a larger scratch only up to a bound: one huge field must not pin memory for the
+      // connection's lifetime.
+      if (room <= MAX_KEPT_SCRATCH) this.scratch = out;
+    }
+    const n = huffmanDecode(buf, start, start + len, out);
     if (n < 0) throw compressionError(n === HUFFMAN_EOS ? 'Huffman string contains EOS' : 'Huffman padding is longer than 7 bits or not all ones');
-    return this.scratch.latin1Slice(0, n);
+    return out.latin1Slice(0, n);
   }
 }

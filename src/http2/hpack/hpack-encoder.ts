@@ -4,30 +4,70 @@
  * our dynamic table is too; otherwise a literal, with the name's index when a table has it, and
  * with incremental indexing unless the field is sensitive or changes per message (nghttp2's
  * choices: never indexed for credentials and short cookies, not indexed for `:path`,
- * `content-length`, `etag` and the like, or for entries over 3/4 of the table). String literals
+ * `content-length`, `etag` and the like, or for entries over 3/4 of the table; ours: request ids
+ * and trace context are indexed once per name, for the name only). String literals
  * are Huffman-coded only when that is shorter. The block is built in a reused scratch buffer and
  * copied out once.
  */
 import { DynamicTable, ENTRY_OVERHEAD } from './dynamic-table.js';
 import { writeInteger } from './hpack-integer.js';
-import { huffmanEncode, huffmanEncodedLength } from './huffman.js';
+import { huffmanEncode, huffmanEncodeBefore, huffmanEncodedLength } from './huffman.js';
 import { STATIC_BY_NAME, STATIC_TABLE_LENGTH } from './static-table.js';
 
 /** The largest table we keep for the peer, whatever it allows (the memory we spend on it). */
 export const ENCODER_TABLE_CAP = 4096;
-
-/** Credentials: §7.1.3, never indexed (also by intermediaries re-encoding the field). */
-const NEVER_INDEXED = new Set(['authorization', 'proxy-authorization', 'set-cookie']);
-/** A cookie this short is guessable by probing the table (§7.1.3); nghttp2's threshold. */
-const SHORT_COOKIE = 20;
-/** Fields whose values rarely repeat: indexing them would only evict useful entries. */
-const NOT_INDEXED = new Set([':path', 'age', 'content-length', 'etag', 'if-modified-since', 'if-none-match', 'location']);
+/** The largest scratch buffer an encoder keeps between blocks. */
+const MAX_KEPT_SCRATCH = 16 * 1024;
 
 const INDEXED = 0x80;
 const WITH_INDEXING = 0x40;
 const SIZE_UPDATE = 0x20;
 const NEVER = 0x10;
 const WITHOUT_INDEXING = 0x00;
+/** Never indexed when the value is shorter than {@link SHORT_COOKIE}, else with indexing. */
+const COOKIE = -1;
+/**
+ * A value unique to each request (ids): the first field is indexed so that the name is in the
+ * table; later ones take the name from there and are not indexed, since each new value would
+ * evict a useful entry (and cost the table and lookup updates) without ever being used again.
+ */
+const NAME_ONCE = -2;
+/** A cookie this short is guessable by probing the table (§7.1.3); nghttp2's threshold. */
+const SHORT_COOKIE = 20;
+
+/** What the encoder knows about a name: its static index (0: none), static values, indexing policy. */
+interface KnownName {
+  readonly index: number;
+  readonly values: ReadonlyMap<string, number> | undefined;
+  readonly policy: number;
+}
+
+/**
+ * Credentials are never indexed (§7.1.3; an intermediary re-encoding them keeps that); fields
+ * whose values rarely repeat are not indexed (they would only evict useful entries). All of
+ * these names are in the static table, so one lookup gives index and policy.
+ */
+const POLICY: ReadonlyMap<string, number> = new Map([
+  ['authorization', NEVER],
+  ['proxy-authorization', NEVER],
+  ['set-cookie', NEVER],
+  ['cookie', COOKIE],
+  [':path', WITHOUT_INDEXING],
+  ['age', WITHOUT_INDEXING],
+  ['content-length', WITHOUT_INDEXING],
+  ['etag', WITHOUT_INDEXING],
+  ['if-modified-since', WITHOUT_INDEXING],
+  ['if-none-match', WITHOUT_INDEXING],
+  ['location', WITHOUT_INDEXING],
+]);
+
+/** Per-request ids and trace context (mesh and tracing headers), see {@link NAME_ONCE}. */
+const PER_REQUEST = ['x-request-id', 'traceparent', 'tracestate', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'b3', 'x-amzn-trace-id', 'x-cloud-trace-context', 'x-client-trace-id'];
+
+const KNOWN: ReadonlyMap<string, KnownName> = new Map([
+  ...[...STATIC_BY_NAME].map(([name, st]): [string, KnownName] => [name, { index: st.index, values: st.values, policy: POLICY.get(name) ?? WITH_INDEXING }]),
+  ...PER_REQUEST.map((name): [string, KnownName] => [name, { index: 0, values: undefined, policy: NAME_ONCE }]),
+]);
 
 /** Per name: the id of the newest dynamic entry with it, and value → id. */
 interface DynName {
@@ -64,8 +104,12 @@ export class HpackEncoder {
     // Worst case per field: a 6-byte integer before each string, the strings raw.
     let room = 12;
     for (let i = 0; i < fields.length; i++) room += (fields[i] as string).length + 8;
-    if (room > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2)) as Latin1Buffer;
-    const buf = this.scratch;
+    let buf = this.scratch;
+    if (room > buf.length) {
+      buf = Buffer.allocUnsafe(room) as Latin1Buffer;
+      // As in the decoder: a rare huge block does not pin its scratch for the connection.
+      if (room <= MAX_KEPT_SCRATCH) this.scratch = buf;
+    }
     let pos = 0;
     if (this.pendingSize >= 0) {
       if (this.pendingMin < this.pendingSize) {
@@ -78,33 +122,38 @@ export class HpackEncoder {
     }
     for (let i = 0; i + 1 < fields.length; i += 2) pos = this.field(buf, pos, fields[i] as string, fields[i + 1] as string);
     const out = Buffer.allocUnsafe(pos);
-    buf.copy(out, 0, 0, pos);
+    // A typical block is a few dozen bytes: a plain loop beats the native copy's call overhead.
+    if (pos <= 64) for (let i = 0; i < pos; i++) out[i] = buf[i] as number;
+    else buf.copy(out, 0, 0, pos);
     return out;
   }
 
   private field(buf: Latin1Buffer, pos: number, name: string, value: string): number {
-    const st = STATIC_BY_NAME.get(name);
-    if (st !== undefined && st.values !== undefined) {
-      const index = st.values.get(value);
-      if (index !== undefined) return writeInteger(buf, pos, index, 7, INDEXED);
+    const known = KNOWN.get(name);
+    let policy = WITH_INDEXING;
+    if (known !== undefined) {
+      if (known.values !== undefined) {
+        const index = known.values.get(value);
+        if (index !== undefined) return writeInteger(buf, pos, index, 7, INDEXED);
+      }
+      policy = known.policy;
+      if (policy === COOKIE) policy = value.length < SHORT_COOKIE ? NEVER : WITH_INDEXING;
     }
     const table = this.table;
     const dyn = this.byName.get(name);
-    let mode: number;
-    if (NEVER_INDEXED.has(name) || (name === 'cookie' && value.length < SHORT_COOKIE)) mode = NEVER;
-    else {
+    if (policy === NAME_ONCE) policy = dyn === undefined ? WITH_INDEXING : WITHOUT_INDEXING;
+    if (policy !== NEVER) {
       if (dyn !== undefined) {
         const id = dyn.byValue.get(value);
         if (id !== undefined) return writeInteger(buf, pos, STATIC_TABLE_LENGTH + 1 + table.insertCount - id, 7, INDEXED);
       }
-      const entrySize = name.length + value.length + ENTRY_OVERHEAD;
-      mode = NOT_INDEXED.has(name) || entrySize > (table.maxSize * 3) / 4 ? WITHOUT_INDEXING : WITH_INDEXING;
+      if (policy === WITH_INDEXING && name.length + value.length + ENTRY_OVERHEAD > (table.maxSize * 3) / 4) policy = WITHOUT_INDEXING;
     }
-    const nameIndex = st !== undefined ? st.index : dyn !== undefined ? STATIC_TABLE_LENGTH + 1 + table.insertCount - dyn.lastId : 0;
-    pos = writeInteger(buf, pos, nameIndex, mode === WITH_INDEXING ? 6 : 4, mode);
+    const nameIndex = known !== undefined && known.index !== 0 ? known.index : dyn !== undefined ? STATIC_TABLE_LENGTH + 1 + table.insertCount - dyn.lastId : 0;
+    pos = writeInteger(buf, pos, nameIndex, policy === WITH_INDEXING ? 6 : 4, policy);
     if (nameIndex === 0) pos = writeString(buf, pos, name);
     pos = writeString(buf, pos, value);
-    if (mode === WITH_INDEXING) {
+    if (policy === WITH_INDEXING) {
       const id = table.add(name, value);
       if (id !== 0) {
         // add() may have evicted this name's entries (and its DynName) first: look again.
@@ -130,12 +179,26 @@ export class HpackEncoder {
 /** §5.2 string literal: Huffman when strictly shorter. */
 function writeString(buf: Latin1Buffer, pos: number, s: string): number {
   const len = s.length;
+  if (len > 0 && len < 127) {
+    // Both forms take a 1-byte length: encode once after it, giving up where raw is as short.
+    const end = huffmanEncodeBefore(s, buf, pos + 1, pos + 1 + len - 1);
+    if (end >= 0) {
+      buf[pos] = 0x80 | (end - pos - 1);
+      return end;
+    }
+    buf[pos++] = len;
+    return writeLatin1(buf, pos, s);
+  }
   const hlen = huffmanEncodedLength(s);
   if (hlen < len) {
     pos = writeInteger(buf, pos, hlen, 7, 0x80);
     return huffmanEncode(s, buf, pos);
   }
-  pos = writeInteger(buf, pos, len, 7, 0);
+  return writeLatin1(buf, writeInteger(buf, pos, len, 7, 0), s);
+}
+
+function writeLatin1(buf: Latin1Buffer, pos: number, s: string): number {
+  const len = s.length;
   if (len < 16) {
     for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
   } else buf.latin1Write(s, pos, len);

@@ -143,6 +143,14 @@ export function huffmanEncodedLength(s: string): number {
  * bytes), padded with the EOS prefix; returns the position after it.
  */
 export function huffmanEncode(s: string, buf: Uint8Array, pos: number): number {
+  return huffmanEncodeBefore(s, buf, pos, Infinity);
+}
+
+/**
+ * As {@link huffmanEncode}, but gives up (returns -1) as soon as the encoding would reach
+ * `limit`: one pass when the caller only wants the Huffman form if it is shorter than another.
+ */
+export function huffmanEncodeBefore(s: string, buf: Uint8Array, pos: number, limit: number): number {
   // acc holds < 8 pending bits between symbols; codes over 24 bits go in two parts so that
   // acc never exceeds 31 bits.
   let acc = 0;
@@ -155,6 +163,7 @@ export function huffmanEncode(s: string, buf: Uint8Array, pos: number): number {
       acc = (acc << (len - 16)) | (code >>> 16);
       nbits += len - 16;
       while (nbits >= 8) {
+        if (pos >= limit) return -1;
         nbits -= 8;
         buf[pos++] = acc >>> nbits;
       }
@@ -165,11 +174,15 @@ export function huffmanEncode(s: string, buf: Uint8Array, pos: number): number {
     acc = (acc << len) | code;
     nbits += len;
     while (nbits >= 8) {
+      if (pos >= limit) return -1;
       nbits -= 8;
       buf[pos++] = acc >>> nbits;
     }
     acc &= (1 << nbits) - 1;
   }
-  if (nbits > 0) buf[pos++] = ((acc << (8 - nbits)) | (0xff >> nbits)) & 0xff;
+  if (nbits > 0) {
+    if (pos >= limit) return -1;
+    buf[pos++] = ((acc << (8 - nbits)) | (0xff >> nbits)) & 0xff;
+  }
   return pos;
 }
