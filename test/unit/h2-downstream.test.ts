@@ -284,6 +284,21 @@ for (const codec of ['own', 'nghttp2'] as const satisfies readonly H2CodecName[]
     }
   });
 
+  it('a response head larger than one frame goes out as HEADERS + CONTINUATION', async () => {
+    const c = connect();
+    try {
+      const big = 'v'.repeat(40_000);
+      behave = (x) => void x.respond(200, ['x-big', big, 'x-after', 'yes'], 'body');
+      const r = await send(c, { ':path': '/big-head' });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['x-big'], big);
+      assert.equal(r.headers['x-after'], 'yes');
+      assert.equal(r.body, 'body');
+    } finally {
+      c.close();
+    }
+  });
+
   it('stream idle: the exchange is told when nothing moves', async () => {
     const c = connect();
     try {
