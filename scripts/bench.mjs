@@ -10,7 +10,8 @@
 //   waypoint + features       the same through a waypoint with 50 HTTPRoute rules, an
 //                             AuthorizationPolicy, a JWT rule (and a header Wasm plugin if built)
 //   HTTP/2 and gRPC           h2load → (direct | the waypoint path) → echo app
-//   bulk                      one 1 GiB download and one 1 GiB upload, direct and waypoint path
+//   bulk                      one 1 GiB download and one 1 GiB upload: direct, the bare Node
+//                             relay, L4 and the waypoint path
 //   multi-core                waypoint --concurrency 1 vs 2 (client ztunnel --concurrency 2)
 // each at saturation and at a fixed rate, with CPU per request and peak RSS per process; then
 // every micro-benchmark in dist/test/bench. Writes test/bench/results.json and RESULTS.md.
@@ -110,7 +111,7 @@ const fixedArgs = [
 ].flatMap((s) => ['--outbound-fixed', s]);
 const HAPROXY = { host: a.nodeA.replace(/\.1$/, '.9'), port: 18090 };
 /** The bare Node relay (scripts/bench/node-floor-relay.mjs): what Node itself costs per request at L4. */
-const NODE_FLOOR = { host: HAPROXY.host, port: 18091 };
+const NODE_FLOOR = { host: HAPROXY.host, port: 18091, sinkPort: 18092 };
 
 const results = {
   date: new Date().toISOString(),
@@ -224,6 +225,8 @@ try {
     roles['node-relay'] = startProcess('node-relay', MESH, process.execPath, [path.join(root, 'scripts/bench/node-floor-relay.mjs'), NODE_FLOOR.host, String(NODE_FLOOR.port), a.backend, '9080']);
     await waitFor('node floor relay', () => tcpOpen(NODE_FLOOR.host, NODE_FLOOR.port), roles['node-relay']);
   }
+  roles['node-relay-sink'] = startProcess('node-relay-sink', MESH, process.execPath, [path.join(root, 'scripts/bench/node-floor-relay.mjs'), NODE_FLOOR.host, String(NODE_FLOOR.sinkPort), a.sink, '9080']);
+  await waitFor('node floor relay (bulk)', () => tcpOpen(NODE_FLOOR.host, NODE_FLOOR.sinkPort), roles['node-relay-sink']);
   await startMesh();
   roles['waypoint-full'] = await startRole(cli, 'waypoint-full', MESH, ['waypoint', '--gateway', 'default/waypoint-full', ...common], a.waypointFull);
   // RSS at rest: each role ready and idle for 2 s, before any traffic.
@@ -274,6 +277,7 @@ try {
   const bulkRows = [];
   for (const [scenario, base, names] of [
     ['direct', `http://${a.sink}:9080`, ['sink']],
+    [NODE_FLOOR_ROW, `http://${NODE_FLOOR.host}:${NODE_FLOOR.sinkPort}`, ['node-relay-sink', 'sink']],
     ['L4 (ztunnel → ztunnel)', viaClient(FIXED.sinkL4, ''), ['ztunnel-a', 'ztunnel-b', 'sink']],
     ['waypoint path', viaClient(FIXED.sink, ''), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'sink']],
   ]) {
