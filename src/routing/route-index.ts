@@ -8,7 +8,8 @@
  * - a run holds consecutive entries only, so which run answers first is unchanged;
  * - an entry joins a run only when a lookup decides it exactly ({@link IndexKey}): one exact,
  *   case-sensitive, non-inverted header and at most the root path prefix (which matches a path
- *   that is empty or starts with `/`), or a case-sensitive segment prefix and nothing else;
+ *   that is empty or starts with `/`), or a case-sensitive segment prefix or exact path and
+ *   nothing else;
  * - inside a run the lookup answers the entry with the lowest position among those that match
  *   (a repeated value keeps its first entry; prefixes compare positions).
  * Any other entry, and runs shorter than {@link MIN_INDEXED_RUN}, are tried as before.
@@ -22,7 +23,8 @@ export interface ScanRequest {
 /** What decides an entry entirely, when a map lookup can. */
 export type IndexKey =
   | { readonly kind: 'header'; readonly name: string; readonly value: string; readonly rootPath: boolean }
-  | { readonly kind: 'prefix'; readonly value: string };
+  | { readonly kind: 'prefix'; readonly value: string }
+  | { readonly kind: 'exact'; readonly value: string };
 
 export interface ScanEntry<R> {
   readonly match: {
@@ -42,7 +44,8 @@ interface PrefixHit<E> {
 type Step<E> =
   | { readonly kind: 'one'; readonly entry: E }
   | { readonly kind: 'header'; readonly name: string; readonly rootPath: boolean; readonly byValue: ReadonlyMap<string, E> }
-  | { readonly kind: 'prefix'; readonly maxLength: number; readonly byValue: ReadonlyMap<string, PrefixHit<E>> };
+  | { readonly kind: 'prefix'; readonly maxLength: number; readonly byValue: ReadonlyMap<string, PrefixHit<E>> }
+  | { readonly kind: 'exact'; readonly byValue: ReadonlyMap<string, E> };
 
 export class RouteScan<R extends ScanRequest, E extends ScanEntry<R>> {
   private readonly steps: readonly Step<E>[];
@@ -73,6 +76,9 @@ export class RouteScan<R extends ScanRequest, E extends ScanEntry<R>> {
         const v = req.header(s.name);
         const e = v === undefined ? undefined : s.byValue.get(v);
         if (e) return e;
+      } else if (s.kind === 'exact') {
+        const e = s.byValue.get(req.pathOnly);
+        if (e) return e;
       } else {
         const e = firstPrefix(s.byValue, s.maxLength, req.pathOnly);
         if (e) return e;
@@ -84,17 +90,18 @@ export class RouteScan<R extends ScanRequest, E extends ScanEntry<R>> {
 
 function sameRun(a: IndexKey, b: IndexKey | undefined): boolean {
   if (!b || a.kind !== b.kind) return false;
-  return a.kind === 'prefix' || (b.kind === 'header' && a.name === b.name && a.rootPath === b.rootPath);
+  return a.kind !== 'header' || (b.kind === 'header' && a.name === b.name && a.rootPath === b.rootPath);
 }
 
 function indexed<R, E extends ScanEntry<R>>(key: IndexKey, run: readonly E[]): Step<E> {
-  if (key.kind === 'header') {
+  if (key.kind !== 'prefix') {
+    // One candidate value per request (the header's, or the path): the first entry with it.
     const byValue = new Map<string, E>();
     for (const e of run) {
-      const k = e.match.indexKey() as IndexKey & { kind: 'header' };
-      if (!byValue.has(k.value)) byValue.set(k.value, e);
+      const v = (e.match.indexKey() as IndexKey).value;
+      if (!byValue.has(v)) byValue.set(v, e);
     }
-    return { kind: 'header', name: key.name, rootPath: key.rootPath, byValue };
+    return key.kind === 'header' ? { kind: 'header', name: key.name, rootPath: key.rootPath, byValue } : { kind: 'exact', byValue };
   }
   const byValue = new Map<string, PrefixHit<E>>();
   let maxLength = 0;

@@ -175,12 +175,12 @@ export class CompiledMatch {
   /**
    * What decides this match entirely when a map lookup can (route-index.ts): one exact,
    * case-sensitive, non-inverted header (under no path or the root prefix), or a case-sensitive
-   * segment prefix alone. Undefined for anything else, which is then tried by {@link matches}.
+   * segment prefix or exact path alone. Undefined for anything else, which is then tried by {@link matches}.
    */
   indexKey(): IndexKey | undefined {
     if (this.port !== undefined || this.method !== undefined || this.authority || this.query.length > 0) return undefined;
     const p = this.path;
-    if (this.headers.length === 0) return p?.kind === 'prefix' && !p.ignoreCase ? { kind: 'prefix', value: p.value } : undefined;
+    if (this.headers.length === 0) return (p?.kind === 'prefix' || p?.kind === 'exact') && !p.ignoreCase ? { kind: p.kind, value: p.value } : undefined;
     const h = this.headers[0];
     if (this.headers.length !== 1 || !h || h.invert || h.match.kind !== 'exact' || h.match.ignoreCase) return undefined;
     if (p === undefined) return { kind: 'header', name: h.name, value: h.match.value, rootPath: false };

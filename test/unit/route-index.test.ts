@@ -161,6 +161,6 @@ ${rules.join('\n')}
 function withNewValue(m: RouteMatchIR, r: () => number): RouteMatchIR {
   const h = m.headers[0];
   if (h && h.match.kind === 'exact') return { ...m, headers: [{ ...h, match: { ...h.match, value: pick(r, VALUES) } }, ...m.headers.slice(1)] };
-  if (m.path?.kind === 'prefix') return { ...m, path: { ...m.path, value: randomPathValue(r) || '/' } };
+  if (m.path?.kind === 'prefix' || m.path?.kind === 'exact') return { ...m, path: { ...m.path, value: randomPathValue(r) || '/' } };
   return m;
 }
