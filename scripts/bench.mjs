@@ -45,7 +45,9 @@ const rounds = Math.max(1, roundsArg >= 0 ? Number(argv[roundsArg + 1]) || 3 : 3
 // Three rounds of every row fit the old single run's ~10 min: shorter runs, repeated.
 const seconds = quick ? 3 : 8;
 const fixedSeconds = quick ? 3 : 6;
-const warmSeconds = quick ? 1 : 2;
+// Long enough for V8 to finish optimising a row's hot code before it is measured: the features
+// row spent 1–6 µs/request in V8's compiler threads in the seconds after a 2 s warm-up (session 7).
+const warmSeconds = quick ? 1 : 5;
 const rate = 1000;
 const connections = 50;
 const fixedConnections = 20;
