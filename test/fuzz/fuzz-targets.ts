@@ -22,6 +22,7 @@ import { Socks5Parser } from '../../src/ztunnel/socks5.js';
 import { DEFAULT_MESH_DIR } from '../helpers/relocated-config.js';
 import { Mutator } from './mutator.js';
 import { http1CodecTarget } from './http1-codec-fuzz.js';
+import { hpackDecoderTarget } from './hpack-fuzz.js';
 import { wasmHostTarget } from './wasm-host-fuzz.js';
 
 export interface Finding {
@@ -270,4 +271,4 @@ const yamlTarget: FuzzTarget = {
   },
 };
 
-export const FUZZ_TARGETS: readonly FuzzTarget[] = [socks5, authority, headers, sniff, yamlTarget, wasmHostTarget, http1CodecTarget];
+export const FUZZ_TARGETS: readonly FuzzTarget[] = [socks5, authority, headers, sniff, yamlTarget, wasmHostTarget, http1CodecTarget, hpackDecoderTarget];
