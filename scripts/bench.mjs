@@ -4,12 +4,14 @@
 // everything it measures to the other (taskset):
 //   direct                    wrk → nginx (the ceiling)
 //   HAProxy (plain L7 proxy)  wrk → HAProxy → nginx (the peer)
+//   Node floor (bare relay)   wrk → node:net sockets joined by pipe() → nginx (what Node itself costs)
 //   L4 (ztunnel → ztunnel)    wrk → client ztunnel → HBONE → destination ztunnel → nginx
 //   waypoint                  wrk → client ztunnel → waypoint → destination ztunnel → nginx
 //   waypoint + features       the same through a waypoint with 50 HTTPRoute rules, an
 //                             AuthorizationPolicy, a JWT rule (and a header Wasm plugin if built)
 //   HTTP/2 and gRPC           h2load → (direct | the waypoint path) → echo app
-//   bulk                      one 1 GiB download and one 1 GiB upload, direct and waypoint path
+//   bulk                      one 1 GiB download and one 1 GiB upload: direct, the bare Node
+//                             relay, L4 and the waypoint path
 //   multi-core                waypoint --concurrency 1 vs 2 (client ztunnel --concurrency 2)
 // each at saturation and at a fixed rate, with CPU per request and peak RSS per process; then
 // every micro-benchmark in dist/test/bench. Writes test/bench/results.json and RESULTS.md.
@@ -24,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { ISSUER, wasmPlugin, writeBenchConfig } from './bench/mesh-config.mjs';
+import { NODE_FLOOR_ROW } from './bench/targets.mjs';
 import { hasTaskset, runCurlBulk, runFixedRate, runH2load, runWrk } from './bench/load.mjs';
 import { runMicroBenchmarks } from './bench/micro.mjs';
 import { measure } from './bench/proc-stats.mjs';
@@ -42,7 +45,9 @@ const rounds = Math.max(1, roundsArg >= 0 ? Number(argv[roundsArg + 1]) || 3 : 3
 // Three rounds of every row fit the old single run's ~10 min: shorter runs, repeated.
 const seconds = quick ? 3 : 8;
 const fixedSeconds = quick ? 3 : 6;
-const warmSeconds = quick ? 1 : 2;
+// Long enough for V8 to finish optimising a row's hot code before it is measured: the features
+// row spent 1–6 µs/request in V8's compiler threads in the seconds after a 2 s warm-up (session 7).
+const warmSeconds = quick ? 1 : 5;
 const rate = 1000;
 const connections = 50;
 const fixedConnections = 20;
@@ -107,6 +112,8 @@ const fixedArgs = [
   `${a.client}:${FIXED.sinkL4}=default/client->sink-l4:9080`,
 ].flatMap((s) => ['--outbound-fixed', s]);
 const HAPROXY = { host: a.nodeA.replace(/\.1$/, '.9'), port: 18090 };
+/** The bare Node relay (scripts/bench/node-floor-relay.mjs): what Node itself costs per request at L4. */
+const NODE_FLOOR = { host: HAPROXY.host, port: 18091, sinkPort: 18092 };
 
 const results = {
   date: new Date().toISOString(),
@@ -216,6 +223,12 @@ try {
   roles.sink = startProcess('sink', MESH, process.execPath, [path.join(root, 'scripts/bench/sink-server.mjs'), a.sink, '9080']);
   await waitFor('sink', () => tcpOpen(a.sink, 9080), roles.sink);
   if (nginx && has('haproxy')) roles.haproxy = await startHaproxy(work, HAPROXY.host, HAPROXY.port, `${a.backend}:9080`, MESH);
+  if (nginx) {
+    roles['node-relay'] = startProcess('node-relay', MESH, process.execPath, [path.join(root, 'scripts/bench/node-floor-relay.mjs'), NODE_FLOOR.host, String(NODE_FLOOR.port), a.backend, '9080']);
+    await waitFor('node floor relay', () => tcpOpen(NODE_FLOOR.host, NODE_FLOOR.port), roles['node-relay']);
+  }
+  roles['node-relay-sink'] = startProcess('node-relay-sink', MESH, process.execPath, [path.join(root, 'scripts/bench/node-floor-relay.mjs'), NODE_FLOOR.host, String(NODE_FLOOR.sinkPort), a.sink, '9080']);
+  await waitFor('node floor relay (bulk)', () => tcpOpen(NODE_FLOOR.host, NODE_FLOOR.sinkPort), roles['node-relay-sink']);
   await startMesh();
   roles['waypoint-full'] = await startRole(cli, 'waypoint-full', MESH, ['waypoint', '--gateway', 'default/waypoint-full', ...common], a.waypointFull);
   // RSS at rest: each role ready and idle for 2 s, before any traffic.
@@ -232,6 +245,7 @@ try {
     rows.push(loadRow(results.small, 'direct', `http://${a.backend}:9080/`, ['nginx']));
     if (roles.haproxy) rows.push(loadRow(results.small, 'HAProxy (plain L7 proxy)', `http://${HAPROXY.host}:${HAPROXY.port}/`, ['haproxy', 'nginx']));
     else skip('HAProxy (plain L7 proxy)', 'haproxy is not installed');
+    rows.push(loadRow(results.small, NODE_FLOOR_ROW, `http://${NODE_FLOOR.host}:${NODE_FLOOR.port}/`, ['node-relay', 'nginx']));
     rows.push(loadRow(results.small, 'L4 (ztunnel → ztunnel)', viaClient(FIXED.l4), ['ztunnel-a', 'ztunnel-b', 'nginx']));
     rows.push(loadRow(results.small, 'waypoint', viaClient(FIXED.waypoint), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'nginx']));
     rows.push(loadRow(results.small, 'waypoint + features', viaClient(FIXED.full), ['ztunnel-a', 'waypoint-full', 'ztunnel-b', 'nginx'], { headers: { authorization: `Bearer ${token}` } }));
@@ -265,6 +279,7 @@ try {
   const bulkRows = [];
   for (const [scenario, base, names] of [
     ['direct', `http://${a.sink}:9080`, ['sink']],
+    [NODE_FLOOR_ROW, `http://${NODE_FLOOR.host}:${NODE_FLOOR.sinkPort}`, ['node-relay-sink', 'sink']],
     ['L4 (ztunnel → ztunnel)', viaClient(FIXED.sinkL4, ''), ['ztunnel-a', 'ztunnel-b', 'sink']],
     ['waypoint path', viaClient(FIXED.sink, ''), ['ztunnel-a', 'waypoint', 'ztunnel-b', 'sink']],
   ]) {

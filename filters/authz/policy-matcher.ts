@@ -70,11 +70,13 @@ function anyOperation(operations: readonly AuthzOperation[], a: RequestAttribute
   return false;
 }
 
+// Each attribute is read only when its field has values: the getters parse the peer identity or
+// the query, which most rules never look at. Unset fields match, as `field` answers for them.
 function sourceMatches(s: AuthzSource, a: RequestAttributes, ipInCidr: IpInCidr): boolean {
   return (
-    field(s.principals, s.notPrincipals, a.principal) &&
-    field(s.requestPrincipals, s.notRequestPrincipals, a.auth?.principal) &&
-    field(s.namespaces, s.notNamespaces, a.sourceNamespace) &&
+    (unset(s.principals, s.notPrincipals) || field(s.principals, s.notPrincipals, a.principal)) &&
+    (unset(s.requestPrincipals, s.notRequestPrincipals) || field(s.requestPrincipals, s.notRequestPrincipals, a.auth?.principal)) &&
+    (unset(s.namespaces, s.notNamespaces) || field(s.namespaces, s.notNamespaces, a.sourceNamespace)) &&
     (s.trustDomains === undefined && s.notTrustDomains === undefined ? true : field(s.trustDomains ?? NONE, s.notTrustDomains ?? NONE, a.trustDomain)) &&
     ipField(s.ipBlocks, s.notIpBlocks, a.sourceIp, ipInCidr) &&
     ipField(s.remoteIpBlocks, s.notRemoteIpBlocks, a.sourceIp, ipInCidr)
@@ -87,6 +89,7 @@ function operationMatches(o: AuthzOperation, a: RequestAttributes): boolean {
   if (o.ports.length > 0 && !o.ports.includes(a.destinationPort)) return false;
   if (o.notPorts.length > 0 && o.notPorts.includes(a.destinationPort)) return false;
   if (!field(o.methods, o.notMethods, a.method)) return false;
+  if (o.paths.length === 0 && o.notPaths.length === 0) return true;
   const path = a.path;
   return (o.paths.length === 0 || anyPath(o.paths, path)) && !anyPath(o.notPaths, path);
 }
@@ -163,6 +166,10 @@ export function claimAt(claims: Readonly<Record<string, unknown>> | undefined, p
   if (typeof cur === 'string') return cur;
   if (Array.isArray(cur)) return cur.filter((x): x is string => typeof x === 'string');
   return undefined;
+}
+
+function unset(values: readonly unknown[], notValues: readonly unknown[]): boolean {
+  return values.length === 0 && notValues.length === 0;
 }
 
 function field(values: readonly StringMatch[], notValues: readonly StringMatch[], v: string | undefined): boolean {

@@ -15,6 +15,12 @@
  * - only successes are stored (the caller never inserts failures), and oversized tokens are not
  *   stored, so the cache is bounded to `maxEntries` × `MAX_CACHED_TOKEN_LENGTH`;
  * - LRU eviction (Map insertion order; a hit moves the entry to the end).
+ *
+ * The entry hit last is also held aside: a client sends the same token on every request, and
+ * comparing it with the last one (a memcmp) is cheaper than hashing a few hundred characters of a
+ * fresh header string for the map. It is the same entry, under the same checks (key set first,
+ * then `nbf`/`exp` at each use); it is forgotten whenever it stops being the newest in LRU order
+ * (another entry stored or hit), dropped or cleared, so skipping its move keeps the order exact.
  */
 
 /** Envoy's default `jwt_cache_size`. */
@@ -32,6 +38,9 @@ export class VerifiedTokenCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
   /** The key set (any identity-comparable handle) that verified every current entry. */
   private keys: unknown;
+  /** The entry hit last while it is the newest in LRU order (see the file comment), else undefined. */
+  private lastToken: string | undefined;
+  private lastEntry: Entry<V> | undefined;
   hits = 0;
 
   constructor(private readonly maxEntries: number = DEFAULT_JWT_CACHE_SIZE) {}
@@ -42,7 +51,7 @@ export class VerifiedTokenCache<V> {
 
   /** Cheap pre-check, so a miss need not first wait for the provider's key set. */
   mayHave(token: string): boolean {
-    return this.entries.has(token);
+    return token === this.lastToken || this.entries.has(token);
   }
 
   /** The cached value of `token` if it is valid now under `keys`. */
@@ -51,15 +60,21 @@ export class VerifiedTokenCache<V> {
       this.clear(keys);
       return undefined;
     }
-    const e = this.entries.get(token);
+    const last = token === this.lastToken;
+    const e = last ? this.lastEntry : this.entries.get(token);
     if (!e) return undefined;
     if (nowMs >= e.expiresAtMs || nowMs < e.notBeforeMs) {
       // Not before nbf only happens with a clock moving backwards: drop it either way.
       this.entries.delete(token);
+      this.forgetLast();
       return undefined;
     }
-    this.entries.delete(token);
-    this.entries.set(token, e);
+    if (!last) {
+      this.entries.delete(token);
+      this.entries.set(token, e);
+      this.lastToken = token;
+      this.lastEntry = e;
+    }
     this.hits++;
     return e.value;
   }
@@ -72,6 +87,7 @@ export class VerifiedTokenCache<V> {
     // entries replaces them; the next lookup with the newer set empties the cache again, so no
     // entry is ever served under a key set other than the one that verified it.
     if (keys !== this.keys) this.clear(keys);
+    this.forgetLast();
     this.entries.delete(token);
     while (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
@@ -87,6 +103,12 @@ export class VerifiedTokenCache<V> {
 
   private clear(keys: unknown): void {
     this.entries.clear();
+    this.forgetLast();
     this.keys = keys;
+  }
+
+  private forgetLast(): void {
+    this.lastToken = undefined;
+    this.lastEntry = undefined;
   }
 }

@@ -6,6 +6,7 @@ import { summary } from './rounds.mjs';
 
 const HAPROXY = 'HAProxy (plain L7 proxy)';
 const L4 = 'L4 (ztunnel → ztunnel)';
+export const NODE_FLOOR_ROW = 'Node floor (bare net relay)';
 
 /** Per-round values of fn(roundOfA, roundOfB) for two rows measured in the same rounds. */
 function perRound(a, b, fn) {
@@ -62,11 +63,15 @@ export function issue18Targets(res) {
   const za = overHap(l4, 'ztunnel-a');
   const zb = overHap(l4, 'ztunnel-b');
   const worst = summary(perRound(l4, hap, (r, h) => Math.max(us(r, 'ztunnel-a'), us(r, 'ztunnel-b')) / us(h, 'haproxy')));
-  add('each ztunnel (L4) ÷ HAProxy\'s (the costlier of the two per round)', '≤', 0.5, '×', worst, 2, `client ${fmt(za.median, 2, '×')}, destination ${fmt(zb.median, 2, '×')}`);
+  const floor = overHap(get(small, NODE_FLOOR_ROW), 'node-relay');
+  const floorNote = floor.median === undefined ? '' : `; a bare Node relay (no TLS, no HTTP/2) ${fmt(floor.median, 2, '×')}`;
+  add('each ztunnel (L4) ÷ HAProxy\'s (the costlier of the two per round)', '≤', 0.5, '×', worst, 2, `client ${fmt(za.median, 2, '×')}, destination ${fmt(zb.median, 2, '×')}${floorNote}`);
   const direct = bulk('direct');
   const bulkRatio = (row) => summary(perRound(row, direct, (r, d) => r.mibPerSecond / d.mibPerSecond));
   const bulkNote = (row) => (row && direct ? `${row.mibPerSecond} vs ${direct.mibPerSecond} MiB/s (medians)` : '');
-  add(`${res.bulkMiB ?? 1024} MiB through L4 ÷ direct (download)`, '≥', 0.5, '×', bulkRatio(bulk('L4')), 2, bulkNote(bulk('L4')));
+  const floorBulk = bulkRatio(bulk(NODE_FLOOR_ROW));
+  const floorBulkNote = floorBulk.median === undefined ? '' : `; a bare Node relay (no TLS, no HTTP/2) ${fmt(floorBulk.median, 2, '×')}`;
+  add(`${res.bulkMiB ?? 1024} MiB through L4 ÷ direct (download)`, '≥', 0.5, '×', bulkRatio(bulk('L4')), 2, bulkNote(bulk('L4')) + floorBulkNote);
   add(`${res.bulkMiB ?? 1024} MiB through the waypoint path ÷ direct (download)`, '≥', 0.3, '×', bulkRatio(bulk('waypoint')), 2, bulkNote(bulk('waypoint')));
   const rest = res.restRss ?? {};
   const roles = Object.entries(rest).filter(([n]) => n.startsWith('ztunnel') || n.startsWith('waypoint'));

@@ -37,6 +37,8 @@ export const DIAGNOSTIC_CODES = Object.freeze({
   FILE_UNREADABLE: 'file could not be read',
   /** An object failed after a reload; its previous good version keeps serving. */
   KEPT_PREVIOUS: 'previous version kept',
+  /** A rejected security policy with no previous version: a fail-closed stand-in serves (`policy-stand-ins.ts`). */
+  FAIL_CLOSED_STAND_IN: 'fail-closed stand-in serving',
 });
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

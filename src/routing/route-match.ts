@@ -7,6 +7,7 @@ import type { RE2JS } from 're2js';
 import type { HeaderMatchIR, PathMatchIR, QueryMatchIR, RouteMatchIR, ValueMatchIR } from '../config/ir-routes.js';
 import type { RequestContext } from '../filter/api.js';
 import { compileRegex } from './compile-regex.js';
+import type { IndexKey } from './route-index.js';
 
 /** The parts of a request every match of a table looks at, split once per request. */
 export class RequestView {
@@ -169,6 +170,22 @@ export class CompiledMatch {
     this.query = ir.queryParams.map((q: QueryMatchIR) => ({ name: q.name, match: compileValue(q.match) }));
     this.authority = ir.authority ? compileValue(ir.authority) : undefined;
     this.port = ir.port;
+  }
+
+  /**
+   * What decides this match entirely when a map lookup can (route-index.ts): one exact,
+   * case-sensitive, non-inverted header (under no path or the root prefix), or a case-sensitive
+   * segment prefix or exact path alone. Undefined for anything else, which is then tried by {@link matches}.
+   */
+  indexKey(): IndexKey | undefined {
+    if (this.port !== undefined || this.method !== undefined || this.authority || this.query.length > 0) return undefined;
+    const p = this.path;
+    if (this.headers.length === 0) return (p?.kind === 'prefix' || p?.kind === 'exact') && !p.ignoreCase ? { kind: p.kind, value: p.value } : undefined;
+    const h = this.headers[0];
+    if (this.headers.length !== 1 || !h || h.invert || h.match.kind !== 'exact' || h.match.ignoreCase) return undefined;
+    if (p === undefined) return { kind: 'header', name: h.name, value: h.match.value, rootPath: false };
+    if (p.kind === 'prefix' && !p.ignoreCase && p.value === '') return { kind: 'header', name: h.name, value: h.match.value, rootPath: true };
+    return undefined;
   }
 
   matches(req: RequestView): boolean {

@@ -31,6 +31,7 @@ import { buildDecision } from './route-decision-builder.js';
 import { pickerFor } from './endpoint-picker.js';
 import { loadBalancerForPort } from './load-balancer-for-port.js';
 import { CompiledMatch, RequestView } from './route-match.js';
+import { RouteScan } from './route-index.js';
 import { compareMatches, compareRoutes } from './route-precedence.js';
 import type { MirrorDeps } from './request-mirror.js';
 import { TcpRoutedTable, buildTcpRules } from './tcp-route-table.js';
@@ -57,20 +58,21 @@ export class CompiledRouteTable implements RouteTable {
   readonly hasCors: boolean;
   /** Some route of the port has a fault: the port's chain needs the fault filter. */
   readonly hasFault: boolean;
+  /** The entries in order, runs of look-alike matches found by lookup (route-index.ts). */
+  private readonly scan: RouteScan<RequestView, Entry>;
 
   constructor(
-    private readonly entries: readonly Entry[],
+    entries: readonly Entry[],
     /** TCP traffic of the port (its TCP routes, if any, wrap this table: `TcpRoutedTable`). */
     private readonly tcp: RouteTable,
   ) {
     this.hasCors = entries.some((e) => e.decision.cors !== undefined);
     this.hasFault = entries.some((e) => e.decision.fault !== undefined);
+    this.scan = new RouteScan(entries);
   }
 
   routeHttp(ctx: RequestContext): RouteDecision | undefined {
-    const req = new RequestView(ctx);
-    for (const e of this.entries) if (e.match.matches(req)) return e.decision;
-    return undefined;
+    return this.scan.first(new RequestView(ctx))?.decision;
   }
 
   routeTcp(sni?: string): RouteDecision | undefined {

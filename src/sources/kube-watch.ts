@@ -19,6 +19,7 @@ import type { Diagnostic } from '../config/diagnostics.js';
 import { isRecord } from '../config/from-k8s/object-reader.js';
 import type { ManifestDocument } from '../config/from-k8s/parse-manifests.js';
 import { translateDocument } from '../config/from-k8s/translate.js';
+import { standInDiagnostic } from '../config/from-k8s/policy-stand-ins.js';
 import type { TranslateContext, TranslatedObject } from '../config/from-k8s/translator.js';
 import type { ObjectSource, ObjectSourceStatus } from '../state/object-source.js';
 import { readEndpointSlice, withSliceEndpoints } from '../config/from-k8s/endpoint-slice.js';
@@ -272,8 +273,8 @@ export class KubeWatchSource implements ObjectSource {
       const prev = previous.get(key)?.object;
       const kept: Diagnostic[] = prev
         ? [{ severity: 'warning', code: 'KEPT_PREVIOUS', file, kind: c.resource.kind, ...(namespace !== undefined ? { namespace } : {}), name, message: 'the new version was rejected; serving the previous one' }]
-        : [];
-      c.entries.set(key, { object: prev, diagnostics: [...diagnostics, ...kept] });
+        : outcome.standIn ? [standInDiagnostic(outcome.standIn)] : [];
+      c.entries.set(key, { object: prev ?? outcome.standIn, diagnostics: [...diagnostics, ...kept] });
     } else {
       c.entries.set(key, { object: undefined, diagnostics });
     }

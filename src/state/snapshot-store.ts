@@ -14,6 +14,7 @@ import { compareDiagnostics } from '../config/diagnostics.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import { fingerprint } from '../config/fingerprint.js';
 import { translateFile } from '../config/from-k8s/translate.js';
+import { standInDiagnostic } from '../config/from-k8s/policy-stand-ins.js';
 import type { FileTranslation } from '../config/from-k8s/translate.js';
 import type { TranslateContext, TranslatedObject } from '../config/from-k8s/translator.js';
 import { buildSnapshot } from '../config/snapshot-builder.js';
@@ -124,6 +125,9 @@ export class SnapshotStore implements ViewSource {
           if (prev) {
             objects.push(prev.object);
             diagnostics.push(keptPrevious(prev.object, 'the new version was rejected'));
+          } else if (outcome.standIn) {
+            objects.push(outcome.standIn);
+            diagnostics.push(standInDiagnostic(outcome.standIn));
           }
         }
       }

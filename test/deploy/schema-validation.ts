@@ -6,6 +6,7 @@
  * (strict-fields.ts), as with `kubectl apply --validate=strict`.
  */
 import type { K8sObject } from './manifests.js';
+import { assertSchemaPackageInstalled, importSchemaModule } from './schema-packages.js';
 import { unknownFields } from './strict-fields.js';
 
 interface Validatable {
@@ -28,8 +29,9 @@ export function modulePath(apiVersion: string, kind: string): string | undefined
 const classes = new Map<string, Promise<ModelClass | undefined>>();
 
 async function load(spec: string, kind: string): Promise<ModelClass | undefined> {
+  assertSchemaPackageInstalled();
   try {
-    const mod = (await import(spec)) as Record<string, unknown>;
+    const mod = (await importSchemaModule(spec)) as Record<string, unknown>;
     const cls = mod[kind];
     return typeof cls === 'function' ? (cls as ModelClass) : undefined;
   } catch {

@@ -9,12 +9,13 @@
  */
 import path from 'node:path';
 import ts from 'typescript';
-import { REPO_ROOT } from '../helpers/relocated-config.js';
 import type { K8sObject } from './manifests.js';
+import { SCHEMA_PACKAGE_DIR } from './schema-packages.js';
 
 /** One program for every kind asked so far; source files are cached across programs. */
 class InterfaceIndex {
-  private readonly file = path.join(REPO_ROOT, 'test', 'deploy', '__strict_fields__.ts');
+  // In the schema package's directory, so that its imports resolve to that package's node_modules.
+  private readonly file = path.join(SCHEMA_PACKAGE_DIR, '__strict_fields__.ts');
   private readonly imports = new Map<string, string>();
   private readonly cache = new Map<string, ts.SourceFile | undefined>();
   private program: ts.Program | undefined;

@@ -2,7 +2,7 @@
  * Istio 1.30's `ambient.istio.io/xfcc-include-client-identity` through the local mesh: the app
  * behind the waypoint sees `x-forwarded-client-cert: By=<waypoint>;URI=<client>` taken from the
  * HBONE peer's certificate, replacing whatever the client sent; without the annotation nothing
- * is added. Live: the annotation is toggled on the running mesh.
+ * is added and a client's XFCC is removed. Live: the annotation is toggled on the running mesh.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -47,9 +47,10 @@ describe('waypoint XFCC with the client identity (ambient.istio.io/xfcc-include-
     assert.equal(await seen({ 'x-forwarded-client-cert': 'By=spiffe://evil/x;URI=spiffe://cluster.local/ns/default/sa/admin' }), `By=${WAYPOINT_ID};URI=${SLEEP_ID}`);
   });
 
-  it('without the annotation nothing is added', async () => {
+  it('without the annotation nothing is added, and a client-sent XFCC is removed (Envoy sanitizes it)', async () => {
     mesh.config.write('10-waypoint.yaml', DEFAULT_WAYPOINT);
     await eventually(() => assert.equal(mesh.store.current().waypoint('default', 'waypoint')?.xfccClientIdentity, undefined));
     assert.equal(await seen(), undefined);
+    assert.equal(await seen({ 'x-forwarded-client-cert': 'By=spiffe://evil/x;URI=spiffe://cluster.local/ns/default/sa/admin' }), undefined);
   });
 });

@@ -36,6 +36,7 @@ import { isEmptyMatch } from '../l4-match.js';
 import { SOURCE_FIELDS, dropRuleForUnknownFields } from './authz-rule-fields.js';
 import type { FieldPath, ObjectReader } from './object-reader.js';
 import { translateL7AuthorizationPolicy } from './authorization-policy-l7.js';
+import { authorizationPolicyStandIn } from './policy-stand-ins.js';
 import type { PolicyDraft, Translator } from './translator.js';
 import {
   cidrsOf,
@@ -43,6 +44,7 @@ import {
   portsOf,
   principalsOf,
   readCidrs,
+  readDryRun,
   readPorts,
   readPrincipals,
   readServiceAccountMatches,
@@ -58,14 +60,12 @@ const HTTP_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'pa
  * has no field for it: treated like one (ALLOW rule dropped, DENY matches), never silently ignored.
  */
 const HTTP_SOURCE_FIELDS = ['remoteIpBlocks', 'notRemoteIpBlocks', 'requestPrincipals', 'notRequestPrincipals', 'trustDomains', 'notTrustDomains'] as const;
-/** strconv.ParseBool, which Istio uses for `istio.io/dry-run`. */
-const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const FALSE_WORDS = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 export const authorizationPolicyTranslator: Translator = {
   kind: 'AuthorizationPolicy',
   apiVersions: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   namespaced: true,
+  standIn: authorizationPolicyStandIn,
   translate(r) {
     // targetRefs attach the policy to waypoints (L7): translated in authorization-policy-l7.ts.
     if (r.list(['spec', 'targetRefs']).length > 0 || r.has(['spec', 'targetRef'])) return translateL7AuthorizationPolicy(r, readDryRun(r));
@@ -110,15 +110,6 @@ export const authorizationPolicyTranslator: Translator = {
     return { type: 'L4Policy', value };
   },
 };
-
-function readDryRun(r: ObjectReader): boolean {
-  const path = ['metadata', 'annotations', 'istio.io/dry-run'];
-  const text = r.string(path);
-  if (text === undefined) return false;
-  if (TRUE_WORDS.has(text)) return true;
-  if (!FALSE_WORDS.has(text)) r.error(path, 'FIELD_INVALID', `must be "true" or "false", got ${JSON.stringify(text)}`);
-  return false;
-}
 
 interface RuleResult {
   readonly clauses: (readonly L4MatchIR[])[];

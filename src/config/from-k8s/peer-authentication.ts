@@ -14,6 +14,7 @@
 import type { MtlsModeIR } from '../ir-security.js';
 import { readCreatedAt } from './http-route.js';
 import type { ObjectReader } from './object-reader.js';
+import { peerAuthenticationStandIn } from './policy-stand-ins.js';
 import type { PeerAuthnDraft, Translator } from './translator.js';
 
 const MODES: ReadonlySet<string> = new Set<MtlsModeIR>(['UNSET', 'STRICT', 'PERMISSIVE', 'DISABLE']);
@@ -22,6 +23,7 @@ export const peerAuthenticationTranslator: Translator = {
   kind: 'PeerAuthentication',
   apiVersions: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   namespaced: true,
+  standIn: peerAuthenticationStandIn,
   translate(r) {
     const namespace = r.id.namespace ?? 'default';
     const labels = r.record(['spec', 'selector']) ? r.stringMap(['spec', 'selector', 'matchLabels']) : undefined;

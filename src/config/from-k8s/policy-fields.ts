@@ -90,3 +90,17 @@ function portOf(v: unknown): number | undefined {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : NaN;
   return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
 }
+
+/** strconv.ParseBool, which Istio uses for `istio.io/dry-run`. */
+const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE_WORDS = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** The `istio.io/dry-run` annotation of a policy (evaluated and logged, never enforced). */
+export function readDryRun(r: ObjectReader): boolean {
+  const path = ['metadata', 'annotations', 'istio.io/dry-run'];
+  const text = r.string(path);
+  if (text === undefined) return false;
+  if (TRUE_WORDS.has(text)) return true;
+  if (!FALSE_WORDS.has(text)) r.error(path, 'FIELD_INVALID', `must be "true" or "false", got ${JSON.stringify(text)}`);
+  return false;
+}

@@ -67,8 +67,11 @@ const REGISTRY: ReadonlyMap<string, Translator> = (() => {
 export type ObjectOutcome =
   /** Translated: apply it. */
   | { readonly status: 'ok'; readonly object: TranslatedObject }
-  /** Rejected with errors (a last-good store may keep the previous version of `key`). */
-  | { readonly status: 'failed'; readonly key: string }
+  /**
+   * Rejected with errors: a last-good store keeps the previous version of `key`, else serves
+   * `standIn` when the kind has one (a security policy whose absence would widen access).
+   */
+  | { readonly status: 'failed'; readonly key: string; readonly standIn?: TranslatedObject }
   /** Deliberately not for this data plane (other Gateway class, L7 policy, unknown kind...). */
   | { readonly status: 'skipped'; readonly key: string };
 
@@ -112,13 +115,22 @@ export function translateDocument(
     return { outcome: { status: 'skipped', key }, diagnostics: [diagnostic] };
   }
   const namespace = translator.namespaced ? (doc.metadataNamespace ?? 'default') : undefined;
-  const reader = new ObjectReader(doc.root, { apiVersion: doc.apiVersion, kind: doc.kind, name: doc.name, namespace }, doc.source);
+  const id = { apiVersion: doc.apiVersion, kind: doc.kind, name: doc.name, namespace };
+  const reader = new ObjectReader(doc.root, id, doc.source);
   const key = objectRefKey(doc.kind, namespace, doc.name);
   const value = translator.translate(reader, ctx);
-  if (reader.failed || value === undefined) {
-    return { outcome: { status: reader.failed ? 'failed' : 'skipped', key }, diagnostics: reader.diagnostics };
+  if (reader.failed) {
+    // A fresh reader: the stand-in's own reading must not add to the object's diagnostics.
+    const standIn = translator.standIn?.(new ObjectReader(doc.root, id, doc.source));
+    const outcome = standIn ? { status: 'failed' as const, key, standIn: { ...standIn, ref: refOf(doc, key, namespace) } } : { status: 'failed' as const, key };
+    return { outcome, diagnostics: reader.diagnostics };
   }
-  const ref: ObjectRef = {
+  if (value === undefined) return { outcome: { status: 'skipped', key }, diagnostics: reader.diagnostics };
+  return { outcome: { status: 'ok', object: { ...value, ref: refOf(doc, key, namespace) } }, diagnostics: reader.diagnostics };
+}
+
+function refOf(doc: ManifestDocument, key: string, namespace: string | undefined): ObjectRef {
+  return {
     key,
     kind: doc.kind,
     namespace,
@@ -126,5 +138,4 @@ export function translateDocument(
     origin: { source: doc.source.file, line: doc.source.line },
     lineOf: doc.source.lineOf,
   };
-  return { outcome: { status: 'ok', object: { ...value, ref } }, diagnostics: reader.diagnostics };
 }

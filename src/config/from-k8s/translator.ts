@@ -121,6 +121,11 @@ export interface Translator {
   /** Namespaced kinds default `metadata.namespace` to `default`, as `kubectl apply` does. */
   readonly namespaced: boolean;
   translate(reader: ObjectReader, ctx: TranslateContext): TranslatedValue | undefined;
+  /**
+   * For kinds whose absence widens access: what serves while a rejected object has no previous
+   * version (`policy-stand-ins.ts`), read from a fresh reader of the same object.
+   */
+  standIn?(reader: ObjectReader): TranslatedValue | undefined;
 }
 
 export function objectRefKey(kind: string, namespace: string | undefined, name: string): string {
