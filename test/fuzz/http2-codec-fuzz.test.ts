@@ -9,14 +9,10 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { closeTcpServer, createTcpServer, listenTcp } from '../../src/net/sockets.js';
-import { H2CodecDownstream } from '../../src/waypoint/h2-codec-downstream.js';
-import type { HttpConnection, HttpConnectionSource } from '../../src/waypoint/http-connection.js';
-import { httpLimits } from '../../src/waypoint/http-limits.js';
+import { startCodecServer, type CodecServer } from '../helpers/h2-codec-server.js';
 import { FLAG, FRAME, frame, headerBlock, settingsPayload, u32 } from '../helpers/h2-frames.js';
 import { Mutator } from './mutator.js';
 
-const CONN: HttpConnectionSource = { current: () => ({}) as HttpConnection };
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 const head = (method: string, path: string, extra: ReadonlyArray<readonly [string, string]> = []): Buffer =>
@@ -46,28 +42,15 @@ const SEEDS: readonly Buffer[] = [
 ];
 
 describe('fuzz (short): the own HTTP/2 server codec', () => {
-  let h2: H2CodecDownstream;
-  let server: net.Server;
+  let server: CodecServer;
   let port = 0;
 
   before(async () => {
-    h2 = new H2CodecDownstream(httpLimits({ maxConcurrentStreams: 8 }), (_c, x) => {
-      x.attach({ downstreamDrain: () => undefined, downstreamClosed: () => undefined, downstreamIdle: () => undefined });
-      const go = (): void => void x.respond(200, ['content-type', 'text/plain'], 'ok');
-      if (x.body) {
-        x.body.on('error', () => undefined);
-        x.body.resume();
-        x.body.on('end', go);
-      } else go();
-    });
-    server = createTcpServer((socket) => h2.serve(socket, CONN));
-    port = (await listenTcp(server, '127.0.0.1', 0)).port;
+    server = await startCodecServer({ maxConcurrentStreams: 8 }, 'ok');
+    port = server.port;
   });
 
-  after(async () => {
-    h2.destroyAll();
-    await closeTcpServer(server, 200);
-  });
+  after(() => server.close());
 
   /** Sends `chunks`, half-closes, and collects what comes back (bounded in time). */
   async function exchange(chunks: readonly Buffer[], ms = 1500): Promise<Buffer> {

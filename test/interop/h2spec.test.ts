@@ -9,17 +9,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { closeTcpServer, createTcpServer, listenTcp } from '../../src/net/sockets.js';
-import { H2CodecDownstream } from '../../src/waypoint/h2-codec-downstream.js';
-import type { HttpConnection, HttpConnectionSource } from '../../src/waypoint/http-connection.js';
-import { httpLimits } from '../../src/waypoint/http-limits.js';
+import { startCodecServer, type CodecServer } from '../helpers/h2-codec-server.js';
 
 const BIN = process.env['H2SPEC_BIN'];
-const CONN: HttpConnectionSource = { current: () => ({}) as HttpConnection };
 
 /** h2spec cases (their ids, e.g. `http2/6.9.1/2`) this codec is known to fail, with the reason. */
 const KNOWN: ReadonlyMap<string, string> = new Map();
@@ -41,28 +36,15 @@ function failures(xml: string): string[] {
 const skip = skipReason();
 
 describe('h2spec against the own HTTP/2 server codec (H2SPEC_BIN)', { skip: skip ?? false }, () => {
-  let h2: H2CodecDownstream;
-  let server: net.Server;
+  let server: CodecServer;
   let port = 0;
 
   before(async () => {
-    h2 = new H2CodecDownstream(httpLimits({}), (_c, x) => {
-      x.attach({ downstreamDrain: () => undefined, downstreamClosed: () => undefined, downstreamIdle: () => undefined });
-      const go = (): void => void x.respond(200, ['content-type', 'text/plain'], 'hello from the codec\n');
-      if (x.body) {
-        x.body.on('error', () => undefined);
-        x.body.resume();
-        x.body.on('end', go);
-      } else go();
-    });
-    server = createTcpServer((socket) => h2.serve(socket, CONN));
-    port = (await listenTcp(server, '127.0.0.1', 0)).port;
+    server = await startCodecServer({}, 'hello from the codec\n');
+    port = server.port;
   });
 
-  after(async () => {
-    h2.destroyAll();
-    await closeTcpServer(server, 200);
-  });
+  after(() => server.close());
 
   it('passes every case but the known ones', { timeout: 120_000 }, async () => {
     const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'h2spec-')), 'report.xml');

@@ -11,18 +11,7 @@ import type { HeaderMatchIR, PathMatchIR, RouteMatchIR } from '../../src/config/
 import { RouteScan } from '../../src/routing/route-index.js';
 import { CompiledMatch, RequestView } from '../../src/routing/route-match.js';
 import { requestContext, routesFrom, targetOf } from '../helpers/route-table-harness.js';
-
-/** Deterministic PRNG (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../helpers/seeded-random.js';
 
 const SEGMENTS = ['', 'a', 'b', 'A', 'ab'];
 const VALUES = ['1', '2', 'x', 'X'];
