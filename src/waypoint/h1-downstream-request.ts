@@ -8,8 +8,7 @@
  * the event loop is over, so a small response leaves as one write (one HTTP/2 DATA frame on the
  * HBONE stream) without delaying a head whose body is slow to come.
  */
-import { guardedDestroyError } from '../net/guarded-destroy-error.js';
-const { Readable } = process.getBuiltinModule('node:stream');
+import { PulledBody } from '../net/pulled-body.js';
 type Readable = import('node:stream').Readable;
 import { BodyFraming, CRLF, LAST_CHUNK, chunkPrefix, responseHead } from '../http1/head-writer.js';
 import type { RequestHead } from '../http1/request-parser.js';
@@ -30,21 +29,6 @@ export interface H1RequestOwner {
   resumeInput(): void;
   /** The connection is draining: this response says `connection: close`. */
   readonly draining: boolean;
-}
-
-class H1RequestBody extends Readable {
-  constructor(private readonly owner: H1RequestOwner) {
-    super();
-  }
-
-  override _read(): void {
-    this.owner.resumeInput();
-  }
-
-  /** As Node's IncomingMessage: an abort is an 'error' only for a reader that listens for one. */
-  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    cb(guardedDestroyError(this, err));
-  }
 }
 
 export class H1DownstreamRequest implements DownstreamExchange {
@@ -82,7 +66,7 @@ export class H1DownstreamRequest implements DownstreamExchange {
     this.minor = head.minor;
     this.keepAlive = head.keepAlive;
     this.bodyless = !head.hasBody;
-    this.body = head.hasBody ? new H1RequestBody(owner) : null;
+    this.body = head.hasBody ? new PulledBody(() => owner.resumeInput()) : null;
   }
 
   // --- from the connection ---

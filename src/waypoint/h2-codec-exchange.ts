@@ -12,8 +12,7 @@
  * The stream's handler is this object (no closure per request); the exchange hears that the
  * stream closed on the next tick, as it did from Node's 'close' event.
  */
-import { guardedDestroyError } from '../net/guarded-destroy-error.js';
-const { Readable } = process.getBuiltinModule('node:stream');
+import { PulledBody } from '../net/pulled-body.js';
 type Readable = import('node:stream').Readable;
 import { HeaderMap } from '../filter/header-map.js';
 import { ErrorCode } from '../http2/frame-types.js';
@@ -23,20 +22,6 @@ import type { DownstreamEvents, DownstreamExchange } from './downstream-exchange
 import { responseHead, trailerFields } from './h2-response-head.js';
 
 const RESET = 'stream reset';
-
-class H2RequestBody extends Readable {
-  constructor(private readonly stream: H2ServerStream) {
-    super();
-  }
-
-  override _read(): void {
-    this.stream.resume();
-  }
-
-  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    cb(guardedDestroyError(this, err));
-  }
-}
 
 function notifyClosed(x: H2CodecExchange): void {
   x.notifyClosed();
@@ -74,7 +59,7 @@ export class H2CodecExchange implements DownstreamExchange, StreamHandler {
     this.authority = head.authority ?? this.headers.get('host');
     this.bodyless = stream.remoteEnded;
     this.complete = this.bodyless;
-    this.body = this.bodyless ? null : new H2RequestBody(stream);
+    this.body = this.bodyless ? null : new PulledBody(() => stream.resume());
     stream.handler = this;
   }
 
