@@ -183,7 +183,7 @@ function frame(type: number, flags: number, id: number, payload: Buffer): Buffer
   return Buffer.concat([h, payload]);
 }
 
-describe('h2 upstream pool (own): malformed response heads are reset, not delivered', () => {
+for (const codec of ['own', 'nghttp2'] as const) describe(`h2 upstream pool (${codec}): malformed response heads are reset, not delivered`, () => {
   const cases: Array<[string, string[]]> = [
     ['no :status', ['x-a', '1']],
     ['a connection-specific field', [':status', '200', 'connection', 'close']],
@@ -194,10 +194,12 @@ describe('h2 upstream pool (own): malformed response heads are reset, not delive
     ['a value with a newline', [':status', '200', 'x-a', 'a\nb']],
   ];
   for (const [what, fields] of cases) {
+    // nghttp2 as Node runs it lets a newline in a value through (the own codec is stricter, §8.2.1).
+    if (codec === 'nghttp2' && what === 'a value with a newline') continue;
     it(what, async () => {
       const { server, state } = rawServer(() => new HpackEncoder().encode(fields));
       const port = (await listenTcp(server, ip, 0)).port;
-      const pool = poolTo(port, 'own');
+      const pool = poolTo(port, codec);
       try {
         const err = await send(pool, { path: '/m' }).then(
           () => assert.fail('a malformed response was delivered'),
