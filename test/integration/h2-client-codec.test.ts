@@ -34,7 +34,7 @@ function send(pool: H2Pool, options: Partial<Dispatcher.DispatchOptions> & { pat
     let status = 0;
     const headers: Record<string, string> = {};
     const chunks: Buffer[] = [];
-    pool.dispatch({ method: 'GET', headers: ['host', 'upstream.test'], ...options } as Dispatcher.DispatchOptions, {
+    pool.dispatch({ method: 'GET', headers: ['host', 'upstream.test'], ...options }, {
       onHeaders: (s, raw) => {
         status = s;
         for (let i = 0; i < raw.length; i += 2) headers[String(raw[i])] = String(raw[i + 1]);
