@@ -1,6 +1,7 @@
 /**
  * The HTTP/2 connections to one upstream endpoint (HBONE CONNECT streams or TCP sockets, each
- * carrying one `node:http2` session): a request goes on the first session with room for another
+ * carrying one session: the own codec's `H2CodecSession`, or `node:http2`'s `H2Session` when
+ * `AMBIENT_H2_UPSTREAM_CODEC=nghttp2`, see h2-upstream-choice.ts): a request goes on the first session with room for another
  * stream; when none has room it waits, and a new session is opened if the ones connecting (or
  * waiting for their peer's SETTINGS) cannot take the waiting requests (each is counted for
  * {@link DEFAULT_MAX_STREAMS}), within
