@@ -142,9 +142,12 @@ for (const codec of ['own', 'nghttp2'] as const) {
   });
 }
 
-/** A hand-written h2 server: answers every request's HEADERS with the block `head` builds. */
-function rawServer(head: (id: number) => Buffer) {
-  const state = { rst: [] as number[] };
+/**
+ * A hand-written h2 server: answers every request's HEADERS with the block `head` builds, or
+ * with what `onRequest` writes; records the client's RST_STREAM and GOAWAY codes.
+ */
+function rawServer(head: (id: number) => Buffer, onRequest?: (sock: net.Socket, id: number) => void) {
+  const state = { rst: [] as number[], goaway: [] as number[] };
   const server = net.createServer((sock) => {
     sock.on('error', () => undefined);
     let buf = Buffer.alloc(0);
@@ -166,8 +169,12 @@ function rawServer(head: (id: number) => Buffer) {
         const payload = buf.subarray(9, 9 + len);
         buf = buf.subarray(9 + len);
         if (type === FrameType.SETTINGS && !(flags & Flag.ACK)) sock.write(frame(FrameType.SETTINGS, Flag.ACK, 0, Buffer.alloc(0)));
-        if (type === FrameType.HEADERS) sock.write(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, head(id)));
+        if (type === FrameType.HEADERS) {
+          if (onRequest) onRequest(sock, id);
+          else sock.write(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, head(id)));
+        }
         if (type === FrameType.RST_STREAM) state.rst.push(payload.readUInt32BE(0));
+        if (type === FrameType.GOAWAY) state.goaway.push(payload.readUInt32BE(4));
       }
     });
   });
@@ -224,4 +231,63 @@ for (const codec of ['own', 'nghttp2'] as const) describe(`h2 upstream pool (${c
       }
     });
   }
+});
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('h2 upstream pool (own): a hostile or going-away upstream', () => {
+  const ok = (id: number): Buffer => frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, new HpackEncoder().encode([':status', '200']));
+  const cases: Array<[string, (sock: net.Socket, id: number) => void, string, number | undefined]> = [
+    ['DATA on a stream the client never opened: GOAWAY(PROTOCOL_ERROR)', (sock, id) => sock.write(frame(FrameType.DATA, 0, id + 2, Buffer.from('x'))), 'H2_CONNECTION_CLOSED', ErrorCode.PROTOCOL_ERROR],
+    ['PUSH_PROMISE (push is off): GOAWAY(PROTOCOL_ERROR)', (sock, id) => sock.write(frame(FrameType.PUSH_PROMISE, Flag.END_HEADERS, id, Buffer.from([0, 0, 0, 2]))), 'H2_CONNECTION_CLOSED', ErrorCode.PROTOCOL_ERROR],
+    ['SETTINGS_ENABLE_PUSH=1 from a server: GOAWAY(PROTOCOL_ERROR)', (sock) => sock.write(frame(FrameType.SETTINGS, 0, 0, Buffer.from([0, 2, 0, 0, 0, 1]))), 'H2_CONNECTION_CLOSED', ErrorCode.PROTOCOL_ERROR],
+    ['DATA before the response head: RST_STREAM(PROTOCOL_ERROR)', (sock, id) => sock.write(frame(FrameType.DATA, 0, id, Buffer.from('x'))), 'H2_STREAM_RESET', undefined],
+    ['GOAWAY below the stream: refused, never processed (retry-safe)', (sock) => sock.write(frame(FrameType.GOAWAY, 0, 0, Buffer.alloc(8))), 'H2_REFUSED_STREAM', undefined],
+  ];
+  for (const [what, misbehave, code, goaway] of cases) {
+    it(what, async () => {
+      const { server, state } = rawServer(() => Buffer.alloc(0), misbehave);
+      const port = (await listenTcp(server, ip, 0)).port;
+      const pool = poolTo(port, 'own');
+      try {
+        const err = await send(pool, { path: '/h' }).then(
+          () => assert.fail('the request succeeded'),
+          (e: Error & { code?: string }) => e,
+        );
+        assert.equal(err.code, code);
+        if (code === 'H2_REFUSED_STREAM') assert.equal(attemptFailureOf(err, true).kind, 'refused-stream');
+        if (goaway !== undefined) await until(() => state.goaway.includes(goaway), `GOAWAY(${goaway})`);
+      } finally {
+        await pool.destroy();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    });
+  }
+
+  it('after a GOAWAY that let the stream finish, the next request opens a new connection', async () => {
+    let conns = 0;
+    const { server } = rawServer(
+      () => Buffer.alloc(0),
+      (sock, id) => {
+        sock.write(Buffer.concat([frame(FrameType.GOAWAY, 0, 0, Buffer.from([0, 0, 0, id, 0, 0, 0, 0])), ok(id)]));
+      },
+    );
+    server.on('connection', () => conns++);
+    const port = (await listenTcp(server, ip, 0)).port;
+    const pool = poolTo(port, 'own');
+    try {
+      assert.equal((await send(pool, { path: '/a' })).status, 200);
+      assert.equal((await send(pool, { path: '/b' })).status, 200);
+      assert.equal(conns, 2);
+    } finally {
+      await pool.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });
