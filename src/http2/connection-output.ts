@@ -7,9 +7,10 @@
  */
 import type { Duplex } from 'node:stream';
 import { raiseWriteHighWaterMark } from '../net/bulk-high-water-mark.js';
-import { DEFAULT_WINDOW, ErrorCode, MAX_STREAM_ID } from './frame-types.js';
+import { DEFAULT_WINDOW, ErrorCode, MAX_STREAM_ID, MAX_WINDOW } from './frame-types.js';
 import { FrameWriter, type FrameSink } from './frame-writer.js';
 import { HpackEncoder } from './hpack/hpack-encoder.js';
+import type { SettingsTarget } from './peer-settings.js';
 import type { H2ServerStream, StreamHost } from './server-stream.js';
 
 /**
@@ -23,7 +24,7 @@ const RECENT_CLOSED = 256;
 /** After our side ended, how long the peer may take to close before the transport is destroyed. */
 const LINGER_MS = 1000;
 
-export abstract class ConnectionOutput implements StreamHost, FrameSink {
+export abstract class ConnectionOutput implements StreamHost, FrameSink, SettingsTarget {
   readonly streams = new Map<number, H2ServerStream>();
   protected readonly writer: FrameWriter;
   protected readonly encoder = new HpackEncoder();
@@ -41,11 +42,15 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink {
   protected peerGoaway = false;
   protected ending = false;
   protected gone = false;
+  private recvWindow: number;
+  private recvUncredited = 0;
 
   constructor(
     protected readonly transport: Duplex,
     private readonly streamWindow: number,
+    private readonly connectionWindow: number,
   ) {
+    this.recvWindow = connectionWindow;
     this.writer = new FrameWriter(this);
     // A response body relayed from upstream pauses its source only past this (as HTTP/1.1 does).
     raiseWriteHighWaterMark(transport);
@@ -53,6 +58,9 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink {
 
   /** Nothing more is read (the reader stops). */
   protected abstract stopReading(): void;
+
+  /** `id` names a stream the peer cannot have seen open yet (frames on it are connection errors). */
+  protected abstract isIdle(id: number): boolean;
 
   get closed(): boolean {
     return this.gone;
@@ -137,6 +145,63 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink {
     this.waiting.delete(s);
     if (!this.recentClosed.has(s.id)) this.remember(s.id, false);
     this.maybeEnd();
+  }
+
+  // --- both sides' frames ---
+
+  /** Charges a DATA frame against our connection window, crediting it back in batches of half; false on overflow (the connection failed). */
+  protected chargeReceived(wireLength: number): boolean {
+    this.recvWindow -= wireLength;
+    if (this.recvWindow < 0) {
+      this.fail(ErrorCode.FLOW_CONTROL_ERROR, 'connection window exceeded');
+      return false;
+    }
+    this.recvUncredited += wireLength;
+    if (this.recvUncredited >= this.connectionWindow / 2) {
+      this.writer.windowUpdate(0, this.recvUncredited);
+      this.recvWindow += this.recvUncredited;
+      this.recvUncredited = 0;
+    }
+    return true;
+  }
+
+  protected windowUpdate(id: number, inc: number): void {
+    if (id === 0) {
+      if (inc === 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+      this.sendWindow += inc;
+      if (this.sendWindow > MAX_WINDOW) return this.fail(ErrorCode.FLOW_CONTROL_ERROR, 'connection window overflow');
+      return this.wake();
+    }
+    const s = this.streams.get(id);
+    if (!s) {
+      if (this.isIdle(id)) this.fail(ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE on an idle stream');
+      return;
+    }
+    if (inc === 0) return s.reset(ErrorCode.PROTOCOL_ERROR);
+    s.sendWindow += inc;
+    if (s.sendWindow > MAX_WINDOW) return s.reset(ErrorCode.FLOW_CONTROL_ERROR);
+    s.pump();
+    s.drained();
+  }
+
+  // --- SettingsTarget ---
+
+  setPeerHeaderTableSize(n: number): void {
+    this.encoder.setPeerMaxTableSize(n);
+  }
+
+  setPeerMaxFrameSize(n: number): void {
+    this.writer.peerMaxFrameSize = n;
+  }
+
+  setPeerInitialWindow(n: number): boolean {
+    const delta = n - this.peerInitialWindow;
+    this.peerInitialWindow = n;
+    for (const s of this.streams.values()) {
+      s.sendWindow += delta;
+      if (s.sendWindow > MAX_WINDOW) return false;
+    }
+    return true;
   }
 
   // --- connection lifecycle ---

@@ -12,7 +12,7 @@
  * - CONTINUATION sequencing: a header block is delivered whole once END_HEADERS arrives, and any
  *   other frame in between is a PROTOCOL_ERROR; a block larger than `maxBlockBytes` or split
  *   into absurdly many frames (a CONTINUATION flood) is ENHANCE_YOUR_CALM;
- * - PUSH_PROMISE from a client: PROTOCOL_ERROR. Unknown frame types are skipped (§5.5).
+ * - PUSH_PROMISE (from a client, or to our client, which disables push): PROTOCOL_ERROR. Unknown frame types are skipped (§5.5).
  *
  * Whole frames in a chunk are handed on as views of it (no copy); only a frame split across
  * chunks is joined, once, when its last byte has arrived.
@@ -55,7 +55,11 @@ export class FrameReader {
   constructor(
     private readonly handler: FrameHandler,
     private readonly maxBlockBytes: number,
-  ) {}
+    /** A server reads the client preface first; a client reads frames from the first byte. */
+    expectPreface = true,
+  ) {
+    if (!expectPreface) this.prefaceLeft = 0;
+  }
 
   /** No more frames are delivered (the connection is ending). */
   stop(): void {
@@ -146,6 +150,7 @@ export class FrameReader {
         if (length % 6 !== 0 || (flags & Flag.ACK && length !== 0)) return this.fail(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS length');
         return this.handler.onFrame(type, flags, stream, payload, length);
       case FrameType.PUSH_PROMISE:
+        // From a client it is never allowed; our client side disables push (§8.4).
         return this.fail(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
       case FrameType.PING:
         if (stream !== 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');

@@ -20,7 +20,7 @@ const BAD_VALUE_CHAR = new Uint8Array(256);
 for (let c = 0; c < 0x20; c++) if (c !== 0x09) BAD_VALUE_CHAR[c] = 1;
 BAD_VALUE_CHAR[0x7f] = 1;
 
-const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 export interface RequestFields {
   readonly method: string;
@@ -33,14 +33,14 @@ export interface RequestFields {
   readonly contentLength: number;
 }
 
-function validName(name: string): boolean {
+export function validName(name: string): boolean {
   const n = name.length;
   if (n === 0) return false;
   for (let i = 0; i < n; i++) if (NAME_CHAR[name.charCodeAt(i) & 0xff] !== 1 || name.charCodeAt(i) > 0xff) return false;
   return true;
 }
 
-function validValue(value: string): boolean {
+export function validValue(value: string): boolean {
   const n = value.length;
   if (n === 0) return true;
   const first = value.charCodeAt(0);
@@ -51,14 +51,14 @@ function validValue(value: string): boolean {
 }
 
 /** A regular field is acceptable in a request (name, value, connection-specific rules). */
-function validRegular(name: string, value: string): boolean {
+export function validRegular(name: string, value: string): boolean {
   if (!validName(name) || !validValue(value)) return false;
   if (CONNECTION_SPECIFIC.has(name)) return false;
   return name !== 'te' || value === 'trailers';
 }
 
 /** Parses a content-length value: digits only; -2 when invalid. */
-function parseLength(v: string): number {
+export function parseLength(v: string): number {
   if (v.length === 0 || v.length > 15) return -2;
   let n = 0;
   for (let i = 0; i < v.length; i++) {

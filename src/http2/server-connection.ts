@@ -18,11 +18,11 @@
  */
 import type { Duplex } from 'node:stream';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
-import { DEFAULT_WINDOW, ErrorCode, Flag, FrameType, MAX_WINDOW, SettingId } from './frame-types.js';
+import { DEFAULT_WINDOW, ErrorCode, Flag, FrameType, SettingId } from './frame-types.js';
 import { ConnectionOutput } from './connection-output.js';
 import { HpackDecoder } from './hpack/hpack-decoder.js';
 import { HpackError } from './hpack/hpack-error.js';
-import { applySettings, type SettingsTarget } from './peer-settings.js';
+import { applySettings } from './peer-settings.js';
 import { requestFields, trailerFields, type RequestFields } from './request-fields.js';
 import { ResetBudget } from './reset-budget.js';
 import { H2ServerStream } from './server-stream.js';
@@ -48,12 +48,10 @@ export interface ServerConnectionOwner {
 const MAX_EMPTY_FRAMES = 1000;
 const TOO_LARGE_BODY = Buffer.from('Request Header Fields Too Large', 'latin1');
 
-export class ServerConnection extends ConnectionOutput implements FrameHandler, SettingsTarget {
+export class ServerConnection extends ConnectionOutput implements FrameHandler {
   private readonly reader: FrameReader;
   private readonly decoder: HpackDecoder;
   private readonly resets = new ResetBudget();
-  private recvWindow: number;
-  private recvUncredited = 0;
   private emptyFrames = 0;
   /** The last byte read (the idle clock reads it). */
   lastActivity = Date.now();
@@ -63,12 +61,11 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler, 
     private readonly owner: ServerConnectionOwner,
     private readonly opts: ServerConnectionOptions,
   ) {
-    super(transport, opts.streamWindow);
+    super(transport, opts.streamWindow, opts.connectionWindow);
     // Fail closed on abuse: a block this large (compressed) is never a sane request.
     const maxBlock = Math.max(2 * opts.maxHeaderListSize, 64 * 1024) + 16 * 1024;
     this.reader = new FrameReader(this, maxBlock);
     this.decoder = new HpackDecoder({ hardListLimit: 4 * opts.maxHeaderListSize + 4096 });
-    this.recvWindow = opts.connectionWindow;
     this.writer.settings([
       [SettingId.MAX_CONCURRENT_STREAMS, opts.maxConcurrentStreams],
       [SettingId.INITIAL_WINDOW_SIZE, opts.streamWindow],
@@ -84,6 +81,10 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler, 
 
   protected stopReading(): void {
     this.reader.stop();
+  }
+
+  protected isIdle(id: number): boolean {
+    return id > this.lastPeerStream;
   }
 
   // --- transport events ---
@@ -190,14 +191,7 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler, 
   // --- frames ---
 
   private data(flags: number, id: number, payload: Buffer, wireLength: number): void {
-    this.recvWindow -= wireLength;
-    if (this.recvWindow < 0) return this.fail(ErrorCode.FLOW_CONTROL_ERROR, 'connection window exceeded');
-    this.recvUncredited += wireLength;
-    if (this.recvUncredited >= this.opts.connectionWindow / 2) {
-      this.writer.windowUpdate(0, this.recvUncredited);
-      this.recvWindow += this.recvUncredited;
-      this.recvUncredited = 0;
-    }
+    if (!this.chargeReceived(wireLength)) return;
     const endStream = (flags & Flag.END_STREAM) !== 0;
     const n = payload.length;
     if (n === 0 && !endStream && ++this.emptyFrames > MAX_EMPTY_FRAMES) return this.fail(ErrorCode.ENHANCE_YOUR_CALM, 'empty DATA frames');
@@ -259,45 +253,6 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler, 
     this.writer.settingsAck();
     this.checkUnsent();
     this.wake();
-  }
-
-  private windowUpdate(id: number, inc: number): void {
-    if (id === 0) {
-      if (inc === 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
-      this.sendWindow += inc;
-      if (this.sendWindow > MAX_WINDOW) return this.fail(ErrorCode.FLOW_CONTROL_ERROR, 'connection window overflow');
-      return this.wake();
-    }
-    const s = this.streams.get(id);
-    if (!s) {
-      if (id > this.lastPeerStream) this.fail(ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE on an idle stream');
-      return;
-    }
-    if (inc === 0) return s.reset(ErrorCode.PROTOCOL_ERROR);
-    s.sendWindow += inc;
-    if (s.sendWindow > MAX_WINDOW) return s.reset(ErrorCode.FLOW_CONTROL_ERROR);
-    s.pump();
-    s.drained();
-  }
-
-  // --- SettingsTarget ---
-
-  setPeerHeaderTableSize(n: number): void {
-    this.encoder.setPeerMaxTableSize(n);
-  }
-
-  setPeerMaxFrameSize(n: number): void {
-    this.writer.peerMaxFrameSize = n;
-  }
-
-  setPeerInitialWindow(n: number): boolean {
-    const delta = n - this.peerInitialWindow;
-    this.peerInitialWindow = n;
-    for (const s of this.streams.values()) {
-      s.sendWindow += delta;
-      if (s.sendWindow > MAX_WINDOW) return false;
-    }
-    return true;
   }
 }
 

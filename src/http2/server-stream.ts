@@ -79,6 +79,11 @@ export class H2ServerStream {
   lastActivity: number;
   /** A write answered false: onDrain is owed. */
   wantsDrain = false;
+  /**
+   * A server resets a stream whose response is complete before its request (RFC 9113 §8.1);
+   * a client's request is complete long before its response and waits for it.
+   */
+  resetWhenEndedFirst = true;
   private queue: Buffer[] = [];
   private queued = 0;
   private endQueued = false;
@@ -209,7 +214,7 @@ export class H2ServerStream {
     this.lastHeader = undefined;
     if (this.remoteEnded) this.close(undefined);
     // RFC 9113 §8.1: a response complete before its request lets the server stop the rest.
-    else this.reset(ErrorCode.NO_ERROR);
+    else if (this.resetWhenEndedFirst) this.reset(ErrorCode.NO_ERROR);
   }
 
   /** Marks the stream closed and tells the handler (once). */

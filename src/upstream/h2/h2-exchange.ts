@@ -14,11 +14,11 @@
 const http2 = process.getBuiltinModule('node:http2');
 declare namespace http2 { export type ClientHttp2Session = import('node:http2').ClientHttp2Session; export type ClientHttp2Stream = import('node:http2').ClientHttp2Stream; export type IncomingHttpHeaders = import('node:http2').IncomingHttpHeaders; }
 import type { OutgoingHttpHeaders } from 'node:http';
-const { IncomingMessage } = process.getBuiltinModule('node:http');
 const { Readable } = process.getBuiltinModule('node:stream');
 type Readable = import('node:stream').Readable;
 import { REQUEST_TRAILERS, type RequestTrailerSource } from '../h2-request-trailers.js';
 import { UpstreamH2Error } from './h2-error.js';
+import { stopRequestBody } from './request-body-stop.js';
 import type { H2Request } from './h2-request.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -263,24 +263,11 @@ export class H2Exchange {
     this.stream?.off('drain', this.onDrain);
   }
 
-  /**
-   * Stops sending the body. It is destroyed as undici did, except a body that does not destroy
-   * itself (an inner HTTP/2 request's ServerHttp2Stream, whose writable side is the response
-   * still to be sent: destroying it would reset the client's stream).
-   */
+  /** Stops sending the body. */
   private stopBody(err?: Error): void {
     if (this.bodyDone) return;
     this.unhookBody();
-    const body = this.body;
-    if (!body || body.destroyed) return;
-    if ((body as Readable & { _readableState?: { autoDestroy?: boolean } })._readableState?.autoDestroy === false) {
-      body.pause();
-      return;
-    }
-    // A downstream IncomingMessage is detached from its socket first (as undici did), so
-    // destroying it does not close the client's connection before the waypoint answers.
-    if (body instanceof IncomingMessage) (body as { socket: unknown }).socket = null;
-    body.destroy(err);
+    stopRequestBody(this.body, err);
   }
 }
 

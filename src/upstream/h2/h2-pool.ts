@@ -1,6 +1,7 @@
 /**
  * The HTTP/2 connections to one upstream endpoint (HBONE CONNECT streams or TCP sockets, each
- * carrying one `node:http2` session): a request goes on the first session with room for another
+ * carrying one session: the own codec's `H2CodecSession`, or `node:http2`'s `H2Session` when
+ * `AMBIENT_H2_UPSTREAM_CODEC=nghttp2`, see h2-upstream-choice.ts): a request goes on the first session with room for another
  * stream; when none has room it waits, and a new session is opened if the ones connecting (or
  * waiting for their peer's SETTINGS) cannot take the waiting requests (each is counted for
  * {@link DEFAULT_MAX_STREAMS}), within
@@ -13,9 +14,9 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { UpstreamH2Error } from './h2-error.js';
-import { H2Exchange } from './h2-exchange.js';
 import { H2Request } from './h2-request.js';
-import { DEFAULT_MAX_STREAMS, H2Session, type H2SessionOwner } from './h2-session.js';
+import { DEFAULT_MAX_STREAMS, type H2SessionOwner, type PooledExchange, type PooledSession } from './h2-session.js';
+import { h2UpstreamClient, type H2UpstreamClient, type H2UpstreamCodecName } from './h2-upstream-choice.js';
 
 export interface H2PoolOptions {
   /** Opens one connection (HBONE CONNECT stream or TCP socket); rejects with the failure. */
@@ -26,18 +27,23 @@ export interface H2PoolOptions {
   readonly maxRequestsPerConnection: number | undefined;
   /** Sessions without streams close after this. */
   readonly keepAliveTimeoutMs: number;
+  /** Which client runs the sessions (tests); by default `AMBIENT_H2_UPSTREAM_CODEC`'s choice. */
+  readonly codec?: H2UpstreamCodecName;
 }
 
 export class H2Pool implements H2SessionOwner {
-  private readonly sessions = new Set<H2Session>();
-  private queue: H2Exchange[] = [];
+  private readonly sessions = new Set<PooledSession>();
+  private queue: PooledExchange[] = [];
   private queueHead = 0;
   private connecting = 0;
   private closing = false;
   private destroyed = false;
   private drained: (() => void) | undefined;
+  private readonly client: H2UpstreamClient;
 
-  constructor(private readonly opts: H2PoolOptions) {}
+  constructor(private readonly opts: H2PoolOptions) {
+    this.client = h2UpstreamClient(opts.codec);
+  }
 
   /** Open sessions (tests, admin). */
   get size(): number {
@@ -49,9 +55,9 @@ export class H2Pool implements H2SessionOwner {
       handler.onError?.(new UpstreamH2Error('H2_POOL_CLOSED', 'upstream pool closed'));
       return;
     }
-    let ex: H2Exchange;
+    let ex: PooledExchange;
     try {
-      ex = new H2Exchange(new H2Request(options, handler, this.opts.authority));
+      ex = this.client.exchange(new H2Request(options, handler, this.opts.authority));
     } catch (err) {
       handler.onError?.(err as Error);
       return;
@@ -92,7 +98,7 @@ export class H2Pool implements H2SessionOwner {
 
   // --- H2SessionOwner ---
 
-  sessionHasRoom(s: H2Session): void {
+  sessionHasRoom(s: PooledSession): void {
     while (s.hasRoom) {
       const ex = this.nextQueued();
       if (!ex) break;
@@ -101,7 +107,7 @@ export class H2Pool implements H2SessionOwner {
     this.checkDrained();
   }
 
-  sessionSettled(s: H2Session): void {
+  sessionSettled(s: PooledSession): void {
     this.sessionHasRoom(s);
     this.connectMore();
   }
@@ -110,7 +116,7 @@ export class H2Pool implements H2SessionOwner {
     this.connectMore();
   }
 
-  sessionGone(s: H2Session): void {
+  sessionGone(s: PooledSession): void {
     if (!this.sessions.delete(s)) return;
     this.connectMore();
     this.checkDrained();
@@ -118,7 +124,7 @@ export class H2Pool implements H2SessionOwner {
 
   // --- internals ---
 
-  private withRoom(): H2Session | undefined {
+  private withRoom(): PooledSession | undefined {
     for (const s of this.sessions) if (s.hasRoom) return s;
     return undefined;
   }
@@ -158,7 +164,7 @@ export class H2Pool implements H2SessionOwner {
       socket.destroy();
       return;
     }
-    const s = new H2Session(socket, this.opts.authority, this, {
+    const s = this.client.session(socket, this.opts.authority, this, {
       maxRequests: this.opts.maxRequestsPerConnection,
       idleTimeoutMs: this.opts.keepAliveTimeoutMs,
     });
@@ -178,10 +184,10 @@ export class H2Pool implements H2SessionOwner {
     this.checkDrained();
   }
 
-  private nextQueued(): H2Exchange | undefined {
+  private nextQueued(): PooledExchange | undefined {
     if (this.queueHead >= this.queue.length) return undefined;
-    const ex = this.queue[this.queueHead] as H2Exchange;
-    this.queue[this.queueHead++] = undefined as unknown as H2Exchange;
+    const ex = this.queue[this.queueHead] as PooledExchange;
+    this.queue[this.queueHead++] = undefined as unknown as PooledExchange;
     if (this.queueHead === this.queue.length) {
       this.queue = [];
       this.queueHead = 0;
@@ -192,7 +198,7 @@ export class H2Pool implements H2SessionOwner {
     return ex;
   }
 
-  private takeQueued(): H2Exchange[] {
+  private takeQueued(): PooledExchange[] {
     const out = this.queue.slice(this.queueHead);
     this.queue = [];
     this.queueHead = 0;

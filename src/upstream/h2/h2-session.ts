@@ -16,19 +16,39 @@ const http2 = process.getBuiltinModule('node:http2');
 declare namespace http2 { export type ClientHttp2Session = import('node:http2').ClientHttp2Session; export type Settings = import('node:http2').Settings; }
 import type { Duplex } from 'node:stream';
 import type { H2Exchange, H2ExchangeOwner } from './h2-exchange.js';
+import type { H2Request } from './h2-request.js';
 
 /** Streams a session is expected to take before the peer's SETTINGS say (Node's default). */
 export const DEFAULT_MAX_STREAMS = 100;
 
+/** A request as the pool queues it, before a session starts it. */
+export interface PooledExchange {
+  readonly req: H2Request;
+}
+
+/** What the pool asks of a session, whichever client runs it (h2-upstream-choice.ts). */
+export interface PooledSession {
+  /** Takes no new streams. */
+  readonly draining: boolean;
+  /** The peer's first SETTINGS arrived. */
+  readonly settled: boolean;
+  readonly hasRoom: boolean;
+  readonly busy: boolean;
+  start(ex: PooledExchange): void;
+  drain(): void;
+  close(): void;
+  destroy(): void;
+}
+
 export interface H2SessionOwner {
   /** The session can take more streams (one closed, or it connected). */
-  sessionHasRoom(s: H2Session): void;
+  sessionHasRoom(s: PooledSession): void;
   /** The peer's SETTINGS arrived: the session's real stream limit is known. */
-  sessionSettled(s: H2Session): void;
+  sessionSettled(s: PooledSession): void;
   /** The session takes no new streams any more (GOAWAY, request limit, idle). */
-  sessionDraining(s: H2Session): void;
+  sessionDraining(s: PooledSession): void;
   /** The session closed. */
-  sessionGone(s: H2Session): void;
+  sessionGone(s: PooledSession): void;
 }
 
 export interface H2SessionOptions {
@@ -36,7 +56,7 @@ export interface H2SessionOptions {
   readonly idleTimeoutMs: number;
 }
 
-export class H2Session implements H2ExchangeOwner {
+export class H2Session implements H2ExchangeOwner, PooledSession {
   /** Takes no new streams. */
   draining = false;
   /** The peer's first SETTINGS arrived. */
