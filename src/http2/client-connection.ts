@@ -180,25 +180,25 @@ export class ClientConnection extends ConnectionOutput implements FrameHandler {
     if (!s) return this.unknownStream(id, 'HEADERS', true);
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if (s.remoteEnded) return s.reset(ErrorCode.STREAM_CLOSED);
-    if (badPriority) return s.reset(ErrorCode.PROTOCOL_ERROR);
+    if (badPriority) return s.refuse();
     if (s.responded) {
       const t = trailerFields(fields);
-      if (!endStream || !t || (s.responseLength >= 0 && s.received !== s.responseLength)) return s.reset(ErrorCode.PROTOCOL_ERROR);
+      if (!endStream || !t || (s.responseLength >= 0 && s.received !== s.responseLength)) return s.refuse();
       if (t.length > 0) s.handler?.onTrailers(t);
       if (!s.closed) this.remoteEnd(s);
       return;
     }
     const head = responseFields(fields);
-    if (!head || head.status === 101) return s.reset(ErrorCode.PROTOCOL_ERROR);
+    if (!head || head.status === 101) return s.refuse();
     if (head.status < 200) {
       // Interim responses are hop-level (Envoy drops them unless told to proxy 100-continue).
-      if (endStream) s.reset(ErrorCode.PROTOCOL_ERROR);
+      if (endStream) s.refuse();
       return;
     }
     s.responded = true;
     const bodiless = s.headRequest || head.status === 204 || head.status === 304;
     s.responseLength = bodiless ? -1 : head.contentLength;
-    if (endStream && s.responseLength > 0) return s.reset(ErrorCode.PROTOCOL_ERROR);
+    if (endStream && s.responseLength > 0) return s.refuse();
     if (!s.client.onResponse(head.status, head.fields)) s.holding = true;
     if (endStream && !s.closed) this.remoteEnd(s);
   }
@@ -213,12 +213,12 @@ export class ClientConnection extends ConnectionOutput implements FrameHandler {
     const s = this.streams.get(id) as H2ClientStream | undefined;
     if (!s) return this.unknownStream(id, 'DATA', false);
     if (s.remoteEnded) return s.reset(ErrorCode.STREAM_CLOSED);
-    if (!s.responded) return s.reset(ErrorCode.PROTOCOL_ERROR);
+    if (!s.responded) return s.refuse();
     s.recvWindow -= wireLength;
     if (s.recvWindow < 0) return s.reset(ErrorCode.FLOW_CONTROL_ERROR);
     s.received += n;
     const len = s.responseLength;
-    if (len >= 0 && (s.received > len || (endStream && s.received !== len))) return s.reset(ErrorCode.PROTOCOL_ERROR);
+    if (len >= 0 && (s.received > len || (endStream && s.received !== len))) return s.refuse();
     if (wireLength > n) this.creditStream(s, wireLength - n);
     if (n > 0) {
       // The handler always takes the chunk; false holds the window's credit until resume().

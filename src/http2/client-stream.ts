@@ -4,6 +4,7 @@
  * END_STREAM folded onto the last queued frame) — sending is the same on both sides of HTTP/2 —
  * and the response comes back through a {@link ClientStreamHandler}.
  */
+import { ErrorCode } from './frame-types.js';
 import { H2ServerStream, type StreamHandler, type StreamHost } from './server-stream.js';
 
 export interface ClientStreamHandler extends StreamHandler {
@@ -21,6 +22,8 @@ export class H2ClientStream extends H2ServerStream {
   responseLength = -1;
   /** The server's GOAWAY named a lower last-stream-id: never processed, safe to retry. */
   refusedByGoaway = false;
+  /** The response broke the protocol and this side reset the stream (Envoy's UPE, not a reset by the peer). */
+  malformed = false;
 
   constructor(
     id: number,
@@ -34,5 +37,11 @@ export class H2ClientStream extends H2ServerStream {
     super(id, host, sendWindow, recvWindow, false, -1, Date.now());
     this.resetWhenEndedFirst = false;
     this.handler = client;
+  }
+
+  /** The response broke HTTP/2 (RFC 9113 §8.1.1): RST_STREAM(PROTOCOL_ERROR), remembered as ours. */
+  refuse(): void {
+    this.malformed = true;
+    this.reset(ErrorCode.PROTOCOL_ERROR);
   }
 }

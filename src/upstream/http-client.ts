@@ -202,8 +202,8 @@ function upstreamCodeOfDial(code: FailureCode): FailureCode {
   return code === 'UPSTREAM_IDENTITY_MISMATCH' ? code : 'UPSTREAM_CONNECT_FAILED';
 }
 
-/** Our HTTP/1.1 client's codes for a response that broke the protocol (Envoy's UPE). */
-const H1_PROTOCOL_ERRORS: ReadonlySet<string> = new Set<H1ErrorCode>(['H1_MALFORMED_RESPONSE', 'H1_HEADERS_TOO_LARGE']);
+/** Our clients' codes for a response that broke the protocol (Envoy's UPE). */
+const PROTOCOL_ERRORS: ReadonlySet<string> = new Set<H1ErrorCode | H2ErrorCode>(['H1_MALFORMED_RESPONSE', 'H1_HEADERS_TOO_LARGE', 'H2_MALFORMED_RESPONSE']);
 /** Requests our clients refuse to write (a CR/LF in a header value...), before any byte leaves. */
 const INVALID_REQUEST_CODES: ReadonlySet<string> = new Set<H1ErrorCode | H2ErrorCode | 'UND_ERR_INVALID_ARG'>(['H1_INVALID_REQUEST', 'H2_INVALID_REQUEST', 'UND_ERR_INVALID_ARG']);
 
@@ -214,7 +214,7 @@ const INVALID_REQUEST_CODES: ReadonlySet<string> = new Set<H1ErrorCode | H2Error
 export function upstreamFailureOf(err: Error, sentOnConnection: boolean): FailureCode {
   if (err instanceof UpstreamConnectError) return err.failure;
   const code = (err as Error & { code?: unknown }).code;
-  if (typeof code === 'string' && H1_PROTOCOL_ERRORS.has(code)) return 'UPSTREAM_PROTOCOL_ERROR';
+  if (typeof code === 'string' && PROTOCOL_ERRORS.has(code)) return 'UPSTREAM_PROTOCOL_ERROR';
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return 'UPSTREAM_CONNECT_FAILED';

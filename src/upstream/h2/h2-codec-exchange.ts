@@ -174,6 +174,7 @@ export class H2CodecExchange implements ClientStreamHandler {
   private classify(code: number | undefined): UpstreamH2Error {
     if (this.stream?.refusedByGoaway) return new UpstreamH2Error('H2_REFUSED_STREAM', 'upstream GOAWAY refused the stream', ErrorCode.REFUSED_STREAM);
     if (code === ErrorCode.REFUSED_STREAM) return new UpstreamH2Error('H2_REFUSED_STREAM', 'upstream refused the stream', code);
+    if (this.stream?.malformed) return new UpstreamH2Error('H2_MALFORMED_RESPONSE', 'upstream response broke HTTP/2; stream reset with PROTOCOL_ERROR', ErrorCode.PROTOCOL_ERROR);
     if (code === undefined || this.conn?.failed !== false) return new UpstreamH2Error('H2_CONNECTION_CLOSED', 'upstream connection closed', code);
     if (!this.stream?.responded && this.stream?.remoteEnded) return new UpstreamH2Error('H2_NO_RESPONSE', 'upstream stream ended before response headers');
     return new UpstreamH2Error('H2_STREAM_RESET', `upstream reset the stream (code ${code})`, code === ErrorCode.NO_ERROR ? undefined : code);

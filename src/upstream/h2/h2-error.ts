@@ -13,6 +13,11 @@ export type H2ErrorCode =
   | 'H2_REFUSED_STREAM'
   /** The upstream reset the stream (RST_STREAM with another code) before the response ended. */
   | 'H2_STREAM_RESET'
+  /**
+   * The response broke HTTP/2 (a malformed head or trailers, DATA before the head, a body that
+   * disagrees with content-length): this side reset the stream with PROTOCOL_ERROR. Envoy's UPE (502).
+   */
+  | 'H2_MALFORMED_RESPONSE'
   /** The connection (session) closed or failed before the response ended. */
   | 'H2_CONNECTION_CLOSED'
   /** The stream ended without response headers. */
