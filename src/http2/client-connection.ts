@@ -21,7 +21,7 @@ import type { Duplex } from 'node:stream';
 import { H2ClientStream, type ClientStreamHandler } from './client-stream.js';
 import { ConnectionOutput } from './connection-output.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
-import { CLIENT_PREFACE, DEFAULT_WINDOW, ErrorCode, Flag, FrameType, MAX_STREAM_ID, SettingId } from './frame-types.js';
+import { CLIENT_PREFACE, DEFAULT_WINDOW, ErrorCode, Flag, MAX_STREAM_ID, SettingId } from './frame-types.js';
 import { HpackDecoder } from './hpack/hpack-decoder.js';
 import { applySettings } from './peer-settings.js';
 import { trailerFields } from './request-fields.js';
@@ -137,27 +137,6 @@ export class ClientConnection extends ConnectionOutput implements FrameHandler {
 
   // --- FrameHandler ---
 
-  onFrame(type: number, flags: number, stream: number, payload: Buffer, wireLength: number): void {
-    switch (type) {
-      case FrameType.DATA:
-        return this.data(flags, stream, payload, wireLength);
-      case FrameType.RST_STREAM:
-        return this.rstReceived(stream, payload.readUInt32BE(0));
-      case FrameType.SETTINGS:
-        if (flags & Flag.ACK) return;
-        return this.settings(payload);
-      case FrameType.PING:
-        if (flags & Flag.ACK) return;
-        this.writer.pingAck(payload);
-        return this.checkUnsent();
-      case FrameType.GOAWAY:
-        return this.goawayReceived(payload.readUInt32BE(0) & 0x7fffffff, payload.readUInt32BE(4));
-      case FrameType.WINDOW_UPDATE:
-        return this.windowUpdate(stream, payload.readUInt32BE(0) & 0x7fffffff);
-      default:
-        return;
-    }
-  }
 
   onStreamFrameError(stream: number, code: ErrorCode): void {
     const s = this.streams.get(stream);
@@ -205,7 +184,7 @@ export class ClientConnection extends ConnectionOutput implements FrameHandler {
 
   // --- frames ---
 
-  private data(flags: number, id: number, payload: Buffer, wireLength: number): void {
+  protected data(flags: number, id: number, payload: Buffer, wireLength: number): void {
     if (!this.chargeReceived(wireLength)) return;
     const endStream = (flags & Flag.END_STREAM) !== 0;
     const n = payload.length;
@@ -247,13 +226,13 @@ export class ClientConnection extends ConnectionOutput implements FrameHandler {
     if (s.localEnded && !s.closed) s.close(undefined);
   }
 
-  private rstReceived(id: number, code: number): void {
+  protected rstReceived(id: number, code: number): void {
     const s = this.streams.get(id);
     if (s) return s.close(code);
     if (this.isIdle(id)) this.fail(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
   }
 
-  private goawayReceived(last: number, code: number): void {
+  protected goawayReceived(last: number, code: number): void {
     this.peerGoaway = true;
     this.owner.onGoaway(last, code);
     for (const s of [...this.streams.values()]) {
@@ -264,7 +243,7 @@ export class ClientConnection extends ConnectionOutput implements FrameHandler {
     this.maybeEnd();
   }
 
-  private settings(payload: Buffer): void {
+  protected settings(payload: Buffer): void {
     let maxStreams: number | undefined;
     for (let i = 0; i + 6 <= payload.length; i += 6) {
       const id = payload.readUInt16BE(i);

@@ -7,7 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { raiseWriteHighWaterMark } from '../net/bulk-high-water-mark.js';
-import { DEFAULT_WINDOW, ErrorCode, MAX_STREAM_ID, MAX_WINDOW } from './frame-types.js';
+import { DEFAULT_WINDOW, ErrorCode, Flag, FrameType, MAX_STREAM_ID, MAX_WINDOW } from './frame-types.js';
 import { FrameWriter, type FrameSink } from './frame-writer.js';
 import { HpackEncoder } from './hpack/hpack-encoder.js';
 import type { SettingsTarget } from './peer-settings.js';
@@ -61,6 +61,40 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink, Setting
 
   /** `id` names a stream the peer cannot have seen open yet (frames on it are connection errors). */
   protected abstract isIdle(id: number): boolean;
+
+  /** A DATA frame; `wireLength` counts its padding against the windows. */
+  protected abstract data(flags: number, id: number, payload: Buffer, wireLength: number): void;
+  protected abstract rstReceived(id: number, code: number): void;
+  /** A SETTINGS frame that is not an ACK. */
+  protected abstract settings(payload: Buffer): void;
+  protected abstract goawayReceived(lastStream: number, code: number): void;
+
+  /**
+   * The frames both sides handle alike (FrameHandler.onFrame: all but header blocks): PING and
+   * SETTINGS acks, windows, and the side-specific hooks above. PRIORITY is parsed by the reader
+   * and otherwise ignored (RFC 9113 §5.3.2), as are unknown types.
+   */
+  onFrame(type: number, flags: number, stream: number, payload: Buffer, wireLength: number): void {
+    switch (type) {
+      case FrameType.DATA:
+        return this.data(flags, stream, payload, wireLength);
+      case FrameType.RST_STREAM:
+        return this.rstReceived(stream, payload.readUInt32BE(0));
+      case FrameType.SETTINGS:
+        if (flags & Flag.ACK) return;
+        return this.settings(payload);
+      case FrameType.PING:
+        if (flags & Flag.ACK) return;
+        this.writer.pingAck(payload);
+        return this.checkUnsent();
+      case FrameType.GOAWAY:
+        return this.goawayReceived(payload.readUInt32BE(0) & 0x7fffffff, payload.readUInt32BE(4));
+      case FrameType.WINDOW_UPDATE:
+        return this.windowUpdate(stream, payload.readUInt32BE(0) & 0x7fffffff);
+      default:
+        return;
+    }
+  }
 
   get closed(): boolean {
     return this.gone;

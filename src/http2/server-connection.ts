@@ -18,7 +18,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
-import { DEFAULT_WINDOW, ErrorCode, Flag, FrameType, SettingId } from './frame-types.js';
+import { DEFAULT_WINDOW, ErrorCode, Flag, SettingId } from './frame-types.js';
 import { ConnectionOutput } from './connection-output.js';
 import { HpackDecoder } from './hpack/hpack-decoder.js';
 import { HpackError } from './hpack/hpack-error.js';
@@ -115,28 +115,9 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler {
 
   // --- FrameHandler ---
 
-  onFrame(type: number, flags: number, stream: number, payload: Buffer, wireLength: number): void {
-    switch (type) {
-      case FrameType.DATA:
-        return this.data(flags, stream, payload, wireLength);
-      case FrameType.RST_STREAM:
-        return this.rstReceived(stream, payload.readUInt32BE(0));
-      case FrameType.SETTINGS:
-        if (flags & Flag.ACK) return;
-        return this.settings(payload);
-      case FrameType.PING:
-        if (flags & Flag.ACK) return;
-        this.writer.pingAck(payload);
-        return this.checkUnsent();
-      case FrameType.GOAWAY:
-        this.peerGoaway = true;
-        return this.maybeEnd();
-      case FrameType.WINDOW_UPDATE:
-        return this.windowUpdate(stream, payload.readUInt32BE(0) & 0x7fffffff);
-      default:
-        // PRIORITY: parsed by the reader, otherwise ignored (RFC 9113 §5.3.2).
-        return;
-    }
+  protected goawayReceived(): void {
+    this.peerGoaway = true;
+    this.maybeEnd();
   }
 
   onStreamFrameError(stream: number, code: ErrorCode): void {
@@ -190,7 +171,7 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler {
 
   // --- frames ---
 
-  private data(flags: number, id: number, payload: Buffer, wireLength: number): void {
+  protected data(flags: number, id: number, payload: Buffer, wireLength: number): void {
     if (!this.chargeReceived(wireLength)) return;
     const endStream = (flags & Flag.END_STREAM) !== 0;
     const n = payload.length;
@@ -233,7 +214,7 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler {
     if (s.localEnded && !s.closed) s.close(undefined);
   }
 
-  private rstReceived(id: number, code: number): void {
+  protected rstReceived(id: number, code: number): void {
     const s = this.streams.get(id);
     if (!s) {
       if (id > this.lastPeerStream) this.fail(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
@@ -247,7 +228,7 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler {
     s.close(code);
   }
 
-  private settings(payload: Buffer): void {
+  protected settings(payload: Buffer): void {
     const err = applySettings(payload, this);
     if (err !== undefined) return this.fail(err, 'bad SETTINGS');
     this.writer.settingsAck();
