@@ -9,7 +9,7 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: no dependency needs its install script to build, and the root postinstall
-# installs the tests' schema validators (test/deploy/schemas), which the image does not run.
+# installs the tests' schema validators (scripts/schema-validators), which the image does not run.
 RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build \

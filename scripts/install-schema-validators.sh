@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The root package's postinstall: installs test/deploy/schemas (the manifests' tests' schema
+# The root package's postinstall: installs scripts/schema-validators (the manifests' tests' schema
 # validators, kubernetes-models and @kubernetes-models/*) from its own lockfile.
 # Why a package of its own: those packages declare engines node >=22 and run on the project's
 # Node 24, but the root `npm ci` runs on the machine's own Node (20 on a fresh machine) and npm
@@ -12,5 +12,5 @@ cd "$(dirname "$0")/.."
 # Dev dependencies omitted (`npm ci --omit=dev`, or NODE_ENV=production): no tests, no validators.
 case "${npm_config_omit:-}" in *dev*) exit 0 ;; esac
 [ "${NODE_ENV:-}" = production ] && [ -z "${npm_config_include:-}" ] && exit 0
-echo "install-schema-validators: npm ci in test/deploy/schemas on node $(node --version)"
-npm ci --prefix test/deploy/schemas --no-audit --no-fund
+echo "install-schema-validators: npm ci in scripts/schema-validators on node $(node --version)"
+npm ci --prefix scripts/schema-validators --no-audit --no-fund

