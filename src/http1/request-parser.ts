@@ -233,7 +233,9 @@ export class RequestParser implements BodySink {
 
 /**
  * A request's Transfer-Encoding must end in chunked (else its length is unknowable: 400), and
- * chunked must be the only coding: the proxy decodes no others (Envoy answers 501).
+ * chunked must be the only coding: the proxy decodes no others. A request with a coding it does not
+ * understand is answered 501, as RFC 9112 §6.1 asks of a server and as Envoy does: a protocol
+ * answer, not a missing feature (the request cannot be framed without decoding it).
  */
 function checkChunked(te: string): void {
   const codings = te.split(',');

@@ -39,6 +39,7 @@ const LINGER_MS = 2000;
 /** After a 408 has been flushed, how long before the tunnel is reset (the answer travels first). */
 const RESET_AFTER_MS = 50;
 
+/** The codec's own refusals; 501 is RFC 9112 §6.1's answer to a transfer coding the proxy does not decode. */
 const REFUSALS: Readonly<Record<number, string>> = {
   400: 'HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nBad Request',
   408: 'HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
