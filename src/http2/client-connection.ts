@@ -19,9 +19,9 @@
  */
 import type { Duplex } from 'node:stream';
 import { H2ClientStream, type ClientStreamHandler } from './client-stream.js';
-import { ConnectionOutput } from './connection-output.js';
+import { ConnectionOutput, headerBlockLimits } from './connection-output.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
-import { CLIENT_PREFACE, DEFAULT_WINDOW, ErrorCode, Flag, MAX_STREAM_ID, SettingId } from './frame-types.js';
+import { CLIENT_PREFACE, ErrorCode, Flag, MAX_STREAM_ID, SettingId } from './frame-types.js';
 import { HpackDecoder } from './hpack/hpack-decoder.js';
 import { applySettings } from './peer-settings.js';
 import { trailerFields } from './request-fields.js';
@@ -59,21 +59,17 @@ export class ClientConnection extends ConnectionOutput implements FrameHandler {
     private readonly opts: ClientConnectionOptions,
   ) {
     super(transport, opts.streamWindow, opts.connectionWindow);
-    this.reader = new FrameReader(this, Math.max(2 * opts.maxHeaderListSize, 64 * 1024) + 16 * 1024, false);
-    this.decoder = new HpackDecoder({ hardListLimit: 4 * opts.maxHeaderListSize + 4096 });
+    const { maxBlock, hardListLimit } = headerBlockLimits(opts.maxHeaderListSize);
+    this.reader = new FrameReader(this, maxBlock, false);
+    this.decoder = new HpackDecoder({ hardListLimit });
     // The preface goes first, ahead of the writer's batch (flushed next turn).
     transport.write(CLIENT_PREFACE);
-    this.writer.settings([
+    const settings: [number, number][] = [
       [SettingId.ENABLE_PUSH, 0],
       [SettingId.INITIAL_WINDOW_SIZE, opts.streamWindow],
       [SettingId.MAX_HEADER_LIST_SIZE, opts.maxHeaderListSize],
-    ]);
-    if (opts.connectionWindow > DEFAULT_WINDOW) this.writer.windowUpdate(0, opts.connectionWindow - DEFAULT_WINDOW);
-    transport.on('data', this.onData);
-    transport.on('drain', this.onDrain);
-    transport.on('end', this.onEnd);
-    transport.on('error', ignore);
-    transport.once('close', this.onClose);
+    ];
+    this.openConnection(settings, { data: this.onData, end: this.onEnd, close: this.onClose });
   }
 
   /** No more stream ids, or the connection is ending: open no more streams. */
@@ -112,10 +108,6 @@ export class ClientConnection extends ConnectionOutput implements FrameHandler {
 
   private readonly onData = (chunk: Buffer): void => {
     this.reader.push(chunk);
-  };
-
-  private readonly onDrain = (): void => {
-    this.transportDrained();
   };
 
   private readonly onEnd = (): void => {
@@ -261,6 +253,3 @@ export class ClientConnection extends ConnectionOutput implements FrameHandler {
   }
 }
 
-function ignore(): void {
-  // Transport errors end in 'close', where every stream learns it is gone.
-}

@@ -24,6 +24,25 @@ const RECENT_CLOSED = 256;
 /** After our side ended, how long the peer may take to close before the transport is destroyed. */
 const LINGER_MS = 1000;
 
+/** What a connection does with its transport's events (see {@link ConnectionOutput.openConnection}). */
+export interface TransportHandlers {
+  readonly data: (chunk: Buffer) => void;
+  readonly end: () => void;
+  readonly close: () => void;
+}
+
+/**
+ * Bounds on one header block a peer may send: its compressed size (the frame reader's cap; a block
+ * this large is never a sane message) and the decoded list size past which decoding stops.
+ */
+export function headerBlockLimits(maxHeaderListSize: number): { readonly maxBlock: number; readonly hardListLimit: number } {
+  return { maxBlock: Math.max(2 * maxHeaderListSize, 64 * 1024) + 16 * 1024, hardListLimit: 4 * maxHeaderListSize + 4096 };
+}
+
+function ignoreError(): void {
+  // Transport errors end in 'close', where every stream learns it is gone.
+}
+
 export abstract class ConnectionOutput implements StreamHost, FrameSink, SettingsTarget {
   readonly streams = new Map<number, H2ServerStream>();
   protected readonly writer: FrameWriter;
@@ -54,6 +73,21 @@ export abstract class ConnectionOutput implements StreamHost, FrameSink, Setting
     this.writer = new FrameWriter(this);
     // A response body relayed from upstream pauses its source only past this (as HTTP/1.1 does).
     raiseWriteHighWaterMark(transport);
+  }
+
+  /**
+   * How both sides open, after any preface: our SETTINGS, the connection window above the
+   * protocol's default, and the transport's events (a transport error arrives as its close).
+   */
+  protected openConnection(settings: ReadonlyArray<readonly [number, number]>, on: TransportHandlers): void {
+    this.writer.settings(settings);
+    if (this.connectionWindow > DEFAULT_WINDOW) this.writer.windowUpdate(0, this.connectionWindow - DEFAULT_WINDOW);
+    const t = this.transport;
+    t.on('data', on.data);
+    t.on('drain', () => this.transportDrained());
+    t.on('end', on.end);
+    t.on('error', ignoreError);
+    t.once('close', on.close);
   }
 
   /** Nothing more is read (the reader stops). */

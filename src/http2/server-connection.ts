@@ -18,8 +18,8 @@
  */
 import type { Duplex } from 'node:stream';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
-import { DEFAULT_WINDOW, ErrorCode, Flag, SettingId } from './frame-types.js';
-import { ConnectionOutput } from './connection-output.js';
+import { ErrorCode, Flag, SettingId } from './frame-types.js';
+import { ConnectionOutput, headerBlockLimits } from './connection-output.js';
 import { HpackDecoder } from './hpack/hpack-decoder.js';
 import { HpackError } from './hpack/hpack-error.js';
 import { applySettings } from './peer-settings.js';
@@ -62,21 +62,16 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler {
     private readonly opts: ServerConnectionOptions,
   ) {
     super(transport, opts.streamWindow, opts.connectionWindow);
-    // Fail closed on abuse: a block this large (compressed) is never a sane request.
-    const maxBlock = Math.max(2 * opts.maxHeaderListSize, 64 * 1024) + 16 * 1024;
+    // Fail closed on abuse: a block past these bounds is never a sane request.
+    const { maxBlock, hardListLimit } = headerBlockLimits(opts.maxHeaderListSize);
     this.reader = new FrameReader(this, maxBlock);
-    this.decoder = new HpackDecoder({ hardListLimit: 4 * opts.maxHeaderListSize + 4096 });
-    this.writer.settings([
+    this.decoder = new HpackDecoder({ hardListLimit });
+    const settings: [number, number][] = [
       [SettingId.MAX_CONCURRENT_STREAMS, opts.maxConcurrentStreams],
       [SettingId.INITIAL_WINDOW_SIZE, opts.streamWindow],
       [SettingId.MAX_HEADER_LIST_SIZE, opts.maxHeaderListSize],
-    ]);
-    if (opts.connectionWindow > DEFAULT_WINDOW) this.writer.windowUpdate(0, opts.connectionWindow - DEFAULT_WINDOW);
-    transport.on('data', this.onData);
-    transport.on('drain', this.onDrain);
-    transport.on('end', this.onEnd);
-    transport.on('error', ignore);
-    transport.once('close', this.onClose);
+    ];
+    this.openConnection(settings, { data: this.onData, end: this.onEnd, close: this.onClose });
   }
 
   protected stopReading(): void {
@@ -92,10 +87,6 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler {
   private readonly onData = (chunk: Buffer): void => {
     this.lastActivity = Date.now();
     this.reader.push(chunk);
-  };
-
-  private readonly onDrain = (): void => {
-    this.transportDrained();
   };
 
   private readonly onEnd = (): void => {
@@ -237,6 +228,3 @@ export class ServerConnection extends ConnectionOutput implements FrameHandler {
   }
 }
 
-function ignore(): void {
-  // Transport errors end in 'close', where every stream learns it is gone.
-}
